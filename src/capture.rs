@@ -1,0 +1,267 @@
+//! Packet sources: savefiles (pcap and pcapng, read through libpcap) replayed as fast as the
+//! machine allows, and live capture from an interface. Both hand every packet, with its capture
+//! timestamp and link type, to one callback; nothing here looks inside the packets.
+
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::decode::LinkType;
+use crate::time::Ts;
+
+/// What the source hands to the pipeline.
+pub enum SourceEvent<'a> {
+    /// One captured frame.
+    Packet {
+        ts: Ts,
+        link: LinkType,
+        data: &'a [u8],
+        /// Length on the wire (may exceed `data.len()` when the snaplen cut it).
+        orig_len: u32,
+    },
+    /// Live capture only: no packet for a while (the read timeout expired).
+    Idle,
+    /// A savefile could not be read (opened or read to the end); the replay goes on with the next.
+    FileError { path: PathBuf, error: String },
+    /// A savefile with a link type the decoder does not know: skipped whole.
+    UnsupportedLink { path: PathBuf, dlt: i32 },
+}
+
+/// Errors that stop a source before it starts.
+#[derive(thiserror::Error, Debug)]
+pub enum CaptureError {
+    #[error("{path}: no such file or folder")]
+    Missing { path: PathBuf },
+    #[error("{path}: cannot read folder: {error}")]
+    Folder {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{path}: no pcap or pcapng files in this folder")]
+    EmptyFolder { path: PathBuf },
+    #[error("interface {iface}: {error} (check the name with `ip link`; capture needs root or CAP_NET_RAW)")]
+    Open { iface: String, error: String },
+    #[error("capture filter {filter:?}: {error}")]
+    Filter { filter: String, error: String },
+    #[error("interface {iface}: link type {dlt} is not supported")]
+    Link { iface: String, dlt: i32 },
+}
+
+/// Counters the kernel keeps for a live capture.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KernelStats {
+    pub received: u64,
+    pub dropped: u64,
+    pub if_dropped: u64,
+}
+
+/// Expand the command-line paths: files as given, folders into their capture files (by name
+/// order, recursively), so a replay is always in the same order.
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CaptureError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let before = out.len();
+            collect_dir(p, &mut out)?;
+            if out.len() == before {
+                return Err(CaptureError::EmptyFolder { path: p.clone() });
+            }
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            return Err(CaptureError::Missing { path: p.clone() });
+        }
+    }
+    Ok(out)
+}
+
+fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CaptureError> {
+    let rd = std::fs::read_dir(dir).map_err(|error| CaptureError::Folder {
+        path: dir.to_path_buf(),
+        error,
+    })?;
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            collect_dir(&e, out)?;
+        } else if is_capture_name(&e) {
+            out.push(e);
+        }
+    }
+    Ok(())
+}
+
+fn is_capture_name(p: &Path) -> bool {
+    matches!(
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref(),
+        Some("pcap" | "pcapng" | "cap" | "dmp" | "raw")
+    )
+}
+
+/// Read savefiles one after the other, calling `f` for every packet. Stops early when `stop` is set.
+pub fn replay_files(paths: &[PathBuf], stop: &AtomicBool, mut f: impl FnMut(SourceEvent<'_>)) {
+    for path in paths {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut cap = match pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano) {
+            Ok(c) => c,
+            Err(e) => {
+                f(SourceEvent::FileError {
+                    path: path.clone(),
+                    error: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let dlt = cap.get_datalink().0;
+        let Some(link) = LinkType::from_dlt(dlt) else {
+            f(SourceEvent::UnsupportedLink {
+                path: path.clone(),
+                dlt,
+            });
+            continue;
+        };
+        let mut n: u64 = 0;
+        loop {
+            match cap.next_packet() {
+                Ok(pkt) => {
+                    n += 1;
+                    // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+                    let ts = Ts((pkt.header.ts.tv_sec.max(0) as u64)
+                        .saturating_mul(1_000_000_000)
+                        .saturating_add(pkt.header.ts.tv_usec.max(0) as u64));
+                    f(SourceEvent::Packet {
+                        ts,
+                        link,
+                        data: pkt.data,
+                        orig_len: pkt.header.len,
+                    });
+                    if n.is_multiple_of(4096) && stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                }
+                Err(pcap::Error::NoMorePackets) => break,
+                Err(e) => {
+                    f(SourceEvent::FileError {
+                        path: path.clone(),
+                        error: format!("after {n} packets: {e}"),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Wait up to `ms` milliseconds for `fd` to become readable; false on timeout (or a signal).
+fn wait_readable(fd: std::os::fd::RawFd, ms: i32) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is a valid, initialised pollfd that lives across the call, and the count
+    // passed is 1, the number of entries it points to.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    n > 0
+}
+
+/// Live capture settings.
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    pub iface: String,
+    pub filter: Option<String>,
+    pub snaplen: i32,
+    pub promisc: bool,
+    pub buffer_bytes: i32,
+}
+
+/// An opened live capture: opened (and filtered) before the pipeline starts, so a bad interface
+/// or filter fails fast with one clear line.
+pub struct Live {
+    cap: pcap::Capture<pcap::Active>,
+    link: LinkType,
+}
+
+impl Live {
+    pub fn open(cfg: &LiveConfig) -> Result<Live, CaptureError> {
+        let open_err = |e: pcap::Error| CaptureError::Open {
+            iface: cfg.iface.clone(),
+            error: e.to_string(),
+        };
+        let mut cap = pcap::Capture::from_device(cfg.iface.as_str())
+            .map_err(open_err)?
+            .promisc(cfg.promisc)
+            .snaplen(cfg.snaplen)
+            .immediate_mode(true)
+            .timeout(100)
+            .buffer_size(cfg.buffer_bytes)
+            .open()
+            .map_err(open_err)?
+            // Non-blocking, with our own poll: on Linux (TPACKET_V3) a blocking read does not
+            // return on the timeout while the wire is silent, and shutdown must not wait for a packet.
+            .setnonblock()
+            .map_err(open_err)?;
+        if let Some(filter) = &cfg.filter {
+            cap.filter(filter, true).map_err(|e| CaptureError::Filter {
+                filter: filter.clone(),
+                error: e.to_string(),
+            })?;
+        }
+        let dlt = cap.get_datalink().0;
+        let link = LinkType::from_dlt(dlt).ok_or(CaptureError::Link {
+            iface: cfg.iface.clone(),
+            dlt,
+        })?;
+        Ok(Live { cap, link })
+    }
+
+    /// Capture until `stop` is set, calling `f` for every packet, and with `Idle` when the
+    /// read timeout expires with nothing to read.
+    pub fn run(&mut self, stop: &AtomicBool, mut f: impl FnMut(SourceEvent<'_>)) {
+        let link = self.link;
+        while !stop.load(Ordering::Relaxed) {
+            match self.cap.next_packet() {
+                Ok(pkt) => {
+                    let ts = Ts::from_micros(pkt.header.ts.tv_sec, pkt.header.ts.tv_usec);
+                    f(SourceEvent::Packet {
+                        ts,
+                        link,
+                        data: pkt.data,
+                        orig_len: pkt.header.len,
+                    });
+                }
+                Err(pcap::Error::TimeoutExpired) => {
+                    if !wait_readable(self.cap.as_raw_fd(), 100) {
+                        f(SourceEvent::Idle);
+                    }
+                }
+                Err(pcap::Error::NoMorePackets) => break,
+                Err(e) => {
+                    eprintln!("voip-sentinel: capture on {}: {e}", self.link_name());
+                    break;
+                }
+            }
+        }
+    }
+
+    fn link_name(&self) -> &'static str {
+        "interface"
+    }
+
+    pub fn kernel_stats(&mut self) -> KernelStats {
+        match self.cap.stats() {
+            Ok(s) => KernelStats {
+                received: s.received as u64,
+                dropped: s.dropped as u64,
+                if_dropped: s.if_dropped as u64,
+            },
+            Err(_) => KernelStats::default(),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  Replay every capture in a folder, records to eve.json:
+    voip-sentinel replay pcaps/
+  Records to stdout, one worker (any worker count gives the same records):
+    voip-sentinel replay --workers 1 --eve - call.pcap
+  Capture from a SPAN/mirror port, SIP and media only:
+    voip-sentinel live -i eth0 -f 'udp or tcp' --eve /var/log/voip-sentinel/eve.json
+  Capture on every interface:
+    voip-sentinel live -i any";
+
+/// Passive VoIP security sensor: follows SIP dialogs and RTP media on a SPAN port or in
+/// capture files, and writes EVE-style JSON records.
+#[derive(Parser, Debug)]
+#[command(name = "voip-sentinel", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read pcap/pcapng files (or folders of them) as fast as the machine allows.
+    Replay {
+        /// Capture files or folders (searched recursively for .pcap, .pcapng, .cap).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Capture live from an interface (promiscuous, full snaplen), never touching the traffic.
+    Live {
+        /// Interface to capture on (`any` and `lo` work too).
+        #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+        iface: String,
+        /// BPF capture filter, as for tcpdump.
+        #[arg(short = 'f', long = "filter", value_name = "BPF")]
+        filter: Option<String>,
+        /// Bytes captured of each packet.
+        #[arg(long, default_value_t = 262_144, value_name = "BYTES")]
+        snaplen: i32,
+        /// Do not put the interface in promiscuous mode.
+        #[arg(long)]
+        no_promisc: bool,
+        /// Kernel capture buffer, in MiB.
+        #[arg(long, default_value_t = 64, value_name = "MIB")]
+        buffer_mib: i32,
+    },
+}
+
+/// Options shared by every command.
+#[derive(Args, Debug)]
+pub struct Common {
+    /// Worker threads (default: the number of cores).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
+    /// Folder of rule files.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Where to write the JSON-lines records (`-` for stdout).
+    #[arg(long, global = true, default_value = "eve.json", value_name = "PATH")]
+    pub eve: PathBuf,
+    /// No summary on stderr at the end, no progress line.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}

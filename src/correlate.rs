@@ -1,0 +1,182 @@
+//! The correlator: the single place where SIP messages from all workers meet, in capture order.
+//! It parses each message, pairs transactions, follows dialogs, and writes the records.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::decode::Transport;
+use crate::dialog::{
+    CallConfig, CallRecord, CallStats, Calls, Msg, Seen, SipRecord, Transactions, TxConfig, TxStats,
+};
+use crate::eve::EveWriter;
+use crate::pipeline::event::{Event, EventKind};
+use crate::sip::parser::{parse_datagram, parse_message};
+use crate::time::Ts;
+
+#[derive(Clone, Debug, Default)]
+pub struct CorrelatorConfig {
+    pub tx: TxConfig,
+    pub calls: CallConfig,
+}
+
+/// What the correlator counted.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CorrelatorStats {
+    /// SIP messages parsed (every copy, retransmissions included: as tshark counts them).
+    pub messages: u64,
+    pub requests: BTreeMap<String, u64>,
+    pub responses: BTreeMap<u16, u64>,
+    /// Messages that could not be parsed, by reason.
+    pub parse_errors: BTreeMap<String, u64>,
+    /// Non-fatal oddities in parsed messages, by kind.
+    pub parse_warnings: BTreeMap<String, u64>,
+    pub framing_errors: BTreeMap<String, u64>,
+    pub retransmissions: u64,
+    pub transactions: u64,
+    pub transactions_timed_out: u64,
+    pub transactions_evicted: u64,
+    pub registrations: BTreeMap<String, u64>,
+    #[serde(skip)]
+    pub calls: CallStats,
+    pub records: BTreeMap<String, u64>,
+    pub output_errors: u64,
+}
+
+pub struct Correlator {
+    tx: Transactions,
+    calls: Calls,
+    eve: EveWriter,
+    stats: CorrelatorStats,
+    sip_out: Vec<SipRecord>,
+    call_out: Vec<CallRecord>,
+    now: Ts,
+}
+
+impl Correlator {
+    pub fn new(cfg: CorrelatorConfig, out: Box<dyn Write + Send>) -> Correlator {
+        Correlator {
+            tx: Transactions::new(cfg.tx),
+            calls: Calls::new(cfg.calls),
+            eve: EveWriter::new(out),
+            stats: CorrelatorStats::default(),
+            sip_out: Vec::new(),
+            call_out: Vec::new(),
+            now: Ts::ZERO,
+        }
+    }
+
+    pub fn handle(&mut self, ev: Event) {
+        match ev.kind {
+            EventKind::Sip { ctx, bytes } => {
+                if ctx.ts > self.now {
+                    self.now = ctx.ts;
+                }
+                let parsed = if ctx.transport == Transport::Tcp {
+                    parse_message(&bytes)
+                } else {
+                    parse_datagram(&bytes)
+                };
+                let msg = match parsed {
+                    Ok((m, _)) => Msg::from_parsed(&m, ctx, ev.order.seq),
+                    Err(e) => {
+                        *self
+                            .stats
+                            .parse_errors
+                            .entry(e.kind.as_str().to_string())
+                            .or_insert(0) += 1;
+                        return;
+                    }
+                };
+                self.on_msg(&msg);
+            }
+            EventKind::SipFraming { kind, .. } => {
+                *self
+                    .stats
+                    .framing_errors
+                    .entry(kind.to_string())
+                    .or_insert(0) += 1;
+            }
+            EventKind::Tick { now } => {
+                if now > self.now {
+                    self.now = now;
+                }
+                self.tx.expire(self.now, &mut self.sip_out);
+                self.calls.expire(self.now, &mut self.call_out);
+                self.write_out();
+                self.eve.flush();
+            }
+            EventKind::Flush { now } => {
+                if now > self.now {
+                    self.now = now;
+                }
+                self.tx.flush(&mut self.sip_out);
+                self.calls.flush(&mut self.call_out);
+                self.write_out();
+                self.eve.flush();
+            }
+        }
+    }
+
+    fn on_msg(&mut self, m: &Msg) {
+        self.stats.messages += 1;
+        match (&m.method, m.status) {
+            (Some(method), _) => *self.stats.requests.entry(method.clone()).or_insert(0) += 1,
+            (None, Some(code)) => *self.stats.responses.entry(code).or_insert(0) += 1,
+            _ => {}
+        }
+        for w in &m.warnings {
+            *self.stats.parse_warnings.entry(w.to_string()).or_insert(0) += 1;
+        }
+        let seen = self.tx.on_message(m, &mut self.sip_out);
+        if seen != Seen::Retransmission {
+            if m.cseq_method() == "REGISTER" {
+                if let Some(code) = m.status.filter(|c| *c >= 200) {
+                    let outcome = match code {
+                        200..=299 => "success",
+                        401 | 407 => "challenged",
+                        _ => "failed",
+                    };
+                    *self
+                        .stats
+                        .registrations
+                        .entry(outcome.to_string())
+                        .or_insert(0) += 1;
+                }
+            }
+            self.calls.on_message(m, &mut self.call_out);
+        }
+        self.write_out();
+    }
+
+    fn write_out(&mut self) {
+        for r in self.sip_out.drain(..) {
+            self.eve.write("sip", &r);
+        }
+        for r in self.call_out.drain(..) {
+            self.eve.write("call", &r);
+        }
+    }
+
+    /// Write what is left and return the counters.
+    pub fn finish(mut self) -> (CorrelatorStats, Box<dyn Write + Send>) {
+        self.write_out();
+        self.eve.flush();
+        let mut s = self.stats;
+        let TxStats {
+            transactions,
+            retransmissions,
+            timed_out,
+            evicted,
+        } = self.tx.stats.clone();
+        s.transactions = transactions;
+        s.retransmissions = retransmissions;
+        s.transactions_timed_out = timed_out;
+        s.transactions_evicted = evicted;
+        s.calls = self.calls.stats.clone();
+        s.records = self.eve.written.clone();
+        s.output_errors = self.eve.errors;
+        (s, self.eve.into_inner())
+    }
+}

@@ -1,0 +1,484 @@
+//! INVITE dialogs (calls): trying -> early -> confirmed -> terminated, with CANCEL, BYE,
+//! failures and re-INVITEs. One `call` record per call, written when it ends (BYE answered,
+//! final failure, timeout, or the end of the capture).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::msg::{MediaLine, Msg};
+use crate::eve::{proto_name, Head, Party};
+use crate::pipeline::event::PacketCtx;
+use crate::time::Ts;
+
+/// The `call` object of a `call` record.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CallInfo {
+    pub call_id: String,
+    /// How the call ended: "answered" (confirmed, then ended), "failed" (final error response),
+    /// "cancelled", "unanswered" (no final response in time), "open" (still up when the capture ended).
+    pub outcome: String,
+    /// The last dialog state: "trying", "early", "confirmed", "terminated".
+    pub state: String,
+    /// "bye", "cancel", "failure", "timeout", "capture_end", "evicted".
+    pub end_reason: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hangup_by: Option<String>,
+    pub caller: Party,
+    pub callee: Party,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub caller_user_agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub callee_user_agent: Option<String>,
+    pub start: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ringing: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub answer: Option<String>,
+    pub end: String,
+    /// Seconds from answer to end (0 when not answered).
+    pub duration: f64,
+    /// Seconds from the INVITE to the first 180/183.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub post_dial_delay: Option<f64>,
+    /// Seconds from the INVITE to the 2xx.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub setup_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub final_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub final_reason: Option<String>,
+    /// Transport of the INVITE: UDP, TCP, SCTP (TLS and WebSocket as they are recognised).
+    pub transport: String,
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub reinvites: u32,
+    pub messages: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub media_offer: Vec<MediaLine>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub media_answer: Vec<MediaLine>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CallRecord {
+    #[serde(flatten)]
+    pub head: Head,
+    pub call: CallInfo,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Trying,
+    Early,
+    Confirmed,
+    Terminated,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::Trying => "trying",
+            State::Early => "early",
+            State::Confirmed => "confirmed",
+            State::Terminated => "terminated",
+        }
+    }
+}
+
+struct Call {
+    seq: u64,
+    ctx: PacketCtx,
+    state: State,
+    info: CallInfo,
+    invite_cseq: u32,
+    caller_tag: Option<String>,
+    started: Ts,
+    answered: Option<Ts>,
+    ringing: Option<Ts>,
+    cancelled: bool,
+    /// BYE seen at this time; written when it is answered (or times out).
+    bye_at: Option<Ts>,
+    /// Written already; kept a while so late retransmissions do not start a new call.
+    done_at: Option<Ts>,
+    last_ts: Ts,
+}
+
+#[derive(Clone, Debug)]
+pub struct CallConfig {
+    pub max: usize,
+    /// A call with no final response to its INVITE for this long is unanswered.
+    pub setup_timeout_ns: u64,
+    /// A confirmed call without any SIP message for this long is closed (no BYE seen).
+    pub confirmed_idle_ns: u64,
+    /// A BYE without a response is taken as the end after this long.
+    pub bye_timeout_ns: u64,
+    /// How long a finished call is remembered, to absorb retransmissions.
+    pub linger_ns: u64,
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        CallConfig {
+            max: 100_000,
+            setup_timeout_ns: crate::time::secs(300),
+            confirmed_idle_ns: crate::time::secs(4 * 3600),
+            bye_timeout_ns: crate::time::secs(32),
+            linger_ns: crate::time::secs(32),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CallStats {
+    pub dialogs: u64,
+    pub answered: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub unanswered: u64,
+    pub open_at_end: u64,
+    pub evicted: u64,
+    pub reinvites: u64,
+}
+
+pub struct Calls {
+    cfg: CallConfig,
+    table: HashMap<String, Call>,
+    pub stats: CallStats,
+}
+
+impl Calls {
+    pub fn new(cfg: CallConfig) -> Calls {
+        Calls {
+            cfg,
+            table: HashMap::new(),
+            stats: CallStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Active calls (not yet written).
+    pub fn active(&self) -> usize {
+        self.table.values().filter(|c| c.done_at.is_none()).count()
+    }
+
+    /// Take one message (retransmissions are filtered out before).
+    pub fn on_message(&mut self, m: &Msg, out: &mut Vec<CallRecord>) {
+        let Some(call_id) = m.call_id.as_deref() else {
+            return;
+        };
+        let is_invite = m.method.as_deref() == Some("INVITE");
+        if !self.table.contains_key(call_id) {
+            // Only an initial INVITE (no To tag) starts a call.
+            if !is_invite || m.to_tag().is_some() {
+                return;
+            }
+            self.make_room(out);
+            self.stats.dialogs += 1;
+            let info = CallInfo {
+                call_id: call_id.to_string(),
+                caller: m.from.clone().unwrap_or_default(),
+                callee: m.to.clone().unwrap_or_default(),
+                request_uri: m.uri.clone(),
+                caller_user_agent: m.user_agent.clone(),
+                start: m.ctx.ts.to_string(),
+                transport: m
+                    .via_transport
+                    .clone()
+                    .unwrap_or_else(|| proto_name(m.ctx.transport).to_string()),
+                ..CallInfo::default()
+            };
+            self.table.insert(
+                call_id.to_string(),
+                Call {
+                    seq: m.seq,
+                    ctx: m.ctx,
+                    state: State::Trying,
+                    info,
+                    invite_cseq: m.cseq.as_ref().map_or(0, |c| c.0),
+                    caller_tag: m.from_tag().map(str::to_string),
+                    started: m.ctx.ts,
+                    answered: None,
+                    ringing: None,
+                    cancelled: false,
+                    bye_at: None,
+                    done_at: None,
+                    last_ts: m.ctx.ts,
+                },
+            );
+        }
+        let call = self.table.get_mut(call_id).expect("present");
+        if call.done_at.is_some() {
+            return;
+        }
+        call.last_ts = call.last_ts.max(m.ctx.ts);
+        call.info.messages += 1;
+        let cseq = m.cseq.as_ref().map_or(0, |c| c.0);
+        let cseq_method = m.cseq_method();
+        if let Some(method) = m.method.as_deref() {
+            match method {
+                "INVITE" => {
+                    if cseq == call.invite_cseq {
+                        // The initial INVITE again, on another hop (a proxy): same call.
+                        if call.info.media_offer.is_empty() {
+                            if let Some(media) = &m.media {
+                                call.info.media_offer = media.clone();
+                            }
+                        }
+                    } else if m.to_tag().is_some() {
+                        call.info.reinvites += 1;
+                        self.stats.reinvites += 1;
+                        if let Some(media) = &m.media {
+                            call.info.media_offer = media.clone();
+                        }
+                    }
+                    if cseq == call.invite_cseq && call.info.media_offer.is_empty() {
+                        if let Some(media) = &m.media {
+                            call.info.media_offer = media.clone();
+                        }
+                    }
+                }
+                "CANCEL" if call.state != State::Confirmed => call.cancelled = true,
+                "BYE" if call.bye_at.is_none() => {
+                    call.bye_at = Some(m.ctx.ts);
+                    let by_caller = match (m.from_tag(), call.caller_tag.as_deref()) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    };
+                    call.info.hangup_by =
+                        Some(if by_caller { "caller" } else { "callee" }.to_string());
+                }
+                "ACK" => {
+                    // With the offer in the 2xx, the answer comes in the ACK.
+                    if let Some(media) = &m.media {
+                        if call.info.media_answer.is_empty() {
+                            call.info.media_answer = media.clone();
+                        }
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        let code = m.status.unwrap_or(0);
+        match cseq_method {
+            "INVITE" if cseq == call.invite_cseq => {
+                if (101..200).contains(&code) {
+                    if call.state == State::Trying {
+                        call.state = State::Early;
+                    }
+                    if (code == 180 || code == 183) && call.ringing.is_none() {
+                        call.ringing = Some(m.ctx.ts);
+                    }
+                    if call.info.callee_user_agent.is_none() {
+                        call.info.callee_user_agent = m.server.clone().or(m.user_agent.clone());
+                    }
+                    take_answer_media(&mut call.info, m);
+                } else if (200..300).contains(&code) {
+                    if call.answered.is_none() {
+                        call.answered = Some(m.ctx.ts);
+                        call.state = State::Confirmed;
+                        call.info.final_status = Some(code);
+                        call.info.final_reason = m.reason.clone();
+                        if let Some(to) = &m.to {
+                            call.info.callee.tag = to.tag.clone();
+                        }
+                        call.info.callee_user_agent = m
+                            .server
+                            .clone()
+                            .or(m.user_agent.clone())
+                            .or(call.info.callee_user_agent.take());
+                    }
+                    take_answer_media(&mut call.info, m);
+                } else if code >= 300 && call.answered.is_none() {
+                    if let Some(to) = &m.to {
+                        call.info.callee.tag = to.tag.clone();
+                    }
+                    call.info.final_status = Some(code);
+                    call.info.final_reason = m.reason.clone();
+                    if call.info.callee_user_agent.is_none() {
+                        call.info.callee_user_agent = m.server.clone().or(m.user_agent.clone());
+                    }
+                    let (outcome, reason) = if call.cancelled || code == 487 {
+                        self.stats.cancelled += 1;
+                        ("cancelled", "cancel")
+                    } else {
+                        self.stats.failed += 1;
+                        ("failed", "failure")
+                    };
+                    call.state = State::Terminated;
+                    Self::finish(call, m.ctx.ts, outcome, reason, out);
+                }
+            }
+            // Response to a re-INVITE: its SDP answers the new offer.
+            "INVITE" if (200..300).contains(&code) => {
+                if let Some(media) = &m.media {
+                    call.info.media_answer = media.clone();
+                }
+            }
+            "BYE" if code >= 200 => {
+                if let Some(bye) = call.bye_at {
+                    self.stats.answered += u64::from(call.answered.is_some());
+                    let outcome = if call.answered.is_some() {
+                        "answered"
+                    } else {
+                        "failed"
+                    };
+                    call.state = State::Terminated;
+                    Self::finish(call, bye, outcome, "bye", out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(call: &mut Call, end: Ts, outcome: &str, reason: &str, out: &mut Vec<CallRecord>) {
+        let i = &mut call.info;
+        i.outcome = outcome.to_string();
+        i.state = call.state.name().to_string();
+        i.end_reason = reason.to_string();
+        i.end = end.to_string();
+        i.duration = call.answered.map_or(0.0, |a| secs(end.since(a)));
+        i.answer = call.answered.map(|t| t.to_string());
+        i.ringing = call.ringing.map(|t| t.to_string());
+        i.setup_time = call.answered.map(|t| secs(t.since(call.started)));
+        i.post_dial_delay = call.ringing.map(|t| secs(t.since(call.started)));
+        call.done_at = Some(end.max(call.last_ts));
+        out.push(CallRecord {
+            head: Head::at(call.started, &call.ctx, "call"),
+            call: call.info.clone(),
+        });
+    }
+
+    /// Run the timeouts at packet time `now`.
+    pub fn expire(&mut self, now: Ts, out: &mut Vec<CallRecord>) {
+        let cfg = self.cfg.clone();
+        let mut ending: Vec<(u64, String)> = Vec::new();
+        self.table.retain(|id, c| {
+            if let Some(done) = c.done_at {
+                return now.since(done) < cfg.linger_ns;
+            }
+            let idle = now.since(c.last_ts);
+            let expired = match (c.state, c.bye_at) {
+                (_, Some(bye)) => now.since(bye) >= cfg.bye_timeout_ns,
+                (State::Confirmed, None) => idle >= cfg.confirmed_idle_ns,
+                _ => idle >= cfg.setup_timeout_ns,
+            };
+            if expired {
+                ending.push((c.seq, id.clone()));
+            }
+            true
+        });
+        ending.sort();
+        for (_, id) in ending {
+            if let Some(c) = self.table.get_mut(&id) {
+                let (end, outcome, reason) = match c.bye_at {
+                    Some(bye) => (
+                        bye,
+                        if c.answered.is_some() {
+                            "answered"
+                        } else {
+                            "failed"
+                        },
+                        "bye",
+                    ),
+                    None if c.answered.is_some() => (c.last_ts, "answered", "timeout"),
+                    None => (c.last_ts, "unanswered", "timeout"),
+                };
+                match outcome {
+                    "answered" => self.stats.answered += 1,
+                    "unanswered" => self.stats.unanswered += 1,
+                    _ => self.stats.failed += 1,
+                }
+                if c.bye_at.is_some() {
+                    c.state = State::Terminated;
+                }
+                Self::finish(c, end, outcome, reason, out);
+            }
+        }
+    }
+
+    /// End of input: write every call still open.
+    pub fn flush(&mut self, out: &mut Vec<CallRecord>) {
+        let mut open: Vec<Call> = self
+            .table
+            .drain()
+            .map(|(_, c)| c)
+            .filter(|c| c.done_at.is_none())
+            .collect();
+        open.sort_by_key(|c| c.seq);
+        for mut c in open {
+            let (end, outcome, reason) = match c.bye_at {
+                Some(bye) => {
+                    c.state = State::Terminated;
+                    (
+                        bye,
+                        if c.answered.is_some() {
+                            "answered"
+                        } else {
+                            "failed"
+                        },
+                        "bye",
+                    )
+                }
+                None => (c.last_ts, "open", "capture_end"),
+            };
+            match outcome {
+                "answered" => self.stats.answered += 1,
+                "open" => self.stats.open_at_end += 1,
+                _ => self.stats.failed += 1,
+            }
+            Self::finish(&mut c, end, outcome, reason, out);
+        }
+    }
+
+    fn make_room(&mut self, out: &mut Vec<CallRecord>) {
+        if self.table.len() < self.cfg.max {
+            return;
+        }
+        let oldest = self
+            .table
+            .iter()
+            .min_by_key(|(_, c)| (c.done_at.is_none(), c.last_ts, c.seq))
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            if let Some(mut c) = self.table.remove(&k) {
+                self.stats.evicted += 1;
+                if c.done_at.is_none() {
+                    let end = c.last_ts;
+                    Self::finish(&mut c, end, "open", "evicted", out);
+                }
+            }
+        }
+    }
+}
+
+fn take_answer_media(info: &mut CallInfo, m: &Msg) {
+    if let Some(media) = &m.media {
+        if info.media_offer.is_empty() {
+            // No SDP in the INVITE: the 2xx carries the offer.
+            info.media_offer = media.clone();
+        } else {
+            info.media_answer = media.clone();
+        }
+    }
+}
+
+/// Seconds with microsecond resolution.
+fn secs(ns: u64) -> f64 {
+    (ns as f64 / 1e3).round() / 1e6
+}

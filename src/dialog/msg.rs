@@ -1,0 +1,230 @@
+//! The owned summary of one SIP message that the transaction and dialog tables keep: what the
+//! records need, copied out of the borrowed parse. Credentials never get here, only the user
+//! name and realm.
+
+use serde::{Deserialize, Serialize};
+
+use crate::eve::Party;
+use crate::pipeline::event::PacketCtx;
+use crate::sdp;
+use crate::sip::header::{NameAddr, Via};
+use crate::sip::parser::{SipMessage, StartLine};
+
+/// One media line of an SDP body, as the call record shows it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MediaLine {
+    pub media: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub addr: Option<String>,
+    pub port: u16,
+    pub proto: String,
+    pub codecs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub direction: Option<String>,
+    /// Inline SRTP keys (a=crypto) were offered; the keys themselves are never kept.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub crypto: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub fingerprint: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub rtcp_mux: bool,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuthInfo {
+    pub scheme: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub realm: Option<String>,
+}
+
+/// A parsed SIP message, owned.
+#[derive(Debug, Clone)]
+pub struct Msg {
+    pub ctx: PacketCtx,
+    /// Capture position, for a deterministic order of what is written at timeouts.
+    pub seq: u64,
+    pub method: Option<String>,
+    pub uri: Option<String>,
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+    pub call_id: Option<String>,
+    pub cseq: Option<(u32, String)>,
+    pub branch: Option<String>,
+    pub via_transport: Option<String>,
+    pub from: Option<Party>,
+    pub to: Option<Party>,
+    pub user_agent: Option<String>,
+    pub server: Option<String>,
+    pub auth: Option<AuthInfo>,
+    pub challenge: Option<AuthInfo>,
+    pub content_type: Option<String>,
+    pub expires: Option<u32>,
+    pub media: Option<Vec<MediaLine>>,
+    pub warnings: Vec<&'static str>,
+}
+
+impl Msg {
+    pub fn is_request(&self) -> bool {
+        self.method.is_some()
+    }
+
+    pub fn cseq_method(&self) -> &str {
+        self.cseq.as_ref().map_or("", |c| c.1.as_str())
+    }
+
+    pub fn from_tag(&self) -> Option<&str> {
+        self.from.as_ref().and_then(|p| p.tag.as_deref())
+    }
+
+    pub fn to_tag(&self) -> Option<&str> {
+        self.to.as_ref().and_then(|p| p.tag.as_deref())
+    }
+
+    /// Copy what the tables need out of a parsed message.
+    pub fn from_parsed(m: &SipMessage<'_>, ctx: PacketCtx, seq: u64) -> Msg {
+        let (method, uri, status, reason) = match &m.start {
+            StartLine::Request { method, uri, .. } => (
+                Some(method.as_str().to_string()),
+                Some(uri.to_string()),
+                None,
+                None,
+            ),
+            StartLine::Response { code, reason, .. } => {
+                (None, None, Some(*code), Some(reason.to_string()))
+            }
+        };
+        let top_via: Option<Via<'_>> = m.top_via();
+        let is_sdp = m
+            .content_type()
+            .is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("application/sdp"));
+        let media = if is_sdp && !m.body.is_empty() {
+            sdp::parse_sdp(m.body).ok().map(|s| media_lines(&s))
+        } else {
+            None
+        };
+        Msg {
+            ctx,
+            seq,
+            method,
+            uri,
+            status,
+            reason,
+            call_id: m.call_id().map(str::to_string),
+            cseq: m.cseq().map(|c| (c.seq, c.method.as_str().to_string())),
+            branch: top_via.as_ref().and_then(|v| v.branch.map(str::to_string)),
+            via_transport: top_via.as_ref().map(|v| v.transport.to_ascii_uppercase()),
+            from: m.from().map(|n| party(&n)),
+            to: m.to().map(|n| party(&n)),
+            user_agent: m.user_agent().map(str::to_string),
+            server: m.server().map(str::to_string),
+            auth: m
+                .authorization()
+                .or_else(|| m.proxy_authorization())
+                .map(|c| AuthInfo {
+                    scheme: c.scheme.to_string(),
+                    username: c.username.map(str::to_string),
+                    realm: c.realm.map(str::to_string),
+                }),
+            challenge: m
+                .www_authenticate()
+                .or_else(|| m.proxy_authenticate())
+                .map(|c| AuthInfo {
+                    scheme: c.scheme.to_string(),
+                    username: None,
+                    realm: c.realm.map(str::to_string),
+                }),
+            content_type: m.content_type().map(str::to_string),
+            expires: m.expires(),
+            media,
+            warnings: m.warnings.iter().map(|w| w.kind.as_str()).collect(),
+        }
+    }
+}
+
+pub fn party(n: &NameAddr<'_>) -> Party {
+    Party {
+        display: n.display.filter(|d| !d.is_empty()).map(str::to_string),
+        user: n.uri.user.map(str::to_string),
+        host: n.uri.host.to_string(),
+        tag: n.tag.map(str::to_string),
+    }
+}
+
+fn media_lines(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
+    s.media
+        .iter()
+        .map(|m| {
+            let conn = m.connection.as_ref().or(s.connection.as_ref());
+            let codecs = m
+                .formats
+                .iter()
+                .map(|f| {
+                    m.rtpmap
+                        .iter()
+                        .find(|r| r.pt.to_string() == *f)
+                        .map(|r| format!("{}/{}", r.encoding, r.clock_rate))
+                        .or_else(|| static_codec(f).map(str::to_string))
+                        .unwrap_or_else(|| f.to_string())
+                })
+                .collect();
+            MediaLine {
+                media: m.kind.to_string(),
+                addr: conn.map(|c| c.addr.to_string()),
+                port: m.port,
+                proto: m.proto.to_string(),
+                codecs,
+                direction: m
+                    .direction
+                    .or(s.direction)
+                    .map(|d| direction_name(d).to_string()),
+                crypto: !m.crypto.is_empty(),
+                fingerprint: m.fingerprint.is_some() || s.fingerprint.is_some(),
+                rtcp_mux: m.rtcp_mux,
+            }
+        })
+        .collect()
+}
+
+fn direction_name(d: sdp::Direction) -> &'static str {
+    match d {
+        sdp::Direction::SendRecv => "sendrecv",
+        sdp::Direction::SendOnly => "sendonly",
+        sdp::Direction::RecvOnly => "recvonly",
+        sdp::Direction::Inactive => "inactive",
+    }
+}
+
+/// RFC 3551 static payload types.
+pub fn static_codec(pt: &str) -> Option<&'static str> {
+    Some(match pt {
+        "0" => "PCMU/8000",
+        "3" => "GSM/8000",
+        "4" => "G723/8000",
+        "5" => "DVI4/8000",
+        "6" => "DVI4/16000",
+        "7" => "LPC/8000",
+        "8" => "PCMA/8000",
+        "9" => "G722/8000",
+        "10" => "L16/44100",
+        "11" => "L16/44100",
+        "12" => "QCELP/8000",
+        "13" => "CN/8000",
+        "14" => "MPA/90000",
+        "15" => "G728/8000",
+        "16" => "DVI4/11025",
+        "17" => "DVI4/22050",
+        "18" => "G729/8000",
+        "25" => "CelB/90000",
+        "26" => "JPEG/90000",
+        "28" => "nv/90000",
+        "31" => "H261/90000",
+        "32" => "MPV/90000",
+        "33" => "MP2T/90000",
+        "34" => "H263/90000",
+        _ => return None,
+    })
+}

@@ -1,0 +1,397 @@
+//! SIP transactions: a request paired with its responses by the top Via branch and CSeq
+//! (RFC 3261 17.2.3), retransmissions recognised and counted once. One `sip` record per
+//! transaction, written when its final response arrives or when it times out.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::msg::{AuthInfo, Msg};
+use crate::eve::{Head, Party};
+use crate::pipeline::event::PacketCtx;
+use crate::time::Ts;
+
+/// The `sip` object of a `sip` record.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SipTx {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    /// Provisional responses seen, in order, each code once.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub provisional: Vec<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub call_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cseq: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cseq_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub from: Option<Party>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub to: Option<Party>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server: Option<String>,
+    /// Credentials sent with the request: scheme, user name and realm only.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub auth: Option<AuthInfo>,
+    /// Challenge in a 401/407 response.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub challenge: Option<AuthInfo>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub content_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expires: Option<u32>,
+    /// Milliseconds from the request to its final response.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub response_time_ms: Option<f64>,
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub request_retransmissions: u32,
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub response_retransmissions: u32,
+    /// "completed" (final response), "timeout" (none within the transaction timeout), "open"
+    /// (capture ended first), "no_response" (ACK, which has none).
+    pub state: String,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub warnings: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A whole `sip` record.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SipRecord {
+    #[serde(flatten)]
+    pub head: Head,
+    pub sip: SipTx,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct TxKey {
+    call_id: String,
+    branch: String,
+    cseq: u32,
+    method: String,
+}
+
+impl TxKey {
+    fn of(m: &Msg) -> TxKey {
+        let (cseq, method) = m.cseq.clone().unwrap_or((0, String::new()));
+        TxKey {
+            call_id: m.call_id.clone().unwrap_or_default(),
+            // Pre-RFC 3261 peers have no magic-cookie branch: Call-ID and CSeq alone then.
+            branch: m
+                .branch
+                .as_deref()
+                .filter(|b| b.starts_with("z9hG4bK"))
+                .unwrap_or("")
+                .to_string(),
+            cseq,
+            method,
+        }
+    }
+}
+
+struct Tx {
+    /// Creation order, to write timed-out transactions in a stable order.
+    seq: u64,
+    ctx: PacketCtx,
+    started: Ts,
+    rec: SipTx,
+    /// Set once the final response is in (the record is written then).
+    completed_at: Option<Ts>,
+    last_ts: Ts,
+}
+
+/// What the table saw in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    New,
+    Retransmission,
+    Response,
+}
+
+/// Limits of the transaction table.
+#[derive(Clone, Debug)]
+pub struct TxConfig {
+    pub max: usize,
+    /// No final response after this long: the transaction timed out (RFC 3261 Timer B/F).
+    pub timeout_ns: u64,
+    /// After the final response, the transaction is kept this long to recognise retransmissions.
+    pub linger_ns: u64,
+}
+
+impl Default for TxConfig {
+    fn default() -> Self {
+        TxConfig {
+            max: 100_000,
+            timeout_ns: crate::time::secs(32),
+            linger_ns: crate::time::secs(32),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TxStats {
+    pub transactions: u64,
+    pub retransmissions: u64,
+    pub timed_out: u64,
+    pub evicted: u64,
+}
+
+pub struct Transactions {
+    cfg: TxConfig,
+    table: HashMap<TxKey, Tx>,
+    pub stats: TxStats,
+}
+
+impl Transactions {
+    pub fn new(cfg: TxConfig) -> Transactions {
+        Transactions {
+            cfg,
+            table: HashMap::new(),
+            stats: TxStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Take one message; returns what it was, and pushes any record it completes.
+    pub fn on_message(&mut self, m: &Msg, out: &mut Vec<SipRecord>) -> Seen {
+        let key = TxKey::of(m);
+        if m.is_request() {
+            if let Some(tx) = self.table.get_mut(&key) {
+                tx.rec.request_retransmissions += 1;
+                tx.last_ts = m.ctx.ts;
+                self.stats.retransmissions += 1;
+                return Seen::Retransmission;
+            }
+            // ACK to a non-2xx response belongs to the INVITE transaction (same branch).
+            if m.method.as_deref() == Some("ACK") {
+                let invite = TxKey {
+                    method: "INVITE".into(),
+                    ..key.clone()
+                };
+                if !invite.branch.is_empty() && self.table.contains_key(&invite) {
+                    return Seen::New;
+                }
+            }
+            self.make_room(out);
+            self.stats.transactions += 1;
+            let mut rec = request_fields(m);
+            rec.state = "open".into();
+            let tx = Tx {
+                seq: m.seq,
+                ctx: m.ctx,
+                started: m.ctx.ts,
+                rec,
+                completed_at: None,
+                last_ts: m.ctx.ts,
+            };
+            if m.method.as_deref() == Some("ACK") {
+                // An ACK has no response: its record is written now.
+                let mut tx = tx;
+                tx.rec.state = "no_response".into();
+                out.push(record(&tx));
+                tx.completed_at = Some(m.ctx.ts);
+                self.table.insert(key, tx);
+            } else {
+                self.table.insert(key, tx);
+            }
+            return Seen::New;
+        }
+        let code = m.status.unwrap_or(0);
+        let tx = match self.table.get_mut(&key) {
+            Some(tx) => tx,
+            None => {
+                // The request was not captured: a transaction known from its response only.
+                self.make_room(out);
+                self.stats.transactions += 1;
+                let mut rec = SipTx {
+                    call_id: m.call_id.clone(),
+                    cseq: m.cseq.as_ref().map(|c| c.0),
+                    cseq_method: m.cseq.as_ref().map(|c| c.1.clone()),
+                    from: m.from.clone(),
+                    to: m.to.clone(),
+                    state: "open".into(),
+                    ..SipTx::default()
+                };
+                rec.method = rec.cseq_method.clone();
+                // Addresses as the request would have had them.
+                let ctx = PacketCtx {
+                    src: m.ctx.dst,
+                    dst: m.ctx.src,
+                    sport: m.ctx.dport,
+                    dport: m.ctx.sport,
+                    ..m.ctx
+                };
+                self.table.entry(key).or_insert(Tx {
+                    seq: m.seq,
+                    ctx,
+                    started: m.ctx.ts,
+                    rec,
+                    completed_at: None,
+                    last_ts: m.ctx.ts,
+                })
+            }
+        };
+        tx.last_ts = m.ctx.ts;
+        if code < 200 {
+            if tx.rec.provisional.contains(&code) {
+                self.stats.retransmissions += 1;
+                tx.rec.response_retransmissions += 1;
+                return Seen::Retransmission;
+            }
+            if tx.rec.provisional.len() < 16 {
+                tx.rec.provisional.push(code);
+            }
+            fill_response(&mut tx.rec, m);
+            return Seen::Response;
+        }
+        if tx.completed_at.is_some() {
+            if tx.rec.status == Some(code) {
+                tx.rec.response_retransmissions += 1;
+                self.stats.retransmissions += 1;
+                return Seen::Retransmission;
+            }
+            // Another final response (forking): not written again.
+            return Seen::Response;
+        }
+        tx.rec.status = Some(code);
+        tx.rec.reason = m.reason.clone();
+        fill_response(&mut tx.rec, m);
+        tx.rec.response_time_ms = Some(m.ctx.ts.since(tx.started) as f64 / 1e6);
+        tx.rec.state = "completed".into();
+        tx.completed_at = Some(m.ctx.ts);
+        out.push(record(tx));
+        Seen::Response
+    }
+
+    /// Time out transactions without a final response, forget completed ones after the linger.
+    pub fn expire(&mut self, now: Ts, out: &mut Vec<SipRecord>) {
+        let (timeout, linger) = (self.cfg.timeout_ns, self.cfg.linger_ns);
+        let mut timed_out: Vec<Tx> = Vec::new();
+        self.table.retain(|_, tx| match tx.completed_at {
+            Some(done) => now.since(done) < linger,
+            None if now.since(tx.last_ts) >= timeout => {
+                timed_out.push(Tx {
+                    seq: tx.seq,
+                    ctx: tx.ctx,
+                    started: tx.started,
+                    rec: std::mem::take(&mut tx.rec),
+                    completed_at: None,
+                    last_ts: tx.last_ts,
+                });
+                false
+            }
+            None => true,
+        });
+        timed_out.sort_by_key(|t| t.seq);
+        self.stats.timed_out += timed_out.len() as u64;
+        for mut tx in timed_out {
+            tx.rec.state = "timeout".into();
+            out.push(record(&tx));
+        }
+    }
+
+    /// End of input: write every open transaction.
+    pub fn flush(&mut self, out: &mut Vec<SipRecord>) {
+        let mut open: Vec<Tx> = self
+            .table
+            .drain()
+            .map(|(_, t)| t)
+            .filter(|t| t.completed_at.is_none())
+            .collect();
+        open.sort_by_key(|t| t.seq);
+        for tx in open {
+            out.push(record(&tx));
+        }
+    }
+
+    /// Keep the table under its cap: write and drop the oldest open transaction, or forget the
+    /// oldest completed one.
+    fn make_room(&mut self, out: &mut Vec<SipRecord>) {
+        if self.table.len() < self.cfg.max {
+            return;
+        }
+        let oldest = self
+            .table
+            .iter()
+            .min_by_key(|(_, t)| (t.last_ts, t.seq))
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            if let Some(mut tx) = self.table.remove(&k) {
+                self.stats.evicted += 1;
+                if tx.completed_at.is_none() {
+                    tx.rec.state = "evicted".into();
+                    out.push(record(&tx));
+                }
+            }
+        }
+    }
+}
+
+fn request_fields(m: &Msg) -> SipTx {
+    SipTx {
+        method: m.method.clone(),
+        uri: m.uri.clone(),
+        call_id: m.call_id.clone(),
+        cseq: m.cseq.as_ref().map(|c| c.0),
+        cseq_method: m.cseq.as_ref().map(|c| c.1.clone()),
+        from: m.from.clone(),
+        to: m.to.clone(),
+        user_agent: m.user_agent.clone(),
+        auth: m.auth.clone(),
+        content_type: m.content_type.clone(),
+        expires: m.expires,
+        warnings: m.warnings.iter().map(|w| w.to_string()).collect(),
+        ..SipTx::default()
+    }
+}
+
+fn fill_response(rec: &mut SipTx, m: &Msg) {
+    if m.server.is_some() {
+        rec.server = m.server.clone();
+    }
+    if m.challenge.is_some() {
+        rec.challenge = m.challenge.clone();
+    }
+    // The To tag is given by the responder.
+    if let (Some(to), Some(rto)) = (&m.to, rec.to.as_mut()) {
+        if rto.tag.is_none() {
+            rto.tag = to.tag.clone();
+        }
+    }
+    if rec.expires.is_none() {
+        rec.expires = m.expires;
+    }
+    for w in &m.warnings {
+        if !rec.warnings.iter().any(|x| x == w) {
+            rec.warnings.push(w.to_string());
+        }
+    }
+}
+
+fn record(tx: &Tx) -> SipRecord {
+    SipRecord {
+        head: Head::at(tx.started, &tx.ctx, "sip"),
+        sip: tx.rec.clone(),
+    }
+}

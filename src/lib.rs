@@ -1,0 +1,20 @@
+//! voip-sentinel: a passive VoIP security sensor.
+//!
+//! Data flows one way: [`capture`] reads packets, [`decode`] takes them apart, [`flow`] keys
+//! them to workers ([`pipeline`]), which reassemble [`tcp`] streams and find [`sip`] messages;
+//! the [`correlate`] stage follows transactions and dialogs ([`dialog`]) and writes [`eve`]
+//! records.
+
+pub mod capture;
+pub mod cli;
+pub mod correlate;
+pub mod decode;
+pub mod dialog;
+pub mod eve;
+pub mod flow;
+pub mod pipeline;
+pub mod report;
+pub mod sdp;
+pub mod sip;
+pub mod tcp;
+pub mod time;

@@ -1,0 +1,125 @@
+//! The `voip-sentinel` command: parse arguments, run, map errors to an exit status.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use voip_sentinel::capture::{self, Live, LiveConfig, SourceEvent};
+use voip_sentinel::cli::{Cli, Command};
+use voip_sentinel::pipeline::{self, PipelineConfig};
+use voip_sentinel::report;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("voip-sentinel: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn open_output(path: &std::path::Path) -> Result<Box<dyn Write + Send>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout(),
+        )));
+    }
+    let f = File::create(path)
+        .with_context(|| format!("cannot write records to {}", path.display()))?;
+    Ok(Box::new(BufWriter::with_capacity(1 << 16, f)))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let mut cfg = PipelineConfig::default();
+    if let Some(n) = cli.common.workers {
+        cfg.workers = n as usize;
+    }
+    if let Some(dir) = &cli.common.rules {
+        if !dir.is_dir() {
+            bail!(
+                "rules folder {} does not exist (give --rules DIR)",
+                dir.display()
+            );
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+    let quiet = cli.common.quiet;
+    let progress = !quiet && std::io::stderr().is_terminal();
+    let (stats, mut out, kernel) = match &cli.command {
+        Command::Replay { paths } => {
+            let files = capture::expand_paths(paths)?;
+            let out = open_output(&cli.common.eve)?;
+            let (stats, out) = pipeline::run(&cfg, out, &stop, |d, stop| {
+                let started = Instant::now();
+                let mut last = Instant::now();
+                let mut n: u64 = 0;
+                capture::replay_files(&files, stop, |ev| {
+                    if progress {
+                        n += 1;
+                        if n.is_multiple_of(65_536) && last.elapsed().as_millis() >= 1000 {
+                            last = Instant::now();
+                            let secs = started.elapsed().as_secs_f64();
+                            eprint!("\r  {n} packets, {:.0} packets/s   ", n as f64 / secs);
+                        }
+                    }
+                    d.on_event(ev)
+                });
+                if progress && n >= 65_536 {
+                    eprint!("\r{:60}\r", "");
+                }
+            });
+            (stats, out, None)
+        }
+        Command::Live {
+            iface,
+            filter,
+            snaplen,
+            no_promisc,
+            buffer_mib,
+        } => {
+            cfg.live = true;
+            let mut live = Live::open(&LiveConfig {
+                iface: iface.clone(),
+                filter: filter.clone(),
+                snaplen: *snaplen,
+                promisc: !no_promisc,
+                buffer_bytes: buffer_mib.saturating_mul(1 << 20),
+            })?;
+            let out = open_output(&cli.common.eve)?;
+            let mut kernel = None;
+            let (stats, out) = pipeline::run(&cfg, out, &stop, |d, stop| {
+                live.run(stop, |ev: SourceEvent<'_>| d.on_event(ev));
+                kernel = Some(live.kernel_stats());
+            });
+            (stats, out, kernel)
+        }
+    };
+    report::write_stats_record(&mut out, &stats, kernel).context("writing the stats record")?;
+    if !quiet {
+        eprint!("{}", report::summary(&stats, kernel));
+    }
+    let _ = stop.load(Ordering::Relaxed);
+    if stats.correlator.output_errors > 0 {
+        bail!(
+            "{} records could not be written",
+            stats.correlator.output_errors
+        );
+    }
+    if !stats.capture.file_errors.is_empty() && stats.capture.packets == 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,112 @@
+//! Batches of decoded packets travelling from the capture thread to a worker. A batch owns one
+//! byte slab for the payloads and one vector of packet descriptions; both keep their capacity
+//! when the worker hands the batch back, so the packet path allocates nothing in steady state.
+
+use std::net::IpAddr;
+
+use crate::decode::{Decoded, TcpInfo, Transport};
+use crate::flow::FlowKey;
+use crate::time::Ts;
+
+/// Packets a batch holds at most.
+pub const BATCH_PACKETS: usize = 128;
+/// Payload bytes a batch holds at most (a batch is sent when either limit is reached).
+pub const BATCH_BYTES: usize = 256 * 1024;
+
+/// One decoded packet, minus its payload bytes (which are in the batch's slab).
+#[derive(Clone, Copy, Debug)]
+pub struct PacketMeta {
+    /// Position of the packet in the capture (1-based, over all files of a replay).
+    pub seq: u64,
+    pub ts: Ts,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub transport: Transport,
+    pub vlan: Option<u16>,
+    pub tcp: Option<TcpInfo>,
+    pub key: FlowKey,
+    /// True when the packet goes from `key.lo` to `key.hi`.
+    pub forward: bool,
+    pub flow_hash: u64,
+    pub ip_len: u32,
+    off: u32,
+    len: u32,
+}
+
+/// A batch of packets for one worker.
+pub struct Batch {
+    pub metas: Vec<PacketMeta>,
+    data: Vec<u8>,
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch {
+            metas: Vec::with_capacity(BATCH_PACKETS),
+            data: Vec::with_capacity(BATCH_BYTES),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.metas.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.metas.len()
+    }
+
+    /// Whether the batch should be sent now.
+    pub fn is_full(&self) -> bool {
+        self.metas.len() >= BATCH_PACKETS || self.data.len() >= BATCH_BYTES - 1500
+    }
+
+    /// Copy one decoded packet in.
+    pub fn push(
+        &mut self,
+        seq: u64,
+        ts: Ts,
+        d: &Decoded<'_>,
+        key: FlowKey,
+        forward: bool,
+        flow_hash: u64,
+    ) {
+        let off = self.data.len() as u32;
+        self.data.extend_from_slice(d.payload);
+        self.metas.push(PacketMeta {
+            seq,
+            ts,
+            src: d.src,
+            dst: d.dst,
+            sport: d.sport,
+            dport: d.dport,
+            transport: d.transport,
+            vlan: d.vlan,
+            tcp: d.tcp,
+            key,
+            forward,
+            flow_hash,
+            ip_len: d.ip_len as u32,
+            off,
+            len: d.payload.len() as u32,
+        });
+    }
+
+    /// The payload of a packet of this batch.
+    pub fn payload(&self, m: &PacketMeta) -> &[u8] {
+        &self.data[m.off as usize..(m.off + m.len) as usize]
+    }
+
+    /// Empty the batch, keeping its capacity.
+    pub fn clear(&mut self) {
+        self.metas.clear();
+        self.data.clear();
+    }
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Self::new()
+    }
+}

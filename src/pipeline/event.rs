@@ -1,0 +1,92 @@
+//! What travels between the stages: jobs from the capture thread to the workers, and ordered
+//! events from the workers to the correlator.
+
+use std::net::IpAddr;
+
+use super::batch::Batch;
+use crate::decode::Transport;
+use crate::time::Ts;
+
+/// A job for a worker. Control messages travel the same queue as packets, so a worker sees
+/// them in capture order.
+pub enum Job {
+    /// Decoded packets, in capture order.
+    Packets(Batch),
+    /// Progress only: every packet up to `seq` that is meant for this worker has been sent.
+    Watermark(u64),
+    /// Packet time has reached `now` (after packet `seq`): run timeouts. Ticks are sent to
+    /// every worker at the same capture positions whatever the worker count, so what they
+    /// expire is the same in every run.
+    Tick { seq: u64, now: Ts },
+    /// End of input: close every flow and report.
+    Flush { seq: u64, now: Ts },
+}
+
+/// The global order of events: capture position first, so the correlator sees one sequence
+/// whatever the number of workers. Events made by a packet come in `phase` 0; events made by a
+/// tick at the same position come after them in `phase` 1, ordered by a key of their own (such
+/// as a flow hash) that does not depend on which worker made them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Order {
+    pub seq: u64,
+    pub phase: u8,
+    pub key: u64,
+    pub idx: u32,
+}
+
+impl Order {
+    pub const MAX: Order = Order {
+        seq: u64::MAX,
+        phase: u8::MAX,
+        key: u64::MAX,
+        idx: u32::MAX,
+    };
+
+    /// Everything up to and including packet `seq` and its tick events, if `tick`.
+    pub fn mark(seq: u64, tick: bool) -> Order {
+        Order {
+            seq,
+            phase: if tick { 1 } else { 0 },
+            key: u64::MAX,
+            idx: u32::MAX,
+        }
+    }
+}
+
+/// Where a message was seen: the fields every record starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketCtx {
+    pub ts: Ts,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub transport: Transport,
+    pub vlan: Option<u16>,
+    pub flow_id: u64,
+}
+
+/// An event for the correlator.
+#[derive(Debug)]
+pub struct Event {
+    pub order: Order,
+    pub kind: EventKind,
+}
+
+#[derive(Debug)]
+pub enum EventKind {
+    /// One whole SIP message (a UDP datagram, or one message framed out of a TCP stream).
+    Sip { ctx: PacketCtx, bytes: Vec<u8> },
+    /// A TCP stream that looked like SIP could not be framed (the named problem); bytes were skipped.
+    SipFraming { ctx: PacketCtx, kind: &'static str },
+    /// Packet time reached `now` (forwarded by worker 0 after every other event of its tick).
+    Tick { now: Ts },
+    /// End of input.
+    Flush { now: Ts },
+}
+
+/// What a worker sends back for each job: the events it made, and how far it has got.
+pub struct Chunk {
+    pub events: Vec<Event>,
+    pub mark: Order,
+}

@@ -1,0 +1,373 @@
+//! The pipeline: one capture thread decodes packets and hands them in batches to N workers,
+//! chosen by a symmetric flow hash, over bounded queues; the workers send SIP messages (and,
+//! as they grow, media and detection events) to one correlator, through a merge that restores
+//! capture order. Data flows one way: capture -> decode -> flow -> sip/rtp -> correlate -> output.
+//!
+//! ```text
+//!  pcap/live ──> capture thread ──batches──> worker 0 ──events──┐
+//!   (decode, defrag, hash)      ──batches──> worker 1 ──events──┼─> merge ─> correlator ─> EVE JSON
+//!                               ──batches──> worker N ──events──┘            (dialogs, records)
+//! ```
+
+pub mod batch;
+pub mod event;
+pub mod merge;
+pub mod worker;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use crate::capture::SourceEvent;
+use crate::correlate::{Correlator, CorrelatorConfig, CorrelatorStats};
+use crate::decode::{DecodeError, Decoder, DefragConfig, DefragStats};
+use crate::flow::FlowKey;
+use crate::time::Ts;
+use batch::Batch;
+use event::{Chunk, Job};
+use merge::Merge;
+use worker::{Worker, WorkerConfig, WorkerStats};
+
+/// How the pipeline is built.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    pub workers: usize,
+    /// Batches each worker queue holds.
+    pub queue_batches: usize,
+    /// Live capture: a full queue drops the batch (counted) instead of waiting.
+    pub live: bool,
+    pub worker: WorkerConfig,
+    pub defrag: DefragConfig,
+    pub correlator: CorrelatorConfig,
+    /// Period of the ticks that drive timeouts, in packet time.
+    pub tick_ns: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            queue_batches: 64,
+            live: false,
+            worker: WorkerConfig::default(),
+            defrag: DefragConfig::default(),
+            correlator: CorrelatorConfig::default(),
+            tick_ns: crate::time::secs(1),
+        }
+    }
+}
+
+/// Counters of the capture thread.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub decoded: u64,
+    /// Packets not handed on, by reason (`DecodeError::kind`).
+    pub decode_errors: BTreeMap<&'static str, u64>,
+    /// Packets dropped because a worker queue was full (live only).
+    pub queue_drops: u64,
+    pub files: u64,
+    pub file_errors: Vec<String>,
+    pub first_ts: Option<Ts>,
+    pub last_ts: Option<Ts>,
+}
+
+/// Everything the pipeline counted.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    pub capture: CaptureStats,
+    pub defrag: DefragStats,
+    pub workers: Vec<WorkerStats>,
+    pub correlator: CorrelatorStats,
+    pub elapsed: std::time::Duration,
+}
+
+/// The capture thread's half of the pipeline.
+pub struct Dispatcher {
+    tx: Vec<Sender<Job>>,
+    pending: Vec<Batch>,
+    pool: Receiver<Batch>,
+    sent_mark: Vec<u64>,
+    decoder: Decoder,
+    live: bool,
+    tick_ns: u64,
+    seq: u64,
+    now: Ts,
+    next_tick: u64,
+    last_flush: Instant,
+    /// Live: when the newest packet arrived, to advance packet time while the wire is quiet.
+    last_packet_wall: Instant,
+    pub stats: CaptureStats,
+}
+
+impl Dispatcher {
+    /// Hand one source event to the pipeline.
+    pub fn on_event(&mut self, ev: SourceEvent<'_>) {
+        match ev {
+            SourceEvent::Packet {
+                ts,
+                link,
+                data,
+                orig_len,
+            } => self.packet(ts, link, data, orig_len),
+            SourceEvent::Idle => self.idle(),
+            SourceEvent::FileError { path, error } => self
+                .stats
+                .file_errors
+                .push(format!("{}: {error}", path.display())),
+            SourceEvent::UnsupportedLink { path, dlt } => self.stats.file_errors.push(format!(
+                "{}: link type {dlt} is not supported",
+                path.display()
+            )),
+        }
+    }
+
+    fn packet(&mut self, ts: Ts, link: crate::decode::LinkType, data: &[u8], orig_len: u32) {
+        if ts > self.now {
+            self.now = ts;
+        }
+        if self.stats.first_ts.is_none() {
+            self.stats.first_ts = Some(ts);
+            self.next_tick = ts.0 - ts.0 % self.tick_ns + self.tick_ns;
+        }
+        self.stats.last_ts = Some(self.now);
+        if self.now.0 >= self.next_tick {
+            self.tick();
+        }
+        self.seq += 1;
+        self.stats.packets += 1;
+        self.stats.bytes += orig_len as u64;
+        if self.live {
+            self.last_packet_wall = Instant::now();
+        }
+        let seq = self.seq;
+        let workers = self.tx.len();
+        match self.decoder.decode(link, data, ts) {
+            Ok(d) => {
+                self.stats.decoded += 1;
+                let (key, forward) =
+                    FlowKey::new(d.src, d.sport, d.dst, d.dport, d.transport, d.vlan);
+                let hash = key.stable_hash();
+                let w = worker_of(hash, workers);
+                self.pending[w].push(seq, ts, &d, key, forward, hash);
+                if self.pending[w].is_full() {
+                    self.send_batch(w);
+                }
+            }
+            Err(e) => self.count_error(&e),
+        }
+        if self.live && self.last_flush.elapsed().as_millis() >= 20 {
+            self.flush_pending_live();
+        }
+    }
+
+    fn count_error(&mut self, e: &DecodeError) {
+        *self.stats.decode_errors.entry(e.kind()).or_insert(0) += 1;
+    }
+
+    fn fresh_batch(&self) -> Batch {
+        self.pool.try_recv().unwrap_or_default()
+    }
+
+    fn send_batch(&mut self, w: usize) {
+        let fresh = self.fresh_batch();
+        let batch = std::mem::replace(&mut self.pending[w], fresh);
+        if self.live {
+            match self.tx[w].try_send(Job::Packets(batch)) {
+                Ok(()) => {}
+                Err(TrySendError::Full(Job::Packets(mut b))) => {
+                    self.stats.queue_drops += b.len() as u64;
+                    b.clear();
+                    self.pending[w] = b;
+                }
+                Err(_) => {}
+            }
+        } else {
+            self.send_blocking(w, Job::Packets(batch));
+        }
+    }
+
+    /// Replay: wait for room, but first make sure every idle worker has told the merge how far
+    /// it has got, or the merge could wait on it while this thread waits on the merge.
+    fn send_blocking(&mut self, w: usize, job: Job) {
+        match self.tx[w].try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(job)) => {
+                self.nudge();
+                let _ = self.tx[w].send(job);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    fn nudge(&mut self) {
+        for i in 0..self.tx.len() {
+            if !self.pending[i].is_empty() {
+                let fresh = self.fresh_batch();
+                let batch = std::mem::replace(&mut self.pending[i], fresh);
+                match self.tx[i].try_send(Job::Packets(batch)) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(Job::Packets(b))) => {
+                        self.pending[i] = b;
+                        continue;
+                    }
+                    Err(_) => continue,
+                }
+            }
+            if self.sent_mark[i] < self.seq && self.tx[i].try_send(Job::Watermark(self.seq)).is_ok()
+            {
+                self.sent_mark[i] = self.seq;
+            }
+        }
+    }
+
+    fn flush_pending_live(&mut self) {
+        for w in 0..self.tx.len() {
+            if !self.pending[w].is_empty() {
+                self.send_batch(w);
+            }
+            if self.sent_mark[w] < self.seq && self.tx[w].try_send(Job::Watermark(self.seq)).is_ok()
+            {
+                self.sent_mark[w] = self.seq;
+            }
+        }
+        self.last_flush = Instant::now();
+    }
+
+    /// Send the partial batches, then a tick, to every worker.
+    fn tick(&mut self) {
+        let (seq, now) = (self.seq, self.now);
+        for w in 0..self.tx.len() {
+            if !self.pending[w].is_empty() {
+                self.send_batch(w);
+            }
+            if self.live {
+                let _ = self.tx[w].try_send(Job::Tick { seq, now });
+            } else {
+                self.send_blocking(w, Job::Tick { seq, now });
+            }
+            self.sent_mark[w] = seq;
+        }
+        self.next_tick = now.0 - now.0 % self.tick_ns + self.tick_ns;
+    }
+
+    /// Live: nothing on the wire for a while. Hand on what is pending, and let packet time
+    /// advance with the wall clock so idle dialogs still time out.
+    fn idle(&mut self) {
+        self.flush_pending_live();
+        if self.stats.first_ts.is_some() {
+            let quiet = self.last_packet_wall.elapsed().as_nanos() as u64;
+            let now = Ts(self.stats.last_ts.unwrap_or_default().0 + quiet);
+            if now > self.now {
+                self.now = now;
+            }
+            if self.now.0 >= self.next_tick {
+                self.tick();
+            }
+        }
+    }
+
+    /// End of input: send everything, then a flush, and close the queues.
+    fn finish(mut self) -> (CaptureStats, DefragStats) {
+        for w in 0..self.tx.len() {
+            if !self.pending[w].is_empty() {
+                let fresh = Batch::default();
+                let batch = std::mem::replace(&mut self.pending[w], fresh);
+                let _ = self.tx[w].send(Job::Packets(batch));
+            }
+            let _ = self.tx[w].send(Job::Flush {
+                seq: self.seq,
+                now: self.now,
+            });
+        }
+        let defrag = self.decoder.defrag_stats();
+        (self.stats, defrag)
+    }
+}
+
+/// The worker of a flow: multiply-shift rather than modulo, uniform for any worker count.
+fn worker_of(hash: u64, workers: usize) -> usize {
+    ((hash as u128 * workers as u128) >> 64) as usize
+}
+
+/// Build the pipeline, feed it from `source` (which calls the given closure per source event),
+/// and return the counters when the source is exhausted (or `stop` is set) and every record is written.
+pub fn run<S>(
+    cfg: &PipelineConfig,
+    out: Box<dyn Write + Send>,
+    stop: &AtomicBool,
+    source: S,
+) -> (RunStats, Box<dyn Write + Send>)
+where
+    S: FnOnce(&mut Dispatcher, &AtomicBool),
+{
+    let started = Instant::now();
+    let n = cfg.workers.max(1);
+    let (pool_tx, pool_rx) = bounded::<Batch>(n * (cfg.queue_batches + 2));
+    let mut job_tx = Vec::with_capacity(n);
+    let mut chunk_rx = Vec::with_capacity(n);
+    let mut handles = Vec::with_capacity(n);
+    for i in 0..n {
+        let (jt, jr) = bounded::<Job>(cfg.queue_batches);
+        let (ct, cr) = bounded::<Chunk>(cfg.queue_batches * 4);
+        let worker = Worker::new(i, cfg.worker.clone());
+        let recycle = pool_tx.clone();
+        let h = std::thread::Builder::new()
+            .name(format!("worker-{i}"))
+            .spawn(move || worker.run(jr, ct, recycle))
+            .expect("spawn worker thread");
+        job_tx.push(jt);
+        chunk_rx.push(cr);
+        handles.push(h);
+    }
+    drop(pool_tx);
+    let ccfg = cfg.correlator.clone();
+    let correlator = std::thread::Builder::new()
+        .name("correlator".into())
+        .spawn(move || {
+            let mut merge = Merge::new(chunk_rx);
+            let mut c = Correlator::new(ccfg, out);
+            while let Some(ev) = merge.next_event() {
+                c.handle(ev);
+            }
+            c.finish()
+        })
+        .expect("spawn correlator thread");
+
+    let mut d = Dispatcher {
+        tx: job_tx,
+        pending: (0..n).map(|_| Batch::new()).collect(),
+        pool: pool_rx,
+        sent_mark: vec![0; n],
+        decoder: Decoder::new(cfg.defrag),
+        live: cfg.live,
+        tick_ns: cfg.tick_ns.max(1),
+        seq: 0,
+        now: Ts::ZERO,
+        next_tick: 0,
+        last_flush: Instant::now(),
+        last_packet_wall: Instant::now(),
+        stats: CaptureStats::default(),
+    };
+    source(&mut d, stop);
+    let (capture, defrag) = d.finish();
+    let workers: Vec<WorkerStats> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        .collect();
+    let (correlator, out) = correlator
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let stats = RunStats {
+        capture,
+        defrag,
+        workers,
+        correlator,
+        elapsed: started.elapsed(),
+    };
+    (stats, out)
+}

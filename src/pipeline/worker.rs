@@ -1,0 +1,370 @@
+//! A worker: owns the flows hashed to it. It reassembles TCP streams, finds SIP messages in
+//! datagrams and streams, and sends them, in capture order, to the correlator.
+
+use std::collections::HashMap;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::batch::{Batch, PacketMeta};
+use super::event::{Chunk, Event, EventKind, Job, Order, PacketCtx};
+use crate::decode::{sctp_data_chunks, Transport};
+use crate::flow::FlowKey;
+use crate::sip::framing::{frame_len, resync, skip_keepalive, Frame};
+use crate::sip::parser::looks_like_sip;
+use crate::tcp::{TcpStream, FIN, RST};
+use crate::time::Ts;
+
+/// Limits of a worker's state.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// TCP flows tracked at most; the least recently seen is evicted beyond it.
+    pub max_tcp_flows: usize,
+    /// A TCP flow without packets for this long (packet time) is closed.
+    pub tcp_idle_ns: u64,
+    /// Bytes of a TCP direction inspected before deciding that it does not carry SIP.
+    pub tcp_probe_bytes: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            max_tcp_flows: 65_536,
+            tcp_idle_ns: crate::time::secs(600),
+            tcp_probe_bytes: 4096,
+        }
+    }
+}
+
+/// Counters of one worker, summed over workers at the end.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerStats {
+    pub packets: u64,
+    pub udp_packets: u64,
+    pub tcp_packets: u64,
+    pub sctp_packets: u64,
+    pub sip_udp: u64,
+    pub sip_tcp: u64,
+    pub sip_sctp: u64,
+    pub tcp_flows: u64,
+    pub tcp_flows_evicted: u64,
+    pub tcp_flows_timed_out: u64,
+    pub tcp_gaps: u64,
+    pub tcp_over_cap: u64,
+    pub sip_framing_errors: u64,
+    pub sip_incomplete_at_close: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum DirKind {
+    Unknown,
+    Sip,
+    Other,
+}
+
+struct TcpDir {
+    stream: TcpStream,
+    kind: DirKind,
+    probed: usize,
+}
+
+impl TcpDir {
+    fn new() -> TcpDir {
+        TcpDir {
+            stream: TcpStream::new(),
+            kind: DirKind::Unknown,
+            probed: 0,
+        }
+    }
+}
+
+struct TcpFlow {
+    /// Index 0: packets going lo -> hi; 1: hi -> lo.
+    dirs: [TcpDir; 2],
+    last_ts: Ts,
+}
+
+pub struct Worker {
+    /// Worker 0 also forwards ticks to the correlator.
+    index: usize,
+    cfg: WorkerConfig,
+    tcp: HashMap<FlowKey, TcpFlow>,
+    stats: WorkerStats,
+    events: Vec<Event>,
+}
+
+impl Worker {
+    pub fn new(index: usize, cfg: WorkerConfig) -> Worker {
+        Worker {
+            index,
+            cfg,
+            tcp: HashMap::new(),
+            stats: WorkerStats::default(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Run until the job queue closes; returns the counters.
+    pub fn run(
+        mut self,
+        jobs: Receiver<Job>,
+        out: Sender<Chunk>,
+        recycle: Sender<Batch>,
+    ) -> WorkerStats {
+        let mut mark = Order::default();
+        for job in jobs {
+            match job {
+                Job::Packets(mut batch) => {
+                    for i in 0..batch.metas.len() {
+                        let m = batch.metas[i];
+                        self.packet(&m, batch.payload(&m));
+                    }
+                    if let Some(last) = batch.metas.last() {
+                        mark = mark.max(Order::mark(last.seq, false));
+                    }
+                    batch.clear();
+                    // The pool may be full (the capture thread made extra batches): then drop it.
+                    let _ = recycle.try_send(batch);
+                }
+                Job::Watermark(seq) => mark = mark.max(Order::mark(seq, false)),
+                Job::Tick { seq, now } => {
+                    self.expire(seq, now, false);
+                    self.forward(seq, EventKind::Tick { now });
+                    mark = mark.max(Order::mark(seq, true));
+                }
+                Job::Flush { seq, now } => {
+                    self.expire(seq, now, true);
+                    self.forward(seq, EventKind::Flush { now });
+                    mark = mark.max(Order::mark(seq, true));
+                }
+            }
+            let events = std::mem::take(&mut self.events);
+            if out.send(Chunk { events, mark }).is_err() {
+                break;
+            }
+        }
+        self.stats
+    }
+
+    /// Worker 0 hands ticks on to the correlator, after every tick event of any worker
+    /// (phase 2 sorts after phase 1).
+    fn forward(&mut self, seq: u64, kind: EventKind) {
+        if self.index == 0 {
+            self.events.push(Event {
+                order: Order {
+                    seq,
+                    phase: 2,
+                    key: 0,
+                    idx: 0,
+                },
+                kind,
+            });
+        }
+    }
+
+    fn packet(&mut self, m: &PacketMeta, payload: &[u8]) {
+        self.stats.packets += 1;
+        match m.transport {
+            Transport::Udp => {
+                self.stats.udp_packets += 1;
+                if looks_like_sip(payload) {
+                    self.stats.sip_udp += 1;
+                    self.emit_sip(m, 0, payload.to_vec());
+                }
+            }
+            Transport::Sctp => {
+                self.stats.sctp_packets += 1;
+                let mut idx = 0;
+                for chunk in sctp_data_chunks(payload) {
+                    if looks_like_sip(chunk) {
+                        self.stats.sip_sctp += 1;
+                        self.emit_sip(m, idx, chunk.to_vec());
+                        idx += 1;
+                    }
+                }
+            }
+            Transport::Tcp => {
+                self.stats.tcp_packets += 1;
+                self.tcp_segment(m, payload);
+            }
+        }
+    }
+
+    fn emit_sip(&mut self, m: &PacketMeta, idx: u32, bytes: Vec<u8>) {
+        self.events.push(Event {
+            order: Order {
+                seq: m.seq,
+                phase: 0,
+                key: 0,
+                idx,
+            },
+            kind: EventKind::Sip {
+                ctx: ctx_of(m),
+                bytes,
+            },
+        });
+    }
+
+    fn tcp_segment(&mut self, m: &PacketMeta, payload: &[u8]) {
+        let Some(tcp) = m.tcp else { return };
+        if !self.tcp.contains_key(&m.key) {
+            if self.tcp.len() >= self.cfg.max_tcp_flows {
+                self.evict_oldest_tcp();
+            }
+            self.stats.tcp_flows += 1;
+            self.tcp.insert(
+                m.key,
+                TcpFlow {
+                    dirs: [TcpDir::new(), TcpDir::new()],
+                    last_ts: m.ts,
+                },
+            );
+        }
+        let probe_limit = self.cfg.tcp_probe_bytes;
+        let flow = self.tcp.get_mut(&m.key).expect("inserted above");
+        flow.last_ts = flow.last_ts.max(m.ts);
+        let dir = &mut flow.dirs[if m.forward { 0 } else { 1 }];
+        if dir.kind == DirKind::Other {
+            return;
+        }
+        let outcome = dir.stream.on_segment(tcp.seq, tcp.flags, payload);
+        if matches!(outcome, crate::tcp::SegmentOutcome::OverCap) {
+            self.stats.tcp_over_cap += 1;
+        }
+        let ctx = ctx_of(m);
+        let mut out = Vec::new();
+        let closing = tcp.flags & (FIN | RST) != 0;
+        Self::drain_sip(dir, probe_limit, &ctx, &mut out, &mut self.stats, closing);
+        for (idx, kind) in out.into_iter().enumerate() {
+            self.events.push(Event {
+                order: Order {
+                    seq: m.seq,
+                    phase: 0,
+                    key: 0,
+                    idx: idx as u32,
+                },
+                kind,
+            });
+        }
+    }
+
+    /// Frame as many SIP messages as the stream holds.
+    fn drain_sip(
+        dir: &mut TcpDir,
+        probe_limit: usize,
+        ctx: &PacketCtx,
+        out: &mut Vec<EventKind>,
+        stats: &mut WorkerStats,
+        closing: bool,
+    ) {
+        loop {
+            let data = dir.stream.data();
+            if data.is_empty() {
+                if dir.stream.has_gap() && closing {
+                    stats.tcp_gaps += 1;
+                    dir.stream.skip_gap();
+                    continue;
+                }
+                return;
+            }
+            if dir.kind == DirKind::Unknown {
+                // Decide whether this direction carries SIP: at a message start, or (picked up
+                // mid-stream) at the next start line within the first bytes.
+                if looks_like_sip(data) {
+                    dir.kind = DirKind::Sip;
+                } else if let Some(off) = resync(data) {
+                    dir.probed += off;
+                    dir.stream.consume(off);
+                    dir.kind = DirKind::Sip;
+                    continue;
+                } else {
+                    dir.probed += data.len();
+                    if dir.probed >= probe_limit || data.len() >= probe_limit {
+                        dir.kind = DirKind::Other;
+                        let n = data.len();
+                        dir.stream.consume(n);
+                    }
+                    return;
+                }
+            }
+            let ka = skip_keepalive(data);
+            if ka > 0 {
+                dir.stream.consume(ka);
+                continue;
+            }
+            match frame_len(data) {
+                Frame::Complete(n) => {
+                    let n = n.min(data.len());
+                    stats.sip_tcp += 1;
+                    out.push(EventKind::Sip {
+                        ctx: *ctx,
+                        bytes: data[..n].to_vec(),
+                    });
+                    dir.stream.consume(n);
+                }
+                Frame::Incomplete => {
+                    if dir.stream.has_gap() && (closing || dir.stream.buffered_bytes() > 0) {
+                        // Data after a hole never completes this message: only skip when the
+                        // stream says it gave up on the hole (out-of-order cap) or is closing.
+                        if closing {
+                            stats.tcp_gaps += 1;
+                            stats.sip_incomplete_at_close += 1;
+                            let n = data.len();
+                            dir.stream.consume(n);
+                            dir.stream.skip_gap();
+                            dir.kind = DirKind::Unknown;
+                            continue;
+                        }
+                    }
+                    return;
+                }
+                Frame::Invalid(kind) => {
+                    stats.sip_framing_errors += 1;
+                    out.push(EventKind::SipFraming {
+                        ctx: *ctx,
+                        kind: kind.as_str(),
+                    });
+                    // Skip to the next plausible message start, or drop what is there.
+                    let skip = resync(&data[1..]).map_or(data.len(), |o| o + 1);
+                    dir.stream.consume(skip);
+                }
+            }
+        }
+    }
+
+    fn evict_oldest_tcp(&mut self) {
+        if let Some(key) = self
+            .tcp
+            .iter()
+            .min_by_key(|(k, f)| (f.last_ts, k.lo_port, k.hi_port))
+            .map(|(k, _)| *k)
+        {
+            self.tcp.remove(&key);
+            self.stats.tcp_flows_evicted += 1;
+        }
+    }
+
+    /// Close TCP flows idle for longer than the timeout (or all of them, at the end).
+    fn expire(&mut self, _seq: u64, now: Ts, all: bool) {
+        let idle = self.cfg.tcp_idle_ns;
+        let before = self.tcp.len();
+        self.tcp.retain(|_, f| {
+            let closed = f.dirs[0].stream.is_closed() && f.dirs[1].stream.is_closed();
+            let linger = if closed { crate::time::secs(5) } else { idle };
+            !all && now.since(f.last_ts) < linger
+        });
+        self.stats.tcp_flows_timed_out += (before - self.tcp.len()) as u64;
+    }
+}
+
+fn ctx_of(m: &PacketMeta) -> PacketCtx {
+    PacketCtx {
+        ts: m.ts,
+        src: m.src,
+        dst: m.dst,
+        sport: m.sport,
+        dport: m.dport,
+        transport: m.transport,
+        vlan: m.vlan,
+        flow_id: m.key.flow_id(),
+    }
+}

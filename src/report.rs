@@ -1,0 +1,234 @@
+//! The end-of-run report: a human summary on stderr, and a `stats` record in the EVE output.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::capture::KernelStats;
+use crate::pipeline::RunStats;
+
+/// Sum the worker counters.
+fn worker_totals(s: &RunStats) -> crate::pipeline::worker::WorkerStats {
+    let mut t = crate::pipeline::worker::WorkerStats::default();
+    for w in &s.workers {
+        t.packets += w.packets;
+        t.udp_packets += w.udp_packets;
+        t.tcp_packets += w.tcp_packets;
+        t.sctp_packets += w.sctp_packets;
+        t.sip_udp += w.sip_udp;
+        t.sip_tcp += w.sip_tcp;
+        t.sip_sctp += w.sip_sctp;
+        t.tcp_flows += w.tcp_flows;
+        t.tcp_flows_evicted += w.tcp_flows_evicted;
+        t.tcp_flows_timed_out += w.tcp_flows_timed_out;
+        t.tcp_gaps += w.tcp_gaps;
+        t.tcp_over_cap += w.tcp_over_cap;
+        t.sip_framing_errors += w.sip_framing_errors;
+        t.sip_incomplete_at_close += w.sip_incomplete_at_close;
+    }
+    t
+}
+
+#[derive(Serialize)]
+struct StatsRecord<'a> {
+    timestamp: String,
+    event_type: &'static str,
+    stats: StatsBody<'a>,
+}
+
+#[derive(Serialize)]
+struct StatsBody<'a> {
+    capture: CaptureBody<'a>,
+    defrag: DefragBody,
+    tcp: TcpBody,
+    sip: &'a crate::correlate::CorrelatorStats,
+    calls: CallsBody,
+}
+
+#[derive(Serialize)]
+struct CaptureBody<'a> {
+    packets: u64,
+    bytes: u64,
+    decoded: u64,
+    decode_errors: &'a BTreeMap<&'static str, u64>,
+    queue_drops: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel_dropped: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface_dropped: Option<u64>,
+    file_errors: &'a [String],
+}
+
+#[derive(Serialize)]
+struct DefragBody {
+    completed: u64,
+    timed_out: u64,
+    evicted: u64,
+}
+
+#[derive(Serialize)]
+struct TcpBody {
+    flows: u64,
+    flows_evicted: u64,
+    gaps: u64,
+    over_cap: u64,
+    sip_messages: u64,
+}
+
+#[derive(Serialize)]
+struct CallsBody {
+    dialogs: u64,
+    answered: u64,
+    failed: u64,
+    cancelled: u64,
+    unanswered: u64,
+    open_at_end: u64,
+    evicted: u64,
+    reinvites: u64,
+}
+
+/// Write the `stats` record (one line) to the EVE output.
+pub fn write_stats_record(
+    out: &mut dyn Write,
+    s: &RunStats,
+    kernel: Option<KernelStats>,
+) -> std::io::Result<()> {
+    let w = worker_totals(s);
+    let c = &s.correlator.calls;
+    let rec = StatsRecord {
+        timestamp: s.capture.last_ts.unwrap_or_default().to_string(),
+        event_type: "stats",
+        stats: StatsBody {
+            capture: CaptureBody {
+                packets: s.capture.packets,
+                bytes: s.capture.bytes,
+                decoded: s.capture.decoded,
+                decode_errors: &s.capture.decode_errors,
+                queue_drops: s.capture.queue_drops,
+                kernel_dropped: kernel.map(|k| k.dropped),
+                interface_dropped: kernel.map(|k| k.if_dropped),
+                file_errors: &s.capture.file_errors,
+            },
+            defrag: DefragBody {
+                completed: s.defrag.completed,
+                timed_out: s.defrag.timed_out,
+                evicted: s.defrag.evicted,
+            },
+            tcp: TcpBody {
+                flows: w.tcp_flows,
+                flows_evicted: w.tcp_flows_evicted,
+                gaps: w.tcp_gaps,
+                over_cap: w.tcp_over_cap,
+                sip_messages: w.sip_tcp,
+            },
+            sip: &s.correlator,
+            calls: CallsBody {
+                dialogs: c.dialogs,
+                answered: c.answered,
+                failed: c.failed,
+                cancelled: c.cancelled,
+                unanswered: c.unanswered,
+                open_at_end: c.open_at_end,
+                evicted: c.evicted,
+                reinvites: c.reinvites,
+            },
+        },
+    };
+    serde_json::to_writer(&mut *out, &rec)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The human summary printed on stderr at the end of a run.
+pub fn summary(s: &RunStats, kernel: Option<KernelStats>) -> String {
+    let mut o = String::new();
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let c = &s.correlator;
+    let calls = &c.calls;
+    let w = worker_totals(s);
+    o += &format!(
+        "voip-sentinel: {} packets, {} bytes in {:.3} s ({:.0} packets/s)\n",
+        s.capture.packets,
+        s.capture.bytes,
+        secs,
+        s.capture.packets as f64 / secs
+    );
+    let errors: u64 = s.capture.decode_errors.values().sum();
+    if errors > 0 {
+        let kinds: Vec<String> = s
+            .capture
+            .decode_errors
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        o += &format!("  not decoded: {errors} ({})\n", kinds.join(", "));
+    }
+    if s.capture.queue_drops > 0 {
+        o += &format!("  dropped (queues full): {}\n", s.capture.queue_drops);
+    }
+    if let Some(k) = kernel {
+        o += &format!(
+            "  kernel: received {}, dropped {}, interface dropped {}\n",
+            k.received, k.dropped, k.if_dropped
+        );
+    }
+    let requests: u64 = c.requests.values().sum();
+    let responses: u64 = c.responses.values().sum();
+    o += &format!(
+        "  SIP: {} messages ({} requests, {} responses; UDP {}, TCP {}, SCTP {}), {} retransmissions, {} transactions\n",
+        c.messages, requests, responses, w.sip_udp, w.sip_tcp, w.sip_sctp, c.retransmissions, c.transactions
+    );
+    if !c.requests.is_empty() {
+        let m: Vec<String> = c.requests.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        o += &format!("    requests: {}\n", m.join(", "));
+    }
+    if !c.responses.is_empty() {
+        let mut classes: BTreeMap<u16, u64> = BTreeMap::new();
+        for (code, n) in &c.responses {
+            *classes.entry(code / 100).or_insert(0) += n;
+        }
+        let m: Vec<String> = classes.iter().map(|(k, v)| format!("{k}xx {v}")).collect();
+        o += &format!("    responses: {}\n", m.join(", "));
+    }
+    let perrs: u64 = c.parse_errors.values().sum::<u64>() + c.framing_errors.values().sum::<u64>();
+    if perrs > 0 {
+        let m: Vec<String> = c
+            .parse_errors
+            .iter()
+            .chain(c.framing_errors.iter())
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        o += &format!("    malformed: {perrs} ({})\n", m.join(", "));
+    }
+    o += &format!(
+        "  calls: {} (answered {}, failed {}, cancelled {}, unanswered {}, open at end {})\n",
+        calls.dialogs,
+        calls.answered,
+        calls.failed,
+        calls.cancelled,
+        calls.unanswered,
+        calls.open_at_end
+    );
+    if !c.registrations.is_empty() {
+        let m: Vec<String> = c
+            .registrations
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        o += &format!("  registrations: {}\n", m.join(", "));
+    }
+    let recs: Vec<String> = c.records.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    o += &format!(
+        "  records written: {}\n",
+        if recs.is_empty() {
+            "none".into()
+        } else {
+            recs.join(", ")
+        }
+    );
+    for e in &s.capture.file_errors {
+        o += &format!("  unreadable: {e}\n");
+    }
+    o
+}

@@ -1,0 +1,926 @@
+//! SDP (RFC 4566 / 8866) parser for the bodies of SIP messages.
+//!
+//! Borrowed slices only. Lenient per line: a malformed line is recorded in
+//! [`Sdp::issues`] and skipped; only input that is not SDP at all is an
+//! error. Key material (`a=crypto` inline keys, `a=key-mgmt` payloads,
+//! `a=ice-pwd`) is never kept in the parsed structs.
+
+use memchr::memchr;
+
+/// Most `m=` sections kept.
+pub const MAX_MEDIA: usize = 64;
+/// Most `a=` lines processed (session and media together).
+pub const MAX_ATTRIBUTES: usize = 256;
+/// Most formats kept per `m=` line.
+const MAX_FORMATS: usize = 256;
+
+/// Input is not SDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SdpError {
+    /// No lines at all.
+    #[error("empty SDP")]
+    Empty,
+    /// First line is not `v=`.
+    #[error("not SDP: first line is not v=")]
+    NotSdp,
+}
+
+/// Kind of a per-line problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SdpIssueKind {
+    BadOrigin,
+    BadConnection,
+    BadMedia,
+    BadAttribute,
+    BadLine,
+    InvalidUtf8,
+    TooManyMedia,
+    TooManyAttributes,
+}
+
+impl SdpIssueKind {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadOrigin => "bad_origin",
+            Self::BadConnection => "bad_connection",
+            Self::BadMedia => "bad_media",
+            Self::BadAttribute => "bad_attribute",
+            Self::BadLine => "bad_line",
+            Self::InvalidUtf8 => "invalid_utf8",
+            Self::TooManyMedia => "too_many_media",
+            Self::TooManyAttributes => "too_many_attributes",
+        }
+    }
+}
+
+/// A skipped or partly understood line (1-based line number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdpIssue {
+    pub line: usize,
+    pub kind: SdpIssueKind,
+}
+
+/// `o=` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin<'a> {
+    pub username: &'a str,
+    pub sess_id: &'a str,
+    pub sess_version: &'a str,
+    pub nettype: &'a str,
+    pub addrtype: &'a str,
+    pub addr: &'a str,
+}
+
+/// `c=` line; `addr` without `/ttl` or `/count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connection<'a> {
+    pub nettype: &'a str,
+    /// `IP4` or `IP6`.
+    pub addrtype: &'a str,
+    pub addr: &'a str,
+}
+
+/// Media direction attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    SendRecv,
+    SendOnly,
+    RecvOnly,
+    Inactive,
+}
+
+impl Direction {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "sendrecv" => Some(Self::SendRecv),
+            "sendonly" => Some(Self::SendOnly),
+            "recvonly" => Some(Self::RecvOnly),
+            "inactive" => Some(Self::Inactive),
+            _ => None,
+        }
+    }
+
+    /// Attribute name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SendRecv => "sendrecv",
+            Self::SendOnly => "sendonly",
+            Self::RecvOnly => "recvonly",
+            Self::Inactive => "inactive",
+        }
+    }
+}
+
+/// `a=fingerprint:<hash-func> <value>` (DTLS certificate hash: public).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint<'a> {
+    pub hash_func: &'a str,
+    pub value: &'a str,
+}
+
+/// `a=rtpmap:<pt> <encoding>/<clock>[/<channels>]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpMap<'a> {
+    pub pt: u8,
+    pub encoding: &'a str,
+    pub clock_rate: u32,
+    pub channels: Option<u16>,
+}
+
+/// `a=crypto` (RFC 4568 SDES) without the key: only whether one was there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crypto<'a> {
+    pub tag: u32,
+    /// e.g. `AES_CM_128_HMAC_SHA1_80`.
+    pub suite: &'a str,
+    /// e.g. `inline`.
+    pub key_method: &'a str,
+    pub has_key: bool,
+}
+
+/// One `m=` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media<'a> {
+    /// audio, video, image, application, ...
+    pub kind: &'a str,
+    pub port: u16,
+    pub num_ports: Option<u16>,
+    /// RTP/AVP, RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVPF, udptl, ...
+    pub proto: &'a str,
+    pub formats: Vec<&'a str>,
+    pub connection: Option<Connection<'a>>,
+    pub rtpmap: Vec<RtpMap<'a>>,
+    pub crypto: Vec<Crypto<'a>>,
+    pub fingerprint: Option<Fingerprint<'a>>,
+    pub setup: Option<&'a str>,
+    /// `a=rtcp:<port> [nettype addrtype addr]`.
+    pub rtcp: Option<(u16, Option<Connection<'a>>)>,
+    pub rtcp_mux: bool,
+    pub direction: Option<Direction>,
+    pub zrtp_hash: bool,
+    pub ice_ufrag: bool,
+    pub ptime: Option<u32>,
+    /// All media-level `a=` lines in order; values of secret-bearing
+    /// attributes are cut before the secret (see [`attribute_value`]).
+    pub attributes: Vec<(&'a str, Option<&'a str>)>,
+}
+
+impl<'a> Media<'a> {
+    fn new(kind: &'a str, port: u16, num_ports: Option<u16>, proto: &'a str) -> Self {
+        Self {
+            kind,
+            port,
+            num_ports,
+            proto,
+            formats: Vec::new(),
+            connection: None,
+            rtpmap: Vec::new(),
+            crypto: Vec::new(),
+            fingerprint: None,
+            setup: None,
+            rtcp: None,
+            rtcp_mux: false,
+            direction: None,
+            zrtp_hash: false,
+            ice_ufrag: false,
+            ptime: None,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// Media-level c= if present, else the session-level one.
+    pub fn effective_connection<'s>(&'s self, sdp: &'s Sdp<'a>) -> Option<&'s Connection<'a>> {
+        self.connection.as_ref().or(sdp.connection.as_ref())
+    }
+
+    /// Media-level direction, else session-level, else sendrecv (RFC 4566 6).
+    pub fn effective_direction(&self, sdp: &Sdp<'_>) -> Direction {
+        self.direction
+            .or(sdp.direction)
+            .unwrap_or(Direction::SendRecv)
+    }
+
+    /// Secure RTP profile (SAVP/SAVPF, SDES or DTLS keyed).
+    pub fn is_srtp(&self) -> bool {
+        self.proto
+            .split('/')
+            .any(|p| p.eq_ignore_ascii_case("SAVP") || p.eq_ignore_ascii_case("SAVPF"))
+    }
+
+    /// DTLS-SRTP profile (`UDP/TLS/RTP/SAVP[F]`, `TCP/TLS/...`).
+    pub fn is_dtls(&self) -> bool {
+        let mut parts = self.proto.split('/');
+        parts.next();
+        parts.next().is_some_and(|p| p.eq_ignore_ascii_case("TLS"))
+    }
+
+    /// Any RTP profile.
+    pub fn is_rtp(&self) -> bool {
+        self.proto.split('/').any(|p| p.eq_ignore_ascii_case("RTP"))
+    }
+
+    /// Port 0 means the stream is rejected/disabled.
+    pub fn is_disabled(&self) -> bool {
+        self.port == 0
+    }
+
+    /// Fingerprint at media level, else session level.
+    pub fn effective_fingerprint<'s>(&'s self, sdp: &'s Sdp<'a>) -> Option<&'s Fingerprint<'a>> {
+        self.fingerprint.as_ref().or(sdp.fingerprint.as_ref())
+    }
+}
+
+/// A parsed session description.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sdp<'a> {
+    pub origin: Option<Origin<'a>>,
+    pub session_name: Option<&'a str>,
+    pub connection: Option<Connection<'a>>,
+    pub media: Vec<Media<'a>>,
+    pub direction: Option<Direction>,
+    pub fingerprint: Option<Fingerprint<'a>>,
+    pub setup: Option<&'a str>,
+    /// `a=ice-ufrag` present at session or media level.
+    pub ice_ufrag: bool,
+    /// All session-level `a=` lines in order (secret values cut, see
+    /// [`attribute_value`]).
+    pub attributes: Vec<(&'a str, Option<&'a str>)>,
+    /// Lines that were skipped or only partly understood.
+    pub issues: Vec<SdpIssue>,
+}
+
+/// Value of an attribute as kept in `attributes`: secret-bearing attributes
+/// are cut before the secret. `crypto` keeps `tag suite method:` (borrowed
+/// prefix up to the first key), `key-mgmt` keeps the protocol id, `ice-pwd`
+/// keeps nothing.
+pub fn attribute_value<'a>(name: &str, value: Option<&'a str>) -> Option<&'a str> {
+    let v = value?;
+    if name.eq_ignore_ascii_case("crypto") {
+        Some(match v.find(':') {
+            Some(c) => &v[..=c],
+            None => v,
+        })
+    } else if name.eq_ignore_ascii_case("key-mgmt") {
+        Some(v.split_whitespace().next().unwrap_or(""))
+    } else if name.eq_ignore_ascii_case("ice-pwd") {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// `<nettype> <addrtype> <addr>[/ttl[/n]]`.
+fn parse_connection(v: &str) -> Option<Connection<'_>> {
+    let mut it = v.split_ascii_whitespace();
+    let nettype = it.next()?;
+    let addrtype = it.next()?;
+    let addr = it.next()?;
+    let addr = addr.split('/').next().unwrap_or(addr);
+    if addr.is_empty() {
+        return None;
+    }
+    Some(Connection {
+        nettype,
+        addrtype,
+        addr,
+    })
+}
+
+fn parse_origin(v: &str) -> Option<Origin<'_>> {
+    let mut it = v.split_ascii_whitespace();
+    Some(Origin {
+        username: it.next()?,
+        sess_id: it.next()?,
+        sess_version: it.next()?,
+        nettype: it.next()?,
+        addrtype: it.next()?,
+        addr: it.next()?,
+    })
+}
+
+fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `<media> <port>[/<n>] <proto> <fmt> ...`.
+fn parse_media(v: &str) -> Option<Media<'_>> {
+    let mut it = v.split_ascii_whitespace();
+    let kind = it.next()?;
+    let port_s = it.next()?;
+    let proto = it.next()?;
+    let (port, num_ports) = match port_s.split_once('/') {
+        Some((p, n)) => (digits(p)?, Some(digits(n)?)),
+        None => (digits(port_s)?, None),
+    };
+    let mut m = Media::new(kind, port, num_ports, proto);
+    m.formats = it.take(MAX_FORMATS).collect();
+    Some(m)
+}
+
+fn parse_rtpmap(v: &str) -> Option<RtpMap<'_>> {
+    let (pt, rest) = v.trim().split_once([' ', '\t'])?;
+    let mut parts = rest.trim().split('/');
+    let encoding = parts.next().filter(|e| !e.is_empty())?;
+    let clock_rate = digits(parts.next()?)?;
+    let channels = match parts.next() {
+        Some(c) => Some(digits(c)?),
+        None => None,
+    };
+    Some(RtpMap {
+        pt: digits(pt)?,
+        encoding,
+        clock_rate,
+        channels,
+    })
+}
+
+/// `<tag> <suite> <method>:<key-info>[;...] [session-params]`; key-info is
+/// only tested for presence.
+fn parse_crypto(v: &str) -> Option<Crypto<'_>> {
+    let mut it = v.split_ascii_whitespace();
+    let tag = digits(it.next()?)?;
+    let suite = it.next()?;
+    let key_params = it.next()?;
+    let (key_method, key) = key_params.split_once(':')?;
+    Some(Crypto {
+        tag,
+        suite,
+        key_method,
+        has_key: !key.is_empty(),
+    })
+}
+
+fn parse_fingerprint(v: &str) -> Option<Fingerprint<'_>> {
+    let mut it = v.split_ascii_whitespace();
+    Some(Fingerprint {
+        hash_func: it.next()?,
+        value: it.next()?,
+    })
+}
+
+fn parse_rtcp(v: &str) -> Option<(u16, Option<Connection<'_>>)> {
+    let v = v.trim();
+    let (port, rest) = match v.split_once([' ', '\t']) {
+        Some((p, r)) => (p, r.trim()),
+        None => (v, ""),
+    };
+    let conn = if rest.is_empty() {
+        None
+    } else {
+        Some(parse_connection(rest)?)
+    };
+    Some((digits(port)?, conn))
+}
+
+/// Iterator over lines ending in LF or CRLF (last line may lack one).
+fn lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(body);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let (line, next) = match memchr(b'\n', r) {
+            Some(n) => (&r[..n], Some(&r[n + 1..])),
+            None => (r, None),
+        };
+        rest = next.filter(|n| !n.is_empty());
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    })
+}
+
+/// Where `a=` lines go while parsing.
+enum Scope {
+    Session,
+    Media,
+    /// After a malformed or excess `m=` line: its attributes are dropped.
+    Skipped,
+}
+
+/// Parse an SDP body. Fails only if the input is not SDP (first non-empty
+/// line is not `v=`); malformed lines are recorded in `issues` and skipped.
+pub fn parse_sdp(body: &[u8]) -> Result<Sdp<'_>, SdpError> {
+    let mut sdp = Sdp::default();
+    let mut scope = Scope::Session;
+    let mut seen_version = false;
+    let mut attr_count = 0usize;
+    let mut any_line = false;
+
+    for (idx, raw) in lines(body).enumerate() {
+        let line_no = idx + 1;
+        let issue = |kind| SdpIssue {
+            line: line_no,
+            kind,
+        };
+        if raw.is_empty() || raw.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        any_line = true;
+        if !seen_version {
+            if !raw.starts_with(b"v=") {
+                return Err(SdpError::NotSdp);
+            }
+            seen_version = true;
+            continue;
+        }
+        let Ok(line) = std::str::from_utf8(raw) else {
+            sdp.issues.push(issue(SdpIssueKind::InvalidUtf8));
+            continue;
+        };
+        let Some((ty, value)) = line.split_once('=') else {
+            sdp.issues.push(issue(SdpIssueKind::BadLine));
+            continue;
+        };
+        if ty.len() != 1 {
+            sdp.issues.push(issue(SdpIssueKind::BadLine));
+            continue;
+        }
+        match ty {
+            "o" if matches!(scope, Scope::Session) => match parse_origin(value) {
+                Some(o) => sdp.origin = Some(o),
+                None => sdp.issues.push(issue(SdpIssueKind::BadOrigin)),
+            },
+            "s" if matches!(scope, Scope::Session) => sdp.session_name = Some(value),
+            "c" => {
+                let Some(c) = parse_connection(value) else {
+                    sdp.issues.push(issue(SdpIssueKind::BadConnection));
+                    continue;
+                };
+                match scope {
+                    Scope::Session => sdp.connection = Some(c),
+                    Scope::Media => {
+                        if let Some(m) = sdp.media.last_mut() {
+                            m.connection = Some(c);
+                        }
+                    }
+                    Scope::Skipped => {}
+                }
+            }
+            "m" => {
+                if sdp.media.len() >= MAX_MEDIA {
+                    if !sdp
+                        .issues
+                        .iter()
+                        .any(|i| i.kind == SdpIssueKind::TooManyMedia)
+                    {
+                        sdp.issues.push(issue(SdpIssueKind::TooManyMedia));
+                    }
+                    scope = Scope::Skipped;
+                    continue;
+                }
+                match parse_media(value) {
+                    Some(m) => {
+                        sdp.media.push(m);
+                        scope = Scope::Media;
+                    }
+                    None => {
+                        sdp.issues.push(issue(SdpIssueKind::BadMedia));
+                        scope = Scope::Skipped;
+                    }
+                }
+            }
+            "a" => {
+                if matches!(scope, Scope::Skipped) {
+                    continue;
+                }
+                attr_count += 1;
+                if attr_count > MAX_ATTRIBUTES {
+                    if attr_count == MAX_ATTRIBUTES + 1 {
+                        sdp.issues.push(issue(SdpIssueKind::TooManyAttributes));
+                    }
+                    continue;
+                }
+                let (name, val) = match value.split_once(':') {
+                    Some((n, v)) => (n, Some(v)),
+                    None => (value, None),
+                };
+                if name.is_empty() {
+                    sdp.issues.push(issue(SdpIssueKind::BadAttribute));
+                    continue;
+                }
+                let ok = match scope {
+                    Scope::Media => match sdp.media.last_mut() {
+                        Some(m) => media_attribute(m, &mut sdp.ice_ufrag, name, val),
+                        None => true,
+                    },
+                    _ => session_attribute(&mut sdp, name, val),
+                };
+                if !ok {
+                    sdp.issues.push(issue(SdpIssueKind::BadAttribute));
+                }
+            }
+            _ => {}
+        }
+    }
+    if !any_line {
+        return Err(SdpError::Empty);
+    }
+    Ok(sdp)
+}
+
+/// Session-level attribute; false if a known attribute is malformed.
+fn session_attribute<'a>(sdp: &mut Sdp<'a>, name: &'a str, val: Option<&'a str>) -> bool {
+    sdp.attributes.push((name, attribute_value(name, val)));
+    if let Some(d) = Direction::parse(name) {
+        sdp.direction = Some(d);
+        return true;
+    }
+    match (name, val) {
+        ("fingerprint", Some(v)) => match parse_fingerprint(v) {
+            Some(f) => sdp.fingerprint = Some(f),
+            None => return false,
+        },
+        ("setup", Some(v)) => sdp.setup = Some(v.trim()),
+        ("ice-ufrag", _) => sdp.ice_ufrag = true,
+        _ => {}
+    }
+    true
+}
+
+/// Media-level attribute; false if a known attribute is malformed.
+fn media_attribute<'a>(
+    m: &mut Media<'a>,
+    ice_ufrag: &mut bool,
+    name: &'a str,
+    val: Option<&'a str>,
+) -> bool {
+    m.attributes.push((name, attribute_value(name, val)));
+    if let Some(d) = Direction::parse(name) {
+        m.direction = Some(d);
+        return true;
+    }
+    match (name, val) {
+        ("rtpmap", Some(v)) => match parse_rtpmap(v) {
+            Some(r) => m.rtpmap.push(r),
+            None => return false,
+        },
+        ("crypto", Some(v)) => match parse_crypto(v) {
+            Some(c) => m.crypto.push(c),
+            None => return false,
+        },
+        ("fingerprint", Some(v)) => match parse_fingerprint(v) {
+            Some(f) => m.fingerprint = Some(f),
+            None => return false,
+        },
+        ("setup", Some(v)) => m.setup = Some(v.trim()),
+        ("rtcp", Some(v)) => match parse_rtcp(v) {
+            Some(r) => m.rtcp = Some(r),
+            None => return false,
+        },
+        ("rtcp-mux", _) => m.rtcp_mux = true,
+        ("zrtp-hash", _) => m.zrtp_hash = true,
+        ("ice-ufrag", _) => {
+            m.ice_ufrag = true;
+            *ice_ufrag = true;
+        }
+        ("ptime", Some(v)) => {
+            let int = v.trim().split('.').next().unwrap_or("");
+            match digits(int) {
+                Some(p) => m.ptime = Some(p),
+                None => return false,
+            }
+        }
+        _ => {}
+    }
+    true
+}
+
+/// Copy of an SDP text with secrets replaced so it can be shown safely:
+/// `inline:<key-info>` in `a=crypto` lines becomes `inline:REDACTED`, the
+/// payload of `a=key-mgmt` and the value of `a=ice-pwd` become `REDACTED`.
+/// Line endings are preserved.
+pub fn redact_crypto_keys(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    for line in body.split_inclusive('\n') {
+        let content_end = line.trim_end_matches(['\r', '\n']).len();
+        let (content, eol) = line.split_at(content_end);
+        if let Some(v) = strip_prefix_ci(content, "a=crypto:") {
+            out.push_str(&content[..content.len() - v.len()]);
+            redact_crypto_value(v, &mut out);
+        } else if let Some(v) = strip_prefix_ci(content, "a=key-mgmt:") {
+            out.push_str(&content[..content.len() - v.len()]);
+            let proto = v.split_whitespace().next().unwrap_or("");
+            out.push_str(proto);
+            out.push_str(" REDACTED");
+        } else if strip_prefix_ci(content, "a=ice-pwd:").is_some() {
+            out.push_str("a=ice-pwd:REDACTED");
+        } else {
+            out.push_str(content);
+        }
+        out.push_str(eol);
+    }
+    out
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// Replace every `<method>:<key-info>` key parameter (third field, `;`
+/// separated) with `<method>:REDACTED`; other fields are copied.
+fn redact_crypto_value(v: &str, out: &mut String) {
+    let mut field = 0;
+    let mut rest = v;
+    while !rest.is_empty() {
+        let ws_end = rest
+            .find(|c: char| c != ' ' && c != '\t')
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..ws_end]);
+        rest = &rest[ws_end..];
+        if rest.is_empty() {
+            break;
+        }
+        let tok_end = rest.find([' ', '\t']).unwrap_or(rest.len());
+        let tok = &rest[..tok_end];
+        if field == 2 || tok.to_ascii_lowercase().contains("inline:") {
+            for (i, kp) in tok.split(';').enumerate() {
+                if i > 0 {
+                    out.push(';');
+                }
+                match kp.split_once(':') {
+                    Some((method, _)) => {
+                        out.push_str(method);
+                        out.push_str(":REDACTED");
+                    }
+                    None => out.push_str(kp),
+                }
+            }
+        } else {
+            out.push_str(tok);
+        }
+        field += 1;
+        rest = &rest[tok_end..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// RFC 4566 section 5 example.
+    const RFC4566: &str = "v=0\r\n\
+o=jdoe 2890844526 2890842807 IN IP4 10.47.16.5\r\n\
+s=SDP Seminar\r\n\
+i=A Seminar on the session description protocol\r\n\
+u=http://www.example.com/seminars/sdp.pdf\r\n\
+e=j.doe@example.com (Jane Doe)\r\n\
+c=IN IP4 224.2.17.12/127\r\n\
+t=2873397496 2873404696\r\n\
+a=recvonly\r\n\
+m=audio 49170 RTP/AVP 0\r\n\
+m=video 51372 RTP/AVP 99\r\n\
+a=rtpmap:99 h263-1998/90000\r\n";
+
+    const KEY: &str = "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz";
+
+    fn rich() -> String {
+        format!(
+            "v=0\n\
+o=- 4611731400430051336 2 IN IP6 2001:db8::1\n\
+s=-\n\
+c=IN IP6 2001:db8::1\n\
+t=0 0\n\
+a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB\n\
+a=setup:actpass\n\
+a=group:BUNDLE 0 1\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111 0 8\n\
+c=IN IP4 203.0.113.5\n\
+a=rtcp:9 IN IP4 0.0.0.0\n\
+a=ice-ufrag:EsAw\n\
+a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\n\
+a=rtcp-mux\n\
+a=sendrecv\n\
+a=rtpmap:111 opus/48000/2\n\
+a=rtpmap:0 PCMU/8000\n\
+a=ptime:20\n\
+a=setup:active\n\
+m=audio 49170 RTP/SAVP 0\n\
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}|2^20|1:32\n\
+a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:{KEY};inline:{KEY}|2^20\n\
+a=sendonly\n\
+a=rtcp:53020\n\
+a=zrtp-hash:1.10 fe30efd02423cb054e50efd0248742ac7a52c8f91bc2df881ae642c371ba46df\n\
+a=key-mgmt:mikey AQAFgM0XflABAAAAAAAAAAAAAAsAyONQ6gAAAAAJAAAAAAAAAAAAAAAA\n\
+m=video 0 RTP/AVP 31\n\
+m=bogus notaport RTP/AVP 0\n\
+a=rtpmap:0 should-be-ignored/8000\n\
+m=image 6000 udptl t38\n\
+a=ptime:abc\n"
+        )
+    }
+
+    #[test]
+    fn rfc4566_example() {
+        let sdp = parse_sdp(RFC4566.as_bytes()).unwrap();
+        let o = sdp.origin.unwrap();
+        assert_eq!(o.username, "jdoe");
+        assert_eq!(o.sess_id, "2890844526");
+        assert_eq!(o.sess_version, "2890842807");
+        assert_eq!(o.addr, "10.47.16.5");
+        assert_eq!(sdp.session_name, Some("SDP Seminar"));
+        let c = sdp.connection.unwrap();
+        assert_eq!(
+            (c.nettype, c.addrtype, c.addr),
+            ("IN", "IP4", "224.2.17.12")
+        );
+        assert_eq!(sdp.direction, Some(Direction::RecvOnly));
+        assert_eq!(sdp.attributes, vec![("recvonly", None)]);
+        assert_eq!(sdp.media.len(), 2);
+        let a = &sdp.media[0];
+        assert_eq!((a.kind, a.port, a.proto), ("audio", 49170, "RTP/AVP"));
+        assert_eq!(a.formats, vec!["0"]);
+        assert_eq!(a.effective_connection(&sdp).unwrap().addr, "224.2.17.12");
+        assert_eq!(a.effective_direction(&sdp), Direction::RecvOnly);
+        assert!(!a.is_srtp() && a.is_rtp());
+        let v = &sdp.media[1];
+        assert_eq!(
+            v.rtpmap,
+            vec![RtpMap {
+                pt: 99,
+                encoding: "h263-1998",
+                clock_rate: 90000,
+                channels: None
+            }]
+        );
+        assert!(sdp.issues.is_empty(), "{:?}", sdp.issues);
+    }
+
+    #[test]
+    fn rich_sdp() {
+        let text = rich();
+        let sdp = parse_sdp(text.as_bytes()).unwrap();
+        assert_eq!(sdp.connection.unwrap().addrtype, "IP6");
+        assert_eq!(sdp.fingerprint.unwrap().hash_func, "sha-256");
+        assert!(sdp.fingerprint.unwrap().value.starts_with("4A:AD"));
+        assert_eq!(sdp.setup, Some("actpass"));
+        assert!(sdp.ice_ufrag);
+        assert_eq!(sdp.media.len(), 4, "bogus m= skipped");
+        assert_eq!(
+            sdp.issues,
+            vec![
+                SdpIssue {
+                    line: 28,
+                    kind: SdpIssueKind::BadMedia
+                },
+                SdpIssue {
+                    line: 31,
+                    kind: SdpIssueKind::BadAttribute
+                },
+            ]
+        );
+
+        let m0 = &sdp.media[0];
+        assert_eq!(m0.formats, vec!["111", "0", "8"]);
+        assert_eq!(m0.effective_connection(&sdp).unwrap().addr, "203.0.113.5");
+        assert_eq!(m0.rtcp.unwrap().0, 9);
+        assert_eq!(m0.rtcp.unwrap().1.unwrap().addr, "0.0.0.0");
+        assert!(m0.rtcp_mux && m0.ice_ufrag);
+        assert_eq!(m0.direction, Some(Direction::SendRecv));
+        assert_eq!(m0.rtpmap[0].channels, Some(2));
+        assert_eq!(m0.rtpmap[1].encoding, "PCMU");
+        assert_eq!(m0.ptime, Some(20));
+        assert_eq!(m0.setup, Some("active"));
+        assert!(m0.is_srtp() && m0.is_dtls());
+        assert_eq!(m0.effective_fingerprint(&sdp).unwrap().hash_func, "sha-256");
+        assert!(m0.attributes.contains(&("ice-pwd", None)));
+
+        let m1 = &sdp.media[1];
+        assert!(m1.is_srtp() && !m1.is_dtls());
+        assert_eq!(m1.crypto.len(), 2);
+        assert_eq!(m1.crypto[0].tag, 1);
+        assert_eq!(m1.crypto[0].suite, "AES_CM_128_HMAC_SHA1_80");
+        assert_eq!(m1.crypto[0].key_method, "inline");
+        assert!(m1.crypto[0].has_key);
+        assert_eq!(m1.direction, Some(Direction::SendOnly));
+        assert_eq!(m1.rtcp, Some((53020, None)));
+        assert!(m1.zrtp_hash);
+        assert_eq!(m1.effective_connection(&sdp).unwrap().addr, "2001:db8::1");
+        assert_eq!(
+            m1.attributes[0],
+            ("crypto", Some("1 AES_CM_128_HMAC_SHA1_80 inline:"))
+        );
+        assert!(m1.attributes.contains(&("key-mgmt", Some("mikey"))));
+
+        assert!(sdp.media[2].is_disabled());
+        let img = &sdp.media[3];
+        assert_eq!((img.kind, img.proto), ("image", "udptl"));
+        assert!(img.rtpmap.is_empty());
+        assert_eq!(img.ptime, None);
+
+        // No secret anywhere in the parsed structure.
+        let dbg = format!("{sdp:?}");
+        assert!(!dbg.contains(KEY));
+        assert!(!dbg.contains("P2uYro0UCOQ4zxjKXaWCBui1"));
+        assert!(!dbg.contains("AQAFgM0Xfl"));
+    }
+
+    #[test]
+    fn redaction() {
+        let text = rich();
+        let red = redact_crypto_keys(&text);
+        assert!(!red.contains(KEY));
+        assert!(!red.contains("P2uYro0UCOQ4zxjKXaWCBui1"));
+        assert!(!red.contains("AQAFgM0Xfl"));
+        assert!(red.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:REDACTED\n"));
+        assert!(
+            red.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:REDACTED;inline:REDACTED\n")
+        );
+        assert!(red.contains("a=key-mgmt:mikey REDACTED\n"));
+        assert_eq!(red.lines().count(), text.lines().count());
+        let crlf = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:abc|2^20|1:32 KDR=1\r\nm=x\r\n";
+        assert_eq!(
+            redact_crypto_keys(crlf),
+            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:REDACTED KDR=1\r\nm=x\r\n"
+        );
+        assert_eq!(redact_crypto_keys("no sdp"), "no sdp");
+        let parsed = parse_sdp(red.as_bytes()).unwrap();
+        assert_eq!(parsed.media[1].crypto.len(), 2);
+    }
+
+    #[test]
+    fn not_sdp_and_limits() {
+        assert_eq!(parse_sdp(b""), Err(SdpError::Empty));
+        assert_eq!(parse_sdp(b"\r\n\r\n"), Err(SdpError::Empty));
+        assert_eq!(parse_sdp(b"<html>"), Err(SdpError::NotSdp));
+        assert_eq!(parse_sdp(b"o=x\r\nv=0\r\n"), Err(SdpError::NotSdp));
+        let sdp = parse_sdp(b"v=0\r\nbogus\r\nxx=1\r\no=short\r\nc=IN\r\n\xff\xfe\r\n").unwrap();
+        let kinds: Vec<_> = sdp.issues.iter().map(|i| i.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                "bad_line",
+                "bad_line",
+                "bad_origin",
+                "bad_connection",
+                "invalid_utf8"
+            ]
+        );
+
+        let mut many = String::from("v=0\n");
+        for i in 0..100 {
+            many += &format!("m=audio {} RTP/AVP 0\na=sendrecv\n", 1000 + i);
+        }
+        let sdp = parse_sdp(many.as_bytes()).unwrap();
+        assert_eq!(sdp.media.len(), MAX_MEDIA);
+        assert!(sdp
+            .issues
+            .iter()
+            .any(|i| i.kind == SdpIssueKind::TooManyMedia));
+        assert_eq!(sdp.issues.len(), 1);
+
+        let mut many = String::from("v=0\n");
+        for i in 0..50 {
+            many += &format!("m=audio {} RTP/AVP 0\n", 1000 + i);
+            many += "a=sendrecv\na=ptime:20\na=rtcp-mux\na=x\na=y:1\na=z\n";
+        }
+        let sdp = parse_sdp(many.as_bytes()).unwrap();
+        assert_eq!(sdp.media.len(), 50);
+        let attrs: usize = sdp.media.iter().map(|m| m.attributes.len()).sum();
+        assert_eq!(attrs, MAX_ATTRIBUTES);
+        assert_eq!(sdp.issues.len(), 1);
+        assert_eq!(sdp.issues[0].kind, SdpIssueKind::TooManyAttributes);
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = parse_sdp(&data);
+            let mut v = b"v=0\n".to_vec();
+            v.extend_from_slice(&data);
+            let sdp = parse_sdp(&v).unwrap();
+            prop_assert!(sdp.media.len() <= MAX_MEDIA);
+            let s = String::from_utf8_lossy(&data);
+            let _ = redact_crypto_keys(&s);
+        }
+
+        #[test]
+        fn sdp_shaped_never_panic(lines in proptest::collection::vec(
+            ("[vosicmat]", "[ -~]{0,40}"), 0..40)) {
+            let mut text = String::from("v=0\r\n");
+            for (t, v) in &lines {
+                text += &format!("{t}={v}\r\n");
+            }
+            let sdp = parse_sdp(text.as_bytes()).unwrap();
+            for m in &sdp.media {
+                let _ = (m.effective_connection(&sdp), m.is_srtp(), m.is_dtls());
+            }
+            let red = redact_crypto_keys(&text);
+            prop_assert_eq!(red.lines().count(), text.lines().count());
+        }
+
+        #[test]
+        fn crypto_keys_never_survive(key in "[A-Za-z0-9+/]{16,40}", tag in 1u32..100) {
+            let text = format!("v=0\r\nm=audio 1 RTP/SAVP 0\r\na=crypto:{tag} AES_CM_128_HMAC_SHA1_80 inline:{key}|2^20|1:4\r\n");
+            let sdp = parse_sdp(text.as_bytes()).unwrap();
+            let dbg = format!("{sdp:?}");
+            prop_assert!(!dbg.contains(&key));
+            prop_assert!(!redact_crypto_keys(&text).contains(&key));
+            prop_assert_eq!(sdp.media[0].crypto[0].tag, tag);
+        }
+    }
+}

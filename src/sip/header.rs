@@ -1,0 +1,660 @@
+//! Typed views of SIP header values.
+//!
+//! Each parser takes a header value `&str` (as stored in
+//! [`Header::value`](super::parser::Header)) and returns slices of it, so
+//! nothing is copied. Parsers return `None` on malformed input instead of
+//! guessing. Secrets (URI passwords, digest responses, cnonces) are never
+//! kept in the returned structs.
+
+use super::parser::Method;
+
+/// RFC 3261 `token` character.
+#[inline]
+pub(crate) fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+}
+
+#[inline]
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token_char)
+}
+
+/// Host name / IPv4 / IPv6 (inside brackets) character.
+#[inline]
+fn is_host_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':' | b'%')
+}
+
+/// Digits only (no sign, no spaces after trimming), as u32.
+pub(crate) fn parse_u32_digits(s: &str) -> Option<u32> {
+    let s = s.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Digits only, as u16.
+pub(crate) fn parse_u16_digits(s: &str) -> Option<u16> {
+    parse_u32_digits(s).and_then(|n| u16::try_from(n).ok())
+}
+
+/// Digits only, as usize (overflow -> None).
+pub(crate) fn parse_usize_digits(s: &str) -> Option<usize> {
+    let s = s.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Index of the closing quote of a quoted string starting at `s[0] == '"'`,
+/// honouring backslash escapes.
+fn quoted_end(s: &[u8]) -> Option<usize> {
+    let mut i = 1;
+    while let Some(&b) = s.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Remove surrounding quotes, if any (escapes are left as sent).
+fn unquote(s: &str) -> &str {
+    s.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(s)
+}
+
+/// Splits on `sep` outside quoted strings and `<...>` (a URI may contain
+/// `,` or `;` inside angle brackets).
+#[derive(Debug, Clone)]
+pub(crate) struct SplitTop<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for SplitTop<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest?;
+        let b = s.as_bytes();
+        let mut i = 0;
+        let mut in_angle = false;
+        while let Some(&c) = b.get(i) {
+            match c {
+                b'"' => match quoted_end(&b[i..]) {
+                    Some(e) => i += e,
+                    None => break,
+                },
+                b'<' => in_angle = true,
+                b'>' => in_angle = false,
+                _ if c == self.sep && !in_angle => {
+                    self.rest = Some(&s[i + 1..]);
+                    return Some(&s[..i]);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.rest = None;
+        Some(s)
+    }
+}
+
+/// Split a header value on top-level `sep` (`,` between values, `;` between
+/// params). Empty pieces (e.g. `a,,b`) are yielded trimmed-empty; callers skip them.
+pub(crate) fn split_top(s: &str, sep: u8) -> SplitTop<'_> {
+    SplitTop { rest: Some(s), sep }
+}
+
+/// Look up `name` in a raw `;a=b;c` parameter list (case-insensitive name).
+/// Flag params (no `=`) give `Some("")`; quoted values are unquoted.
+pub fn find_param<'a>(params: &'a str, name: &str) -> Option<&'a str> {
+    split_top(params, b';').find_map(|p| {
+        let p = p.trim();
+        let (n, v) = p.split_once('=').unwrap_or((p, ""));
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| unquote(v.trim()))
+    })
+}
+
+/// `host[:port]` or `[v6]:port`; host returned without brackets.
+fn parse_hostport(s: &str) -> Option<(&str, Option<u16>)> {
+    let s = s.trim();
+    let (host, port) = if let Some(r) = s.strip_prefix('[') {
+        let end = r.find(']')?;
+        let host = &r[..end];
+        let after = &r[end + 1..];
+        let port = match after {
+            "" => None,
+            p => Some(parse_u16_digits(p.strip_prefix(':')?)?),
+        };
+        (host, port)
+    } else {
+        match s.split_once(':') {
+            Some((h, p)) => (h, Some(parse_u16_digits(p)?)),
+            None => (s, None),
+        }
+    };
+    if host.is_empty() || !host.bytes().all(is_host_char) {
+        return None;
+    }
+    Some((host, port))
+}
+
+/// A `sip:`, `sips:` or `tel:` URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SipUri<'a> {
+    /// Scheme as sent (`sip`, `sips`, `tel`, any case).
+    pub scheme: &'a str,
+    /// User part without password; for `tel:` the number.
+    pub user: Option<&'a str>,
+    /// Host without IPv6 brackets; empty for `tel:`.
+    pub host: &'a str,
+    pub port: Option<u16>,
+    /// Raw URI parameters including the leading `;` (empty if none).
+    pub params: &'a str,
+}
+
+impl<'a> SipUri<'a> {
+    /// URI parameter by name (case-insensitive); flags give `Some("")`.
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        find_param(self.params, name)
+    }
+
+    /// True for `sips:`.
+    pub fn is_secure(&self) -> bool {
+        self.scheme.eq_ignore_ascii_case("sips")
+    }
+}
+
+/// Parse a `sip:`/`sips:`/`tel:` URI; other schemes give `None`.
+/// A password in the userinfo (`sip:user:pw@host`) is dropped.
+pub fn parse_uri(s: &str) -> Option<SipUri<'_>> {
+    let s = s.trim();
+    let (scheme, rest) = s.split_once(':')?;
+    if scheme.eq_ignore_ascii_case("tel") {
+        let end = rest.find(';').unwrap_or(rest.len());
+        let number = rest[..end].trim();
+        if number.is_empty() {
+            return None;
+        }
+        return Some(SipUri {
+            scheme,
+            user: Some(number),
+            host: "",
+            port: None,
+            params: &rest[end..],
+        });
+    }
+    if !(scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips")) {
+        return None;
+    }
+    let (user, hostpart) = match rest.find('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            ((!user.is_empty()).then_some(user), &rest[at + 1..])
+        }
+        None => (None, rest),
+    };
+    let hp_end = hostpart.find([';', '?']).unwrap_or(hostpart.len());
+    let (host, port) = parse_hostport(&hostpart[..hp_end])?;
+    let tail = &hostpart[hp_end..];
+    let params = if tail.starts_with(';') {
+        &tail[..tail.find('?').unwrap_or(tail.len())]
+    } else {
+        ""
+    };
+    Some(SipUri {
+        scheme,
+        user,
+        host,
+        port,
+        params,
+    })
+}
+
+/// `name-addr` or `addr-spec` with header parameters (From, To, Contact,
+/// P-Asserted-Identity, Refer-To, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameAddr<'a> {
+    /// Display name without surrounding quotes (escapes left as sent).
+    pub display: Option<&'a str>,
+    pub uri: SipUri<'a>,
+    /// `tag` header parameter.
+    pub tag: Option<&'a str>,
+    /// Raw header parameters after the URI, leading `;` included.
+    pub params: &'a str,
+}
+
+impl<'a> NameAddr<'a> {
+    /// Header parameter by name (case-insensitive).
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        find_param(self.params, name)
+    }
+}
+
+/// Parse one name-addr / addr-spec value. Both
+/// `"Alice" <sip:alice@h;transport=udp>;tag=x` and `sip:alice@h;tag=x`
+/// (where `;tag` belongs to the header, RFC 3261 20) are accepted.
+pub fn parse_name_addr(s: &str) -> Option<NameAddr<'_>> {
+    let s = s.trim();
+    let (display, r) = if s.starts_with('"') {
+        let end = quoted_end(s.as_bytes())?;
+        (Some(&s[1..end]), s[end + 1..].trim_start())
+    } else if let Some(lt) = s.find('<') {
+        let d = s[..lt].trim();
+        ((!d.is_empty()).then_some(d), &s[lt..])
+    } else {
+        let end = s.find(';').unwrap_or(s.len());
+        let uri = parse_uri(&s[..end])?;
+        let params = &s[end..];
+        return Some(NameAddr {
+            display: None,
+            uri,
+            tag: find_param(params, "tag"),
+            params,
+        });
+    };
+    let inner = r.strip_prefix('<')?;
+    let gt = inner.find('>')?;
+    let uri = parse_uri(&inner[..gt])?;
+    let params = inner[gt + 1..].trim_start();
+    Some(NameAddr {
+        display,
+        uri,
+        tag: find_param(params, "tag"),
+        params,
+    })
+}
+
+/// One Via value (`SIP/2.0/UDP host:port;branch=...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Via<'a> {
+    /// `SIP/2.0`.
+    pub protocol: &'a str,
+    /// UDP, TCP, TLS, WS, WSS, SCTP, ...
+    pub transport: &'a str,
+    /// Sent-by host without IPv6 brackets.
+    pub host: &'a str,
+    pub port: Option<u16>,
+    pub branch: Option<&'a str>,
+    pub received: Option<&'a str>,
+    /// `None`: absent; `Some(None)`: bare `rport` flag; `Some(Some(p))`: filled in.
+    pub rport: Option<Option<u16>>,
+    /// Raw parameters, leading `;` included.
+    pub params: &'a str,
+}
+
+impl<'a> Via<'a> {
+    /// Via parameter by name (case-insensitive).
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        find_param(self.params, name)
+    }
+
+    /// RFC 3261 branch (magic cookie `z9hG4bK`).
+    pub fn has_rfc3261_branch(&self) -> bool {
+        self.branch.is_some_and(|b| b.starts_with("z9hG4bK"))
+    }
+}
+
+/// Parse one Via value (split comma-separated values first). LWS around
+/// `/` is allowed.
+pub fn parse_via(s: &str) -> Option<Via<'_>> {
+    let s = s.trim();
+    let (name, r) = s.split_once('/')?;
+    let (version, r) = r.split_once('/')?;
+    let (name, version) = (name.trim(), version.trim());
+    if !is_token(name) || !is_token(version) {
+        return None;
+    }
+    let r = r.trim_start();
+    let t_end = r
+        .find(|c: char| !(c.is_ascii() && is_token_char(c as u8)))
+        .unwrap_or(r.len());
+    let transport = &r[..t_end];
+    if transport.is_empty() {
+        return None;
+    }
+    // "SIP/2.0" as a contiguous slice when sent without LWS.
+    let proto_raw = &s[..s.len() - r.len()];
+    let proto_raw = proto_raw.trim_end().trim_end_matches('/').trim_end();
+    let protocol = if proto_raw.len() == name.len() + 1 + version.len() {
+        proto_raw
+    } else if name.eq_ignore_ascii_case("SIP") && version == "2.0" {
+        "SIP/2.0"
+    } else {
+        name
+    };
+    let r = &r[t_end..];
+    let sb_end = r.find([';', '(']).unwrap_or(r.len());
+    let (host, port) = parse_hostport(&r[..sb_end])?;
+    let tail = &r[sb_end..];
+    let params = match tail.find(';') {
+        Some(p) => tail[p..].trim_end(),
+        None => "",
+    };
+    let rport = find_param(params, "rport").map(parse_u16_digits);
+    Some(Via {
+        protocol,
+        transport,
+        host,
+        port,
+        branch: find_param(params, "branch"),
+        received: find_param(params, "received"),
+        rport,
+        params,
+    })
+}
+
+/// CSeq value: sequence number and method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CSeq<'a> {
+    pub seq: u32,
+    pub method: Method<'a>,
+}
+
+/// Parse `1*DIGIT LWS Method`.
+pub fn parse_cseq(s: &str) -> Option<CSeq<'_>> {
+    let s = s.trim();
+    let (num, method) = s.split_once([' ', '\t'])?;
+    let method = method.trim();
+    if !is_token(method) {
+        return None;
+    }
+    Some(CSeq {
+        seq: parse_u32_digits(num)?,
+        method: Method::parse(method),
+    })
+}
+
+/// `name=value` pairs of an auth header, comma-separated; quoted values
+/// are returned without quotes. Stops at the first malformed item.
+struct AuthParams<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for AuthParams<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        let s = self.rest.trim_start_matches([',', ' ', '\t', '\r', '\n']);
+        let n_end = s
+            .find(|c: char| !(c.is_ascii() && is_token_char(c as u8)))
+            .unwrap_or(s.len());
+        if n_end == 0 {
+            self.rest = "";
+            return None;
+        }
+        let name = &s[..n_end];
+        let r = s[n_end..].trim_start();
+        let Some(r) = r.strip_prefix('=') else {
+            // Bare token (e.g. Basic credentials): value-less item.
+            self.rest = r;
+            return Some((name, ""));
+        };
+        let r = r.trim_start();
+        if r.starts_with('"') {
+            let Some(end) = quoted_end(r.as_bytes()) else {
+                self.rest = "";
+                return None;
+            };
+            self.rest = &r[end + 1..];
+            Some((name, &r[1..end]))
+        } else {
+            let v_end = r.find([',', ' ', '\t']).unwrap_or(r.len());
+            self.rest = &r[v_end..];
+            Some((name, &r[..v_end]))
+        }
+    }
+}
+
+/// Split `Scheme params...` into scheme and the param iterator.
+fn auth_scheme(s: &str) -> Option<(&str, AuthParams<'_>)> {
+    let s = s.trim();
+    let end = s.find([' ', '\t']).unwrap_or(s.len());
+    let scheme = &s[..end];
+    if !is_token(scheme) {
+        return None;
+    }
+    Some((scheme, AuthParams { rest: &s[end..] }))
+}
+
+/// Authorization / Proxy-Authorization credentials, with secrets removed:
+/// only whether a nonce and a response were present is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials<'a> {
+    pub scheme: &'a str,
+    pub username: Option<&'a str>,
+    pub realm: Option<&'a str>,
+    pub uri: Option<&'a str>,
+    pub algorithm: Option<&'a str>,
+    pub has_nonce: bool,
+    pub has_response: bool,
+}
+
+/// Parse credentials (`Digest username="..", ...`). The response, cnonce
+/// and any Basic token are never stored.
+pub fn parse_credentials(s: &str) -> Option<Credentials<'_>> {
+    let (scheme, params) = auth_scheme(s)?;
+    let mut c = Credentials {
+        scheme,
+        username: None,
+        realm: None,
+        uri: None,
+        algorithm: None,
+        has_nonce: false,
+        has_response: false,
+    };
+    for (n, v) in params.take(64) {
+        if n.eq_ignore_ascii_case("username") {
+            c.username = Some(v);
+        } else if n.eq_ignore_ascii_case("realm") {
+            c.realm = Some(v);
+        } else if n.eq_ignore_ascii_case("uri") {
+            c.uri = Some(v);
+        } else if n.eq_ignore_ascii_case("algorithm") {
+            c.algorithm = Some(v);
+        } else if n.eq_ignore_ascii_case("nonce") {
+            c.has_nonce = true;
+        } else if n.eq_ignore_ascii_case("response") {
+            c.has_response = true;
+        }
+    }
+    Some(c)
+}
+
+/// WWW-Authenticate / Proxy-Authenticate challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Challenge<'a> {
+    pub scheme: &'a str,
+    pub realm: Option<&'a str>,
+    pub has_nonce: bool,
+    pub algorithm: Option<&'a str>,
+    /// Raw qop list, e.g. `auth,auth-int`.
+    pub qop: Option<&'a str>,
+    pub stale: bool,
+}
+
+/// Parse a challenge (`Digest realm="..", nonce="..", ...`).
+pub fn parse_challenge(s: &str) -> Option<Challenge<'_>> {
+    let (scheme, params) = auth_scheme(s)?;
+    let mut c = Challenge {
+        scheme,
+        realm: None,
+        has_nonce: false,
+        algorithm: None,
+        qop: None,
+        stale: false,
+    };
+    for (n, v) in params.take(64) {
+        if n.eq_ignore_ascii_case("realm") {
+            c.realm = Some(v);
+        } else if n.eq_ignore_ascii_case("nonce") {
+            c.has_nonce = true;
+        } else if n.eq_ignore_ascii_case("algorithm") {
+            c.algorithm = Some(v);
+        } else if n.eq_ignore_ascii_case("qop") {
+            c.qop = Some(v);
+        } else if n.eq_ignore_ascii_case("stale") {
+            c.stale = v.eq_ignore_ascii_case("true");
+        }
+    }
+    Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn uris() {
+        let u = parse_uri("sip:alice:secret@atlanta.com:5061;transport=tcp;lr?subject=x").unwrap();
+        assert_eq!(u.scheme, "sip");
+        assert_eq!(u.user, Some("alice"));
+        assert_eq!(u.host, "atlanta.com");
+        assert_eq!(u.port, Some(5061));
+        assert_eq!(u.params, ";transport=tcp;lr");
+        assert_eq!(u.param("TRANSPORT"), Some("tcp"));
+        assert_eq!(u.param("lr"), Some(""));
+        assert_eq!(u.param("subject"), None);
+        assert!(!format!("{u:?}").contains("secret"));
+
+        let u = parse_uri("sips:[2001:db8::1]:5061").unwrap();
+        assert!(u.is_secure());
+        assert_eq!((u.host, u.port, u.user), ("2001:db8::1", Some(5061), None));
+
+        let u = parse_uri("tel:+1-201-555-0123;phone-context=example.com").unwrap();
+        assert_eq!(u.user, Some("+1-201-555-0123"));
+        assert_eq!(u.host, "");
+        assert_eq!(u.param("phone-context"), Some("example.com"));
+
+        let u = parse_uri("sip:+15551234;phone-context=x@gw.example.com;user=phone").unwrap();
+        assert_eq!(u.user, Some("+15551234;phone-context=x"));
+        assert_eq!(u.host, "gw.example.com");
+        assert_eq!(u.param("user"), Some("phone"));
+
+        for bad in [
+            "http://x",
+            "sip:",
+            "sip:a@",
+            "sip:h:99999",
+            "sip:h:+1",
+            "sip:[::1",
+            "sip:[::1]x",
+            "sip:bad host",
+            "nocolon",
+            "tel:",
+        ] {
+            assert!(parse_uri(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn name_addrs() {
+        let n =
+            parse_name_addr("\"Alice \\\"Q\\\"\" <sip:alice@h;transport=udp>;tag=x;foo").unwrap();
+        assert_eq!(n.display, Some("Alice \\\"Q\\\""));
+        assert_eq!(n.uri.param("transport"), Some("udp"));
+        assert_eq!(n.tag, Some("x"));
+        assert_eq!(n.param("foo"), Some(""));
+
+        let n = parse_name_addr("sip:alice@h;tag=x").unwrap();
+        assert_eq!(n.display, None);
+        assert_eq!(n.uri.host, "h");
+        assert_eq!(n.uri.params, "");
+        assert_eq!(n.tag, Some("x"));
+
+        let n = parse_name_addr("<sip:alice@h>").unwrap();
+        assert_eq!((n.display, n.tag), (None, None));
+
+        let n = parse_name_addr("Bob Smith <tel:+123>;tag=9").unwrap();
+        assert_eq!(n.display, Some("Bob Smith"));
+        assert_eq!(n.uri.user, Some("+123"));
+
+        assert!(parse_name_addr("*").is_none());
+        assert!(parse_name_addr("\"unterminated <sip:a@b>").is_none());
+        assert!(parse_name_addr("<sip:a@b").is_none());
+        assert!(parse_name_addr("").is_none());
+    }
+
+    #[test]
+    fn vias() {
+        let v = parse_via(
+            "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK74bf9;received=198.51.100.1;rport=1234",
+        )
+        .unwrap();
+        assert_eq!(v.protocol, "SIP/2.0");
+        assert_eq!(v.transport, "UDP");
+        assert_eq!((v.host, v.port), ("192.0.2.1", Some(5060)));
+        assert!(v.has_rfc3261_branch());
+        assert_eq!(v.received, Some("198.51.100.1"));
+        assert_eq!(v.rport, Some(Some(1234)));
+        let v = parse_via("SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKx;rport").unwrap();
+        assert_eq!(v.transport, "WSS");
+        assert_eq!(v.rport, Some(None));
+        let v = parse_via("SIP/2.0/UDP [2001:db8::1]").unwrap();
+        assert_eq!((v.host, v.port), ("2001:db8::1", None));
+        assert!(parse_via("SIP/2.0/UDP").is_none());
+        assert!(parse_via("SIP/2.0 host").is_none());
+        assert!(parse_via("garbage").is_none());
+    }
+
+    #[test]
+    fn cseqs() {
+        let c = parse_cseq("  101   REGISTER ").unwrap();
+        assert_eq!((c.seq, c.method), (101, Method::Register));
+        assert!(parse_cseq("x INVITE").is_none());
+        assert!(parse_cseq("1").is_none());
+        assert!(parse_cseq("99999999999 INVITE").is_none());
+        assert_eq!(parse_cseq("1 FOO").unwrap().method.as_str(), "FOO");
+    }
+
+    #[test]
+    fn auth() {
+        let c = parse_credentials("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==").unwrap();
+        assert_eq!(c.scheme, "Basic");
+        assert!(!format!("{c:?}").contains("QWxh"));
+        let c = parse_credentials("Digest username=\"a,b\" , realm=r,response=\"x\\\"y\"").unwrap();
+        assert_eq!(c.username, Some("a,b"));
+        assert_eq!(c.realm, Some("r"));
+        assert!(c.has_response);
+        assert!(parse_credentials("").is_none());
+        let ch =
+            parse_challenge("Digest realm=\"r\", nonce=\"n\", stale=TRUE, qop=\"auth\"").unwrap();
+        assert!(ch.stale && ch.has_nonce);
+        assert_eq!(ch.qop, Some("auth"));
+        // Unterminated quote: stops, no panic.
+        let ch = parse_challenge("Digest realm=\"r").unwrap();
+        assert_eq!(ch.realm, None);
+    }
+
+    proptest! {
+        #[test]
+        fn typed_parsers_never_panic(s in "\\PC{0,80}") {
+            let _ = (parse_uri(&s), parse_name_addr(&s), parse_via(&s), parse_cseq(&s),
+                     parse_credentials(&s), parse_challenge(&s), find_param(&s, "tag"));
+            let _: Vec<_> = split_top(&s, b',').collect();
+        }
+
+        #[test]
+        fn sip_like_strings_never_panic(s in "[\"<>;:@,=\\[\\] a-z0-9\\\\/]{0,60}") {
+            let _ = (parse_uri(&s), parse_name_addr(&s), parse_via(&s),
+                     parse_credentials(&s), parse_challenge(&s));
+            let with_scheme = format!("sip:{s}");
+            let _ = parse_uri(&with_scheme);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! SIP (RFC 3261) message parsing for passive inspection.
+//!
+//! * [`parser`]: start line, header section and body of one message.
+//! * [`header`]: typed views of individual header values (URIs, Via, auth, ...).
+//! * [`framing`]: message boundaries on reassembled TCP/TLS streams.
+//!
+//! Everything here treats input as hostile: no panics, bounded work, borrowed
+//! slices in the common case.
+
+pub mod framing;
+pub mod header;
+pub mod parser;
+
+pub use framing::{frame_len, resync, skip_keepalive, Frame};
+pub use header::{
+    parse_challenge, parse_credentials, parse_cseq, parse_name_addr, parse_uri, parse_via, CSeq,
+    Challenge, Credentials, NameAddr, SipUri, Via,
+};
+pub use parser::{
+    looks_like_sip, parse_message, Header, HeaderName, Method, ParseError, ParseEvent,
+    ParseEventKind, SipMessage, StartLine, MAX_HEADERS, MAX_HEADER_BYTES,
+};

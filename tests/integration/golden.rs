@@ -1,0 +1,97 @@
+//! Golden tests: for each capture, the sorted `sip` and `call` records are committed under
+//! tests/golden/ and compared field by field. `UPDATE_GOLDEN=1 cargo test golden` rewrites
+//! them; a diff of a baseline is reviewed like code.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+fn golden_path(cap: &std::path::Path) -> PathBuf {
+    root()
+        .join("tests/golden")
+        .join(format!("{}.jsonl", rel(cap)))
+}
+
+fn records_of_interest(recs: &[Value]) -> Vec<String> {
+    let mut lines: Vec<String> = recs
+        .iter()
+        .filter(|r| matches!(r["event_type"].as_str(), Some("sip" | "call")))
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn records_equal_the_golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut failures = Vec::new();
+    for cap in captures() {
+        let got = records_of_interest(&sensor(&[&cap], &[]));
+        let path = golden_path(&cap);
+        if update {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let mut text = got.join("\n");
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            std::fs::write(&path, text).unwrap();
+            continue;
+        }
+        let want: Vec<String> = match std::fs::read_to_string(&path) {
+            Ok(t) => t.lines().map(str::to_string).collect(),
+            Err(e) => {
+                failures.push(format!(
+                    "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+                    path.display()
+                ));
+                continue;
+            }
+        };
+        if got.len() != want.len() {
+            failures.push(format!(
+                "{}: {} records, golden has {}",
+                rel(&cap),
+                got.len(),
+                want.len()
+            ));
+            continue;
+        }
+        for (g, w) in got.iter().zip(&want) {
+            let gv: Value = serde_json::from_str(g).unwrap();
+            let wv: Value = serde_json::from_str(w).unwrap();
+            if gv != wv {
+                failures.push(format!(
+                    "{}: record differs\n  got:  {g}\n  want: {w}",
+                    rel(&cap)
+                ));
+                break;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The records decode into the documented types, with no unknown field.
+#[test]
+fn records_match_the_schema() {
+    use voip_sentinel::dialog::{CallRecord, SipRecord};
+    for cap in captures() {
+        for r in sensor(&[&cap], &[]) {
+            match r["event_type"].as_str() {
+                Some("sip") => {
+                    serde_json::from_value::<SipRecord>(r.clone())
+                        .unwrap_or_else(|e| panic!("{}: sip record {r}: {e}", rel(&cap)));
+                }
+                Some("call") => {
+                    serde_json::from_value::<CallRecord>(r.clone())
+                        .unwrap_or_else(|e| panic!("{}: call record {r}: {e}", rel(&cap)));
+                }
+                Some("stats") => {}
+                other => panic!("{}: unexpected event_type {other:?}", rel(&cap)),
+            }
+        }
+    }
+}

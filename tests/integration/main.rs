@@ -1,0 +1,9 @@
+//! Integration tests: the sensor against tshark and against committed golden records, on every
+//! capture in pcaps/.
+
+mod cli;
+mod golden;
+mod live;
+mod oracle;
+mod util;
+mod workers;
