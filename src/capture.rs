@@ -98,7 +98,7 @@ fn is_capture_name(p: &Path) -> bool {
             .and_then(|e| e.to_str())
             .map(|e| e.to_ascii_lowercase())
             .as_deref(),
-        Some("pcap" | "pcapng" | "cap" | "dmp" | "raw")
+        Some("pcap" | "pcapng" | "cap")
     )
 }
 

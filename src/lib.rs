@@ -18,3 +18,4 @@ pub mod sdp;
 pub mod sip;
 pub mod tcp;
 pub mod time;
+pub mod ws;

@@ -13,6 +13,7 @@ use crate::sip::framing::{frame_len, resync, skip_keepalive, Frame};
 use crate::sip::parser::looks_like_sip;
 use crate::tcp::{TcpStream, FIN, RST};
 use crate::time::Ts;
+use crate::ws;
 
 /// Limits of a worker's state.
 #[derive(Clone, Debug)]
@@ -58,6 +59,8 @@ pub struct WorkerStats {
 enum DirKind {
     Unknown,
     Sip,
+    /// SIP over WebSocket (RFC 7118), after the HTTP upgrade.
+    WebSocket,
     Other,
 }
 
@@ -65,6 +68,8 @@ struct TcpDir {
     stream: TcpStream,
     kind: DirKind,
     probed: usize,
+    /// A WebSocket message being put together from its frames.
+    ws_msg: Vec<u8>,
 }
 
 impl TcpDir {
@@ -73,6 +78,7 @@ impl TcpDir {
             stream: TcpStream::new(),
             kind: DirKind::Unknown,
             probed: 0,
+            ws_msg: Vec::new(),
         }
     }
 }
@@ -266,6 +272,25 @@ impl Worker {
                 }
                 return;
             }
+            if dir.kind == DirKind::Unknown && ws::may_be_upgrade(data) {
+                if let Some(n) = ws::upgrade_len(data) {
+                    dir.stream.consume(n);
+                    dir.kind = DirKind::WebSocket;
+                    continue;
+                }
+                let header_done = memchr::memmem::find(data, b"\r\n\r\n").is_some();
+                if header_done || data.len() >= probe_limit {
+                    // HTTP, but not an upgrade: not SIP.
+                    dir.kind = DirKind::Other;
+                    let n = data.len();
+                    dir.stream.consume(n);
+                }
+                return;
+            }
+            if dir.kind == DirKind::WebSocket {
+                Self::drain_ws(dir, ctx, out, stats);
+                return;
+            }
             if dir.kind == DirKind::Unknown {
                 // Decide whether this direction carries SIP: at a message start, or (picked up
                 // mid-stream) at the next start line within the first bytes.
@@ -326,6 +351,63 @@ impl Worker {
                     // Skip to the next plausible message start, or drop what is there.
                     let skip = resync(&data[1..]).map_or(data.len(), |o| o + 1);
                     dir.stream.consume(skip);
+                }
+            }
+        }
+    }
+
+    /// Take whole WebSocket frames off the stream; each finished text or binary message that
+    /// is SIP becomes an event.
+    fn drain_ws(
+        dir: &mut TcpDir,
+        ctx: &PacketCtx,
+        out: &mut Vec<EventKind>,
+        stats: &mut WorkerStats,
+    ) {
+        loop {
+            let data = dir.stream.data();
+            match ws::parse_frame(data) {
+                ws::Frame::Incomplete => return,
+                ws::Frame::Invalid(_) => {
+                    stats.sip_framing_errors += 1;
+                    dir.kind = DirKind::Other;
+                    let n = data.len();
+                    dir.stream.consume(n);
+                    return;
+                }
+                ws::Frame::Complete {
+                    header_len,
+                    payload_len,
+                    opcode,
+                    fin,
+                    compressed,
+                    mask,
+                } => {
+                    let total = header_len + payload_len;
+                    if data.len() < total {
+                        return;
+                    }
+                    if matches!(opcode, ws::OP_CONTINUATION | ws::OP_TEXT | ws::OP_BINARY)
+                        && !compressed
+                    {
+                        if opcode != ws::OP_CONTINUATION {
+                            dir.ws_msg.clear();
+                        }
+                        if dir.ws_msg.len() + payload_len <= ws::MAX_FRAME {
+                            ws::unmask_into(&data[header_len..total], mask, &mut dir.ws_msg);
+                        }
+                        if fin {
+                            if looks_like_sip(&dir.ws_msg) {
+                                stats.sip_tcp += 1;
+                                out.push(EventKind::Sip {
+                                    ctx: *ctx,
+                                    bytes: std::mem::take(&mut dir.ws_msg),
+                                });
+                            }
+                            dir.ws_msg.clear();
+                        }
+                    }
+                    dir.stream.consume(total);
                 }
             }
         }

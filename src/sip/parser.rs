@@ -1444,7 +1444,8 @@ Content-Length: 0\r\n\
     #[test]
     fn datagram_ends_headers_at_its_end() {
         // Ends after a whole line, without the blank line: a message, with a warning.
-        let (m, used) = parse_datagram(b"ACK sip:a@b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 ACK\r\n").unwrap();
+        let (m, used) =
+            parse_datagram(b"ACK sip:a@b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 ACK\r\n").unwrap();
         assert_eq!(m.call_id(), Some("x"));
         assert!(m.has_warning(ParseEventKind::UnterminatedHeaders));
         assert_eq!(used, 46);
@@ -1456,7 +1457,9 @@ Content-Length: 0\r\n\
         assert_eq!(e.kind, ParseEventKind::Incomplete);
         // A stream still waits for the blank line.
         assert_eq!(
-            parse_message(b"ACK sip:a@b SIP/2.0\r\nCall-ID: x\r\n").unwrap_err().kind,
+            parse_message(b"ACK sip:a@b SIP/2.0\r\nCall-ID: x\r\n")
+                .unwrap_err()
+                .kind,
             ParseEventKind::Incomplete
         );
     }

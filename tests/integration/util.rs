@@ -166,7 +166,11 @@ pub fn tshark_call_ids(pcap: &Path, whole_only: bool) -> std::collections::BTree
         .arg(pcap)
         .args([
             "-Y",
-            if whole_only { "sip && !_ws.malformed" } else { "sip" },
+            if whole_only {
+                "sip && !_ws.malformed"
+            } else {
+                "sip"
+            },
             "-T",
             "fields",
             "-E",
@@ -180,7 +184,11 @@ pub fn tshark_call_ids(pcap: &Path, whole_only: bool) -> std::collections::BTree
         .expect("run tshark");
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .flat_map(|l| l.split("/s").map(|s| s.trim().to_string()).collect::<Vec<_>>())
+        .flat_map(|l| {
+            l.split("/s")
+                .map(|s| s.trim().to_string())
+                .collect::<Vec<_>>()
+        })
         .filter(|s| !s.is_empty())
         .collect()
 }
