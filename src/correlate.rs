@@ -12,7 +12,7 @@ use crate::dialog::{
 };
 use crate::eve::EveWriter;
 use crate::pipeline::event::{Event, EventKind};
-use crate::sip::parser::{parse_datagram, parse_message};
+use crate::sip::parser::{parse_datagram, parse_message, SipMessage, StartLine};
 use crate::time::Ts;
 
 #[derive(Clone, Debug, Default)]
@@ -79,7 +79,10 @@ impl Correlator {
                     parse_datagram(&bytes)
                 };
                 let msg = match parsed {
-                    Ok((m, _)) => Msg::from_parsed(&m, ctx, ev.order.seq),
+                    Ok((m, _)) => {
+                        self.count(&m);
+                        Msg::from_parsed(&m, ctx, ev.order.seq)
+                    }
                     Err(e) => {
                         *self
                             .stats
@@ -119,16 +122,36 @@ impl Correlator {
         }
     }
 
-    fn on_msg(&mut self, m: &Msg) {
+    /// Count a message as tshark's sip,stat does: requests by their whole method name, responses
+    /// by status code. Distinct names are capped, so a flood of invented methods cannot grow the map.
+    fn count(&mut self, m: &SipMessage<'_>) {
+        const MAX_METHOD_NAMES: usize = 256;
         self.stats.messages += 1;
-        match (&m.method, m.status) {
-            (Some(method), _) => *self.stats.requests.entry(method.clone()).or_insert(0) += 1,
-            (None, Some(code)) => *self.stats.responses.entry(code).or_insert(0) += 1,
-            _ => {}
+        match &m.start {
+            StartLine::Request { method, .. } => {
+                let name = method.as_str();
+                let map = &mut self.stats.requests;
+                let key = if map.contains_key(name) || map.len() < MAX_METHOD_NAMES {
+                    name
+                } else {
+                    "(other)"
+                };
+                *map.entry(key.to_string()).or_insert(0) += 1;
+            }
+            StartLine::Response { code, .. } => {
+                *self.stats.responses.entry(*code).or_insert(0) += 1
+            }
         }
         for w in &m.warnings {
-            *self.stats.parse_warnings.entry(w.to_string()).or_insert(0) += 1;
+            *self
+                .stats
+                .parse_warnings
+                .entry(w.kind.as_str().to_string())
+                .or_insert(0) += 1;
         }
+    }
+
+    fn on_msg(&mut self, m: &Msg) {
         let seen = self.tx.on_message(m, &mut self.sip_out);
         if seen != Seen::Retransmission {
             if m.cseq_method() == "REGISTER" {

@@ -31,6 +31,18 @@ pub struct MediaLine {
     pub rtcp_mux: bool,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn clip_cuts_at_a_char_boundary() {
+        assert_eq!(clip("abc", 5), "abc");
+        assert_eq!(clip("abcdef", 3), "abc");
+        assert_eq!(clip("aé", 2), "a");
+    }
+}
+
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct AuthInfo {
@@ -88,13 +100,13 @@ impl Msg {
     pub fn from_parsed(m: &SipMessage<'_>, ctx: PacketCtx, seq: u64) -> Msg {
         let (method, uri, status, reason) = match &m.start {
             StartLine::Request { method, uri, .. } => (
-                Some(method.as_str().to_string()),
-                Some(uri.to_string()),
+                Some(clip(method.as_str(), 256)),
+                Some(clip(uri, 1024)),
                 None,
                 None,
             ),
             StartLine::Response { code, reason, .. } => {
-                (None, None, Some(*code), Some(reason.to_string()))
+                (None, None, Some(*code), Some(clip(reason, 128)))
             }
         };
         let top_via: Option<Via<'_>> = m.top_via();
@@ -113,31 +125,35 @@ impl Msg {
             uri,
             status,
             reason,
-            call_id: m.call_id().map(str::to_string),
-            cseq: m.cseq().map(|c| (c.seq, c.method.as_str().to_string())),
-            branch: top_via.as_ref().and_then(|v| v.branch.map(str::to_string)),
-            via_transport: top_via.as_ref().map(|v| v.transport.to_ascii_uppercase()),
+            call_id: m.call_id().map(|c| clip(c, 256)),
+            cseq: m.cseq().map(|c| (c.seq, clip(c.method.as_str(), 64))),
+            branch: top_via
+                .as_ref()
+                .and_then(|v| v.branch.map(|b| clip(b, 128))),
+            via_transport: top_via
+                .as_ref()
+                .map(|v| clip(v.transport, 16).to_ascii_uppercase()),
             from: m.from().map(|n| party(&n)),
             to: m.to().map(|n| party(&n)),
-            user_agent: m.user_agent().map(str::to_string),
-            server: m.server().map(str::to_string),
+            user_agent: m.user_agent().map(|u| clip(u, 256)),
+            server: m.server().map(|u| clip(u, 256)),
             auth: m
                 .authorization()
                 .or_else(|| m.proxy_authorization())
                 .map(|c| AuthInfo {
-                    scheme: c.scheme.to_string(),
-                    username: c.username.map(str::to_string),
-                    realm: c.realm.map(str::to_string),
+                    scheme: clip(c.scheme, 32),
+                    username: c.username.map(|u| clip(u, 128)),
+                    realm: c.realm.map(|r| clip(r, 128)),
                 }),
             challenge: m
                 .www_authenticate()
                 .or_else(|| m.proxy_authenticate())
                 .map(|c| AuthInfo {
-                    scheme: c.scheme.to_string(),
+                    scheme: clip(c.scheme, 32),
                     username: None,
-                    realm: c.realm.map(str::to_string),
+                    realm: c.realm.map(|r| clip(r, 128)),
                 }),
-            content_type: m.content_type().map(str::to_string),
+            content_type: m.content_type().map(|c| clip(c, 128)),
             expires: m.expires(),
             media,
             warnings: m.warnings.iter().map(|w| w.kind.as_str()).collect(),
@@ -145,18 +161,32 @@ impl Msg {
     }
 }
 
+/// At most `max` bytes of `s` (cut at a character boundary): what the tables keep of a
+/// value an attacker chose, so a 60 KiB header costs no more than a normal one.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
 pub fn party(n: &NameAddr<'_>) -> Party {
     Party {
-        display: n.display.filter(|d| !d.is_empty()).map(str::to_string),
-        user: n.uri.user.map(str::to_string),
-        host: n.uri.host.to_string(),
-        tag: n.tag.map(str::to_string),
+        display: n.display.filter(|d| !d.is_empty()).map(|d| clip(d, 128)),
+        user: n.uri.user.map(|u| clip(u, 128)),
+        host: clip(n.uri.host, 256),
+        tag: n.tag.map(|t| clip(t, 128)),
     }
 }
 
 fn media_lines(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
     s.media
         .iter()
+        .take(16)
         .map(|m| {
             let conn = m.connection.as_ref().or(s.connection.as_ref());
             let codecs = m
@@ -166,16 +196,17 @@ fn media_lines(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
                     m.rtpmap
                         .iter()
                         .find(|r| r.pt.to_string() == *f)
-                        .map(|r| format!("{}/{}", r.encoding, r.clock_rate))
+                        .map(|r| format!("{}/{}", clip(r.encoding, 32), r.clock_rate))
                         .or_else(|| static_codec(f).map(str::to_string))
-                        .unwrap_or_else(|| f.to_string())
+                        .unwrap_or_else(|| clip(f, 32))
                 })
+                .take(32)
                 .collect();
             MediaLine {
-                media: m.kind.to_string(),
-                addr: conn.map(|c| c.addr.to_string()),
+                media: clip(m.kind, 32),
+                addr: conn.map(|c| clip(c.addr, 64)),
                 port: m.port,
-                proto: m.proto.to_string(),
+                proto: clip(m.proto, 32),
                 codecs,
                 direction: m
                     .direction
