@@ -71,7 +71,10 @@ fn bench(c: &mut Criterion) {
         let mut dec = Decoder::new(DefragConfig::default());
         b.iter(|| {
             for f in &frames {
-                let _ = black_box(dec.decode(link, black_box(f), Ts(0)).map(|d| d.payload.len()));
+                let _ = black_box(
+                    dec.decode(link, black_box(f), Ts(0))
+                        .map(|d| d.payload.len()),
+                );
             }
         })
     });
