@@ -62,6 +62,7 @@ fn sip_and_calls(recs: &[Value]) -> Vec<(String, Vec<f64>)> {
                     if TIME_FIELDS.contains(&k.as_str()) {
                         times.push(match x {
                             Value::String(s) => seconds_of(s),
+                            other if k.ends_with("_ms") => other.as_f64().unwrap() / 1e3,
                             other => other.as_f64().unwrap(),
                         });
                     } else {
