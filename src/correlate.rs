@@ -1,16 +1,20 @@
 //! The correlator: the single place where SIP messages from all workers meet, in capture order.
 //! It parses each message, pairs transactions, follows dialogs, and writes the records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::net::IpAddr;
 
 use serde::Serialize;
 
 use crate::decode::Transport;
+use crate::dialog::media::{rtp_record, summary_of};
+use crate::dialog::msg::static_codec;
 use crate::dialog::{
     CallConfig, CallRecord, CallStats, Calls, Msg, Seen, SipRecord, Transactions, TxConfig, TxStats,
 };
 use crate::eve::EveWriter;
+use crate::pipeline::event::PacketCtx;
 use crate::pipeline::event::{Event, EventKind};
 use crate::sip::parser::{parse_datagram, parse_message, SipMessage, StartLine};
 use crate::time::Ts;
@@ -42,9 +46,17 @@ pub struct CorrelatorStats {
     pub calls: CallStats,
     pub records: BTreeMap<String, u64>,
     pub output_errors: u64,
+    pub rtp_streams: u64,
+}
+
+/// The identity of a stream across its start and end events.
+fn stream_id(ctx: &PacketCtx, ssrc: u32) -> (IpAddr, u16, IpAddr, u16, u32) {
+    (ctx.src, ctx.sport, ctx.dst, ctx.dport, ssrc)
 }
 
 pub struct Correlator {
+    /// RTP streams attributed to a call, until they end.
+    stream_calls: HashMap<(IpAddr, u16, IpAddr, u16, u32), String>,
     tx: Transactions,
     calls: Calls,
     eve: EveWriter,
@@ -57,6 +69,7 @@ pub struct Correlator {
 impl Correlator {
     pub fn new(cfg: CorrelatorConfig, out: Box<dyn Write + Send>) -> Correlator {
         Correlator {
+            stream_calls: HashMap::new(),
             tx: Transactions::new(cfg.tx),
             calls: Calls::new(cfg.calls),
             eve: EveWriter::new(out),
@@ -93,6 +106,31 @@ impl Correlator {
                     }
                 };
                 self.on_msg(&msg);
+            }
+            EventKind::RtpStart { ctx, ssrc, .. } => {
+                self.stats.rtp_streams += 1;
+                if let Some(id) = self
+                    .calls
+                    .attach_stream((ctx.dst, ctx.dport), (ctx.src, ctx.sport))
+                {
+                    self.stream_calls.insert(stream_id(&ctx, ssrc), id);
+                }
+            }
+            EventKind::RtpEnd(end) => {
+                let call_id = self.stream_calls.remove(&stream_id(&end.ctx, end.ssrc));
+                let codec = call_id
+                    .as_deref()
+                    .and_then(|id| self.calls.codec_of(id, end.payload_type))
+                    .or_else(|| static_codec(&end.payload_type.to_string()).map(str::to_string))
+                    .unwrap_or_else(|| format!("PT{}", end.payload_type));
+                let rec = rtp_record(&end, codec, call_id.clone());
+                self.eve.write("rtp", &rec);
+                if let Some(id) = call_id {
+                    let dir = self.calls.direction_of(&id, (end.ctx.dst, end.ctx.dport));
+                    self.calls
+                        .stream_ended(&id, summary_of(&rec, dir), &mut self.call_out);
+                    self.write_out();
+                }
             }
             EventKind::SipFraming { kind, .. } => {
                 *self

@@ -26,6 +26,12 @@ fn worker_totals(s: &RunStats) -> crate::pipeline::worker::WorkerStats {
         t.tcp_over_cap += w.tcp_over_cap;
         t.sip_framing_errors += w.sip_framing_errors;
         t.sip_incomplete_at_close += w.sip_incomplete_at_close;
+        t.rtp_packets += w.rtp_packets;
+        t.rtp_streams += w.rtp_streams;
+        t.rtp_streams_announced += w.rtp_streams_announced;
+        t.rtp_streams_evicted += w.rtp_streams_evicted;
+        t.rtp_candidates_dropped += w.rtp_candidates_dropped;
+        t.expectations_evicted += w.expectations_evicted;
     }
     t
 }
@@ -44,6 +50,17 @@ struct StatsBody<'a> {
     tcp: TcpBody,
     sip: &'a crate::correlate::CorrelatorStats,
     calls: CallsBody,
+    rtp: RtpBody,
+}
+
+#[derive(Serialize)]
+struct RtpBody {
+    packets: u64,
+    streams: u64,
+    announced: u64,
+    evicted: u64,
+    candidates_dropped: u64,
+    expectations_evicted: u64,
 }
 
 #[derive(Serialize)]
@@ -123,6 +140,14 @@ pub fn write_stats_record(
                 sip_messages: w.sip_tcp,
             },
             sip: &s.correlator,
+            rtp: RtpBody {
+                packets: w.rtp_packets,
+                streams: w.rtp_streams,
+                announced: w.rtp_streams_announced,
+                evicted: w.rtp_streams_evicted,
+                candidates_dropped: w.rtp_candidates_dropped,
+                expectations_evicted: w.expectations_evicted,
+            },
             calls: CallsBody {
                 dialogs: c.dialogs,
                 answered: c.answered,
@@ -180,7 +205,15 @@ pub fn summary(s: &RunStats, kernel: Option<KernelStats>) -> String {
         c.messages, requests, responses, w.sip_udp, w.sip_tcp, w.sip_sctp, c.retransmissions, c.transactions
     );
     if !c.requests.is_empty() {
-        let m: Vec<String> = c.requests.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        // Invented methods can be kilobytes long: the summary shows their start.
+        let m: Vec<String> = c
+            .requests
+            .iter()
+            .map(|(k, v)| match k.char_indices().nth(24) {
+                Some((i, _)) => format!("{}... {v}", &k[..i]),
+                None => format!("{k} {v}"),
+            })
+            .collect();
         o += &format!("    requests: {}\n", m.join(", "));
     }
     if !c.responses.is_empty() {
@@ -209,6 +242,10 @@ pub fn summary(s: &RunStats, kernel: Option<KernelStats>) -> String {
         calls.cancelled,
         calls.unanswered,
         calls.open_at_end
+    );
+    o += &format!(
+        "  RTP: {} streams ({} announced by SDP), {} packets\n",
+        w.rtp_streams, w.rtp_streams_announced, w.rtp_packets
     );
     if !c.registrations.is_empty() {
         let m: Vec<String> = c

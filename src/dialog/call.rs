@@ -6,6 +6,9 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use std::net::IpAddr;
+
+use super::media::MediaSummary;
 use super::msg::{MediaLine, Msg};
 use crate::eve::{proto_name, Head, Party};
 use crate::pipeline::event::PacketCtx;
@@ -60,6 +63,9 @@ pub struct CallInfo {
     pub media_offer: Vec<MediaLine>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub media_answer: Vec<MediaLine>,
+    /// The RTP streams of the call, one per direction and SSRC, in the order they ended.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub media: Vec<MediaSummary>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -109,6 +115,12 @@ struct Call {
     /// Written already; kept a while so late retransmissions do not start a new call.
     done_at: Option<Ts>,
     last_ts: Ts,
+    /// RTP streams attributed to the call that have not ended yet.
+    active_streams: u32,
+    /// The finished record, held until the call's streams have ended.
+    held: Option<CallRecord>,
+    /// Media endpoints of the call in the endpoint index.
+    endpoints: Vec<(IpAddr, u16)>,
 }
 
 #[derive(Clone, Debug)]
@@ -151,6 +163,9 @@ pub struct CallStats {
 pub struct Calls {
     cfg: CallConfig,
     table: HashMap<String, Call>,
+    /// Media endpoint (SDP c= address and m= port) -> the Call-IDs announcing it (newest last;
+    /// a few at most: an address and port are often reused by call after call).
+    endpoints: HashMap<(IpAddr, u16), Vec<String>>,
     pub stats: CallStats,
 }
 
@@ -159,6 +174,7 @@ impl Calls {
         Calls {
             cfg,
             table: HashMap::new(),
+            endpoints: HashMap::new(),
             stats: CallStats::default(),
         }
     }
@@ -178,6 +194,118 @@ impl Calls {
 
     /// Take one message (retransmissions are filtered out before).
     pub fn on_message(&mut self, m: &Msg, out: &mut Vec<CallRecord>) {
+        self.on_message_inner(m, out);
+        if m.media.is_some() {
+            if let Some(id) = m.call_id.as_deref() {
+                self.index_endpoints(id);
+            }
+        }
+    }
+
+    /// Put the media endpoints of a call's SDP in the index.
+    fn index_endpoints(&mut self, call_id: &str) {
+        let Some(call) = self.table.get_mut(call_id) else {
+            return;
+        };
+        for line in call.info.media_offer.iter().chain(&call.info.media_answer) {
+            let Some(addr) = line.addr.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) else {
+                continue;
+            };
+            let ep = (addr, line.port);
+            if line.port == 0 || call.endpoints.contains(&ep) || call.endpoints.len() >= 16 {
+                continue;
+            }
+            call.endpoints.push(ep);
+            let ids = self.endpoints.entry(ep).or_default();
+            if ids.len() >= 8 {
+                ids.remove(0);
+            }
+            ids.push(call_id.to_string());
+        }
+    }
+
+    /// The call an RTP stream between these endpoints belongs to (its destination first), if
+    /// that call is still open; the call then waits for the stream's end before it is written.
+    ///
+    /// A call that announced both endpoints wins; then the newest open call that announced the
+    /// destination, then the source.
+    pub fn attach_stream(&mut self, dst: (IpAddr, u16), src: (IpAddr, u16)) -> Option<String> {
+        let open = |id: &String| {
+            self.table
+                .get(id)
+                .is_some_and(|c| c.done_at.is_none() || c.held.is_some())
+        };
+        let to = self.endpoints.get(&dst).map(Vec::as_slice).unwrap_or(&[]);
+        let from = self.endpoints.get(&src).map(Vec::as_slice).unwrap_or(&[]);
+        let id = to
+            .iter()
+            .rev()
+            .find(|id| from.contains(id) && open(id))
+            .or_else(|| to.iter().rev().find(|id| open(id)))
+            .or_else(|| from.iter().rev().find(|id| open(id)))?
+            .clone();
+        let call = self.table.get_mut(&id)?;
+        call.active_streams += 1;
+        Some(id)
+    }
+
+    /// Which way a stream goes in a call: towards the caller's SDP address or the callee's.
+    pub fn direction_of(&self, call_id: &str, dst: (IpAddr, u16)) -> &'static str {
+        let Some(call) = self.table.get(call_id) else {
+            return "unknown";
+        };
+        let hit = |lines: &[MediaLine]| {
+            lines.iter().any(|l| {
+                l.port == dst.1
+                    && l.addr.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) == Some(dst.0)
+            })
+        };
+        if hit(&call.info.media_offer) {
+            "callee_to_caller"
+        } else if hit(&call.info.media_answer) {
+            "caller_to_callee"
+        } else {
+            "unknown"
+        }
+    }
+
+    /// The codec of a payload type as the call's SDP names it.
+    pub fn codec_of(&self, call_id: &str, pt: u8) -> Option<String> {
+        let call = self.table.get(call_id)?;
+        call.info
+            .media_answer
+            .iter()
+            .chain(&call.info.media_offer)
+            .find_map(|l| l.codec_of(pt))
+            .map(str::to_string)
+    }
+
+    /// A stream of the call ended: its summary goes in the record, which is written when it
+    /// was only waiting for its streams.
+    pub fn stream_ended(
+        &mut self,
+        call_id: &str,
+        summary: MediaSummary,
+        out: &mut Vec<CallRecord>,
+    ) {
+        let Some(call) = self.table.get_mut(call_id) else {
+            return;
+        };
+        call.active_streams = call.active_streams.saturating_sub(1);
+        if call.info.media.len() < 16 {
+            call.info.media.push(summary.clone());
+        }
+        if let Some(rec) = call.held.as_mut() {
+            if rec.call.media.len() < 16 {
+                rec.call.media.push(summary);
+            }
+            if call.active_streams == 0 {
+                out.push(call.held.take().expect("held"));
+            }
+        }
+    }
+
+    fn on_message_inner(&mut self, m: &Msg, out: &mut Vec<CallRecord>) {
         let Some(call_id) = m.call_id.as_deref() else {
             return;
         };
@@ -218,6 +346,9 @@ impl Calls {
                     bye_at: None,
                     done_at: None,
                     last_ts: m.ctx.ts,
+                    active_streams: 0,
+                    held: None,
+                    endpoints: Vec::new(),
                 },
             );
         }
@@ -358,19 +489,41 @@ impl Calls {
         i.setup_time = call.answered.map(|t| secs(t.since(call.started)));
         i.post_dial_delay = call.ringing.map(|t| secs(t.since(call.started)));
         call.done_at = Some(end.max(call.last_ts));
-        out.push(CallRecord {
+        let rec = CallRecord {
             head: Head::at(call.started, &call.ctx, "call"),
             call: call.info.clone(),
-        });
+        };
+        if call.active_streams > 0 {
+            call.held = Some(rec);
+        } else {
+            out.push(rec);
+        }
+    }
+
+    /// Drop a call from the table and its endpoints from the index.
+    fn forget(endpoints: &mut HashMap<(IpAddr, u16), Vec<String>>, id: &str, c: &Call) {
+        for ep in &c.endpoints {
+            if let Some(ids) = endpoints.get_mut(ep) {
+                ids.retain(|x| x != id);
+                if ids.is_empty() {
+                    endpoints.remove(ep);
+                }
+            }
+        }
     }
 
     /// Run the timeouts at packet time `now`.
     pub fn expire(&mut self, now: Ts, out: &mut Vec<CallRecord>) {
         let cfg = self.cfg.clone();
         let mut ending: Vec<(u64, String)> = Vec::new();
+        let endpoints = &mut self.endpoints;
         self.table.retain(|id, c| {
             if let Some(done) = c.done_at {
-                return now.since(done) < cfg.linger_ns;
+                let keep = c.held.is_some() || now.since(done) < cfg.linger_ns;
+                if !keep {
+                    Self::forget(endpoints, id, c);
+                }
+                return keep;
             }
             let idle = now.since(c.last_ts);
             let expired = match (c.state, c.bye_at) {
@@ -414,14 +567,22 @@ impl Calls {
 
     /// End of input: write every call still open.
     pub fn flush(&mut self, out: &mut Vec<CallRecord>) {
+        self.endpoints.clear();
         let mut open: Vec<Call> = self
             .table
             .drain()
             .map(|(_, c)| c)
-            .filter(|c| c.done_at.is_none())
+            .filter(|c| c.done_at.is_none() || c.held.is_some())
             .collect();
         open.sort_by_key(|c| c.seq);
         for mut c in open {
+            // Streams have all ended before the end of input reaches here; a record still
+            // held is written as it is.
+            c.active_streams = 0;
+            if let Some(rec) = c.held.take() {
+                out.push(rec);
+                continue;
+            }
             let (end, outcome, reason) = match c.bye_at {
                 Some(bye) => {
                     c.state = State::Terminated;
@@ -458,7 +619,11 @@ impl Calls {
         if let Some(k) = oldest {
             if let Some(mut c) = self.table.remove(&k) {
                 self.stats.evicted += 1;
-                if c.done_at.is_none() {
+                Self::forget(&mut self.endpoints, &k, &c);
+                c.active_streams = 0;
+                if let Some(rec) = c.held.take() {
+                    out.push(rec);
+                } else if c.done_at.is_none() {
                     let end = c.last_ts;
                     Self::finish(&mut c, end, "open", "evicted", out);
                 }

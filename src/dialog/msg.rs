@@ -29,6 +29,21 @@ pub struct MediaLine {
     pub fingerprint: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub rtcp_mux: bool,
+    /// The m= line's formats (payload types), in the order of `codecs`.
+    #[serde(skip)]
+    pub formats: Vec<String>,
+}
+
+impl MediaLine {
+    /// The codec of a payload type on this line.
+    pub fn codec_of(&self, pt: u8) -> Option<&str> {
+        let pt = pt.to_string();
+        self.formats
+            .iter()
+            .position(|f| *f == pt)
+            .and_then(|i| self.codecs.get(i))
+            .map(String::as_str)
+    }
 }
 
 #[cfg(test)]
@@ -215,6 +230,7 @@ fn media_lines(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
                 crypto: !m.crypto.is_empty(),
                 fingerprint: m.fingerprint.is_some() || s.fingerprint.is_some(),
                 rtcp_mux: m.rtcp_mux,
+                formats: m.formats.iter().take(32).map(|f| clip(f, 16)).collect(),
             }
         })
         .collect()

@@ -20,6 +20,12 @@ pub enum Job {
     Tick { seq: u64, now: Ts },
     /// End of input: close every flow and report.
     Flush { seq: u64, now: Ts },
+    /// Media announced by an SDP body (read by the capture thread from SIP over UDP), sent to
+    /// every worker in capture order.
+    Expect {
+        list: std::sync::Arc<Vec<crate::expect::MediaExpect>>,
+        now: Ts,
+    },
 }
 
 /// The global order of events: capture position first, so the correlator sees one sequence
@@ -79,6 +85,15 @@ pub enum EventKind {
     Sip { ctx: PacketCtx, bytes: Vec<u8> },
     /// A TCP stream that looked like SIP could not be framed (the named problem); bytes were skipped.
     SipFraming { ctx: PacketCtx, kind: &'static str },
+    /// An RTP stream began (its first packet, or the second of an unannounced one).
+    RtpStart {
+        ctx: PacketCtx,
+        ssrc: u32,
+        payload_type: u8,
+        announced: bool,
+    },
+    /// An RTP stream ended, with its figures.
+    RtpEnd(Box<crate::streams::StreamEnd>),
     /// Packet time reached `now` (forwarded by worker 0 after every other event of its tick).
     Tick { now: Ts },
     /// End of input.

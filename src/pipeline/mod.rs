@@ -149,12 +149,21 @@ impl Dispatcher {
         match self.decoder.decode(link, data, ts) {
             Ok(d) => {
                 self.stats.decoded += 1;
+                let announce = if d.transport == crate::decode::Transport::Udp
+                    && crate::sip::parser::looks_like_sip(d.payload)
+                {
+                    crate::expect::from_sip_datagram(d.payload)
+                } else {
+                    None
+                };
                 let (key, forward) =
                     FlowKey::new(d.src, d.sport, d.dst, d.dport, d.transport, d.vlan);
                 let hash = key.stable_hash();
                 let w = worker_of(hash, workers);
                 self.pending[w].push(seq, ts, &d, key, forward, hash);
-                if self.pending[w].is_full() {
+                if let Some(list) = announce {
+                    self.announce(list);
+                } else if self.pending[w].is_full() {
                     self.send_batch(w);
                 }
             }
@@ -236,6 +245,26 @@ impl Dispatcher {
             }
         }
         self.last_flush = Instant::now();
+    }
+
+    /// Media announced by an SDP: every worker learns it after the packets before it, so a
+    /// stream's first packet finds it whatever the worker count.
+    fn announce(&mut self, list: std::sync::Arc<Vec<crate::expect::MediaExpect>>) {
+        let now = self.now;
+        for w in 0..self.tx.len() {
+            if !self.pending[w].is_empty() {
+                self.send_batch(w);
+            }
+            let job = Job::Expect {
+                list: std::sync::Arc::clone(&list),
+                now,
+            };
+            if self.live {
+                let _ = self.tx[w].try_send(job);
+            } else {
+                self.send_blocking(w, job);
+            }
+        }
     }
 
     /// Send the partial batches, then a tick, to every worker.

@@ -8,9 +8,12 @@ use crossbeam_channel::{Receiver, Sender};
 use super::batch::{Batch, PacketMeta};
 use super::event::{Chunk, Event, EventKind, Job, Order, PacketCtx};
 use crate::decode::{sctp_data_chunks, Transport};
+use crate::expect::Expectations;
 use crate::flow::FlowKey;
+use crate::rtp::{classify, parse_rtp, Kind, RtpInfo};
 use crate::sip::framing::{frame_len, resync, skip_keepalive, Frame};
 use crate::sip::parser::looks_like_sip;
+use crate::streams::{Seen as StreamSeen, StreamConfig, StreamKey, Streams};
 use crate::tcp::{TcpStream, FIN, RST};
 use crate::time::Ts;
 use crate::ws;
@@ -24,6 +27,7 @@ pub struct WorkerConfig {
     pub tcp_idle_ns: u64,
     /// Bytes of a TCP direction inspected before deciding that it does not carry SIP.
     pub tcp_probe_bytes: usize,
+    pub streams: StreamConfig,
 }
 
 impl Default for WorkerConfig {
@@ -32,6 +36,7 @@ impl Default for WorkerConfig {
             max_tcp_flows: 65_536,
             tcp_idle_ns: crate::time::secs(600),
             tcp_probe_bytes: 4096,
+            streams: StreamConfig::default(),
         }
     }
 }
@@ -53,6 +58,12 @@ pub struct WorkerStats {
     pub tcp_over_cap: u64,
     pub sip_framing_errors: u64,
     pub sip_incomplete_at_close: u64,
+    pub rtp_packets: u64,
+    pub rtp_streams: u64,
+    pub rtp_streams_announced: u64,
+    pub rtp_streams_evicted: u64,
+    pub rtp_candidates_dropped: u64,
+    pub expectations_evicted: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -93,6 +104,8 @@ pub struct Worker {
     /// Worker 0 also forwards ticks to the correlator.
     index: usize,
     cfg: WorkerConfig,
+    expect: Expectations,
+    streams: Streams,
     tcp: HashMap<FlowKey, TcpFlow>,
     stats: WorkerStats,
     events: Vec<Event>,
@@ -102,6 +115,8 @@ impl Worker {
     pub fn new(index: usize, cfg: WorkerConfig) -> Worker {
         Worker {
             index,
+            expect: Expectations::new(65_536, crate::time::secs(7200)),
+            streams: Streams::new(cfg.streams.clone()),
             cfg,
             tcp: HashMap::new(),
             stats: WorkerStats::default(),
@@ -137,6 +152,7 @@ impl Worker {
                     self.forward(seq, EventKind::Tick { now });
                     mark = mark.max(Order::mark(seq, true));
                 }
+                Job::Expect { list, now } => self.expect.insert(&list, now),
                 Job::Flush { seq, now } => {
                     self.expire(seq, now, true);
                     self.forward(seq, EventKind::Flush { now });
@@ -148,6 +164,13 @@ impl Worker {
                 break;
             }
         }
+        let c = &self.streams.counters;
+        self.stats.rtp_packets = c.rtp_packets;
+        self.stats.rtp_streams = c.streams;
+        self.stats.rtp_streams_announced = c.announced;
+        self.stats.rtp_streams_evicted = c.evicted;
+        self.stats.rtp_candidates_dropped = c.candidates_dropped;
+        self.stats.expectations_evicted = self.expect.evicted;
         self.stats
     }
 
@@ -175,6 +198,10 @@ impl Worker {
                 if looks_like_sip(payload) {
                     self.stats.sip_udp += 1;
                     self.emit_sip(m, 0, payload.to_vec());
+                } else if classify(payload) == Kind::Rtp {
+                    if let Some(info) = parse_rtp(payload) {
+                        self.rtp_packet(m, &info);
+                    }
                 }
             }
             Transport::Sctp => {
@@ -193,6 +220,58 @@ impl Worker {
                 self.tcp_segment(m, payload);
             }
         }
+    }
+
+    fn rtp_packet(&mut self, m: &PacketMeta, info: &RtpInfo) {
+        let key = StreamKey {
+            flow: m.key,
+            forward: m.forward,
+            ssrc: info.ssrc,
+        };
+        let ctx = ctx_of(m);
+        let mut ended = Vec::new();
+        let seen = {
+            let expect = self.expect.find((m.dst, m.dport), (m.src, m.sport));
+            self.streams.on_packet(key, &ctx, info, expect, &mut ended)
+        };
+        let mut idx = 0u32;
+        for e in ended {
+            self.push(
+                Order {
+                    seq: m.seq,
+                    phase: 0,
+                    key: 0,
+                    idx,
+                },
+                EventKind::RtpEnd(Box::new(e)),
+            );
+            idx += 1;
+        }
+        if let StreamSeen::Started {
+            ssrc,
+            payload_type,
+            announced,
+        } = seen
+        {
+            self.push(
+                Order {
+                    seq: m.seq,
+                    phase: 0,
+                    key: 0,
+                    idx,
+                },
+                EventKind::RtpStart {
+                    ctx,
+                    ssrc,
+                    payload_type,
+                    announced,
+                },
+            );
+        }
+    }
+
+    fn push(&mut self, order: Order, kind: EventKind) {
+        self.events.push(Event { order, kind });
     }
 
     fn emit_sip(&mut self, m: &PacketMeta, idx: u32, bytes: Vec<u8>) {
@@ -425,8 +504,23 @@ impl Worker {
         }
     }
 
-    /// Close TCP flows idle for longer than the timeout (or all of them, at the end).
-    fn expire(&mut self, _seq: u64, now: Ts, all: bool) {
+    /// End silent RTP streams and idle TCP flows (or all of them, at the end).
+    fn expire(&mut self, seq: u64, now: Ts, all: bool) {
+        let mut ended = Vec::new();
+        self.streams.expire(now, all, &mut ended);
+        for e in ended {
+            let key = e.order_key;
+            self.push(
+                Order {
+                    seq,
+                    phase: 1,
+                    key,
+                    idx: 0,
+                },
+                EventKind::RtpEnd(Box::new(e)),
+            );
+        }
+        self.expect.expire(now);
         let idle = self.cfg.tcp_idle_ns;
         let before = self.tcp.len();
         self.tcp.retain(|_, f| {

@@ -1,4 +1,4 @@
-//! Golden tests: for each capture, the sorted `sip` and `call` records are committed under
+//! Golden tests: for each capture, the sorted `sip`, `call` and `rtp` records are committed under
 //! tests/golden/ and compared field by field. `UPDATE_GOLDEN=1 cargo test golden` rewrites
 //! them; a diff of a baseline is reviewed like code.
 
@@ -17,7 +17,7 @@ fn golden_path(cap: &std::path::Path) -> PathBuf {
 fn records_of_interest(recs: &[Value]) -> Vec<String> {
     let mut lines: Vec<String> = recs
         .iter()
-        .filter(|r| matches!(r["event_type"].as_str(), Some("sip" | "call")))
+        .filter(|r| matches!(r["event_type"].as_str(), Some("sip" | "call" | "rtp")))
         .map(|r| serde_json::to_string(r).unwrap())
         .collect();
     lines.sort();
@@ -77,6 +77,7 @@ fn records_equal_the_golden_files() {
 /// The records decode into the documented types, with no unknown field.
 #[test]
 fn records_match_the_schema() {
+    use voip_sentinel::dialog::media::RtpRecord;
     use voip_sentinel::dialog::{CallRecord, SipRecord};
     for cap in captures() {
         for r in sensor(&[&cap], &[]) {
@@ -88,6 +89,10 @@ fn records_match_the_schema() {
                 Some("call") => {
                     serde_json::from_value::<CallRecord>(r.clone())
                         .unwrap_or_else(|e| panic!("{}: call record {r}: {e}", rel(&cap)));
+                }
+                Some("rtp") => {
+                    serde_json::from_value::<RtpRecord>(r.clone())
+                        .unwrap_or_else(|e| panic!("{}: rtp record {r}: {e}", rel(&cap)));
                 }
                 Some("stats") => {}
                 other => panic!("{}: unexpected event_type {other:?}", rel(&cap)),

@@ -5,5 +5,6 @@ mod cli;
 mod golden;
 mod live;
 mod oracle;
+mod rtp_oracle;
 mod util;
 mod workers;

@@ -1,0 +1,123 @@
+//! Media expectations: what an SDP body announces (address, port, payload types with their clock
+//! rates, which payload type is telephone-event). The capture thread reads them from SIP over UDP
+//! and sends them to every worker in the packet queues, so a worker knows a stream's codec from its
+//! first packet, in capture order, whatever the worker count. (SIP over TCP is reassembled by one
+//! worker and cannot be announced this way: its streams fall back to static payload types.)
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::sdp::parse_sdp;
+use crate::sip::parser::parse_datagram;
+use crate::time::Ts;
+
+/// One announced media endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaExpect {
+    pub addr: IpAddr,
+    pub port: u16,
+    /// (payload type, clock rate) from a=rtpmap.
+    pub clocks: Vec<(u8, u32)>,
+    /// Payload types that are RFC 4733 telephone-event.
+    pub telephone_event: Vec<u8>,
+}
+
+impl MediaExpect {
+    pub fn clock_of(&self, pt: u8) -> Option<u32> {
+        self.clocks.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c)
+    }
+}
+
+/// The expectations in a SIP datagram's SDP body, if it has one.
+pub fn from_sip_datagram(payload: &[u8]) -> Option<Arc<Vec<MediaExpect>>> {
+    // Cheap test before parsing: only messages with an SDP media line matter.
+    memchr::memmem::find(payload, b"\nm=")?;
+    let (msg, _) = parse_datagram(payload).ok()?;
+    let sdp = parse_sdp(msg.body).ok()?;
+    let mut out = Vec::new();
+    for m in sdp.media.iter().take(16) {
+        let Some(conn) = m.connection.as_ref().or(sdp.connection.as_ref()) else {
+            continue;
+        };
+        let Ok(addr) = conn.addr.parse::<IpAddr>() else {
+            continue;
+        };
+        if m.port == 0 {
+            continue;
+        }
+        let clocks = m
+            .rtpmap
+            .iter()
+            .take(32)
+            .map(|r| (r.pt, r.clock_rate))
+            .collect();
+        let telephone_event = m
+            .rtpmap
+            .iter()
+            .filter(|r| r.encoding.eq_ignore_ascii_case("telephone-event"))
+            .map(|r| r.pt)
+            .collect();
+        out.push(MediaExpect {
+            addr,
+            port: m.port,
+            clocks,
+            telephone_event,
+        });
+    }
+    (!out.is_empty()).then(|| Arc::new(out))
+}
+
+/// An entry of the table: the SDP's list, which line of it, and when it was announced.
+type Entry = (Arc<Vec<MediaExpect>>, usize, Ts);
+
+/// A worker's table of expectations, by endpoint; bounded, and forgotten after a while.
+pub struct Expectations {
+    map: HashMap<(IpAddr, u16), Entry>,
+    max: usize,
+    ttl_ns: u64,
+    pub evicted: u64,
+}
+
+impl Expectations {
+    pub fn new(max: usize, ttl_ns: u64) -> Expectations {
+        Expectations {
+            map: HashMap::new(),
+            max,
+            ttl_ns,
+            evicted: 0,
+        }
+    }
+
+    pub fn insert(&mut self, list: &Arc<Vec<MediaExpect>>, now: Ts) {
+        for (i, e) in list.iter().enumerate() {
+            if self.map.len() >= self.max && !self.map.contains_key(&(e.addr, e.port)) {
+                self.evicted += 1;
+                continue;
+            }
+            self.map
+                .insert((e.addr, e.port), (Arc::clone(list), i, now));
+        }
+    }
+
+    /// The expectation for a stream between these endpoints (its destination first).
+    pub fn find(&self, dst: (IpAddr, u16), src: (IpAddr, u16)) -> Option<&MediaExpect> {
+        self.map
+            .get(&dst)
+            .or_else(|| self.map.get(&src))
+            .and_then(|(list, i, _)| list.get(*i))
+    }
+
+    pub fn expire(&mut self, now: Ts) {
+        let ttl = self.ttl_ns;
+        self.map.retain(|_, (_, _, t)| now.since(*t) < ttl);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}

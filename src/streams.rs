@@ -1,0 +1,285 @@
+//! A worker's RTP streams: one per direction of a flow and SSRC, with its statistics. A stream an
+//! SDP announced is counted from its first packet; any other needs two packets in sequence first
+//! (version 2, same SSRC, next sequence number), so random UDP does not make streams. Streams end
+//! after a silence (packet time) or at the end of the input; each end is reported with its figures.
+
+use std::collections::HashMap;
+
+use crate::expect::MediaExpect;
+use crate::flow::FlowKey;
+use crate::pipeline::event::PacketCtx;
+use crate::rtp::{RtpInfo, StreamStats, StreamSummary};
+use crate::time::Ts;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StreamKey {
+    pub flow: FlowKey,
+    pub forward: bool,
+    pub ssrc: u32,
+}
+
+impl StreamKey {
+    /// A stable order key for what streams report at the same tick.
+    pub fn order_key(&self) -> u64 {
+        let mut h = crate::flow::StableHasher::new();
+        h.word(self.flow.stable_hash());
+        h.word(((self.forward as u64) << 32) | self.ssrc as u64);
+        h.finish()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StreamConfig {
+    /// A stream without packets for this long has ended.
+    pub timeout_ns: u64,
+    /// Streams tracked at most by one worker; beyond, the stalest is ended early (counted).
+    pub max_streams: usize,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            timeout_ns: crate::time::secs(30),
+            max_streams: 20_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct StreamCounters {
+    pub rtp_packets: u64,
+    pub streams: u64,
+    pub announced: u64,
+    pub evicted: u64,
+    pub candidates_dropped: u64,
+}
+
+/// How a stream ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    Timeout,
+    CaptureEnd,
+    Evicted,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Timeout => "timeout",
+            EndReason::CaptureEnd => "capture_end",
+            EndReason::Evicted => "evicted",
+        }
+    }
+}
+
+/// What a stream reports when it ends.
+#[derive(Debug)]
+pub struct StreamEnd {
+    pub ctx: PacketCtx,
+    pub ssrc: u32,
+    pub payload_type: u8,
+    pub announced: bool,
+    pub reason: EndReason,
+    pub summary: StreamSummary,
+    pub order_key: u64,
+}
+
+struct Stream {
+    ctx: PacketCtx,
+    stats: Option<Box<StreamStats>>,
+    /// An unannounced stream's first packet, waiting for the next in sequence.
+    pending: Option<(Ts, RtpInfo)>,
+    clocks: Vec<(u8, u32)>,
+    payload_type: u8,
+    announced: bool,
+    last_ts: Ts,
+}
+
+impl Stream {
+    fn clock(&self, pt: u8) -> Option<u32> {
+        self.clocks
+            .iter()
+            .find(|(p, _)| *p == pt & 0x7f)
+            .map(|(_, c)| *c)
+    }
+}
+
+/// What a packet did to the table.
+pub enum Seen {
+    /// A stream began (announced, or confirmed by its second packet).
+    Started {
+        ssrc: u32,
+        payload_type: u8,
+        announced: bool,
+    },
+    Counted,
+    Candidate,
+}
+
+pub struct Streams {
+    cfg: StreamConfig,
+    map: HashMap<StreamKey, Stream>,
+    pub counters: StreamCounters,
+}
+
+impl Streams {
+    pub fn new(cfg: StreamConfig) -> Streams {
+        Streams {
+            cfg,
+            map: HashMap::new(),
+            counters: StreamCounters::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Take one RTP packet.
+    pub fn on_packet(
+        &mut self,
+        key: StreamKey,
+        ctx: &PacketCtx,
+        info: &RtpInfo,
+        expect: Option<&MediaExpect>,
+        ended: &mut Vec<StreamEnd>,
+    ) -> Seen {
+        self.counters.rtp_packets += 1;
+        if !self.map.contains_key(&key) {
+            if self.map.len() >= self.cfg.max_streams {
+                self.evict_stalest(ended);
+            }
+            let announced = expect.is_some();
+            let mut s = Stream {
+                ctx: *ctx,
+                stats: None,
+                pending: None,
+                clocks: expect.map(|e| e.clocks.clone()).unwrap_or_default(),
+                payload_type: info.payload_type & 0x7f,
+                announced,
+                last_ts: ctx.ts,
+            };
+            if announced {
+                let mut st = Box::new(StreamStats::new());
+                for pt in expect.map(|e| e.telephone_event.as_slice()).unwrap_or(&[]) {
+                    st.set_telephone_event_pt(*pt);
+                }
+                st.on_packet(ctx.ts, info, s.clock(info.payload_type));
+                s.stats = Some(st);
+                self.map.insert(key, s);
+                self.counters.streams += 1;
+                self.counters.announced += 1;
+                return Seen::Started {
+                    ssrc: info.ssrc,
+                    payload_type: info.payload_type & 0x7f,
+                    announced: true,
+                };
+            }
+            s.pending = Some((ctx.ts, *info));
+            self.map.insert(key, s);
+            return Seen::Candidate;
+        }
+        let s = self.map.get_mut(&key).expect("present");
+        s.last_ts = s.last_ts.max(ctx.ts);
+        if let Some(st) = s.stats.as_mut() {
+            let clock = s
+                .clocks
+                .iter()
+                .find(|(p, _)| *p == info.payload_type & 0x7f)
+                .map(|(_, c)| *c);
+            st.on_packet(ctx.ts, info, clock);
+            return Seen::Counted;
+        }
+        match s.pending {
+            Some((t0, first))
+                if info.seq == first.seq.wrapping_add(1)
+                    && info.timestamp.wrapping_sub(first.timestamp) < 1 << 24 =>
+            {
+                let mut st = Box::new(StreamStats::new());
+                st.on_packet(t0, &first, None);
+                st.on_packet(ctx.ts, info, None);
+                s.stats = Some(st);
+                s.pending = None;
+                s.ctx.ts = t0;
+                self.counters.streams += 1;
+                Seen::Started {
+                    ssrc: info.ssrc,
+                    payload_type: first.payload_type & 0x7f,
+                    announced: false,
+                }
+            }
+            _ => {
+                s.pending = Some((ctx.ts, *info));
+                s.ctx = PacketCtx {
+                    ts: ctx.ts,
+                    ..s.ctx
+                };
+                Seen::Candidate
+            }
+        }
+    }
+
+    fn evict_stalest(&mut self, ended: &mut Vec<StreamEnd>) {
+        let stalest = self
+            .map
+            .iter()
+            .min_by_key(|(k, s)| (s.stats.is_some(), s.last_ts, k.order_key()))
+            .map(|(k, _)| *k);
+        if let Some(k) = stalest {
+            if let Some(s) = self.map.remove(&k) {
+                if s.stats.is_some() {
+                    self.counters.evicted += 1;
+                } else {
+                    self.counters.candidates_dropped += 1;
+                }
+                if let Some(e) = end_of(k, s, EndReason::Evicted) {
+                    ended.push(e);
+                }
+            }
+        }
+    }
+
+    /// End the streams silent for longer than the timeout (all of them with `all`), in a stable order.
+    pub fn expire(&mut self, now: Ts, all: bool, ended: &mut Vec<StreamEnd>) {
+        let timeout = self.cfg.timeout_ns;
+        let mut gone: Vec<StreamKey> = self
+            .map
+            .iter()
+            .filter(|(_, s)| all || now.since(s.last_ts) >= timeout)
+            .map(|(k, _)| *k)
+            .collect();
+        gone.sort_by_key(|k| k.order_key());
+        let reason = if all {
+            EndReason::CaptureEnd
+        } else {
+            EndReason::Timeout
+        };
+        for k in gone {
+            if let Some(s) = self.map.remove(&k) {
+                if s.stats.is_none() {
+                    self.counters.candidates_dropped += 1;
+                }
+                if let Some(e) = end_of(k, s, reason) {
+                    ended.push(e);
+                }
+            }
+        }
+    }
+}
+
+fn end_of(k: StreamKey, s: Stream, reason: EndReason) -> Option<StreamEnd> {
+    let st = s.stats?;
+    Some(StreamEnd {
+        ctx: s.ctx,
+        ssrc: k.ssrc,
+        payload_type: s.payload_type,
+        announced: s.announced,
+        reason,
+        summary: st.summary(),
+        order_key: k.order_key(),
+    })
+}
