@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::decode::Transport;
 use crate::dialog::media::{rtp_record, summary_of};
 use crate::dialog::msg::static_codec;
+use crate::dialog::rtcp::RtcpTable;
 use crate::dialog::{
     CallConfig, CallRecord, CallStats, Calls, Msg, Seen, SipRecord, Transactions, TxConfig, TxStats,
 };
@@ -47,6 +48,8 @@ pub struct CorrelatorStats {
     pub records: BTreeMap<String, u64>,
     pub output_errors: u64,
     pub rtp_streams: u64,
+    /// Alerts written, by signature id.
+    pub alerts: BTreeMap<u32, u64>,
 }
 
 /// The identity of a stream across its start and end events.
@@ -55,6 +58,8 @@ fn stream_id(ctx: &PacketCtx, ssrc: u32) -> (IpAddr, u16, IpAddr, u16, u32) {
 }
 
 pub struct Correlator {
+    /// What RTCP said about each source, until its stream ends.
+    rtcp: RtcpTable,
     /// RTP streams attributed to a call, until they end.
     stream_calls: HashMap<(IpAddr, u16, IpAddr, u16, u32), String>,
     tx: Transactions,
@@ -69,6 +74,7 @@ pub struct Correlator {
 impl Correlator {
     pub fn new(cfg: CorrelatorConfig, out: Box<dyn Write + Send>) -> Correlator {
         Correlator {
+            rtcp: RtcpTable::new(100_000),
             stream_calls: HashMap::new(),
             tx: Transactions::new(cfg.tx),
             calls: Calls::new(cfg.calls),
@@ -116,6 +122,7 @@ impl Correlator {
                     self.stream_calls.insert(stream_id(&ctx, ssrc), id);
                 }
             }
+            EventKind::Rtcp { ctx, packets } => self.rtcp.on_packets(ctx.ts, &packets),
             EventKind::RtpEnd(end) => {
                 let call_id = self.stream_calls.remove(&stream_id(&end.ctx, end.ssrc));
                 let codec = call_id
@@ -123,7 +130,13 @@ impl Correlator {
                     .and_then(|id| self.calls.codec_of(id, end.payload_type))
                     .or_else(|| static_codec(&end.payload_type.to_string()).map(str::to_string))
                     .unwrap_or_else(|| format!("PT{}", end.payload_type));
-                let rec = rtp_record(&end, codec, call_id.clone());
+                let mut rec = rtp_record(&end, codec, call_id.clone());
+                let clock = if end.summary.clock_rate > 0 {
+                    end.summary.clock_rate
+                } else {
+                    8000
+                };
+                rec.rtp.rtcp = self.rtcp.take(end.ssrc, clock);
                 self.eve.write("rtp", &rec);
                 if let Some(id) = call_id {
                     let dir = self.calls.direction_of(&id, (end.ctx.dst, end.ctx.dport));
@@ -144,6 +157,7 @@ impl Correlator {
                     self.now = now;
                 }
                 self.tx.expire(self.now, &mut self.sip_out);
+                self.rtcp.expire(self.now, crate::time::secs(3600));
                 self.calls.expire(self.now, &mut self.call_out);
                 self.write_out();
                 self.eve.flush();
@@ -217,6 +231,10 @@ impl Correlator {
         }
         for r in self.call_out.drain(..) {
             self.eve.write("call", &r);
+        }
+        for a in std::mem::take(&mut self.calls.alerts) {
+            *self.stats.alerts.entry(a.alert.signature_id).or_insert(0) += 1;
+            self.eve.write("alert", &a);
         }
     }
 

@@ -5,6 +5,7 @@
 //! the [`correlate`] stage follows transactions and dialogs ([`dialog`]) and writes [`eve`]
 //! records.
 
+pub mod alert;
 pub mod capture;
 pub mod cli;
 pub mod correlate;

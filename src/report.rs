@@ -27,6 +27,7 @@ fn worker_totals(s: &RunStats) -> crate::pipeline::worker::WorkerStats {
         t.sip_framing_errors += w.sip_framing_errors;
         t.sip_incomplete_at_close += w.sip_incomplete_at_close;
         t.rtp_packets += w.rtp_packets;
+        t.rtcp_packets += w.rtcp_packets;
         t.rtp_streams += w.rtp_streams;
         t.rtp_streams_announced += w.rtp_streams_announced;
         t.rtp_streams_evicted += w.rtp_streams_evicted;
@@ -56,6 +57,7 @@ struct StatsBody<'a> {
 #[derive(Serialize)]
 struct RtpBody {
     packets: u64,
+    rtcp_packets: u64,
     streams: u64,
     announced: u64,
     evicted: u64,
@@ -142,6 +144,7 @@ pub fn write_stats_record(
             sip: &s.correlator,
             rtp: RtpBody {
                 packets: w.rtp_packets,
+                rtcp_packets: w.rtcp_packets,
                 streams: w.rtp_streams,
                 announced: w.rtp_streams_announced,
                 evicted: w.rtp_streams_evicted,
@@ -244,8 +247,8 @@ pub fn summary(s: &RunStats, kernel: Option<KernelStats>) -> String {
         calls.open_at_end
     );
     o += &format!(
-        "  RTP: {} streams ({} announced by SDP), {} packets\n",
-        w.rtp_streams, w.rtp_streams_announced, w.rtp_packets
+        "  RTP: {} streams ({} announced by SDP), {} packets; RTCP {} packets\n",
+        w.rtp_streams, w.rtp_streams_announced, w.rtp_packets, w.rtcp_packets
     );
     if !c.registrations.is_empty() {
         let m: Vec<String> = c

@@ -8,8 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use std::net::IpAddr;
 
+use serde_json::json;
+
 use super::media::MediaSummary;
 use super::msg::{MediaLine, Msg};
+use crate::alert::{
+    AlertCall, AlertRecord, Signature, MEDIA_DOWNGRADE, SRTP_KEYS_EXPOSED, SRTP_NOT_ON_WIRE,
+    UNENCRYPTED_SIGNALLING, UNENCRYPTED_VOICE,
+};
 use crate::eve::{proto_name, Head, Party};
 use crate::pipeline::event::PacketCtx;
 use crate::time::Ts;
@@ -66,6 +72,27 @@ pub struct CallInfo {
     /// The RTP streams of the call, one per direction and SSRC, in the order they ended.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub media: Vec<MediaSummary>,
+    pub encryption: Encryption,
+}
+
+/// The encryption posture of a call: what protected its signalling, what the SDP offer and
+/// answer negotiated for the media, and what the packets on the wire were.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Encryption {
+    /// "plaintext": the sensor read the SIP, so it was not encrypted on this path.
+    pub signalling: String,
+    /// "rtp", "sdes-srtp", "dtls-srtp", "srtp", "zrtp", or "none" (no SDP).
+    pub media_offered: String,
+    pub media_answered: String,
+    /// "plaintext", "encrypted", "mixed", "unknown", or "none" (no stream seen).
+    pub media_wire: String,
+    /// SRTP keys travelled inline in plaintext SIP.
+    pub keys_exposed: bool,
+    /// The offer protected the media and the answer did not.
+    pub downgrade: bool,
+    /// The wire disagrees with the SDP (SRTP negotiated, plaintext seen, or the reverse).
+    pub wire_mismatch: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -121,6 +148,8 @@ struct Call {
     held: Option<CallRecord>,
     /// Media endpoints of the call in the endpoint index.
     endpoints: Vec<(IpAddr, u16)>,
+    /// Signatures already raised for this call (each once per call).
+    alerted: Vec<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -161,6 +190,8 @@ pub struct CallStats {
 }
 
 pub struct Calls {
+    /// Alerts raised, for the correlator to write.
+    pub alerts: Vec<AlertRecord>,
     cfg: CallConfig,
     table: HashMap<String, Call>,
     /// Media endpoint (SDP c= address and m= port) -> the Call-IDs announcing it (newest last;
@@ -172,6 +203,7 @@ pub struct Calls {
 impl Calls {
     pub fn new(cfg: CallConfig) -> Calls {
         Calls {
+            alerts: Vec::new(),
             cfg,
             table: HashMap::new(),
             endpoints: HashMap::new(),
@@ -195,10 +227,75 @@ impl Calls {
     /// Take one message (retransmissions are filtered out before).
     pub fn on_message(&mut self, m: &Msg, out: &mut Vec<CallRecord>) {
         self.on_message_inner(m, out);
-        if m.media.is_some() {
-            if let Some(id) = m.call_id.as_deref() {
-                self.index_endpoints(id);
+        if let (Some(media), Some(id)) = (&m.media, m.call_id.as_deref()) {
+            self.index_endpoints(id);
+            if let Some(call) = self.table.get_mut(id) {
+                Self::sdp_alerts(&mut self.alerts, call, media, m);
             }
+        }
+    }
+
+    /// Raise a signature for a call, once per call.
+    fn raise(
+        alerts: &mut Vec<AlertRecord>,
+        call: &mut Call,
+        sig: Signature,
+        ctx: &PacketCtx,
+        evidence: serde_json::Value,
+    ) {
+        if call.alerted.contains(&sig.id) {
+            return;
+        }
+        call.alerted.push(sig.id);
+        alerts.push(AlertRecord::new(
+            Head::new(ctx, "alert"),
+            sig,
+            Some(AlertCall {
+                call_id: call.info.call_id.clone(),
+                caller: call.info.caller.clone(),
+                callee: call.info.callee.clone(),
+            }),
+            evidence,
+        ));
+    }
+
+    /// What an SDP body in plaintext SIP gives away: inline SRTP keys, or a downgrade.
+    fn sdp_alerts(alerts: &mut Vec<AlertRecord>, call: &mut Call, media: &[MediaLine], m: &Msg) {
+        if let Some(line) = media.iter().find(|l| l.inline_key) {
+            let what = m
+                .method
+                .clone()
+                .unwrap_or_else(|| format!("{} response", m.status.unwrap_or(0)));
+            Self::raise(
+                alerts,
+                call,
+                SRTP_KEYS_EXPOSED,
+                &m.ctx,
+                json!({
+                    "message": what,
+                    "media": line.media,
+                    "proto": line.proto,
+                    "keys": "redacted",
+                }),
+            );
+        }
+        let offered = best_protection(&call.info.media_offer);
+        let answered = best_protection(&call.info.media_answer);
+        if !call.info.media_answer.is_empty()
+            && offered != "rtp"
+            && offered != "none"
+            && answered == "rtp"
+        {
+            Self::raise(
+                alerts,
+                call,
+                MEDIA_DOWNGRADE,
+                &m.ctx,
+                json!({
+                    "offered": offered,
+                    "answered": answered,
+                }),
+            );
         }
     }
 
@@ -295,10 +392,44 @@ impl Calls {
         if call.info.media.len() < 16 {
             call.info.media.push(summary.clone());
         }
+        if summary.wire == "plaintext"
+            && !summary
+                .codec
+                .to_ascii_lowercase()
+                .starts_with("telephone-event")
+        {
+            let negotiated = best_protection(&call.info.media_answer);
+            let negotiated = if negotiated == "none" {
+                best_protection(&call.info.media_offer)
+            } else {
+                negotiated
+            };
+            let sig = if negotiated == "rtp" || negotiated == "none" {
+                UNENCRYPTED_VOICE
+            } else {
+                SRTP_NOT_ON_WIRE
+            };
+            let ctx = call.ctx;
+            Self::raise(
+                &mut self.alerts,
+                call,
+                sig,
+                &ctx,
+                json!({
+                    "src": summary.src,
+                    "dest": summary.dest,
+                    "ssrc": summary.ssrc,
+                    "codec": summary.codec,
+                    "packets": summary.packets,
+                    "negotiated": negotiated,
+                }),
+            );
+        }
         if let Some(rec) = call.held.as_mut() {
             if rec.call.media.len() < 16 {
                 rec.call.media.push(summary);
             }
+            rec.call.encryption = encryption_of(&rec.call);
             if call.active_streams == 0 {
                 out.push(call.held.take().expect("held"));
             }
@@ -349,7 +480,19 @@ impl Calls {
                     active_streams: 0,
                     held: None,
                     endpoints: Vec::new(),
+                    alerted: Vec::new(),
                 },
+            );
+            let call = self.table.get_mut(call_id).expect("inserted");
+            Self::raise(
+                &mut self.alerts,
+                call,
+                UNENCRYPTED_SIGNALLING,
+                &m.ctx,
+                json!({
+                    "transport": call.info.transport,
+                    "method": "INVITE",
+                }),
             );
         }
         let call = self.table.get_mut(call_id).expect("present");
@@ -489,6 +632,7 @@ impl Calls {
         i.setup_time = call.answered.map(|t| secs(t.since(call.started)));
         i.post_dial_delay = call.ringing.map(|t| secs(t.since(call.started)));
         call.done_at = Some(end.max(call.last_ts));
+        i.encryption = encryption_of(i);
         let rec = CallRecord {
             head: Head::at(call.started, &call.ctx, "call"),
             call: call.info.clone(),
@@ -629,6 +773,59 @@ impl Calls {
                 }
             }
         }
+    }
+}
+
+/// The protection of a call side's SDP: that of its first audio line (or first line).
+pub fn best_protection(lines: &[MediaLine]) -> &'static str {
+    lines
+        .iter()
+        .find(|l| l.media.eq_ignore_ascii_case("audio"))
+        .or(lines.first())
+        .map_or("none", |l| l.protection())
+}
+
+/// The posture of a call from its SDP and the wire verdicts of its streams.
+fn encryption_of(info: &CallInfo) -> Encryption {
+    let offered = best_protection(&info.media_offer);
+    let answered = best_protection(&info.media_answer);
+    let wires: Vec<&str> = info
+        .media
+        .iter()
+        .filter(|m| !m.codec.to_ascii_lowercase().starts_with("telephone-event"))
+        .map(|m| m.wire.as_str())
+        .collect();
+    let wire = if wires.is_empty() {
+        "none"
+    } else if wires.iter().all(|w| *w == "plaintext") {
+        "plaintext"
+    } else if wires.iter().all(|w| *w == "encrypted") {
+        "encrypted"
+    } else if wires.iter().all(|w| *w == "unknown") {
+        "unknown"
+    } else {
+        "mixed"
+    };
+    let negotiated = if answered != "none" {
+        answered
+    } else {
+        offered
+    };
+    let protected = !matches!(negotiated, "rtp" | "none");
+    let mismatch =
+        (protected && wire == "plaintext") || (negotiated == "rtp" && wire == "encrypted");
+    Encryption {
+        signalling: "plaintext".to_string(),
+        media_offered: offered.to_string(),
+        media_answered: answered.to_string(),
+        media_wire: wire.to_string(),
+        keys_exposed: info
+            .media_offer
+            .iter()
+            .chain(&info.media_answer)
+            .any(|l| l.inline_key),
+        downgrade: offered != "rtp" && offered != "none" && answered == "rtp",
+        wire_mismatch: mismatch,
     }
 }
 

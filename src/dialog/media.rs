@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::rtcp::RtcpView;
 use crate::eve::Head;
 use crate::streams::StreamEnd;
 
@@ -47,6 +48,11 @@ pub struct RtpStream {
     pub telephone_events: u64,
     pub mos: f64,
     pub r_factor: f64,
+    /// What the payload was on the wire, by evidence: "plaintext", "encrypted", "unknown".
+    pub wire: String,
+    /// What RTCP reported about this source, when any RTCP was seen.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rtcp: Option<RtcpView>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -73,6 +79,8 @@ pub struct MediaSummary {
     pub max_jitter_ms: f64,
     pub mean_jitter_ms: f64,
     pub mos: f64,
+    /// What the packets were on the wire: "plaintext", "encrypted" (SRTP), or "unknown".
+    pub wire: String,
 }
 
 fn round3(x: f64) -> f64 {
@@ -117,6 +125,8 @@ pub fn rtp_record(e: &StreamEnd, codec: String, call_id: Option<String>) -> RtpR
             telephone_events: s.telephone_events,
             mos: (s.mos * 100.0).round() / 100.0,
             r_factor: (s.r_factor * 10.0).round() / 10.0,
+            wire: "unknown".to_string(),
+            rtcp: None,
         },
     }
 }
@@ -135,5 +145,6 @@ pub fn summary_of(r: &RtpRecord, direction: &str) -> MediaSummary {
         max_jitter_ms: r.rtp.max_jitter_ms,
         mean_jitter_ms: r.rtp.mean_jitter_ms,
         mos: r.rtp.mos,
+        wire: r.rtp.wire.clone(),
     }
 }

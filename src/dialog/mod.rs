@@ -4,6 +4,7 @@
 pub mod call;
 pub mod media;
 pub mod msg;
+pub mod rtcp;
 pub mod transaction;
 
 pub use call::{CallConfig, CallInfo, CallRecord, CallStats, Calls};

@@ -29,12 +29,30 @@ pub struct MediaLine {
     pub fingerprint: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub rtcp_mux: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub zrtp: bool,
     /// The m= line's formats (payload types), in the order of `codecs`.
     #[serde(skip)]
     pub formats: Vec<String>,
+    /// An a=crypto line carried its key inline (the key itself is never kept).
+    #[serde(skip)]
+    pub inline_key: bool,
 }
 
 impl MediaLine {
+    /// How the line protects its media: "dtls-srtp", "sdes-srtp", "srtp" (other keying),
+    /// "zrtp", or "rtp" (plaintext).
+    pub fn protection(&self) -> &'static str {
+        let savp = self.proto.to_ascii_uppercase().contains("SAVP");
+        match (savp, self.fingerprint, self.crypto) {
+            (true, true, _) => "dtls-srtp",
+            (true, _, true) => "sdes-srtp",
+            (true, _, _) => "srtp",
+            _ if self.zrtp => "zrtp",
+            _ => "rtp",
+        }
+    }
+
     /// The codec of a payload type on this line.
     pub fn codec_of(&self, pt: u8) -> Option<&str> {
         let pt = pt.to_string();
@@ -230,6 +248,11 @@ fn media_lines(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
                 crypto: !m.crypto.is_empty(),
                 fingerprint: m.fingerprint.is_some() || s.fingerprint.is_some(),
                 rtcp_mux: m.rtcp_mux,
+                zrtp: m.zrtp_hash,
+                inline_key: m
+                    .crypto
+                    .iter()
+                    .any(|c| c.has_key && c.key_method.eq_ignore_ascii_case("inline")),
                 formats: m.formats.iter().take(32).map(|f| clip(f, 16)).collect(),
             }
         })

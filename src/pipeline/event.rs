@@ -92,6 +92,11 @@ pub enum EventKind {
         payload_type: u8,
         announced: bool,
     },
+    /// One RTCP datagram (compound packet), parsed.
+    Rtcp {
+        ctx: PacketCtx,
+        packets: Vec<crate::rtp::rtcp::RtcpPacket>,
+    },
     /// An RTP stream ended, with its figures.
     RtpEnd(Box<crate::streams::StreamEnd>),
     /// Packet time reached `now` (forwarded by worker 0 after every other event of its tick).

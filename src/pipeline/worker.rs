@@ -10,7 +10,7 @@ use super::event::{Chunk, Event, EventKind, Job, Order, PacketCtx};
 use crate::decode::{sctp_data_chunks, Transport};
 use crate::expect::Expectations;
 use crate::flow::FlowKey;
-use crate::rtp::{classify, parse_rtp, Kind, RtpInfo};
+use crate::rtp::{classify, parse_rtcp, parse_rtp, Kind, RtpInfo};
 use crate::sip::framing::{frame_len, resync, skip_keepalive, Frame};
 use crate::sip::parser::looks_like_sip;
 use crate::streams::{Seen as StreamSeen, StreamConfig, StreamKey, Streams};
@@ -59,6 +59,7 @@ pub struct WorkerStats {
     pub sip_framing_errors: u64,
     pub sip_incomplete_at_close: u64,
     pub rtp_packets: u64,
+    pub rtcp_packets: u64,
     pub rtp_streams: u64,
     pub rtp_streams_announced: u64,
     pub rtp_streams_evicted: u64,
@@ -198,9 +199,33 @@ impl Worker {
                 if looks_like_sip(payload) {
                     self.stats.sip_udp += 1;
                     self.emit_sip(m, 0, payload.to_vec());
-                } else if classify(payload) == Kind::Rtp {
-                    if let Some(info) = parse_rtp(payload) {
-                        self.rtp_packet(m, &info);
+                } else {
+                    match classify(payload) {
+                        Kind::Rtp => {
+                            if let Some(info) = parse_rtp(payload) {
+                                self.rtp_packet(m, &info);
+                            }
+                        }
+                        Kind::Rtcp => {
+                            let packets = parse_rtcp(payload);
+                            if !packets.is_empty() {
+                                self.stats.rtcp_packets += 1;
+                                let order = Order {
+                                    seq: m.seq,
+                                    phase: 0,
+                                    key: 0,
+                                    idx: 0,
+                                };
+                                self.push(
+                                    order,
+                                    EventKind::Rtcp {
+                                        ctx: ctx_of(m),
+                                        packets,
+                                    },
+                                );
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }

@@ -1,4 +1,4 @@
-//! Golden tests: for each capture, the sorted `sip`, `call` and `rtp` records are committed under
+//! Golden tests: for each capture, the sorted `sip`, `call`, `rtp` and `alert` records are committed under
 //! tests/golden/ and compared field by field. `UPDATE_GOLDEN=1 cargo test golden` rewrites
 //! them; a diff of a baseline is reviewed like code.
 
@@ -17,7 +17,12 @@ fn golden_path(cap: &std::path::Path) -> PathBuf {
 fn records_of_interest(recs: &[Value]) -> Vec<String> {
     let mut lines: Vec<String> = recs
         .iter()
-        .filter(|r| matches!(r["event_type"].as_str(), Some("sip" | "call" | "rtp")))
+        .filter(|r| {
+            matches!(
+                r["event_type"].as_str(),
+                Some("sip" | "call" | "rtp" | "alert")
+            )
+        })
         .map(|r| serde_json::to_string(r).unwrap())
         .collect();
     lines.sort();
@@ -93,6 +98,10 @@ fn records_match_the_schema() {
                 Some("rtp") => {
                     serde_json::from_value::<RtpRecord>(r.clone())
                         .unwrap_or_else(|e| panic!("{}: rtp record {r}: {e}", rel(&cap)));
+                }
+                Some("alert") => {
+                    serde_json::from_value::<voip_sentinel::alert::AlertRecord>(r.clone())
+                        .unwrap_or_else(|e| panic!("{}: alert record {r}: {e}", rel(&cap)));
                 }
                 Some("stats") => {}
                 other => panic!("{}: unexpected event_type {other:?}", rel(&cap)),

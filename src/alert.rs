@@ -1,0 +1,121 @@
+//! Alerts, as Suricata's EVE writes them (`event_type: alert`): a signature (stable id, name,
+//! category, severity 1 high to 3 low), the addresses of the packet that decided it, the call it
+//! belongs to, and an evidence object. The built-in signatures of the sensor are listed here and
+//! in rules/README.md.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::eve::{Head, Party};
+
+/// A signature: what an alert says it found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signature {
+    pub id: u32,
+    pub name: &'static str,
+    pub category: &'static str,
+    pub severity: u8,
+}
+
+/// Voice carried as plaintext RTP: anyone on the path can listen.
+pub const UNENCRYPTED_VOICE: Signature = Signature {
+    id: 2_100_001,
+    name: "VOIP-SENTINEL unencrypted voice: plaintext RTP carried audio",
+    category: "eavesdropping",
+    severity: 2,
+};
+
+/// SDES SRTP keys (a=crypto inline) sent in plaintext SIP: anyone on the path can decrypt.
+pub const SRTP_KEYS_EXPOSED: Signature = Signature {
+    id: 2_100_002,
+    name: "VOIP-SENTINEL SRTP keys exposed: a=crypto inline keys in plaintext SIP",
+    category: "eavesdropping",
+    severity: 1,
+};
+
+/// SIP (and its SDP) in the clear: call parties, numbers and media keys are readable.
+pub const UNENCRYPTED_SIGNALLING: Signature = Signature {
+    id: 2_100_003,
+    name: "VOIP-SENTINEL unencrypted signalling: SIP over plaintext UDP/TCP",
+    category: "eavesdropping",
+    severity: 3,
+};
+
+/// The offer protected the media (SRTP, DTLS-SRTP, ZRTP) and the answer did not.
+pub const MEDIA_DOWNGRADE: Signature = Signature {
+    id: 2_100_004,
+    name: "VOIP-SENTINEL media downgrade: protected offer answered with plaintext RTP",
+    category: "downgrade",
+    severity: 1,
+};
+
+/// The SDP negotiated SRTP but the packets on the wire are readable RTP.
+pub const SRTP_NOT_ON_WIRE: Signature = Signature {
+    id: 2_100_005,
+    name: "VOIP-SENTINEL SRTP negotiated but the wire carries plaintext RTP",
+    category: "eavesdropping",
+    severity: 1,
+};
+
+/// Every built-in signature, for documentation and the rules table.
+pub const BUILT_IN: &[Signature] = &[
+    UNENCRYPTED_VOICE,
+    SRTP_KEYS_EXPOSED,
+    UNENCRYPTED_SIGNALLING,
+    MEDIA_DOWNGRADE,
+    SRTP_NOT_ON_WIRE,
+];
+
+/// The `alert` object.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertInfo {
+    pub action: String,
+    pub signature_id: u32,
+    pub signature: String,
+    pub category: String,
+    pub severity: u8,
+}
+
+/// The call an alert is about.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AlertCall {
+    pub call_id: String,
+    pub caller: Party,
+    pub callee: Party,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRecord {
+    #[serde(flatten)]
+    pub head: Head,
+    pub alert: AlertInfo,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub call: Option<AlertCall>,
+    pub evidence: Value,
+}
+
+impl AlertRecord {
+    pub fn new(
+        mut head: Head,
+        sig: Signature,
+        call: Option<AlertCall>,
+        evidence: Value,
+    ) -> AlertRecord {
+        head.event_type = "alert".to_string();
+        AlertRecord {
+            head,
+            alert: AlertInfo {
+                action: "allowed".to_string(),
+                signature_id: sig.id,
+                signature: sig.name.to_string(),
+                category: sig.category.to_string(),
+                severity: sig.severity,
+            },
+            call,
+            evidence,
+        }
+    }
+}
