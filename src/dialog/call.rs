@@ -73,6 +73,12 @@ pub struct CallInfo {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub media: Vec<MediaSummary>,
     pub encryption: Encryption,
+    /// Answered, media flowed one way only: the direction that stayed silent.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub one_way_audio: Option<String>,
+    /// A stream of the answered call went silent (media timeout) before the call ended.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub media_timeout: bool,
 }
 
 /// The encryption posture of a call: what protected its signalling, what the SDP offer and
@@ -430,6 +436,7 @@ impl Calls {
                 rec.call.media.push(summary);
             }
             rec.call.encryption = encryption_of(&rec.call);
+            rec.call.one_way_audio = one_way(&rec.call);
             if call.active_streams == 0 {
                 out.push(call.held.take().expect("held"));
             }
@@ -633,6 +640,7 @@ impl Calls {
         i.post_dial_delay = call.ringing.map(|t| secs(t.since(call.started)));
         call.done_at = Some(end.max(call.last_ts));
         i.encryption = encryption_of(i);
+        i.one_way_audio = one_way(i);
         let rec = CallRecord {
             head: Head::at(call.started, &call.ctx, "call"),
             call: call.info.clone(),
@@ -783,6 +791,27 @@ pub fn best_protection(lines: &[MediaLine]) -> &'static str {
         .find(|l| l.media.eq_ignore_ascii_case("audio"))
         .or(lines.first())
         .map_or("none", |l| l.protection())
+}
+
+/// Streams with fewer packets than this do not count as audio flowing (a few packets of
+/// comfort noise or a keep-alive are not a conversation).
+const AUDIO_PACKETS: u64 = 50;
+
+/// For an answered call with audio in one direction only, the direction that stayed silent.
+fn one_way(info: &CallInfo) -> Option<String> {
+    if info.answer.is_none() {
+        return None;
+    }
+    let flowing = |dir: &str| {
+        info.media
+            .iter()
+            .any(|m| m.direction == dir && m.packets >= AUDIO_PACKETS && !m.codec.to_ascii_lowercase().starts_with("telephone-event"))
+    };
+    match (flowing("caller_to_callee"), flowing("callee_to_caller")) {
+        (true, false) => Some("callee_to_caller".to_string()),
+        (false, true) => Some("caller_to_callee".to_string()),
+        _ => None,
+    }
 }
 
 /// The posture of a call from its SDP and the wire verdicts of its streams.

@@ -81,6 +81,8 @@ pub struct MediaSummary {
     pub mos: f64,
     /// What the packets were on the wire: "plaintext", "encrypted" (SRTP), or "unknown".
     pub wire: String,
+    /// Why the stream ended: "timeout" (silence), "capture_end", "evicted".
+    pub end_reason: String,
 }
 
 fn round3(x: f64) -> f64 {
@@ -146,5 +148,6 @@ pub fn summary_of(r: &RtpRecord, direction: &str) -> MediaSummary {
         mean_jitter_ms: r.rtp.mean_jitter_ms,
         mos: r.rtp.mos,
         wire: r.rtp.wire.clone(),
+        end_reason: r.rtp.end_reason.clone(),
     }
 }
