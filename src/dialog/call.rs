@@ -803,9 +803,11 @@ fn one_way(info: &CallInfo) -> Option<String> {
         return None;
     }
     let flowing = |dir: &str| {
-        info.media
-            .iter()
-            .any(|m| m.direction == dir && m.packets >= AUDIO_PACKETS && !m.codec.to_ascii_lowercase().starts_with("telephone-event"))
+        info.media.iter().any(|m| {
+            m.direction == dir
+                && m.packets >= AUDIO_PACKETS
+                && !m.codec.to_ascii_lowercase().starts_with("telephone-event")
+        })
     };
     match (flowing("caller_to_callee"), flowing("callee_to_caller")) {
         (true, false) => Some("callee_to_caller".to_string()),

@@ -6,5 +6,6 @@ mod golden;
 mod live;
 mod oracle;
 mod rtp_oracle;
+mod secrets;
 mod util;
 mod workers;

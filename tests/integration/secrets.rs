@@ -1,0 +1,103 @@
+//! No secret in any output: digest responses and cnonces of SIP credentials, and SRTP master
+//! keys (a=crypto inline, and the keys of the SRTP captures' KEYS.txt), must not appear in the
+//! records of any capture.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::*;
+
+/// The secrets tshark finds in a capture.
+fn secrets_in(pcap: &Path) -> Vec<String> {
+    let out = Command::new("tshark")
+        .arg("-n")
+        .args(tshark_decode_as(pcap))
+        .arg("-r")
+        .arg(pcap)
+        .args([
+            "-Y",
+            "sip.auth.digest.response || sip.auth.cnonce || sdp.media_attr contains \"inline:\"",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=|",
+            "-e",
+            "sip.auth.digest.response",
+            "-e",
+            "sip.auth.cnonce",
+            "-e",
+            "sdp.media_attr",
+        ])
+        .output()
+        .expect("run tshark");
+    let mut v = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        // Digest responses and cnonces: every value.
+        for col in cols.iter().take(2) {
+            for f in col.split('|') {
+                let f = f.trim().trim_matches('"');
+                if f.len() >= 8 {
+                    v.push(f.to_string());
+                }
+            }
+        }
+        // SDP attributes: the key material of a=crypto inline keys.
+        for f in cols.get(2).copied().unwrap_or("").split('|') {
+            if let Some(rest) = f.split("inline:").nth(1) {
+                let key: String = rest
+                    .chars()
+                    .take_while(|c| {
+                        c.is_ascii_alphanumeric() || *c == '+' || *c == '/' || *c == '='
+                    })
+                    .collect();
+                if key.len() >= 16 {
+                    v.push(key);
+                }
+            }
+        }
+    }
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn no_digest_response_or_srtp_key_in_any_output() {
+    let keys_file = root().join("pcaps/public/veondigital-srtp_decoder/KEYS.txt");
+    let listed: Vec<String> = std::fs::read_to_string(&keys_file)
+        .unwrap_or_default()
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ';' || c == '"' || c == '\'')
+        .filter(|w| {
+            w.len() >= 24
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=')
+        })
+        .map(str::to_string)
+        .collect();
+    let mut checked = 0;
+    for cap in captures() {
+        let mut secrets = secrets_in(&cap);
+        secrets.extend(listed.iter().cloned());
+        let out = Command::new(bin())
+            .args(["replay", "--quiet", "--eve", "-"])
+            .arg(&cap)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "{}: output contains the secret {s}",
+                rel(&cap)
+            );
+        }
+        checked += secrets.len();
+    }
+    assert!(
+        checked > 50,
+        "only {checked} secrets checked: the test would prove nothing"
+    );
+}
