@@ -299,7 +299,8 @@ make_third-party() {
 
 # 6. Media moved by a re-INVITE: uac-reinvite.xml 127.0.0.87 ->
 #    uas-reinvite.xml 127.0.0.88; RTP first to 127.0.0.88:17000, after the
-#    re-INVITE to 127.0.0.88:17002.
+#    re-INVITE from 127.0.0.87:16002 to 127.0.0.88:17002 (sipp sends from
+#    the port of its own new offer).
 make_reinvite() {
 	local raw=reinvite-move.pcap f=reinvite-move.pcap
 	log "$f"
@@ -313,7 +314,7 @@ make_reinvite() {
 	expect "$f" 'INVITE +: +2 Packets'
 	expect "$f" 'ACK +: +2 Packets'
 	expect "$f" '127\.0\.0\.87 16000 +127\.0\.0\.88 17000 0xDEE0EE8F +g711A +236 +0 \('
-	expect "$f" '127\.0\.0\.87 16000 +127\.0\.0\.88 17002 0xDEE0EE8F +g711A +236 +0 \('
+	expect "$f" '127\.0\.0\.87 16002 +127\.0\.0\.88 17002 0xDEE0EE8F +g711A +236 +0 \('
 	expect_count "$f" icmp 0
 }
 
