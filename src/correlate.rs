@@ -14,7 +14,8 @@ use crate::dialog::rtcp::RtcpTable;
 use crate::dialog::{
     CallConfig, CallRecord, CallStats, Calls, Msg, Seen, SipRecord, Transactions, TxConfig, TxStats,
 };
-use crate::eve::EveWriter;
+use crate::eve::{EveWriter, Head};
+use crate::media_evidence::Verdict;
 use crate::pipeline::event::PacketCtx;
 use crate::pipeline::event::{Event, EventKind};
 use crate::sip::parser::{parse_datagram, parse_message, SipMessage, StartLine};
@@ -50,6 +51,24 @@ pub struct CorrelatorStats {
     pub rtp_streams: u64,
     /// Alerts written, by signature id.
     pub alerts: BTreeMap<u32, u64>,
+    /// TLS and DTLS hellos seen.
+    pub tls: BTreeMap<String, u64>,
+}
+
+/// A `tls` record: a TLS or DTLS hello seen in clear (version, SNI, ALPN), as Suricata's
+/// `tls` event type has them.
+#[derive(Serialize)]
+struct TlsRecord {
+    #[serde(flatten)]
+    head: Head,
+    tls: TlsBody,
+}
+
+#[derive(Serialize)]
+struct TlsBody {
+    #[serde(flatten)]
+    hello: crate::tls::TlsHello,
+    dtls: bool,
 }
 
 /// The identity of a stream across its start and end events.
@@ -123,6 +142,21 @@ impl Correlator {
                 }
             }
             EventKind::Rtcp { ctx, packets } => self.rtcp.on_packets(ctx.ts, &packets),
+            EventKind::Tls { ctx, hello, dtls } => {
+                *self
+                    .stats
+                    .tls
+                    .entry(if dtls { "dtls" } else { "tls" }.to_string())
+                    .or_insert(0) += 1;
+                let rec = TlsRecord {
+                    head: Head::new(&ctx, "tls"),
+                    tls: TlsBody {
+                        hello: *hello,
+                        dtls,
+                    },
+                };
+                self.eve.write("tls", &rec);
+            }
             EventKind::RtpEnd(end) => {
                 let call_id = self.stream_calls.remove(&stream_id(&end.ctx, end.ssrc));
                 let codec = call_id
@@ -130,7 +164,13 @@ impl Correlator {
                     .and_then(|id| self.calls.codec_of(id, end.payload_type))
                     .or_else(|| static_codec(&end.payload_type.to_string()).map(str::to_string))
                     .unwrap_or_else(|| format!("PT{}", end.payload_type));
-                let mut rec = rtp_record(&end, codec, call_id.clone());
+                let mut rec = rtp_record(&end, codec.clone(), call_id.clone());
+                rec.rtp.wire = match end.evidence.verdict(Some(&codec), None) {
+                    Verdict::Plaintext => "plaintext",
+                    Verdict::Encrypted => "encrypted",
+                    Verdict::Unknown => "unknown",
+                }
+                .to_string();
                 let clock = if end.summary.clock_rate > 0 {
                     end.summary.clock_rate
                 } else {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use crate::expect::MediaExpect;
 use crate::flow::FlowKey;
+use crate::media_evidence::Evidence;
 use crate::pipeline::event::PacketCtx;
 use crate::rtp::{RtpInfo, StreamStats, StreamSummary};
 use crate::time::Ts;
@@ -76,6 +77,8 @@ impl EndReason {
 #[derive(Debug)]
 pub struct StreamEnd {
     pub ctx: PacketCtx,
+    /// What the payloads looked like, for the plaintext/SRTP verdict (which needs the codec).
+    pub evidence: Evidence,
     pub ssrc: u32,
     pub payload_type: u8,
     pub announced: bool,
@@ -87,6 +90,7 @@ pub struct StreamEnd {
 struct Stream {
     ctx: PacketCtx,
     stats: Option<Box<StreamStats>>,
+    evidence: Evidence,
     /// An unannounced stream's first packet, waiting for the next in sequence.
     pending: Option<(Ts, RtpInfo)>,
     clocks: Vec<(u8, u32)>,
@@ -139,12 +143,14 @@ impl Streams {
         self.map.is_empty()
     }
 
-    /// Take one RTP packet.
+    /// Take one RTP packet (`payload`: the RTP payload, headers and padding removed).
+    #[allow(clippy::too_many_arguments)]
     pub fn on_packet(
         &mut self,
         key: StreamKey,
         ctx: &PacketCtx,
         info: &RtpInfo,
+        payload: &[u8],
         expect: Option<&MediaExpect>,
         ended: &mut Vec<StreamEnd>,
     ) -> Seen {
@@ -157,6 +163,7 @@ impl Streams {
             let mut s = Stream {
                 ctx: *ctx,
                 stats: None,
+                evidence: Evidence::new(),
                 pending: None,
                 clocks: expect.map(|e| e.clocks.clone()).unwrap_or_default(),
                 payload_type: info.payload_type & 0x7f,
@@ -169,6 +176,7 @@ impl Streams {
                     st.set_telephone_event_pt(*pt);
                 }
                 st.on_packet(ctx.ts, info, s.clock(info.payload_type));
+                s.evidence.on_payload(info.payload_type & 0x7f, payload);
                 s.stats = Some(st);
                 self.map.insert(key, s);
                 self.counters.streams += 1;
@@ -180,6 +188,7 @@ impl Streams {
                 };
             }
             s.pending = Some((ctx.ts, *info));
+            s.evidence.on_payload(info.payload_type & 0x7f, payload);
             self.map.insert(key, s);
             return Seen::Candidate;
         }
@@ -192,6 +201,7 @@ impl Streams {
                 .find(|(p, _)| *p == info.payload_type & 0x7f)
                 .map(|(_, c)| *c);
             st.on_packet(ctx.ts, info, clock);
+            s.evidence.on_payload(info.payload_type & 0x7f, payload);
             return Seen::Counted;
         }
         match s.pending {
@@ -202,6 +212,7 @@ impl Streams {
                 let mut st = Box::new(StreamStats::new());
                 st.on_packet(t0, &first, None);
                 st.on_packet(ctx.ts, info, None);
+                s.evidence.on_payload(info.payload_type & 0x7f, payload);
                 s.stats = Some(st);
                 s.pending = None;
                 s.ctx.ts = t0;
@@ -275,6 +286,7 @@ fn end_of(k: StreamKey, s: Stream, reason: EndReason) -> Option<StreamEnd> {
     let st = s.stats?;
     Some(StreamEnd {
         ctx: s.ctx,
+        evidence: s.evidence,
         ssrc: k.ssrc,
         payload_type: s.payload_type,
         announced: s.announced,

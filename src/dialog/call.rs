@@ -799,9 +799,7 @@ const AUDIO_PACKETS: u64 = 50;
 
 /// For an answered call with audio in one direction only, the direction that stayed silent.
 fn one_way(info: &CallInfo) -> Option<String> {
-    if info.answer.is_none() {
-        return None;
-    }
+    info.answer.as_ref()?;
     let flowing = |dir: &str| {
         info.media.iter().any(|m| {
             m.direction == dir

@@ -92,6 +92,12 @@ pub enum EventKind {
         payload_type: u8,
         announced: bool,
     },
+    /// A TLS (or DTLS) hello: the flow's signalling or media keying is encrypted.
+    Tls {
+        ctx: PacketCtx,
+        hello: Box<crate::tls::TlsHello>,
+        dtls: bool,
+    },
     /// One RTCP datagram (compound packet), parsed.
     Rtcp {
         ctx: PacketCtx,

@@ -16,6 +16,7 @@ use crate::sip::parser::looks_like_sip;
 use crate::streams::{Seen as StreamSeen, StreamConfig, StreamKey, Streams};
 use crate::tcp::{TcpStream, FIN, RST};
 use crate::time::Ts;
+use crate::tls::{self, probe_dtls};
 use crate::ws;
 
 /// Limits of a worker's state.
@@ -107,6 +108,8 @@ pub struct Worker {
     cfg: WorkerConfig,
     expect: Expectations,
     streams: Streams,
+    /// Flows (and hello kinds) whose DTLS hello was reported: once each.
+    dtls_seen: std::collections::HashSet<(FlowKey, bool)>,
     tcp: HashMap<FlowKey, TcpFlow>,
     stats: WorkerStats,
     events: Vec<Event>,
@@ -118,6 +121,7 @@ impl Worker {
             index,
             expect: Expectations::new(65_536, crate::time::secs(7200)),
             streams: Streams::new(cfg.streams.clone()),
+            dtls_seen: std::collections::HashSet::new(),
             cfg,
             tcp: HashMap::new(),
             stats: WorkerStats::default(),
@@ -203,7 +207,31 @@ impl Worker {
                     match classify(payload) {
                         Kind::Rtp => {
                             if let Some(info) = parse_rtp(payload) {
-                                self.rtp_packet(m, &info);
+                                let end = (info.header_len + info.payload_len).min(payload.len());
+                                let body = payload.get(info.header_len..end).unwrap_or(&[]);
+                                self.rtp_packet(m, &info, body);
+                            }
+                        }
+                        Kind::Dtls => {
+                            if let Some(hello) = probe_dtls(payload) {
+                                let seen =
+                                    (m.key, hello.kind == crate::tls::HelloKind::ServerHello);
+                                if self.dtls_seen.len() < 65_536 && self.dtls_seen.insert(seen) {
+                                    let order = Order {
+                                        seq: m.seq,
+                                        phase: 0,
+                                        key: 0,
+                                        idx: 0,
+                                    };
+                                    self.push(
+                                        order,
+                                        EventKind::Tls {
+                                            ctx: ctx_of(m),
+                                            hello: Box::new(hello),
+                                            dtls: true,
+                                        },
+                                    );
+                                }
                             }
                         }
                         Kind::Rtcp => {
@@ -247,7 +275,7 @@ impl Worker {
         }
     }
 
-    fn rtp_packet(&mut self, m: &PacketMeta, info: &RtpInfo) {
+    fn rtp_packet(&mut self, m: &PacketMeta, info: &RtpInfo, body: &[u8]) {
         let key = StreamKey {
             flow: m.key,
             forward: m.forward,
@@ -257,7 +285,8 @@ impl Worker {
         let mut ended = Vec::new();
         let seen = {
             let expect = self.expect.find((m.dst, m.dport), (m.src, m.sport));
-            self.streams.on_packet(key, &ctx, info, expect, &mut ended)
+            self.streams
+                .on_packet(key, &ctx, info, body, expect, &mut ended)
         };
         let mut idx = 0u32;
         for e in ended {
@@ -394,6 +423,23 @@ impl Worker {
             if dir.kind == DirKind::WebSocket {
                 Self::drain_ws(dir, ctx, out, stats);
                 return;
+            }
+            if dir.kind == DirKind::Unknown && data[0] == 0x16 {
+                match tls::probe(data) {
+                    tls::Probe::NeedMore if data.len() < probe_limit => return,
+                    tls::Probe::Tls(hello) => {
+                        out.push(EventKind::Tls {
+                            ctx: *ctx,
+                            hello: Box::new(hello),
+                            dtls: false,
+                        });
+                        dir.kind = DirKind::Other;
+                        let n = data.len();
+                        dir.stream.consume(n);
+                        return;
+                    }
+                    _ => {}
+                }
             }
             if dir.kind == DirKind::Unknown {
                 // Decide whether this direction carries SIP: at a message start, or (picked up

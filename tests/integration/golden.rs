@@ -1,4 +1,4 @@
-//! Golden tests: for each capture, the sorted `sip`, `call`, `rtp` and `alert` records are committed under
+//! Golden tests: for each capture, the sorted `sip`, `call`, `rtp`, `alert` and `tls` records are committed under
 //! tests/golden/ and compared field by field. `UPDATE_GOLDEN=1 cargo test golden` rewrites
 //! them; a diff of a baseline is reviewed like code.
 
@@ -20,7 +20,7 @@ fn records_of_interest(recs: &[Value]) -> Vec<String> {
         .filter(|r| {
             matches!(
                 r["event_type"].as_str(),
-                Some("sip" | "call" | "rtp" | "alert")
+                Some("sip" | "call" | "rtp" | "alert" | "tls")
             )
         })
         .map(|r| serde_json::to_string(r).unwrap())
@@ -102,6 +102,10 @@ fn records_match_the_schema() {
                 Some("alert") => {
                     serde_json::from_value::<voip_sentinel::alert::AlertRecord>(r.clone())
                         .unwrap_or_else(|e| panic!("{}: alert record {r}: {e}", rel(&cap)));
+                }
+                Some("tls") => {
+                    let t = &r["tls"];
+                    assert!(t["version"].is_string() && t["kind"].is_string(), "{}: tls record {r}", rel(&cap));
                 }
                 Some("stats") => {}
                 other => panic!("{}: unexpected event_type {other:?}", rel(&cap)),
