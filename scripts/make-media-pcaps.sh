@@ -251,7 +251,7 @@ make_tls() {
 	expect_count "$f" 'sip' 0
 	expect_count "$f" 'tls.handshake.type == 1' 1
 	local appdata
-	appdata=$(tshark -n -r "$OUT/$f" -Y 'tls.record.content_type == 23' 2>/dev/null | wc -l)
+	appdata=$(tshark -n -r "$OUT/$f" -Y 'tls.app_data' 2>/dev/null | wc -l)
 	[ "$appdata" -ge 6 ] || die "$f: only $appdata packets with TLS application data"
 	local heur
 	heur=$(tshark -n -r "$OUT/$f" --enable-heuristic rtp_udp -q -z rtp,streams 2>/dev/null | grep -c '0xDEE0EE8F' || true)

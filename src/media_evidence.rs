@@ -484,39 +484,13 @@ mod tests {
         Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
     }
 
-    /// UDP payloads of IPv4 packets (Ethernet with VLAN tags, or Linux cooked).
+    /// UDP payloads of a capture, by the crate's decoder.
     fn udp_payloads(rel: &str) -> Vec<Vec<u8>> {
-        let path = pcap_path(rel).unwrap_or_else(|| panic!("missing capture {rel}"));
-        let mut cap = pcap::Capture::from_file(&path).expect("open capture");
-        let link = cap.get_datalink().0;
-        let mut out = Vec::new();
-        while let Ok(p) = cap.next_packet() {
-            let d = p.data;
-            let ip = match link {
-                1 => {
-                    let mut off = 12;
-                    while matches!(be16(d, off), Some(0x8100 | 0x88a8)) {
-                        off += 4;
-                    }
-                    if be16(d, off) != Some(0x0800) {
-                        continue;
-                    }
-                    &d[off + 2..]
-                }
-                113 if be16(d, 14) == Some(0x0800) => &d[16..],
-                _ => continue,
-            };
-            if ip.len() < 20 || ip[0] >> 4 != 4 || ip[9] != 17 {
-                continue;
-            }
-            let ihl = usize::from(ip[0] & 0x0f) * 4;
-            let total = usize::from(be16(ip, 2).unwrap_or(0)).min(ip.len());
-            if total < ihl + 8 {
-                continue;
-            }
-            out.push(ip[ihl + 8..total].to_vec());
-        }
-        out
+        crate::decode::test_packets(rel)
+            .into_iter()
+            .filter(|p| p.0 == crate::decode::Transport::Udp)
+            .map(|p| p.3)
+            .collect()
     }
 
     /// (ssrc, payload type, payload) of an RTP packet, also inside TURN

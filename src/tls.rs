@@ -892,73 +892,17 @@ mod tests {
         assert_eq!(probe_records(&[]), None);
     }
 
-    /// Real captures: the main crate keeps them in `pcaps/`; this also finds
-    /// them from a scratch crate beside it.
-    fn pcap_path(rel: &str) -> Option<std::path::PathBuf> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        [root.join("pcaps"), root.join("../main/pcaps")]
-            .into_iter()
-            .map(|d| d.join(rel))
-            .find(|p| p.exists())
-    }
-
-    /// (proto, src port, dst port, L4 payload) of every IPv4 TCP/UDP packet
-    /// (Ethernet with optional VLAN tags, or Linux cooked capture).
+    /// (proto, src port, dst port, L4 payload) of every TCP/UDP packet, by the crate's decoder.
     fn packets(rel: &str) -> Vec<(u8, u16, u16, Vec<u8>)> {
-        let path = pcap_path(rel).unwrap_or_else(|| panic!("missing capture {rel}"));
-        let mut cap = pcap::Capture::from_file(&path).expect("open capture");
-        let link = cap.get_datalink().0;
-        let mut out = Vec::new();
-        while let Ok(p) = cap.next_packet() {
-            let d = p.data;
-            let ip = match link {
-                1 => {
-                    let mut off = 12;
-                    while d.len() >= off + 2 && matches!(be16(d, off), Some(0x8100 | 0x88a8)) {
-                        off += 4;
-                    }
-                    if be16(d, off) != Some(0x0800) {
-                        continue;
-                    }
-                    &d[off + 2..]
-                }
-                113 if be16(d, 14) == Some(0x0800) => &d[16..],
-                _ => continue,
-            };
-            if ip.len() < 20 || ip[0] >> 4 != 4 {
-                continue;
-            }
-            let ihl = usize::from(ip[0] & 0x0f) * 4;
-            let total = usize::from(be16(ip, 2).unwrap_or(0)).min(ip.len());
-            if total < ihl {
-                continue;
-            }
-            let l4 = &ip[ihl..total];
-            let proto = ip[9];
-            match proto {
-                6 if l4.len() >= 20 => {
-                    let off = usize::from(l4[12] >> 4) * 4;
-                    if let Some(payload) = l4.get(off..) {
-                        out.push((
-                            6,
-                            be16(l4, 0).unwrap(),
-                            be16(l4, 2).unwrap(),
-                            payload.to_vec(),
-                        ));
-                    }
-                }
-                17 if l4.len() >= 8 => {
-                    out.push((
-                        17,
-                        be16(l4, 0).unwrap(),
-                        be16(l4, 2).unwrap(),
-                        l4[8..].to_vec(),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        out
+        use crate::decode::{test_packets, Transport};
+        test_packets(rel)
+            .into_iter()
+            .filter_map(|(t, sp, dp, p)| match t {
+                Transport::Tcp => Some((6, sp, dp, p)),
+                Transport::Udp => Some((17, sp, dp, p)),
+                Transport::Sctp => None,
+            })
+            .collect()
     }
 
     /// Naive reassembly: concatenated TCP payloads of the first `n` packets

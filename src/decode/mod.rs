@@ -580,3 +580,23 @@ pub fn sctp_data_chunks(chunks: &[u8]) -> impl Iterator<Item = &[u8]> {
         seen: 0,
     }
 }
+
+/// Test helper for other modules: every decoded packet of a capture under `pcaps/`, as
+/// (transport, source port, destination port, L4 payload).
+#[cfg(test)]
+pub fn test_packets(rel: &str) -> Vec<(Transport, u16, u16, Vec<u8>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pcaps")
+        .join(rel);
+    let mut cap =
+        pcap::Capture::from_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let link = LinkType::from_dlt(cap.get_datalink().0).expect("known link type");
+    let mut dec = Decoder::new(DefragConfig::default());
+    let mut out = Vec::new();
+    while let Ok(p) = cap.next_packet() {
+        if let Ok(d) = dec.decode(link, p.data, crate::time::Ts::ZERO) {
+            out.push((d.transport, d.sport, d.dport, d.payload.to_vec()));
+        }
+    }
+    out
+}

@@ -105,7 +105,11 @@ fn records_match_the_schema() {
                 }
                 Some("tls") => {
                     let t = &r["tls"];
-                    assert!(t["version"].is_string() && t["kind"].is_string(), "{}: tls record {r}", rel(&cap));
+                    assert!(
+                        t["version"].is_string() && t["kind"].is_string(),
+                        "{}: tls record {r}",
+                        rel(&cap)
+                    );
                 }
                 Some("stats") => {}
                 other => panic!("{}: unexpected event_type {other:?}", rel(&cap)),
