@@ -472,14 +472,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn pcap_path(rel: &str) -> Option<std::path::PathBuf> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        [root.join("pcaps"), root.join("../main/pcaps")]
-            .into_iter()
-            .map(|d| d.join(rel))
-            .find(|p| p.exists())
-    }
-
     fn be16(b: &[u8], at: usize) -> Option<u16> {
         Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
     }
