@@ -69,4 +69,17 @@ pub struct Common {
     /// No summary on stderr at the end, no progress line.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (ADDR defaults to 127.0.0.1:9917;
+    /// give 0.0.0.0:9917 to let other hosts scrape).
+    #[arg(
+        long,
+        global = true,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = crate::metrics::DEFAULT_LISTEN
+    )]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Replay: keep serving /metrics after the replay has ended, until SIGINT or SIGTERM.
+    #[arg(long, global = true, requires = "metrics_listen")]
+    pub linger: bool,
 }

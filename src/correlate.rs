@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -16,6 +17,10 @@ use crate::dialog::{
 };
 use crate::eve::{EveWriter, Head};
 use crate::media_evidence::Verdict;
+use crate::metrics::{
+    bounded_label, Metrics, DIALOG_OUTCOMES, MEDIA_PROTECTIONS, PARSE_EVENT_KINDS,
+    REGISTRATION_OUTCOMES, WIRE_KINDS,
+};
 use crate::pipeline::event::PacketCtx;
 use crate::pipeline::event::{Event, EventKind};
 use crate::sip::parser::{parse_datagram, parse_message, SipMessage, StartLine};
@@ -71,12 +76,26 @@ struct TlsBody {
     dtls: bool,
 }
 
+/// Table counters as last published to the metrics.
+#[derive(Default)]
+struct Published {
+    retransmissions: u64,
+    transactions: u64,
+    dialogs: u64,
+    answered: u64,
+    tx_evicted: u64,
+    calls_evicted: u64,
+}
+
 /// The identity of a stream across its start and end events.
 fn stream_id(ctx: &PacketCtx, ssrc: u32) -> (IpAddr, u16, IpAddr, u16, u32) {
     (ctx.src, ctx.sport, ctx.dst, ctx.dport, ssrc)
 }
 
 pub struct Correlator {
+    metrics: Option<Arc<Metrics>>,
+    published: Published,
+    published_registrations: BTreeMap<String, u64>,
     /// What RTCP said about each source, until its stream ends.
     rtcp: RtcpTable,
     /// RTP streams attributed to a call, until they end.
@@ -91,8 +110,15 @@ pub struct Correlator {
 }
 
 impl Correlator {
-    pub fn new(cfg: CorrelatorConfig, out: Box<dyn Write + Send>) -> Correlator {
+    pub fn new(
+        cfg: CorrelatorConfig,
+        out: Box<dyn Write + Send>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Correlator {
         Correlator {
+            metrics,
+            published: Published::default(),
+            published_registrations: BTreeMap::new(),
             rtcp: RtcpTable::new(100_000),
             stream_calls: HashMap::new(),
             tx: Transactions::new(cfg.tx),
@@ -127,6 +153,7 @@ impl Correlator {
                             .parse_errors
                             .entry(e.kind.as_str().to_string())
                             .or_insert(0) += 1;
+                        self.parse_event(e.kind.as_str());
                         return;
                     }
                 };
@@ -177,6 +204,18 @@ impl Correlator {
                     8000
                 };
                 rec.rtp.rtcp = self.rtcp.take(end.ssrc, clock);
+                if let Some(mx) = &self.metrics {
+                    let r = &rec.rtp;
+                    mx.rtp_streams_total
+                        .with_label_values(&[if r.call_id.is_some() { "yes" } else { "no" }])
+                        .inc();
+                    mx.rtp_lost_packets_total.inc_by(r.lost.max(0) as u64);
+                    mx.rtp_jitter_seconds.observe(r.max_jitter_ms / 1e3);
+                    mx.rtp_mos.observe(r.mos);
+                    mx.rtp_streams_by_wire_total
+                        .with_label_values(&[bounded_label(&r.wire, &WIRE_KINDS)])
+                        .inc();
+                }
                 self.eve.write("rtp", &rec);
                 if let Some(id) = call_id {
                     let dir = self.calls.direction_of(&id, (end.ctx.dst, end.ctx.dport));
@@ -197,6 +236,7 @@ impl Correlator {
                     self.now = now;
                 }
                 self.tx.expire(self.now, &mut self.sip_out);
+                self.publish();
                 self.rtcp.expire(self.now, crate::time::secs(3600));
                 self.calls.expire(self.now, &mut self.call_out);
                 self.write_out();
@@ -209,6 +249,7 @@ impl Correlator {
                 self.tx.flush(&mut self.sip_out);
                 self.calls.flush(&mut self.call_out);
                 self.write_out();
+                self.publish();
                 self.eve.flush();
             }
         }
@@ -233,6 +274,21 @@ impl Correlator {
             StartLine::Response { code, .. } => {
                 *self.stats.responses.entry(*code).or_insert(0) += 1
             }
+        }
+        if let Some(mx) = &self.metrics {
+            match &m.start {
+                StartLine::Request { method, .. } => mx.sip_request(method.as_str()),
+                StartLine::Response { code, .. } => {
+                    let cseq = m
+                        .cseq()
+                        .map(|c| c.method.as_str().to_string())
+                        .unwrap_or_default();
+                    mx.sip_response(&cseq, *code);
+                }
+            }
+        }
+        for w in &m.warnings {
+            self.parse_event(w.kind.as_str());
         }
         for w in &m.warnings {
             *self
@@ -270,12 +326,88 @@ impl Correlator {
             self.eve.write("sip", &r);
         }
         for r in self.call_out.drain(..) {
+            if let Some(mx) = &self.metrics {
+                let c = &r.call;
+                mx.dialogs_ended_total
+                    .with_label_values(&[bounded_label(&c.outcome, &DIALOG_OUTCOMES)])
+                    .inc();
+                mx.calls_by_encryption_total
+                    .with_label_values(&[bounded_label(
+                        &c.encryption.media_answered,
+                        &MEDIA_PROTECTIONS,
+                    )])
+                    .inc();
+                if let Some(t) = c.setup_time {
+                    mx.call_setup_seconds.observe(t);
+                }
+                if c.answer.is_some() {
+                    mx.call_duration_seconds.observe(c.duration);
+                }
+            }
             self.eve.write("call", &r);
         }
         for a in std::mem::take(&mut self.calls.alerts) {
             *self.stats.alerts.entry(a.alert.signature_id).or_insert(0) += 1;
+            if let Some(mx) = &self.metrics {
+                mx.alert(a.alert.signature_id, &a.alert.category, a.alert.severity);
+            }
             self.eve.write("alert", &a);
         }
+    }
+
+    fn parse_event(&self, kind: &str) {
+        if let Some(mx) = &self.metrics {
+            mx.sip_parse_events_total
+                .with_label_values(&[bounded_label(kind, PARSE_EVENT_KINDS)])
+                .inc();
+        }
+    }
+
+    /// Gauges and counters kept by the tables, published on ticks.
+    fn publish(&mut self) {
+        let Some(mx) = &self.metrics else { return };
+        let txs = &self.tx.stats;
+        let cs = &self.calls.stats;
+        let p = &mut self.published;
+        mx.sip_retransmissions_total
+            .inc_by(txs.retransmissions - p.retransmissions);
+        mx.sip_transactions_total
+            .inc_by(txs.transactions - p.transactions);
+        mx.dialogs_started_total.inc_by(cs.dialogs - p.dialogs);
+        mx.calls_attempted_total.inc_by(cs.dialogs - p.dialogs);
+        mx.calls_answered_total.inc_by(cs.answered - p.answered);
+        mx.state_evictions_total
+            .with_label_values(&["transactions"])
+            .inc_by(txs.evicted - p.tx_evicted);
+        mx.state_evictions_total
+            .with_label_values(&["calls"])
+            .inc_by(cs.evicted - p.calls_evicted);
+        mx.state_entries
+            .with_label_values(&["transactions"])
+            .set(self.tx.len() as i64);
+        mx.state_entries
+            .with_label_values(&["calls"])
+            .set(self.calls.len() as i64);
+        mx.calls_active.set(self.calls.active() as i64);
+        *p = Published {
+            retransmissions: txs.retransmissions,
+            transactions: txs.transactions,
+            dialogs: cs.dialogs,
+            answered: cs.answered,
+            tx_evicted: txs.evicted,
+            calls_evicted: cs.evicted,
+        };
+        for (outcome, n) in &self.stats.registrations {
+            let before = self
+                .published_registrations
+                .get(outcome)
+                .copied()
+                .unwrap_or(0);
+            mx.registrations_total
+                .with_label_values(&[bounded_label(outcome, &REGISTRATION_OUTCOMES)])
+                .inc_by(n - before);
+        }
+        self.published_registrations = self.stats.registrations.clone();
     }
 
     /// Write what is left and return the counters.

@@ -15,6 +15,7 @@ pub mod eve;
 pub mod expect;
 pub mod flow;
 pub mod media_evidence;
+pub mod metrics;
 pub mod pipeline;
 pub mod report;
 pub mod rtp;

@@ -60,6 +60,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
         }
     }
+    let metrics = cli
+        .common
+        .metrics_listen
+        .map(|_| voip_sentinel::metrics::Metrics::new());
+    let _server = match (cli.common.metrics_listen, &metrics) {
+        (Some(addr), Some(m)) => Some(
+            voip_sentinel::metrics::serve(Arc::clone(m), addr)
+                .with_context(|| format!("cannot serve metrics on {addr} (is the port in use?)"))?,
+        ),
+        _ => None,
+    };
+    if let Some(m) = &metrics {
+        m.set_workers(cfg.workers);
+    }
+    cfg.metrics = metrics.clone();
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))
@@ -116,11 +131,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             (stats, out, kernel)
         }
     };
+    if let (Some(m), Some(k)) = (&metrics, kernel) {
+        m.capture_kernel_drops_total
+            .inc_by(k.dropped + k.if_dropped);
+    }
     report::write_stats_record(&mut out, &stats, kernel).context("writing the stats record")?;
     if !quiet {
         eprint!("{}", report::summary(&stats, kernel));
     }
-    let _ = stop.load(Ordering::Relaxed);
+    if cli.common.linger {
+        if let Some(addr) = cli.common.metrics_listen {
+            if !quiet {
+                eprintln!("voip-sentinel: serving http://{addr}/metrics until interrupted");
+            }
+        }
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
     if stats.correlator.output_errors > 0 {
         bail!(
             "{} records could not be written",

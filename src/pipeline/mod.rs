@@ -44,6 +44,8 @@ pub struct PipelineConfig {
     pub correlator: CorrelatorConfig,
     /// Period of the ticks that drive timeouts, in packet time.
     pub tick_ns: u64,
+    /// Prometheus metrics, when served.
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl Default for PipelineConfig {
@@ -56,6 +58,7 @@ impl Default for PipelineConfig {
             defrag: DefragConfig::default(),
             correlator: CorrelatorConfig::default(),
             tick_ns: crate::time::secs(1),
+            metrics: None,
         }
     }
 }
@@ -102,6 +105,9 @@ pub struct Dispatcher {
     /// Live: when the newest packet arrived, to advance packet time while the wire is quiet.
     last_packet_wall: Instant,
     pub stats: CaptureStats,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    /// What was last published to the metrics, to add the difference.
+    published: CaptureStats,
 }
 
 impl Dispatcher {
@@ -267,8 +273,44 @@ impl Dispatcher {
         }
     }
 
+    /// Add what was counted since the last time to the metrics (on ticks and at the end: the
+    /// packet path only counts in plain integers).
+    fn publish(&mut self) {
+        let Some(m) = &self.metrics else { return };
+        let (s, p) = (&self.stats, &mut self.published);
+        m.capture_packets_total.inc_by(s.packets - p.packets);
+        m.capture_bytes_total.inc_by(s.bytes - p.bytes);
+        m.capture_queue_drops_total
+            .inc_by(s.queue_drops - p.queue_drops);
+        for (kind, n) in &s.decode_errors {
+            let before = p.decode_errors.get(kind).copied().unwrap_or(0);
+            if *n > before {
+                m.decode_errors_total
+                    .with_label_values(&[crate::metrics::bounded_label(
+                        kind,
+                        crate::metrics::DECODE_ERROR_KINDS,
+                    )])
+                    .inc_by(n - before);
+            }
+        }
+        for (w, tx) in self.tx.iter().enumerate() {
+            m.worker_queue_depth
+                .with_label_values(&[&w.to_string()])
+                .set(tx.len() as i64);
+        }
+        let held = self.decoder.defrag_stats();
+        m.state_entries
+            .with_label_values(&["fragments"])
+            .set(held.held as i64);
+        p.packets = s.packets;
+        p.bytes = s.bytes;
+        p.queue_drops = s.queue_drops;
+        p.decode_errors = s.decode_errors.clone();
+    }
+
     /// Send the partial batches, then a tick, to every worker.
     fn tick(&mut self) {
+        self.publish();
         let (seq, now) = (self.seq, self.now);
         for w in 0..self.tx.len() {
             if !self.pending[w].is_empty() {
@@ -302,6 +344,7 @@ impl Dispatcher {
 
     /// End of input: send everything, then a flush, and close the queues.
     fn finish(mut self) -> (CaptureStats, DefragStats) {
+        self.publish();
         for w in 0..self.tx.len() {
             if !self.pending[w].is_empty() {
                 let fresh = Batch::default();
@@ -315,6 +358,12 @@ impl Dispatcher {
         }
         let defrag = self.decoder.defrag_stats();
         (self.stats, defrag)
+    }
+}
+
+impl std::fmt::Debug for crate::metrics::Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
     }
 }
 
@@ -343,7 +392,7 @@ where
     for i in 0..n {
         let (jt, jr) = bounded::<Job>(cfg.queue_batches);
         let (ct, cr) = bounded::<Chunk>(cfg.queue_batches * 4);
-        let worker = Worker::new(i, cfg.worker.clone());
+        let worker = Worker::new(i, cfg.worker.clone(), cfg.metrics.clone());
         let recycle = pool_tx.clone();
         let h = std::thread::Builder::new()
             .name(format!("worker-{i}"))
@@ -355,11 +404,12 @@ where
     }
     drop(pool_tx);
     let ccfg = cfg.correlator.clone();
+    let cmetrics = cfg.metrics.clone();
     let correlator = std::thread::Builder::new()
         .name("correlator".into())
         .spawn(move || {
             let mut merge = Merge::new(chunk_rx);
-            let mut c = Correlator::new(ccfg, out);
+            let mut c = Correlator::new(ccfg, out, cmetrics);
             while let Some(ev) = merge.next_event() {
                 c.handle(ev);
             }
@@ -381,6 +431,8 @@ where
         last_flush: Instant::now(),
         last_packet_wall: Instant::now(),
         stats: CaptureStats::default(),
+        metrics: cfg.metrics.clone(),
+        published: CaptureStats::default(),
     };
     source(&mut d, stop);
     let (capture, defrag) = d.finish();

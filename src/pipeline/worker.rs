@@ -68,6 +68,19 @@ pub struct WorkerStats {
     pub expectations_evicted: u64,
 }
 
+/// Counters as last published to the metrics.
+#[derive(Clone, Copy, Debug, Default)]
+struct Published {
+    rtp_packets: u64,
+    rtcp_packets: u64,
+    tcp_flows: i64,
+    streams: i64,
+    expectations: i64,
+    tcp_evicted: u64,
+    streams_evicted: u64,
+    expect_evicted: u64,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum DirKind {
     Unknown,
@@ -108,6 +121,9 @@ pub struct Worker {
     cfg: WorkerConfig,
     expect: Expectations,
     streams: Streams,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    /// What was last published to the metrics.
+    published: Published,
     /// Flows (and hello kinds) whose DTLS hello was reported: once each.
     dtls_seen: std::collections::HashSet<(FlowKey, bool)>,
     tcp: HashMap<FlowKey, TcpFlow>,
@@ -116,8 +132,14 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(index: usize, cfg: WorkerConfig) -> Worker {
+    pub fn new(
+        index: usize,
+        cfg: WorkerConfig,
+        metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    ) -> Worker {
         Worker {
+            metrics,
+            published: Published::default(),
             index,
             expect: Expectations::new(65_536, crate::time::secs(7200)),
             streams: Streams::new(cfg.streams.clone()),
@@ -154,12 +176,14 @@ impl Worker {
                 Job::Watermark(seq) => mark = mark.max(Order::mark(seq, false)),
                 Job::Tick { seq, now } => {
                     self.expire(seq, now, false);
+                    self.publish();
                     self.forward(seq, EventKind::Tick { now });
                     mark = mark.max(Order::mark(seq, true));
                 }
                 Job::Expect { list, now } => self.expect.insert(&list, now),
                 Job::Flush { seq, now } => {
                     self.expire(seq, now, true);
+                    self.publish();
                     self.forward(seq, EventKind::Flush { now });
                     mark = mark.max(Order::mark(seq, true));
                 }
@@ -177,6 +201,47 @@ impl Worker {
         self.stats.rtp_candidates_dropped = c.candidates_dropped;
         self.stats.expectations_evicted = self.expect.evicted;
         self.stats
+    }
+
+    /// Add what this worker counted since the last time to the metrics (gauges of table
+    /// sizes move by this worker's difference, so they sum over workers).
+    fn publish(&mut self) {
+        let Some(m) = &self.metrics else { return };
+        let c = &self.streams.counters;
+        let now = Published {
+            rtp_packets: c.rtp_packets,
+            rtcp_packets: self.stats.rtcp_packets,
+            tcp_flows: self.tcp.len() as i64,
+            streams: self.streams.len() as i64,
+            expectations: self.expect.len() as i64,
+            tcp_evicted: self.stats.tcp_flows_evicted,
+            streams_evicted: c.evicted,
+            expect_evicted: self.expect.evicted,
+        };
+        let p = &self.published;
+        m.rtp_packets_total.inc_by(now.rtp_packets - p.rtp_packets);
+        m.rtcp_packets_total
+            .inc_by(now.rtcp_packets - p.rtcp_packets);
+        m.state_entries
+            .with_label_values(&["tcp_flows"])
+            .add(now.tcp_flows - p.tcp_flows);
+        m.state_entries
+            .with_label_values(&["rtp_streams"])
+            .add(now.streams - p.streams);
+        m.rtp_streams_active.add(now.streams - p.streams);
+        m.state_entries
+            .with_label_values(&["expectations"])
+            .add(now.expectations - p.expectations);
+        m.state_evictions_total
+            .with_label_values(&["tcp_flows"])
+            .inc_by(now.tcp_evicted - p.tcp_evicted);
+        m.state_evictions_total
+            .with_label_values(&["rtp_streams"])
+            .inc_by(now.streams_evicted - p.streams_evicted);
+        m.state_evictions_total
+            .with_label_values(&["expectations"])
+            .inc_by(now.expect_evicted - p.expect_evicted);
+        self.published = now;
     }
 
     /// Worker 0 hands ticks on to the correlator, after every tick event of any worker
