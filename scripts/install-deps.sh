@@ -12,9 +12,10 @@
 #   iproute2     ip netns / veth, ss
 #   procps       sysctl (in the namespaces)
 #   python3      small helpers
+#   prometheus   a real Prometheus (and promtool) scrapes the sensor in a test
 set -euo pipefail
 
-PKGS=(libpcap-dev tshark sip-tester kamailio tcpdump tcpreplay iproute2 procps python3)
+PKGS=(libpcap-dev tshark sip-tester kamailio tcpdump tcpreplay iproute2 procps python3 prometheus)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: must run as root" >&2

@@ -395,6 +395,9 @@ impl Calls {
             return;
         };
         call.active_streams = call.active_streams.saturating_sub(1);
+        if summary.end_reason == "timeout" && call.answered.is_some() && call.done_at.is_none() {
+            call.info.media_timeout = true;
+        }
         if call.info.media.len() < 16 {
             call.info.media.push(summary.clone());
         }

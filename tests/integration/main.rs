@@ -4,7 +4,9 @@
 mod cli;
 mod golden;
 mod live;
+mod media;
 mod oracle;
+mod prometheus;
 mod rtp_oracle;
 mod secrets;
 mod util;
