@@ -25,6 +25,8 @@ pub enum SourceEvent<'a> {
     FileError { path: PathBuf, error: String },
     /// A savefile with a link type the decoder does not know: skipped whole.
     UnsupportedLink { path: PathBuf, dlt: i32 },
+    /// Live capture only, about once a second: the kernel's counters so far.
+    Kernel(KernelStats),
 }
 
 /// Errors that stop a source before it starts.
@@ -225,7 +227,13 @@ impl Live {
     /// read timeout expires with nothing to read.
     pub fn run(&mut self, stop: &AtomicBool, mut f: impl FnMut(SourceEvent<'_>)) {
         let link = self.link;
+        let mut last_stats = std::time::Instant::now();
         while !stop.load(Ordering::Relaxed) {
+            if last_stats.elapsed().as_millis() >= 1000 {
+                last_stats = std::time::Instant::now();
+                let k = self.kernel_stats();
+                f(SourceEvent::Kernel(k));
+            }
             match self.cap.next_packet() {
                 Ok(pkt) => {
                     let ts = Ts::from_micros(pkt.header.ts.tv_sec, pkt.header.ts.tv_usec);

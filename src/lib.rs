@@ -18,6 +18,7 @@ pub mod media_evidence;
 pub mod metrics;
 pub mod pipeline;
 pub mod report;
+pub mod rules;
 pub mod rtp;
 pub mod sdp;
 pub mod sip;

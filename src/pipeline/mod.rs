@@ -108,6 +108,8 @@ pub struct Dispatcher {
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
     /// What was last published to the metrics, to add the difference.
     published: CaptureStats,
+    /// Kernel drops (pcap stats) already published.
+    kernel_dropped: u64,
 }
 
 impl Dispatcher {
@@ -121,6 +123,13 @@ impl Dispatcher {
                 orig_len,
             } => self.packet(ts, link, data, orig_len),
             SourceEvent::Idle => self.idle(),
+            SourceEvent::Kernel(k) => {
+                let dropped = k.dropped + k.if_dropped;
+                if let Some(m) = &self.metrics {
+                    m.capture_kernel_drops_total.inc_by(dropped.saturating_sub(self.kernel_dropped));
+                }
+                self.kernel_dropped = self.kernel_dropped.max(dropped);
+            }
             SourceEvent::FileError { path, error } => self
                 .stats
                 .file_errors
@@ -433,6 +442,7 @@ where
         stats: CaptureStats::default(),
         metrics: cfg.metrics.clone(),
         published: CaptureStats::default(),
+        kernel_dropped: 0,
     };
     source(&mut d, stop);
     let (capture, defrag) = d.finish();

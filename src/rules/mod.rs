@@ -1,0 +1,461 @@
+//! Signature rules over SIP messages: a documented, Suricata-like subset.
+//!
+//! [`RuleSet::load`] reads every `*.rules` file of a folder (sorted by name) and, if present,
+//! `variables.conf`; [`RuleSet::matches`] lists the rules one SIP message matches. Thresholds are
+//! parsed and exposed ([`Rule::threshold`]); applying them is the caller's work.
+//!
+//! # Files
+//!
+//! One rule per line. A line ending in `\` continues on the next one (joined as is). Blank lines
+//! and lines whose first non-blank character is `#` are ignored.
+//!
+//! `variables.conf` holds `NAME = value` lines (`#` comments): address or port groups used as
+//! `$NAME` in rules, and in other variables:
+//!
+//! ```text
+//! HOME_NET = [10.0.0.0/8, 192.168.0.0/16]
+//! EXTERNAL_NET = !$HOME_NET
+//! SIP_PORTS = [5060, 5061]
+//! ```
+//!
+//! # Grammar
+//!
+//! ```text
+//! rule      = "alert" WS "sip" WS addr WS port WS dir WS addr WS port WS* "(" options ")"
+//! dir       = "->" | "<>"                       ; <> : either direction
+//! addr      = "any" | IP | IP "/" BITS | "$" NAME | "!" addr | "[" addr *("," addr) "]"
+//! port      = "any" | N | N ":" N | N ":" | ":" N | "$" NAME | "!" port | "[" port *("," port) "]"
+//! options   = *(WS* option WS* ";")             ; the last ";" may be left out
+//! option    = KEY | KEY ":" VALUE               ; VALUE ends at the first ";" outside quotes
+//! ```
+//!
+//! A list matches when one of its positive items matches (or it has none) and none of its
+//! negated items does: `[10.0.0.0/8, !10.1.0.0/16]`. IPv4 and IPv6 CIDRs both work;
+//! IPv4-mapped IPv6 addresses are compared as IPv4.
+//!
+//! Quoted values (`msg`, `content`, `pcre`) may contain `\"`, `\;`, `\\` (and `\:`) escapes.
+//!
+//! # Options
+//!
+//! | option | meaning |
+//! | --- | --- |
+//! | `msg:"text";` | required: the alert's signature name |
+//! | `sid:N;` | required, unique across all files, at least 1 |
+//! | `rev:N;` | revision (default 0) |
+//! | `classtype:WORD;` | the alert category (default `misc-activity`) |
+//! | `severity:N;` | 1 (high) ..= 3 (low), default 2 |
+//! | `flow:to_server;` / `flow:to_client;` | requests only / responses only (`from_client`, `from_server` are synonyms; `established` and `stateless` are accepted and ignored) |
+//! | `sip.method:INVITE,REGISTER;` | request method, exact and case-sensitive (implies to_server) |
+//! | `sip.stat_code:404,5xx;` | response status, codes or classes (implies to_client) |
+//! | `threshold:type T, track K, count N, seconds S;` | T = limit, threshold or both; K = by_src, by_dst or by_rule (Suricata semantics) |
+//!
+//! Sticky buffers select the part of the message the following matches look at:
+//!
+//! | buffer | content |
+//! | --- | --- |
+//! | `sip.uri` | Request-URI |
+//! | `sip.uri_user`, `sip.uri_host` | its user and host parts |
+//! | `sip.from_user`, `sip.from_host`, `sip.from_display` | From URI user, host, display name (unquoted) |
+//! | `sip.to_user`, `sip.to_host` | To URI user, host |
+//! | `sip.user_agent` | every User-Agent and Server header |
+//! | `sip.call_id`, `sip.contact`, `sip.via` | every header of that name (raw value) |
+//! | `sip.header:NAME` | every header named NAME (case-insensitive, compact forms: `i` is Call-ID) |
+//! | `sip.body` | the message body (absent when empty) |
+//! | `sip.start_line` | the first line, rebuilt as `METHOD URI VERSION` or `VERSION CODE REASON` |
+//!
+//! Matches (on the current buffer):
+//!
+//! | match | meaning |
+//! | --- | --- |
+//! | `content:"text";` | contains the bytes; `\|41 42\|` writes hex bytes; `content:!"x";` negates |
+//! | `nocase;` `startswith;` `endswith;` `equals;` | modify the content before them (ASCII case folding; anchored at start / end / whole buffer) |
+//! | `pcre:"/re/flags";` | regular expression (Rust `regex` syntax, flags `i`, `s`, `m`, compiled size-limited); `pcre:!"/re/";` negates |
+//! | `len:N;` `len:>N;` `len:<N;` | buffer length in bytes |
+//! | `absent;` | the buffer is not in the message at all (alone on its buffer) |
+//!
+//! A buffer with several instances (repeated headers) matches when one instance satisfies every
+//! match that follows it. A buffer that is absent fails every match except `absent`, negated
+//! ones included. All buffers and the method, status, flow, address and port tests of a rule
+//! must hold for it to match.
+//!
+//! # Errors
+//!
+//! Every problem is a [`RuleError`] (`file:line:column: message`, the column pointing at the
+//! option or header field at fault); loading reports every error of every file.
+
+mod matcher;
+mod net;
+mod parse;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use matcher::{Buffer, Group, LenOp, Match};
+pub use net::Variables;
+
+use crate::pipeline::event::PacketCtx;
+use crate::sip::parser::SipMessage;
+
+/// One problem in a rule or variables file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleError {
+    pub file: PathBuf,
+    /// 1-based (0 for a problem with the whole file).
+    pub line: usize,
+    /// 1-based, in characters (0 for a problem with the whole file).
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// How a threshold counts (Suricata's `type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThresholdKind {
+    /// Alert on the first `count` matches in each window.
+    Limit,
+    /// Alert on every `count`-th match in the window.
+    Threshold,
+    /// Alert once per window, when the count is reached.
+    Both,
+}
+
+/// What a threshold counts per (Suricata's `track`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Track {
+    BySrc,
+    ByDst,
+    ByRule,
+}
+
+/// `threshold:type limit, track by_src, count 1, seconds 300;`
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Threshold {
+    pub kind: ThresholdKind,
+    pub track: Track,
+    pub count: u32,
+    pub seconds: u32,
+}
+
+/// Which messages a rule looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Requests.
+    ToServer,
+    /// Responses.
+    ToClient,
+}
+
+/// A `sip.stat_code` item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatCode {
+    Code(u16),
+    /// `4xx`: the hundreds digit.
+    Class(u16),
+}
+
+impl StatCode {
+    fn matches(self, code: u16) -> bool {
+        match self {
+            StatCode::Code(c) => c == code,
+            StatCode::Class(k) => code / 100 == k,
+        }
+    }
+}
+
+/// One signature.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub sid: u32,
+    pub rev: u32,
+    pub msg: String,
+    pub classtype: String,
+    pub severity: u8,
+    pub threshold: Option<Threshold>,
+    /// Where it was defined (first line of a continued rule).
+    pub file: PathBuf,
+    pub line: usize,
+    src: net::AddrExpr,
+    sport: net::PortExpr,
+    dst: net::AddrExpr,
+    dport: net::PortExpr,
+    bidirectional: bool,
+    flow: Option<Flow>,
+    methods: Vec<String>,
+    stat_codes: Vec<StatCode>,
+    groups: Vec<Group>,
+}
+
+impl Rule {
+    /// Requests only, responses only, or `None` for both.
+    pub fn flow(&self) -> Option<Flow> {
+        self.flow
+    }
+
+    /// The `sip.method` list (empty: any).
+    pub fn methods(&self) -> &[String] {
+        &self.methods
+    }
+
+    /// The sticky buffers and their matches.
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// The `alert` object of an EVE alert raised by this rule.
+    pub fn alert_info(&self) -> crate::alert::AlertInfo {
+        crate::alert::AlertInfo {
+            action: "allowed".to_string(),
+            signature_id: self.sid,
+            signature: self.msg.clone(),
+            category: self.classtype.clone(),
+            severity: self.severity,
+        }
+    }
+
+    fn addresses_match(&self, ctx: &PacketCtx) -> bool {
+        let fwd = self.src.matches(ctx.src)
+            && self.sport.matches(ctx.sport)
+            && self.dst.matches(ctx.dst)
+            && self.dport.matches(ctx.dport);
+        fwd || (self.bidirectional
+            && self.src.matches(ctx.dst)
+            && self.sport.matches(ctx.dport)
+            && self.dst.matches(ctx.src)
+            && self.dport.matches(ctx.sport))
+    }
+
+    /// Full test (method, status, flow, addresses, buffers) against one message.
+    pub fn is_match(&self, msg: &SipMessage<'_>, ctx: &PacketCtx) -> bool {
+        match (msg.method(), msg.status()) {
+            (Some(m), _) => {
+                if self.flow == Some(Flow::ToClient)
+                    || (!self.methods.is_empty() && !self.methods.iter().any(|x| x == m.as_str()))
+                {
+                    return false;
+                }
+            }
+            (None, Some(code)) => {
+                if self.flow == Some(Flow::ToServer)
+                    || (!self.stat_codes.is_empty()
+                        && !self.stat_codes.iter().any(|s| s.matches(code)))
+                {
+                    return false;
+                }
+            }
+            (None, None) => return false,
+        }
+        self.addresses_match(ctx) && self.groups.iter().all(|g| g.test(msg))
+    }
+}
+
+/// A loaded set of rules, indexed by request method and response so a message tests few rules.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    /// Request rules with a method list, by method (indices ascending).
+    by_method: HashMap<String, Vec<usize>>,
+    /// Rules for every request (no method list, flow not to_client).
+    any_request: Vec<usize>,
+    /// Rules for responses (flow not to_server).
+    responses: Vec<usize>,
+}
+
+impl RuleSet {
+    /// Build from parsed rules (sids must be unique: checked by [`RuleSet::load`]).
+    pub fn from_rules(rules: Vec<Rule>) -> RuleSet {
+        let mut set = RuleSet {
+            rules,
+            ..RuleSet::default()
+        };
+        for (i, r) in set.rules.iter().enumerate() {
+            if r.flow != Some(Flow::ToClient) {
+                if r.methods.is_empty() {
+                    set.any_request.push(i);
+                } else {
+                    for m in &r.methods {
+                        let v = set.by_method.entry(m.clone()).or_default();
+                        if v.last() != Some(&i) {
+                            v.push(i);
+                        }
+                    }
+                }
+            }
+            if r.flow != Some(Flow::ToServer) {
+                set.responses.push(i);
+            }
+        }
+        set
+    }
+
+    /// Read every `*.rules` file of `dir` (sorted by name) with `variables.conf` if present.
+    /// A folder without rule files gives an empty set. Every error of every file is returned.
+    pub fn load(dir: &Path) -> Result<RuleSet, Vec<RuleError>> {
+        let whole = |file: &Path, message: String| RuleError {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message,
+        };
+        let mut errors = Vec::new();
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => return Err(vec![whole(dir, format!("cannot read rules folder: {e}"))]),
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "rules") && p.is_file())
+            .collect();
+        files.sort();
+
+        let var_path = dir.join("variables.conf");
+        let vars = if var_path.is_file() {
+            match std::fs::read_to_string(&var_path) {
+                Ok(t) => Variables::parse(&var_path, &t).unwrap_or_else(|mut e| {
+                    errors.append(&mut e);
+                    Variables::new()
+                }),
+                Err(e) => {
+                    errors.push(whole(&var_path, format!("cannot read: {e}")));
+                    Variables::new()
+                }
+            }
+        } else {
+            Variables::new()
+        };
+
+        let mut rules = Vec::new();
+        for f in &files {
+            let text = match std::fs::read_to_string(f) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(whole(f, format!("cannot read: {e}")));
+                    continue;
+                }
+            };
+            let (mut r, mut e) = parse::parse_text(f, &text, &vars);
+            rules.append(&mut r);
+            errors.append(&mut e);
+        }
+        errors.extend(duplicate_sids(&rules));
+        if errors.is_empty() {
+            Ok(RuleSet::from_rules(rules))
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Parse one file's text (`name` is used as its file name in errors). Sids are checked for
+    /// duplicates within the text.
+    pub fn parse_str(
+        name: &str,
+        text: &str,
+        vars: &Variables,
+    ) -> Result<Vec<Rule>, Vec<RuleError>> {
+        let (rules, mut errors) = parse::parse_text(Path::new(name), text, vars);
+        errors.extend(duplicate_sids(&rules));
+        if errors.is_empty() {
+            Ok(rules)
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rule with this sid.
+    pub fn by_sid(&self, sid: u32) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.sid == sid)
+    }
+
+    /// Append every rule matching this SIP message to `out`, in file order; `ctx` gives the
+    /// addresses and ports. Only rules for the message's kind (request method or response)
+    /// are tested.
+    pub fn matches<'r>(&'r self, msg: &SipMessage<'_>, ctx: &PacketCtx, out: &mut Vec<&'r Rule>) {
+        let (a, b): (&[usize], &[usize]) = match msg.method() {
+            Some(m) => (
+                &self.any_request,
+                self.by_method
+                    .get(m.as_str())
+                    .map_or(&[][..], Vec::as_slice),
+            ),
+            None => (&self.responses, &[]),
+        };
+        // Merge the two ascending index lists so alerts come in file order.
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let next = match (a.get(i), b.get(j)) {
+                (Some(&x), Some(&y)) if x <= y => {
+                    i += 1;
+                    x
+                }
+                (_, Some(&y)) => {
+                    j += 1;
+                    y
+                }
+                (Some(&x), None) => {
+                    i += 1;
+                    x
+                }
+                (None, None) => break,
+            };
+            if let Some(r) = self.rules.get(next) {
+                if r.is_match(msg, ctx) {
+                    out.push(r);
+                }
+            }
+        }
+    }
+}
+
+/// `duplicate sid N (first defined at FILE:LINE)` for every repeated sid.
+fn duplicate_sids(rules: &[Rule]) -> Vec<RuleError> {
+    let mut seen: HashMap<u32, &Rule> = HashMap::new();
+    let mut errors = Vec::new();
+    for r in rules {
+        match seen.get(&r.sid) {
+            Some(first) => errors.push(RuleError {
+                file: r.file.clone(),
+                line: r.line,
+                column: 1,
+                message: format!(
+                    "duplicate sid {} (first defined at {}:{})",
+                    r.sid,
+                    first.file.display(),
+                    first.line
+                ),
+            }),
+            None => {
+                seen.insert(r.sid, r);
+            }
+        }
+    }
+    errors
+}
