@@ -28,6 +28,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Work with rule files.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
     /// Read pcap/pcapng files (or folders of them) as fast as the machine allows.
     Replay {
         /// Capture files or folders (searched recursively for .pcap, .pcapng, .cap).
@@ -54,13 +59,24 @@ pub enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum RulesAction {
+    /// Check a rules folder (signatures, variables.conf, detectors.conf): every error as
+    /// `file:line:column: message`, exit status 1 when there is any.
+    Check {
+        /// The folder (default: rules/).
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
 /// Options shared by every command.
 #[derive(Args, Debug)]
 pub struct Common {
     /// Worker threads (default: the number of cores).
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
-    /// Folder of rule files.
+    /// Folder of rule files (default: rules/ when it exists). SIGHUP reloads it.
     #[arg(long, global = true, value_name = "DIR")]
     pub rules: Option<PathBuf>,
     /// Where to write the JSON-lines records (`-` for stdout).

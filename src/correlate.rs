@@ -6,10 +6,16 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crossbeam_channel::Receiver;
+use serde_json::json;
+
 use serde::Serialize;
 
+use crate::alert::{AlertInfo, AlertRecord};
 use crate::decode::Transport;
+use crate::detect::{Detectors, Finding};
 use crate::dialog::media::{rtp_record, summary_of};
+use crate::dialog::msg::clip;
 use crate::dialog::msg::static_codec;
 use crate::dialog::rtcp::RtcpTable;
 use crate::dialog::{
@@ -23,6 +29,8 @@ use crate::metrics::{
 };
 use crate::pipeline::event::PacketCtx;
 use crate::pipeline::event::{Event, EventKind};
+use crate::policy::{Policy, Reload};
+use crate::rules::{RuleSet, Threshold, ThresholdKind, Track};
 use crate::sip::parser::{parse_datagram, parse_message, SipMessage, StartLine};
 use crate::time::Ts;
 
@@ -58,6 +66,8 @@ pub struct CorrelatorStats {
     pub alerts: BTreeMap<u32, u64>,
     /// TLS and DTLS hellos seen.
     pub tls: BTreeMap<String, u64>,
+    pub rules_reloads: u64,
+    pub rules_reload_failures: u64,
 }
 
 /// A `tls` record: a TLS or DTLS hello seen in clear (version, SNI, ALPN), as Suricata's
@@ -79,6 +89,8 @@ struct TlsBody {
 /// Table counters as last published to the metrics.
 #[derive(Default)]
 struct Published {
+    detector_evictions: u64,
+    rule_window_evictions: u64,
     retransmissions: u64,
     transactions: u64,
     dialogs: u64,
@@ -94,6 +106,16 @@ fn stream_id(ctx: &PacketCtx, ssrc: u32) -> (IpAddr, u16, IpAddr, u16, u32) {
 
 pub struct Correlator {
     metrics: Option<Arc<Metrics>>,
+    /// Signatures, and the behavioural detectors (their thresholds come with the policy).
+    rules: RuleSet,
+    detectors: Detectors,
+    /// Per-rule thresholds: (sid, tracked address) -> (window start, matches in the window).
+    rule_windows: HashMap<(u32, Option<IpAddr>), (Ts, u32)>,
+    /// New policies from SIGHUP reloads, with how long the load took.
+    reload: Option<Receiver<Reload>>,
+    findings: Vec<Finding>,
+    alert_out: Vec<AlertRecord>,
+    rule_window_evictions: u64,
     published: Published,
     published_registrations: BTreeMap<String, u64>,
     /// What RTCP said about each source, until its stream ends.
@@ -114,9 +136,21 @@ impl Correlator {
         cfg: CorrelatorConfig,
         out: Box<dyn Write + Send>,
         metrics: Option<Arc<Metrics>>,
+        policy: Policy,
+        reload: Option<Receiver<Reload>>,
     ) -> Correlator {
+        if let Some(mx) = &metrics {
+            mx.rules_loaded.set(policy.rules.len() as i64);
+        }
         Correlator {
             metrics,
+            rules: policy.rules,
+            detectors: Detectors::new(policy.detect),
+            rule_windows: HashMap::new(),
+            reload,
+            findings: Vec::new(),
+            alert_out: Vec::new(),
+            rule_window_evictions: 0,
             published: Published::default(),
             published_registrations: BTreeMap::new(),
             rtcp: RtcpTable::new(100_000),
@@ -145,6 +179,7 @@ impl Correlator {
                 let msg = match parsed {
                     Ok((m, _)) => {
                         self.count(&m);
+                        self.signatures(&m, &ctx);
                         Msg::from_parsed(&m, ctx, ev.order.seq)
                     }
                     Err(e) => {
@@ -236,6 +271,9 @@ impl Correlator {
                     self.now = now;
                 }
                 self.tx.expire(self.now, &mut self.sip_out);
+                self.detectors.expire(self.now, &mut self.findings);
+                self.take_findings();
+                self.take_reload();
                 self.publish();
                 self.rtcp.expire(self.now, crate::time::secs(3600));
                 self.calls.expire(self.now, &mut self.call_out);
@@ -299,8 +337,125 @@ impl Correlator {
         }
     }
 
+    /// Match the signatures against one message and raise what passes their thresholds.
+    fn signatures(&mut self, m: &SipMessage<'_>, ctx: &PacketCtx) {
+        if self.rules.is_empty() {
+            return;
+        }
+        let mut hits = Vec::new();
+        self.rules.matches(m, ctx, &mut hits);
+        if hits.is_empty() {
+            return;
+        }
+        let found: Vec<(AlertInfo, Option<Threshold>, u32, String)> = hits
+            .iter()
+            .map(|r| {
+                (
+                    r.alert_info(),
+                    r.threshold,
+                    r.rev,
+                    format!("{}:{}", r.file.display(), r.line),
+                )
+            })
+            .collect();
+        for (info, threshold, rev, place) in found {
+            let Some(count) = self.rule_threshold(info.signature_id, threshold.as_ref(), ctx)
+            else {
+                continue;
+            };
+            let what = match &m.start {
+                StartLine::Request { method, uri, .. } => {
+                    json!({"method": method.as_str(), "uri": clip(uri, 256)})
+                }
+                StartLine::Response { code, .. } => json!({"status": code}),
+            };
+            self.alert_out.push(AlertRecord {
+                head: Head::new(ctx, "alert"),
+                alert: info,
+                call: None,
+                evidence: json!({
+                    "message": what,
+                    "call_id": m.call_id().map(|c| clip(c, 256)),
+                    "user_agent": m.user_agent().or(m.server()).map(|u| clip(u, 256)),
+                    "matches_in_window": count,
+                    "rev": rev,
+                    "rule": place,
+                }),
+            });
+        }
+    }
+
+    /// Suricata's threshold semantics for one rule match: `Some(matches in the window)` when it
+    /// raises an alert. Without a threshold every match alerts.
+    fn rule_threshold(&mut self, sid: u32, t: Option<&Threshold>, ctx: &PacketCtx) -> Option<u32> {
+        let Some(t) = t else { return Some(1) };
+        let key = match t.track {
+            Track::BySrc => Some(ctx.src),
+            Track::ByDst => Some(ctx.dst),
+            Track::ByRule => None,
+        };
+        const MAX_WINDOWS: usize = 100_000;
+        if self.rule_windows.len() >= MAX_WINDOWS && !self.rule_windows.contains_key(&(sid, key)) {
+            if let Some(old) = self
+                .rule_windows
+                .iter()
+                .min_by_key(|(k, v)| (v.0, **k))
+                .map(|(k, _)| *k)
+            {
+                self.rule_windows.remove(&old);
+                self.rule_window_evictions += 1;
+            }
+        }
+        let window = crate::time::secs(u64::from(t.seconds));
+        let e = self.rule_windows.entry((sid, key)).or_insert((ctx.ts, 0));
+        if ctx.ts.since(e.0) >= window {
+            *e = (ctx.ts, 0);
+        }
+        e.1 = e.1.saturating_add(1);
+        let n = e.1;
+        let count = t.count.max(1);
+        let fire = match t.kind {
+            ThresholdKind::Limit => n <= count,
+            ThresholdKind::Threshold => n.is_multiple_of(count),
+            ThresholdKind::Both => n == count,
+        };
+        fire.then_some(n)
+    }
+
+    /// Apply a reloaded policy, if one came: new signatures and thresholds, detector state kept.
+    fn take_reload(&mut self) {
+        let Some(rx) = &self.reload else { return };
+        while let Ok((result, took)) = rx.try_recv() {
+            let ok = result.is_ok();
+            match result {
+                Ok(policy) => {
+                    self.rules = policy.rules;
+                    self.detectors.set_config(policy.detect);
+                    self.rule_windows.clear();
+                    self.stats.rules_reloads += 1;
+                }
+                Err(errors) => {
+                    self.stats.rules_reload_failures += 1;
+                    for e in errors {
+                        eprintln!("voip-sentinel: rules reload: {e}");
+                    }
+                }
+            }
+            if let Some(mx) = &self.metrics {
+                mx.rules_reloads_total
+                    .with_label_values(&[if ok { "success" } else { "failure" }])
+                    .inc();
+                mx.rules_reload_duration_seconds.set(took.as_secs_f64());
+                mx.rules_loaded.set(self.rules.len() as i64);
+            }
+        }
+    }
+
     fn on_msg(&mut self, m: &Msg) {
         let seen = self.tx.on_message(m, &mut self.sip_out);
+        self.detectors
+            .on_message(m, seen == Seen::Retransmission, &mut self.findings);
+        self.take_findings();
         if seen != Seen::Retransmission {
             if m.cseq_method() == "REGISTER" {
                 if let Some(code) = m.status.filter(|c| *c >= 200) {
@@ -346,7 +501,8 @@ impl Correlator {
             }
             self.eve.write("call", &r);
         }
-        for a in std::mem::take(&mut self.calls.alerts) {
+        self.alert_out.append(&mut self.calls.alerts);
+        for a in std::mem::take(&mut self.alert_out) {
             *self.stats.alerts.entry(a.alert.signature_id).or_insert(0) += 1;
             if let Some(mx) = &self.metrics {
                 mx.alert(a.alert.signature_id, &a.alert.category, a.alert.severity);
@@ -360,6 +516,18 @@ impl Correlator {
             mx.sip_parse_events_total
                 .with_label_values(&[bounded_label(kind, PARSE_EVENT_KINDS)])
                 .inc();
+        }
+    }
+
+    /// Behavioural findings become alerts.
+    fn take_findings(&mut self) {
+        for f in self.findings.drain(..) {
+            self.alert_out.push(AlertRecord::new(
+                Head::new(&f.ctx, "alert"),
+                f.sig,
+                None,
+                f.evidence,
+            ));
         }
     }
 
@@ -389,7 +557,35 @@ impl Correlator {
             .with_label_values(&["calls"])
             .set(self.calls.len() as i64);
         mx.calls_active.set(self.calls.active() as i64);
+        let d = self.detectors.stats();
+        let tables = [
+            &d.pending,
+            &d.scanner_sources,
+            &d.flood_sources,
+            &d.flood_destinations,
+            &d.flood_challenges,
+            &d.brute_sources,
+            &d.brute_users,
+            &d.user_networks,
+            &d.limiter,
+        ];
+        let entries: usize = tables.iter().map(|t| t.entries).sum();
+        let evictions: u64 = tables.iter().map(|t| t.evictions).sum();
+        mx.state_entries
+            .with_label_values(&["detectors"])
+            .set(entries as i64);
+        mx.state_evictions_total
+            .with_label_values(&["detectors"])
+            .inc_by(evictions.saturating_sub(p.detector_evictions));
+        mx.state_entries
+            .with_label_values(&["rule_thresholds"])
+            .set(self.rule_windows.len() as i64);
+        mx.state_evictions_total
+            .with_label_values(&["rule_thresholds"])
+            .inc_by(self.rule_window_evictions - p.rule_window_evictions);
         *p = Published {
+            detector_evictions: evictions,
+            rule_window_evictions: self.rule_window_evictions,
             retransmissions: txs.retransmissions,
             transactions: txs.transactions,
             dialogs: cs.dialogs,

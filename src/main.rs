@@ -10,9 +10,12 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
+use std::path::PathBuf;
 use voip_sentinel::capture::{self, Live, LiveConfig, SourceEvent};
-use voip_sentinel::cli::{Cli, Command};
+
+use voip_sentinel::cli::{Cli, Command, RulesAction};
 use voip_sentinel::pipeline::{self, PipelineConfig};
+use voip_sentinel::policy::Policy;
 use voip_sentinel::report;
 
 fn main() -> ExitCode {
@@ -26,6 +29,34 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// On SIGHUP, load the rules folder again (in a thread of its own, so capture never waits) and
+/// hand the result to the correlator, which swaps it in without losing detector state.
+fn watch_sighup(
+    dir: PathBuf,
+    stop: Arc<AtomicBool>,
+) -> Result<crossbeam_channel::Receiver<voip_sentinel::policy::Reload>> {
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
+        .context("installing the SIGHUP handler")?;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::Builder::new()
+        .name("rules-reload".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if hup.swap(false, Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let result = Policy::load(&dir);
+                    if tx.send((result, t.elapsed())).is_err() {
+                        return;
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+        .context("starting the rules reload thread")?;
+    Ok(rx)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -52,14 +83,44 @@ fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(n) = cli.common.workers {
         cfg.workers = n as usize;
     }
-    if let Some(dir) = &cli.common.rules {
-        if !dir.is_dir() {
-            bail!(
-                "rules folder {} does not exist (give --rules DIR)",
-                dir.display()
-            );
-        }
+    if let Command::Rules {
+        action: RulesAction::Check { dir },
+    } = &cli.command
+    {
+        let dir = dir.clone().unwrap_or_else(|| PathBuf::from("rules"));
+        return Ok(match Policy::load(&dir) {
+            Ok(p) => {
+                println!(
+                    "{}: {} signatures, detectors.conf ok",
+                    dir.display(),
+                    p.rules.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("{e}");
+                }
+                ExitCode::from(1)
+            }
+        });
     }
+    // The rules folder: as given (it must load), or rules/ when there is one.
+    let rules_dir = match &cli.common.rules {
+        Some(d) => Some(d.clone()),
+        None => Some(PathBuf::from("rules")).filter(|d| d.is_dir()),
+    };
+    let policy = match &rules_dir {
+        Some(d) => Policy::load(d).map_err(|errors| {
+            anyhow::anyhow!(
+                "invalid rules: {} ({} problems in all; `voip-sentinel rules check {}` lists them)",
+                errors[0],
+                errors.len(),
+                d.display()
+            )
+        })?,
+        None => Policy::builtin(),
+    };
     let metrics = cli
         .common
         .metrics_listen
@@ -80,13 +141,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
+    let reload = rules_dir
+        .map(|dir| watch_sighup(dir, Arc::clone(&stop)))
+        .transpose()?;
     let quiet = cli.common.quiet;
     let progress = !quiet && std::io::stderr().is_terminal();
     let (stats, mut out, kernel) = match &cli.command {
         Command::Replay { paths } => {
             let files = capture::expand_paths(paths)?;
             let out = open_output(&cli.common.eve)?;
-            let (stats, out) = pipeline::run(&cfg, out, &stop, |d, stop| {
+            let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
                 let started = Instant::now();
                 let mut last = Instant::now();
                 let mut n: u64 = 0;
@@ -107,6 +171,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
             (stats, out, None)
         }
+        Command::Rules { .. } => unreachable!("handled above"),
         Command::Live {
             iface,
             filter,
@@ -124,7 +189,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })?;
             let out = open_output(&cli.common.eve)?;
             let mut kernel = None;
-            let (stats, out) = pipeline::run(&cfg, out, &stop, |d, stop| {
+            let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
                 live.run(stop, |ev: SourceEvent<'_>| d.on_event(ev));
                 kernel = Some(live.kernel_stats());
             });

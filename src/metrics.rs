@@ -137,14 +137,19 @@ pub const WIRE_KINDS: [&str; 3] = ["plaintext", "encrypted", "unknown"];
 pub const ATTRIBUTED: [&str; 2] = ["yes", "no"];
 
 /// Values of the `table` label of `state_entries` and `state_evictions_total`.
-pub const STATE_TABLES: [&str; 6] = [
+pub const STATE_TABLES: [&str; 8] = [
     "tcp_flows",
     "rtp_streams",
     "transactions",
     "calls",
     "fragments",
     "expectations",
+    "detectors",
+    "rule_thresholds",
 ];
+
+/// Values of the `result` label of `rules_reloads_total`.
+pub const RELOAD_RESULTS: [&str; 2] = ["success", "failure"];
 
 /// The built-in signatures: (id, category, severity). Their `alerts_total` series exist at 0
 /// from the start. Signature ids 2100001 (plaintext voice) and 2100002 (SRTP keys exposed) are
@@ -254,6 +259,11 @@ pub struct Metrics {
     pub state_evictions_total: IntCounterVec,
 
     pub build_info: IntGaugeVec,
+
+    // Rules.
+    pub rules_loaded: IntGauge,
+    pub rules_reloads_total: IntCounterVec,
+    pub rules_reload_duration_seconds: prometheus::Gauge,
 }
 
 /// Registers collectors and remembers their names.
@@ -482,7 +492,29 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
 
+        let rules_loaded = b.gauge("rules_loaded", "Signatures loaded from the rules folder.");
+        let rules_reloads_total = b.counter_vec(
+            "rules_reloads_total",
+            "Rules reloads (SIGHUP) by result; a failed reload keeps the rules in force.",
+            &["result"],
+        );
+        for r in RELOAD_RESULTS {
+            rules_reloads_total.with_label_values(&[r]);
+        }
+        let full = format!("{PREFIX}rules_reload_duration_seconds");
+        let rules_reload_duration_seconds = b.add(
+            &full,
+            prometheus::Gauge::with_opts(Opts::new(
+                full.clone(),
+                "How long the last rules load took, in seconds.",
+            ))
+            .expect("valid gauge"),
+        );
+
         Arc::new(Metrics {
+            rules_loaded,
+            rules_reloads_total,
+            rules_reload_duration_seconds,
             registry: b.registry,
             names: b.names,
             capture_packets_total,
@@ -823,7 +855,7 @@ mod tests {
         let m = Metrics::new();
         m.set_workers(1);
         let names = m.all_metric_names();
-        assert_eq!(names.len(), 32, "{names:?}");
+        assert_eq!(names.len(), 35, "{names:?}");
         let unique: BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names");
         let text = m.encode();

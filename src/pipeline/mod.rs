@@ -126,7 +126,8 @@ impl Dispatcher {
             SourceEvent::Kernel(k) => {
                 let dropped = k.dropped + k.if_dropped;
                 if let Some(m) = &self.metrics {
-                    m.capture_kernel_drops_total.inc_by(dropped.saturating_sub(self.kernel_dropped));
+                    m.capture_kernel_drops_total
+                        .inc_by(dropped.saturating_sub(self.kernel_dropped));
                 }
                 self.kernel_dropped = self.kernel_dropped.max(dropped);
             }
@@ -385,6 +386,8 @@ fn worker_of(hash: u64, workers: usize) -> usize {
 /// and return the counters when the source is exhausted (or `stop` is set) and every record is written.
 pub fn run<S>(
     cfg: &PipelineConfig,
+    policy: crate::policy::Policy,
+    reload: Option<Receiver<crate::policy::Reload>>,
     out: Box<dyn Write + Send>,
     stop: &AtomicBool,
     source: S,
@@ -418,7 +421,7 @@ where
         .name("correlator".into())
         .spawn(move || {
             let mut merge = Merge::new(chunk_rx);
-            let mut c = Correlator::new(ccfg, out, cmetrics);
+            let mut c = Correlator::new(ccfg, out, cmetrics, policy, reload);
             while let Some(ev) = merge.next_event() {
                 c.handle(ev);
             }

@@ -1,0 +1,222 @@
+//! Floods: requests per window of one source and towards one destination, per method (INVITE,
+//! REGISTER, OPTIONS, MESSAGE, SUBSCRIBE) and all methods together; 401/407 challenges towards
+//! one destination; and a global alarm on all SIP messages per second of packet time. Floods
+//! count every packet, retransmissions included: they load the server all the same.
+
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use super::config::FloodConfig;
+use super::secs;
+use super::table::{Lru, Rate, Samples};
+use super::{Emit, FLOOD_CHALLENGES, FLOOD_DESTINATION, FLOOD_GLOBAL, FLOOD_SOURCE};
+use crate::dialog::Msg;
+use crate::time::Ts;
+
+/// The methods counted on their own; `ALL` counts every method.
+pub const METHODS: [&str; 6] = [
+    "ALL",
+    "INVITE",
+    "REGISTER",
+    "OPTIONS",
+    "MESSAGE",
+    "SUBSCRIBE",
+];
+
+#[derive(Default)]
+pub struct RateState {
+    rate: Rate,
+    samples: Samples,
+}
+
+pub struct Flood {
+    /// (source, index in [`METHODS`]).
+    pub sources: Lru<(IpAddr, u8), RateState>,
+    /// (destination, index in [`METHODS`]).
+    pub destinations: Lru<(IpAddr, u8), RateState>,
+    /// Destination of 401/407 responses.
+    pub challenges: Lru<IpAddr, RateState>,
+    global_second: u64,
+    global_count: u64,
+    global_since_alert: u64,
+}
+
+fn src_threshold(cfg: &FloodConfig, i: usize) -> u64 {
+    [
+        cfg.src_all,
+        cfg.src_invite,
+        cfg.src_register,
+        cfg.src_options,
+        cfg.src_message,
+        cfg.src_subscribe,
+    ]
+    .get(i)
+    .copied()
+    .unwrap_or(cfg.src_all)
+}
+
+fn dst_threshold(cfg: &FloodConfig, i: usize) -> u64 {
+    [
+        cfg.dst_all,
+        cfg.dst_invite,
+        cfg.dst_register,
+        cfg.dst_options,
+        cfg.dst_message,
+        cfg.dst_subscribe,
+    ]
+    .get(i)
+    .copied()
+    .unwrap_or(cfg.dst_all)
+}
+
+impl Flood {
+    pub fn new(cfg: &FloodConfig) -> Flood {
+        Flood {
+            sources: Lru::new(super::usize_of(cfg.max_sources)),
+            destinations: Lru::new(super::usize_of(cfg.max_destinations)),
+            challenges: Lru::new(super::usize_of(cfg.max_destinations)),
+            global_second: u64::MAX,
+            global_count: 0,
+            global_since_alert: 0,
+        }
+    }
+
+    pub fn configure(&mut self, cfg: &FloodConfig) {
+        self.sources.set_max_keys(super::usize_of(cfg.max_sources));
+        self.destinations
+            .set_max_keys(super::usize_of(cfg.max_destinations));
+        self.challenges
+            .set_max_keys(super::usize_of(cfg.max_destinations));
+    }
+
+    pub(crate) fn on_message(&mut self, cfg: &FloodConfig, m: &Msg, emit: &mut Emit<'_>) {
+        let ctx = &m.ctx;
+        // Global rate, per second of packet time.
+        let second = ctx.ts.as_nanos() / 1_000_000_000;
+        if second != self.global_second {
+            self.global_second = second;
+            self.global_count = 0;
+        }
+        self.global_count = self.global_count.saturating_add(1);
+        if self.global_count >= cfg.global_per_second {
+            self.global_since_alert = self.global_since_alert.saturating_add(1);
+            let (count, since) = (self.global_count, self.global_since_alert);
+            let ev = || {
+                json!({
+                    "messages_this_second": count,
+                    "window_s": 1,
+                    "threshold": cfg.global_per_second,
+                    "messages_over_threshold": since,
+                })
+            };
+            if emit.fire(FLOOD_GLOBAL, "global", ctx, ev) {
+                self.global_since_alert = 0;
+            }
+        }
+        if let Some(method) = m.method.as_deref() {
+            let upper = method.to_ascii_uppercase();
+            let own = METHODS.iter().position(|x| *x == upper);
+            for i in std::iter::once(0).chain(own.filter(|&i| i > 0)) {
+                let idx = i as u8;
+                let thr = src_threshold(cfg, i);
+                Self::count(
+                    &mut self.sources,
+                    (ctx.src, idx),
+                    thr,
+                    cfg.window,
+                    m,
+                    FLOOD_SOURCE,
+                    "source",
+                    emit,
+                );
+                let thr = dst_threshold(cfg, i);
+                Self::count(
+                    &mut self.destinations,
+                    (ctx.dst, idx),
+                    thr,
+                    cfg.window,
+                    m,
+                    FLOOD_DESTINATION,
+                    "destination",
+                    emit,
+                );
+            }
+        } else if matches!(m.status, Some(401 | 407)) {
+            let s = self.challenges.touch(ctx.dst, ctx.ts, RateState::default);
+            s.samples.add(
+                m.call_id.as_deref(),
+                m.to.as_ref().and_then(|p| p.user.as_deref()),
+                m.server.as_deref(),
+            );
+            let n = s
+                .rate
+                .hit(ctx.ts, secs(cfg.challenge_window), cfg.challenge_count);
+            if n >= cfg.challenge_count {
+                let key = ctx.dst.to_string();
+                let ev = || {
+                    json!({
+                        "destination": key,
+                        "challenges": n,
+                        "window_s": cfg.challenge_window,
+                        "threshold": cfg.challenge_count,
+                        "responses": s.rate.since_alert,
+                        "samples": s.samples.json(),
+                    })
+                };
+                if emit.fire(FLOOD_CHALLENGES, &key, ctx, ev) {
+                    s.rate.since_alert = 0;
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn count(
+        table: &mut Lru<(IpAddr, u8), RateState>,
+        key: (IpAddr, u8),
+        threshold: u64,
+        window: u64,
+        m: &Msg,
+        sig: crate::alert::Signature,
+        who: &str,
+        emit: &mut Emit<'_>,
+    ) {
+        let ctx = &m.ctx;
+        let s = table.touch(key, ctx.ts, RateState::default);
+        s.samples.add(
+            m.call_id.as_deref(),
+            m.auth
+                .as_ref()
+                .and_then(|a| a.username.as_deref())
+                .or_else(|| super::target_user(m)),
+            m.user_agent.as_deref(),
+        );
+        let n = s.rate.hit(ctx.ts, secs(window), threshold);
+        if n < threshold {
+            return;
+        }
+        let method = METHODS.get(usize::from(key.1)).copied().unwrap_or("ALL");
+        let lim_key = format!("{}|{method}", key.0);
+        let ev = || {
+            json!({
+                who: key.0.to_string(),
+                "method": method,
+                "requests": n,
+                "window_s": window,
+                "threshold": threshold,
+                "requests_since_last_alert": s.rate.since_alert,
+                "samples": s.samples.json(),
+            })
+        };
+        if emit.fire(sig, &lim_key, ctx, ev) {
+            s.rate.since_alert = 0;
+        }
+    }
+
+    pub fn expire(&mut self, cfg: &FloodConfig, now: Ts) {
+        self.sources.expire(now, secs(cfg.window));
+        self.destinations.expire(now, secs(cfg.window));
+        self.challenges.expire(now, secs(cfg.challenge_window));
+    }
+}

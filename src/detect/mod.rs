@@ -1,0 +1,463 @@
+//! Behavioural detectors: scanners, floods, password guessing and account anomalies, decided
+//! from the sequence of SIP messages (in capture order, packet time only).
+//!
+//! Every per-key table has a cap (least recently seen key evicted, evictions counted) and drops
+//! idle keys on [`Detectors::expire`]. Findings go through a [`threshold::Limiter`] (Suricata
+//! `type limit`): at most `limit` per (signature, key) per `seconds`, the held-back ones counted
+//! on the next. Responses are paired with their request here, by (Call-ID, CSeq number, CSeq
+//! method), in a small capped table, since a response carries no credentials.
+//!
+//! | id | signature | category | severity |
+//! | --- | --- | --- | --- |
+//! | 2300001 | sweep: one source, many destination hosts | scanner | 2 |
+//! | 2300002 | extension enumeration: one source, many users refused or unanswered | scanner | 2 |
+//! | 2300003 | many requests of one source without any response | scanner | 3 |
+//! | 2300004 | SIPVicious From-tag | scanner | 2 |
+//! | 2300005 | request flood from one source (per method and all) | flood | 2 |
+//! | 2300006 | request flood towards one destination (per method and all) | flood | 2 |
+//! | 2300007 | 401/407 challenge flood towards one destination | flood | 3 |
+//! | 2300008 | global SIP message rate | flood | 2 |
+//! | 2300009 | failed authentications from one source | brute-force | 2 |
+//! | 2300010 | failed authentications of one username | brute-force | 2 |
+//! | 2300011 | one username failing from many sources | brute-force | 2 |
+//! | 2300012 | success after failures (password guessed) | brute-force | 1 |
+//! | 2300013 | account registered from a new network | anomaly | 3 |
+
+pub mod brute;
+pub mod config;
+pub mod flood;
+pub mod scanner;
+pub mod table;
+pub mod threshold;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::alert::Signature;
+use crate::dialog::Msg;
+use crate::pipeline::event::PacketCtx;
+use crate::time::Ts;
+
+pub use config::DetectConfig;
+use table::Lru;
+use threshold::Limiter;
+
+const fn sig(id: u32, name: &'static str, category: &'static str, severity: u8) -> Signature {
+    Signature {
+        id,
+        name,
+        category,
+        severity,
+    }
+}
+
+pub const SCAN_SWEEP: Signature = sig(
+    2_300_001,
+    "VOIP-SENTINEL scanner: one source sweeping many SIP hosts",
+    "scanner",
+    2,
+);
+pub const SCAN_ENUMERATION: Signature = sig(
+    2_300_002,
+    "VOIP-SENTINEL scanner: extension enumeration (many users refused or unanswered)",
+    "scanner",
+    2,
+);
+pub const SCAN_NO_RESPONSE: Signature = sig(
+    2_300_003,
+    "VOIP-SENTINEL scanner: many requests without any response",
+    "scanner",
+    3,
+);
+pub const SCAN_SIPVICIOUS_TAG: Signature = sig(
+    2_300_004,
+    "VOIP-SENTINEL scanner: SIPVicious From-tag",
+    "scanner",
+    2,
+);
+pub const FLOOD_SOURCE: Signature = sig(
+    2_300_005,
+    "VOIP-SENTINEL flood: request rate of one source",
+    "flood",
+    2,
+);
+pub const FLOOD_DESTINATION: Signature = sig(
+    2_300_006,
+    "VOIP-SENTINEL flood: request rate towards one destination",
+    "flood",
+    2,
+);
+pub const FLOOD_CHALLENGES: Signature = sig(
+    2_300_007,
+    "VOIP-SENTINEL flood: 401/407 challenges towards one destination",
+    "flood",
+    3,
+);
+pub const FLOOD_GLOBAL: Signature = sig(
+    2_300_008,
+    "VOIP-SENTINEL flood: global SIP message rate",
+    "flood",
+    2,
+);
+pub const BRUTE_SOURCE: Signature = sig(
+    2_300_009,
+    "VOIP-SENTINEL brute force: failed authentications from one source",
+    "brute-force",
+    2,
+);
+pub const BRUTE_USER: Signature = sig(
+    2_300_010,
+    "VOIP-SENTINEL brute force: failed authentications of one username",
+    "brute-force",
+    2,
+);
+pub const BRUTE_DISTRIBUTED: Signature = sig(
+    2_300_011,
+    "VOIP-SENTINEL brute force: one username failing from many sources",
+    "brute-force",
+    2,
+);
+pub const BRUTE_SUCCESS: Signature = sig(
+    2_300_012,
+    "VOIP-SENTINEL brute force: authentication succeeded after failures (password guessed)",
+    "brute-force",
+    1,
+);
+pub const NEW_NETWORK: Signature = sig(
+    2_300_013,
+    "VOIP-SENTINEL anomaly: account registered from a new network",
+    "anomaly",
+    3,
+);
+
+/// Every detector signature.
+pub const SIGNATURES: &[Signature] = &[
+    SCAN_SWEEP,
+    SCAN_ENUMERATION,
+    SCAN_NO_RESPONSE,
+    SCAN_SIPVICIOUS_TAG,
+    FLOOD_SOURCE,
+    FLOOD_DESTINATION,
+    FLOOD_CHALLENGES,
+    FLOOD_GLOBAL,
+    BRUTE_SOURCE,
+    BRUTE_USER,
+    BRUTE_DISTRIBUTED,
+    BRUTE_SUCCESS,
+    NEW_NETWORK,
+];
+
+/// What a detector found.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub sig: Signature,
+    /// The packet that decided it (for "no response": the unanswered request).
+    pub ctx: PacketCtx,
+    /// Counts, window, threshold, `suppressed` (alerts of this key held back since its last
+    /// one), and samples (<= 5 Call-IDs, usernames, user agents, clipped).
+    pub evidence: serde_json::Value,
+}
+
+/// Size of one table, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TableStats {
+    pub entries: usize,
+    pub max_keys: usize,
+    pub evictions: u64,
+}
+
+impl TableStats {
+    fn of<K: std::hash::Hash + Eq + Clone, V>(t: &Lru<K, V>) -> TableStats {
+        TableStats {
+            entries: t.len(),
+            max_keys: t.max_keys(),
+            evictions: t.evictions,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DetectStats {
+    pub pending: TableStats,
+    pub scanner_sources: TableStats,
+    pub flood_sources: TableStats,
+    pub flood_destinations: TableStats,
+    pub flood_challenges: TableStats,
+    pub brute_sources: TableStats,
+    pub brute_users: TableStats,
+    pub user_networks: TableStats,
+    pub limiter: TableStats,
+    /// Failed authentications seen (requests with credentials answered 401/403/407).
+    pub auth_failures: u64,
+    /// Findings held back by the limiter.
+    pub suppressed: u64,
+    /// Requests whose "no response" decision was dropped because the queue was full.
+    pub no_response_queue_dropped: u64,
+}
+
+/// (Call-ID, CSeq number, CSeq method).
+pub type PendingKey = (String, u32, String);
+
+/// A request waiting for its response.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub ctx: PacketCtx,
+    pub method: String,
+    /// To user, else Request-URI user.
+    pub target: Option<String>,
+    /// The request carried credentials (`Some`), with this username (empty when none).
+    pub auth_user: Option<String>,
+    pub call_id: String,
+    pub user_agent: Option<String>,
+    /// Some response (provisional included) was seen.
+    pub responded: bool,
+}
+
+/// The detectors, with their state.
+pub struct Detectors {
+    cfg: DetectConfig,
+    limiter: Limiter,
+    pending: Lru<PendingKey, Pending>,
+    /// Requests in order of arrival, for the "no response" decision.
+    undecided: VecDeque<(PendingKey, Ts)>,
+    undecided_dropped: u64,
+    scanner: scanner::Scanner,
+    flood: flood::Flood,
+    brute: brute::Brute,
+}
+
+/// Requests the detectors pair and count (a response never comes for ACK).
+fn awaits_response(method: &str) -> bool {
+    !method.eq_ignore_ascii_case("ACK")
+}
+
+/// The user part of a SIP/SIPS/TEL URI.
+pub fn uri_user(uri: &str) -> Option<&str> {
+    let rest = uri.trim().split_once(':')?.1;
+    let user = match rest.split_once('@') {
+        Some((u, _)) => u,
+        None if uri.trim_start().to_ascii_lowercase().starts_with("tel:") => rest,
+        None => return None,
+    };
+    let user = user.split([';', '?', ':']).next().unwrap_or("");
+    (!user.is_empty()).then_some(user)
+}
+
+/// The target user of a request: To user, else Request-URI user.
+pub fn target_user(m: &Msg) -> Option<&str> {
+    m.to.as_ref()
+        .and_then(|p| p.user.as_deref())
+        .filter(|u| !u.is_empty())
+        .or_else(|| m.uri.as_deref().and_then(uri_user))
+}
+
+/// The /24 (IPv4) or /64 (IPv6) an address belongs to.
+pub fn network_of(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        IpAddr::V6(a) => {
+            if let Some(v4) = a.to_ipv4_mapped() {
+                return network_of(IpAddr::V4(v4));
+            }
+            let s = a.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+/// Shared by the families: the limiter and the output.
+pub(crate) struct Emit<'a> {
+    pub limiter: &'a mut Limiter,
+    pub out: &'a mut Vec<Finding>,
+}
+
+impl Emit<'_> {
+    /// Emit `sig` for `key` unless the limiter holds it back; `evidence` gets `suppressed`.
+    pub fn fire(
+        &mut self,
+        sig: Signature,
+        key: &str,
+        ctx: &PacketCtx,
+        evidence: impl FnOnce() -> serde_json::Value,
+    ) -> bool {
+        let Some(suppressed) = self.limiter.check(sig.id, key, ctx.ts) else {
+            return false;
+        };
+        let mut evidence = evidence();
+        if let Some(o) = evidence.as_object_mut() {
+            o.insert("suppressed".to_string(), suppressed.into());
+        }
+        self.out.push(Finding {
+            sig,
+            ctx: *ctx,
+            evidence,
+        });
+        true
+    }
+}
+
+/// Seconds as nanoseconds, saturating (a configuration built in code is not range-checked).
+pub(crate) fn secs(s: u64) -> u64 {
+    s.saturating_mul(1_000_000_000)
+}
+
+fn usize_of(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+impl Detectors {
+    pub fn new(cfg: DetectConfig) -> Detectors {
+        let t = &cfg.threshold;
+        Detectors {
+            limiter: Limiter::new(t.limit, t.seconds, usize_of(t.max_keys)),
+            pending: Lru::new(usize_of(cfg.pairing.max_pending)),
+            undecided: VecDeque::new(),
+            undecided_dropped: 0,
+            scanner: scanner::Scanner::new(&cfg.scanner),
+            flood: flood::Flood::new(&cfg.flood),
+            brute: brute::Brute::new(&cfg.bruteforce),
+            cfg,
+        }
+    }
+
+    pub fn config(&self) -> &DetectConfig {
+        &self.cfg
+    }
+
+    /// Reload: keep the state, apply the new thresholds and caps (a smaller cap evicts at once,
+    /// counted).
+    pub fn set_config(&mut self, cfg: DetectConfig) {
+        let t = &cfg.threshold;
+        self.limiter
+            .configure(t.limit, t.seconds, usize_of(t.max_keys));
+        self.pending.set_max_keys(usize_of(cfg.pairing.max_pending));
+        self.scanner.configure(&cfg.scanner);
+        self.flood.configure(&cfg.flood);
+        self.brute.configure(&cfg.bruteforce);
+        self.cfg = cfg;
+    }
+
+    /// Every SIP message, in capture order, retransmissions included (`retransmission` tells).
+    pub fn on_message(&mut self, m: &Msg, retransmission: bool, out: &mut Vec<Finding>) {
+        let mut emit = Emit {
+            limiter: &mut self.limiter,
+            out,
+        };
+        self.flood.on_message(&self.cfg.flood, m, &mut emit);
+        if let Some(method) = m.method.as_deref() {
+            if retransmission {
+                return;
+            }
+            self.scanner.on_request(&self.cfg.scanner, m, &mut emit);
+            if !awaits_response(method) {
+                return;
+            }
+            let (Some(call_id), Some((cseq, cseq_method))) = (&m.call_id, &m.cseq) else {
+                return;
+            };
+            let key: PendingKey = (call_id.clone(), *cseq, cseq_method.clone());
+            let p = Pending {
+                ctx: m.ctx,
+                method: method.to_string(),
+                target: target_user(m).map(|u| crate::dialog::msg::clip(u, table::VALUE_CLIP)),
+                auth_user: m.auth.as_ref().map(|a| {
+                    crate::dialog::msg::clip(a.username.as_deref().unwrap_or(""), table::VALUE_CLIP)
+                }),
+                call_id: crate::dialog::msg::clip(call_id, table::VALUE_CLIP),
+                user_agent: m
+                    .user_agent
+                    .as_deref()
+                    .map(|u| crate::dialog::msg::clip(u, table::VALUE_CLIP)),
+                responded: false,
+            };
+            self.pending.remove(&key);
+            self.pending.touch(key.clone(), m.ctx.ts, || p);
+            let cap = self.pending.max_keys().saturating_mul(2);
+            while self.undecided.len() >= cap {
+                self.undecided.pop_front();
+                self.undecided_dropped += 1;
+            }
+            self.undecided.push_back((key, m.ctx.ts));
+        } else if let Some(status) = m.status {
+            let (Some(call_id), Some((cseq, cseq_method))) = (&m.call_id, &m.cseq) else {
+                return;
+            };
+            let key: PendingKey = (call_id.clone(), *cseq, cseq_method.clone());
+            if status < 200 {
+                if let Some(p) = self.pending.get_mut(&key) {
+                    p.responded = true;
+                }
+                return;
+            }
+            let Some(p) = self.pending.remove(&key) else {
+                return;
+            };
+            self.scanner
+                .on_final(&self.cfg.scanner, &p, m, status, &mut emit);
+            self.brute
+                .on_final(&self.cfg.bruteforce, &p, m, status, &mut emit);
+        }
+    }
+
+    /// On ticks (every second of packet time): decides "no response", drops idle state.
+    pub fn expire(&mut self, now: Ts, out: &mut Vec<Finding>) {
+        let mut emit = Emit {
+            limiter: &mut self.limiter,
+            out,
+        };
+        let timeout = secs(self.cfg.scanner.no_response_timeout);
+        while let Some((_, t)) = self.undecided.front() {
+            if now.since(*t) < timeout {
+                break;
+            }
+            let Some((key, t)) = self.undecided.pop_front() else {
+                break;
+            };
+            let Some(p) = self.pending.get_mut(&key) else {
+                continue;
+            };
+            // A later request with the same key replaced this one: its own entry decides.
+            if p.ctx.ts != t || p.responded {
+                continue;
+            }
+            p.responded = true; // decided once
+            let p = p.clone();
+            self.scanner.on_unanswered(&self.cfg.scanner, &p, &mut emit);
+        }
+        self.pending
+            .expire(now, secs(self.cfg.pairing.pending_timeout));
+        self.scanner.expire(&self.cfg.scanner, now);
+        self.flood.expire(&self.cfg.flood, now);
+        self.brute.expire(&self.cfg.bruteforce, now);
+        self.limiter.expire(now);
+    }
+
+    pub fn stats(&self) -> DetectStats {
+        DetectStats {
+            pending: TableStats::of(&self.pending),
+            scanner_sources: TableStats::of(&self.scanner.sources),
+            flood_sources: TableStats::of(&self.flood.sources),
+            flood_destinations: TableStats::of(&self.flood.destinations),
+            flood_challenges: TableStats::of(&self.flood.challenges),
+            brute_sources: TableStats::of(&self.brute.sources),
+            brute_users: TableStats::of(&self.brute.users),
+            user_networks: TableStats::of(&self.brute.networks),
+            limiter: TableStats {
+                entries: self.limiter.len(),
+                max_keys: usize_of(self.cfg.threshold.max_keys),
+                evictions: self.limiter.evictions(),
+            },
+            auth_failures: self.brute.failures,
+            suppressed: self.limiter.suppressed,
+            no_response_queue_dropped: self.undecided_dropped,
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Alert thresholding with Suricata `threshold.config` semantics, `type limit`: at most `limit`
+//! alerts per (signature, key) per `seconds` (the period starts with the first alert of the
+//! key). What is held back is counted and reported on the next alert of the same key, so a flood
+//! of a million packets gives a few alerts that carry its size.
+
+use super::secs;
+use super::table::Lru;
+use crate::time::Ts;
+
+struct Period {
+    start: Ts,
+    alerts: u64,
+    suppressed: u64,
+}
+
+pub struct Limiter {
+    table: Lru<(u32, String), Period>,
+    limit: u64,
+    seconds: u64,
+    /// Alerts held back, all keys.
+    pub suppressed: u64,
+}
+
+impl Limiter {
+    pub fn new(limit: u64, seconds: u64, max_keys: usize) -> Limiter {
+        Limiter {
+            table: Lru::new(max_keys),
+            limit: limit.max(1),
+            seconds: seconds.max(1),
+            suppressed: 0,
+        }
+    }
+
+    pub fn configure(&mut self, limit: u64, seconds: u64, max_keys: usize) {
+        self.limit = limit.max(1);
+        self.seconds = seconds.max(1);
+        self.table.set_max_keys(max_keys);
+    }
+
+    /// May `sig` alert for `key` at `now`? `Some(n)`: yes, and `n` alerts of this key were held
+    /// back since its last one; `None`: held back (and counted).
+    pub fn check(&mut self, sig: u32, key: &str, now: Ts) -> Option<u64> {
+        let seconds = self.seconds;
+        let limit = self.limit;
+        let p = self.table.touch((sig, key.to_string()), now, || Period {
+            start: now,
+            alerts: 0,
+            suppressed: 0,
+        });
+        if now.since(p.start) >= secs(seconds) {
+            p.start = now;
+            p.alerts = 0;
+        }
+        if p.alerts < limit {
+            p.alerts += 1;
+            Some(std::mem::take(&mut p.suppressed))
+        } else {
+            p.suppressed = p.suppressed.saturating_add(1);
+            self.suppressed = self.suppressed.saturating_add(1);
+            None
+        }
+    }
+
+    pub fn expire(&mut self, now: Ts) {
+        self.table.expire(now, secs(self.seconds));
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub fn evictions(&self) -> u64 {
+        self.table.evictions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_per_key_per_period_and_counts_what_it_held() {
+        let mut l = Limiter::new(2, 60, 10);
+        let t = Ts(secs(100));
+        assert_eq!(l.check(1, "a", t), Some(0));
+        assert_eq!(l.check(1, "a", t), Some(0));
+        assert_eq!(l.check(1, "a", t), None);
+        assert_eq!(l.check(1, "a", t), None);
+        assert_eq!(l.check(1, "b", t), Some(0));
+        assert_eq!(l.check(2, "a", t), Some(0));
+        assert_eq!(l.check(1, "a", t.add_secs(59)), None);
+        assert_eq!(l.check(1, "a", t.add_secs(60)), Some(3));
+        assert_eq!(l.suppressed, 3);
+    }
+}

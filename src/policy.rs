@@ -1,0 +1,76 @@
+//! The sensor's policy: everything detection decides by, read from the rules folder —
+//! signatures (`*.rules`, with `variables.conf`) and the behavioural detectors' thresholds
+//! (`detectors.conf`). Loaded at start, checked by `voip-sentinel rules check`, and reloaded on
+//! SIGHUP without losing detector state.
+
+use std::path::{Path, PathBuf};
+
+use crate::detect::DetectConfig;
+use crate::rules::RuleSet;
+
+/// A policy loaded on SIGHUP (or the errors that kept it from loading), and how long it took.
+pub type Reload = (Result<Policy, Vec<String>>, std::time::Duration);
+
+/// A loaded policy.
+pub struct Policy {
+    pub rules: RuleSet,
+    pub detect: DetectConfig,
+    pub dir: PathBuf,
+}
+
+impl Policy {
+    /// Load the folder; every problem of every file, as `file:line:column: message` lines.
+    pub fn load(dir: &Path) -> Result<Policy, Vec<String>> {
+        let mut errors = Vec::new();
+        if !dir.is_dir() {
+            return Err(vec![format!(
+                "{}: rules folder not found (give --rules DIR)",
+                dir.display()
+            )]);
+        }
+        let rules = match RuleSet::load(dir) {
+            Ok(r) => Some(r),
+            Err(es) => {
+                errors.extend(es.iter().map(|e| e.to_string()));
+                None
+            }
+        };
+        let conf = dir.join("detectors.conf");
+        let detect = if conf.exists() {
+            match std::fs::read_to_string(&conf) {
+                Ok(text) => match DetectConfig::parse(&text) {
+                    Ok(c) => Some(c),
+                    Err(es) => {
+                        errors.extend(es.iter().map(|(line, col, msg)| {
+                            format!("{}:{line}:{col}: {msg}", conf.display())
+                        }));
+                        None
+                    }
+                },
+                Err(e) => {
+                    errors.push(format!("{}: {e}", conf.display()));
+                    None
+                }
+            }
+        } else {
+            Some(DetectConfig::default())
+        };
+        match (rules, detect) {
+            (Some(rules), Some(detect)) if errors.is_empty() => Ok(Policy {
+                rules,
+                detect,
+                dir: dir.to_path_buf(),
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// No rules and default thresholds: what runs when there is no rules folder.
+    pub fn builtin() -> Policy {
+        Policy {
+            rules: RuleSet::default(),
+            detect: DetectConfig::default(),
+            dir: PathBuf::new(),
+        }
+    }
+}
