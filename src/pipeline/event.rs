@@ -48,11 +48,13 @@ impl Order {
         idx: u32::MAX,
     };
 
-    /// Everything up to and including packet `seq` and its tick events, if `tick`.
+    /// Everything up to and including packet `seq`, and, if `tick`, the tick after it: its
+    /// events (phase 1) and the tick itself as worker 0 forwards it (phase 2). Marking phase 2
+    /// lets the merge hand the tick on at once, also when no packet follows (a quiet wire).
     pub fn mark(seq: u64, tick: bool) -> Order {
         Order {
             seq,
-            phase: if tick { 1 } else { 0 },
+            phase: if tick { 2 } else { 0 },
             key: u64::MAX,
             idx: u32::MAX,
         }

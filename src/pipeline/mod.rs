@@ -340,15 +340,22 @@ impl Dispatcher {
     /// advance with the wall clock so idle dialogs still time out.
     fn idle(&mut self) {
         self.flush_pending_live();
-        if self.stats.first_ts.is_some() {
-            let quiet = self.last_packet_wall.elapsed().as_nanos() as u64;
-            let now = Ts(self.stats.last_ts.unwrap_or_default().0 + quiet);
-            if now > self.now {
-                self.now = now;
-            }
-            if self.now.0 >= self.next_tick {
-                self.tick();
-            }
+        let now = match self.stats.last_ts {
+            Some(last) => Ts(last.0 + self.last_packet_wall.elapsed().as_nanos() as u64),
+            // Nothing captured yet: the wall clock stands in for packet time, so ticks (and
+            // rules reloads, metrics) go on while the wire is silent.
+            None => Ts(std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)),
+        };
+        if now > self.now {
+            self.now = now;
+        }
+        if self.next_tick == 0 {
+            self.next_tick = self.now.0 - self.now.0 % self.tick_ns + self.tick_ns;
+        }
+        if self.now.0 >= self.next_tick {
+            self.tick();
         }
     }
 

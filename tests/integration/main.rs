@@ -8,6 +8,7 @@ mod media;
 mod oracle;
 mod prometheus;
 mod rtp_oracle;
+mod rules;
 mod secrets;
 mod util;
 mod workers;

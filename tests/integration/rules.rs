@@ -1,0 +1,225 @@
+//! Rules: `rules check`, bad rules refused at start, detection on the SIPVicious captures, and
+//! SIGHUP reloading the rules of a live sensor without a restart.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::util::*;
+
+#[test]
+fn shipped_rules_check_clean() {
+    let out = Command::new(bin())
+        .args(["rules", "check"])
+        .arg(root().join("rules"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("31 signatures"), "{text}");
+}
+
+#[test]
+fn bad_rules_are_reported_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.rules"),
+        "alert sip any any -> any any (msg:\"x\"; sid:1; foo;)\nalert sip any any -> any any (sid:2;)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("detectors.conf"),
+        "[flood]\nno_such_key = 3\n",
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["rules", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].ends_with("bad.rules:1:47: unknown option 'foo'"),
+        "{err}"
+    );
+    assert!(
+        lines[1].contains("bad.rules:2:") && lines[1].contains("missing msg"),
+        "{err}"
+    );
+    assert!(lines[2].contains("detectors.conf:2:1:"), "{err}");
+    // The sensor refuses to start on them, with one line.
+    let out = Command::new(bin())
+        .args(["replay", "--eve", "-", "--rules"])
+        .arg(dir.path())
+        .arg(root().join("pcaps/sipp-failures.pcap"))
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("invalid rules") && err.contains("unknown option 'foo'"),
+        "{err}"
+    );
+}
+
+fn alert_counts(cap: &str) -> std::collections::BTreeMap<u64, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for r in sensor(
+        &[&root().join(cap)],
+        &["--rules", root().join("rules").to_str().unwrap()],
+    ) {
+        if r["event_type"] == "alert" {
+            *m.entry(r["alert"]["signature_id"].as_u64().unwrap())
+                .or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+#[test]
+fn sipvicious_scans_are_detected_by_fingerprint_and_behaviour() {
+    let svwar = alert_counts("pcaps/public/sipvicious/svwar-register.pcap");
+    // friendly-scanner UA and sipvicious From (limited to one per source), the svwar From-tag,
+    // and a REGISTER flood from the scanner (all methods, and REGISTER).
+    assert_eq!(svwar.get(&2200001), Some(&1), "{svwar:?}");
+    assert_eq!(svwar.get(&2300004), Some(&1), "{svwar:?}");
+    assert_eq!(svwar.get(&2300005), Some(&2), "{svwar:?}");
+    let svmap = alert_counts("pcaps/public/sipvicious/svmap-invite-svwar-options.pcap");
+    // The scanner, and kamailio forwarding the scanner's INVITEs (User-Agent kept) to itself.
+    assert_eq!(svmap.get(&2200001), Some(&2), "{svmap:?}");
+    assert_eq!(
+        svmap.get(&2300002),
+        Some(&1),
+        "enumeration by OPTIONS: {svmap:?}"
+    );
+    assert_eq!(
+        svmap.get(&2200040),
+        Some(&1),
+        "the INVITE loop reached Max-Forwards 0: {svmap:?}"
+    );
+}
+
+#[test]
+fn benign_captures_raise_only_encryption_findings() {
+    for cap in [
+        "pcaps/sipp-uac-pcap-g711.pcap",
+        "pcaps/kamailio-register-digest.pcap",
+        "pcaps/sipp-tcp-calls.pcap",
+    ] {
+        let counts = alert_counts(cap);
+        assert!(
+            counts.keys().all(|id| (2_100_001..=2_100_005).contains(id)),
+            "{cap}: {counts:?}"
+        );
+    }
+}
+
+/// Kills the sensor if the test fails before it is stopped.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.0.to_string()])
+            .status();
+    }
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} not in the exposition"))
+}
+
+#[test]
+fn sighup_reloads_rules_and_keeps_the_old_ones_on_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("rules/sip.rules"), dir.path().join("sip.rules")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(bin())
+        .args([
+            "live",
+            "-i",
+            "lo",
+            "-f",
+            "host 127.0.0.249",
+            "--eve",
+            "/dev/null",
+            "--quiet",
+            "--rules",
+        ])
+        .arg(dir.path())
+        .arg("--metrics-listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child.id());
+    // Poll the exposition until `name` has `want` (reloads are applied on the next tick).
+    let wait_for = |name: &str, want: f64| {
+        let mut last = f64::NAN;
+        for _ in 0..100 {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ =
+                    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let mut text = String::new();
+                let _ = s.read_to_string(&mut text);
+                if text.contains(name) {
+                    last = metric(&text, name);
+                    if last == want {
+                        return;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{name} is {last}, want {want}");
+    };
+    wait_for("voipsentinel_rules_loaded", 31.0);
+    let hup = |pid: u32| {
+        Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap()
+    };
+    // A new rule: reloaded.
+    std::fs::write(
+        dir.path().join("extra.rules"),
+        "alert sip any any -> any any (msg:\"test\"; sip.method:INVITE; sid:9000001; rev:1;)\n",
+    )
+    .unwrap();
+    hup(child.id());
+    wait_for("voipsentinel_rules_reloads_total{result=\"success\"}", 1.0);
+    wait_for("voipsentinel_rules_loaded", 32.0);
+    // A broken rule: refused, the 32 rules stay in force.
+    std::fs::write(
+        dir.path().join("extra.rules"),
+        "alert sip any any -> any any (sid:9000001;)\n",
+    )
+    .unwrap();
+    hup(child.id());
+    wait_for("voipsentinel_rules_reloads_total{result=\"failure\"}", 1.0);
+    wait_for("voipsentinel_rules_loaded", 32.0);
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
