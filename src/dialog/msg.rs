@@ -104,6 +104,12 @@ pub struct Msg {
     pub to: Option<Party>,
     pub user_agent: Option<String>,
     pub server: Option<String>,
+    /// P-Asserted-Identity (the identity a trusted network vouches for).
+    pub pai: Option<Party>,
+    /// The STIR/SHAKEN Identity header (RFC 8224), as sent: a PASSporT (a signed JWT, no secret).
+    pub identity: Option<String>,
+    /// The Contact URI.
+    pub contact: Option<String>,
     pub auth: Option<AuthInfo>,
     pub challenge: Option<AuthInfo>,
     pub content_type: Option<String>,
@@ -170,6 +176,17 @@ impl Msg {
             to: m.to().map(|n| party(&n)),
             user_agent: m.user_agent().map(|u| clip(u, 256)),
             server: m.server().map(|u| clip(u, 256)),
+            pai: m.p_asserted_identity().map(|n| party(&n)),
+            identity: m.identity().map(|i| clip(i, 4096)),
+            contact: m.contact().map(|c| {
+                let mut s = format!("{}:", c.uri.scheme);
+                if let Some(u) = c.uri.user {
+                    s.push_str(u);
+                    s.push('@');
+                }
+                s.push_str(c.uri.host);
+                clip(&s, 256)
+            }),
             auth: m
                 .authorization()
                 .or_else(|| m.proxy_authorization())
