@@ -12,6 +12,7 @@ use serde_json::json;
 use serde::Serialize;
 
 use crate::alert::{AlertInfo, AlertRecord};
+use crate::anomaly::Anomalies;
 use crate::decode::Transport;
 use crate::detect::{Detectors, Finding};
 use crate::dialog::media::{rtp_record, summary_of};
@@ -109,6 +110,7 @@ pub struct Correlator {
     /// Signatures, and the behavioural detectors (their thresholds come with the policy).
     rules: RuleSet,
     detectors: Detectors,
+    anomalies: Anomalies,
     /// Per-rule thresholds: (sid, tracked address) -> (window start, matches in the window).
     rule_windows: HashMap<(u32, Option<IpAddr>), (Ts, u32)>,
     /// New policies from SIGHUP reloads, with how long the load took.
@@ -146,6 +148,7 @@ impl Correlator {
             metrics,
             rules: policy.rules,
             detectors: Detectors::new(policy.detect),
+            anomalies: Anomalies::default(),
             rule_windows: HashMap::new(),
             reload,
             findings: Vec::new(),
@@ -189,6 +192,10 @@ impl Correlator {
                             .entry(e.kind.as_str().to_string())
                             .or_insert(0) += 1;
                         self.parse_event(e.kind.as_str());
+                        self.anomalies
+                            .on_parse_error(&ctx, e.kind.as_str(), &mut self.findings);
+                        self.take_findings();
+                        self.write_out();
                         return;
                     }
                 };
@@ -272,6 +279,7 @@ impl Correlator {
                 }
                 self.tx.expire(self.now, &mut self.sip_out);
                 self.detectors.expire(self.now, &mut self.findings);
+                self.anomalies.expire(self.now);
                 self.take_findings();
                 self.take_reload();
                 self.publish();
@@ -455,6 +463,8 @@ impl Correlator {
         let seen = self.tx.on_message(m, &mut self.sip_out);
         self.detectors
             .on_message(m, seen == Seen::Retransmission, &mut self.findings);
+        self.anomalies
+            .on_message(m, seen == Seen::Retransmission, &mut self.findings);
         self.take_findings();
         if seen != Seen::Retransmission {
             if m.cseq_method() == "REGISTER" {
@@ -569,8 +579,10 @@ impl Correlator {
             &d.user_networks,
             &d.limiter,
         ];
-        let entries: usize = tables.iter().map(|t| t.entries).sum();
-        let evictions: u64 = tables.iter().map(|t| t.evictions).sum();
+        let entries: usize =
+            tables.iter().map(|t| t.entries).sum::<usize>() + self.anomalies.entries();
+        let evictions: u64 =
+            tables.iter().map(|t| t.evictions).sum::<u64>() + self.anomalies.evictions();
         mx.state_entries
             .with_label_values(&["detectors"])
             .set(entries as i64);

@@ -6,6 +6,7 @@
 //! records.
 
 pub mod alert;
+pub mod anomaly;
 pub mod capture;
 pub mod cli;
 pub mod correlate;
