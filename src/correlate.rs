@@ -23,6 +23,7 @@ use crate::dialog::{
     CallConfig, CallRecord, CallStats, Calls, Msg, Seen, SipRecord, Transactions, TxConfig, TxStats,
 };
 use crate::eve::{EveWriter, Head};
+use crate::inventory::{DeviceRecord, Inventory};
 use crate::media_evidence::Verdict;
 use crate::metrics::{
     bounded_label, Metrics, DIALOG_OUTCOMES, MEDIA_PROTECTIONS, PARSE_EVENT_KINDS,
@@ -111,6 +112,8 @@ pub struct Correlator {
     rules: RuleSet,
     detectors: Detectors,
     anomalies: Anomalies,
+    inventory: Inventory,
+    device_out: Vec<DeviceRecord>,
     /// Per-rule thresholds: (sid, tracked address) -> (window start, matches in the window).
     rule_windows: HashMap<(u32, Option<IpAddr>), (Ts, u32)>,
     /// New policies from SIGHUP reloads, with how long the load took.
@@ -149,6 +152,8 @@ impl Correlator {
             rules: policy.rules,
             detectors: Detectors::new(policy.detect),
             anomalies: Anomalies::default(),
+            inventory: Inventory::new(policy.vulnerable, 50_000),
+            device_out: Vec::new(),
             rule_windows: HashMap::new(),
             reload,
             findings: Vec::new(),
@@ -439,6 +444,7 @@ impl Correlator {
                 Ok(policy) => {
                     self.rules = policy.rules;
                     self.detectors.set_config(policy.detect);
+                    self.inventory.set_list(policy.vulnerable);
                     self.rule_windows.clear();
                     self.stats.rules_reloads += 1;
                 }
@@ -465,6 +471,8 @@ impl Correlator {
             .on_message(m, seen == Seen::Retransmission, &mut self.findings);
         self.anomalies
             .on_message(m, seen == Seen::Retransmission, &mut self.findings);
+        self.inventory
+            .on_message(m, &mut self.device_out, &mut self.findings);
         self.take_findings();
         if seen != Seen::Retransmission {
             if m.cseq_method() == "REGISTER" {
@@ -489,6 +497,9 @@ impl Correlator {
     fn write_out(&mut self) {
         for r in self.sip_out.drain(..) {
             self.eve.write("sip", &r);
+        }
+        for r in self.device_out.drain(..) {
+            self.eve.write("device", &r);
         }
         for r in self.call_out.drain(..) {
             if let Some(mx) = &self.metrics {

@@ -16,6 +16,7 @@ pub mod dialog;
 pub mod eve;
 pub mod expect;
 pub mod flow;
+pub mod inventory;
 pub mod media_evidence;
 pub mod metrics;
 pub mod pipeline;

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::detect::DetectConfig;
+use crate::inventory::{load_list, Vulnerable};
 use crate::rules::RuleSet;
 
 /// A policy loaded on SIGHUP (or the errors that kept it from loading), and how long it took.
@@ -15,6 +16,8 @@ pub type Reload = (Result<Policy, Vec<String>>, std::time::Duration);
 pub struct Policy {
     pub rules: RuleSet,
     pub detect: DetectConfig,
+    /// Product versions to flag (`vulnerable.list`).
+    pub vulnerable: Vec<Vulnerable>,
     pub dir: PathBuf,
 }
 
@@ -55,10 +58,18 @@ impl Policy {
         } else {
             Some(DetectConfig::default())
         };
+        let vulnerable = match load_list(dir) {
+            Ok(v) => v,
+            Err(es) => {
+                errors.extend(es);
+                Vec::new()
+            }
+        };
         match (rules, detect) {
             (Some(rules), Some(detect)) if errors.is_empty() => Ok(Policy {
                 rules,
                 detect,
+                vulnerable,
                 dir: dir.to_path_buf(),
             }),
             _ => Err(errors),
@@ -70,6 +81,7 @@ impl Policy {
         Policy {
             rules: RuleSet::default(),
             detect: DetectConfig::default(),
+            vulnerable: Vec::new(),
             dir: PathBuf::new(),
         }
     }

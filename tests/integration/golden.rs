@@ -1,4 +1,4 @@
-//! Golden tests: for each capture, the sorted `sip`, `call`, `rtp`, `alert` and `tls` records are committed under
+//! Golden tests: for each capture, the sorted `sip`, `call`, `rtp`, `alert`, `tls` and `device` records are committed under
 //! tests/golden/ and compared field by field. `UPDATE_GOLDEN=1 cargo test golden` rewrites
 //! them; a diff of a baseline is reviewed like code.
 
@@ -20,7 +20,7 @@ fn records_of_interest(recs: &[Value]) -> Vec<String> {
         .filter(|r| {
             matches!(
                 r["event_type"].as_str(),
-                Some("sip" | "call" | "rtp" | "alert" | "tls")
+                Some("sip" | "call" | "rtp" | "alert" | "tls" | "device")
             )
         })
         .map(|r| serde_json::to_string(r).unwrap())
@@ -110,6 +110,10 @@ fn records_match_the_schema() {
                         "{}: tls record {r}",
                         rel(&cap)
                     );
+                }
+                Some("device") => {
+                    serde_json::from_value::<voip_sentinel::inventory::DeviceRecord>(r.clone())
+                        .unwrap_or_else(|e| panic!("{}: device record {r}: {e}", rel(&cap)));
                 }
                 Some("stats") => {}
                 other => panic!("{}: unexpected event_type {other:?}", rel(&cap)),

@@ -223,3 +223,35 @@ fn sighup_reloads_rules_and_keeps_the_old_ones_on_error() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn devices_are_inventoried_and_listed_versions_flagged() {
+    let recs = sensor(
+        &[&root().join("pcaps/public/wireshark-samples/aaa.pcap")],
+        &[],
+    );
+    let mut devices: Vec<String> = recs
+        .iter()
+        .filter(|r| r["event_type"] == "device")
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["device"]["address"], r["device"]["role"], r["device"]["product"]
+            )
+        })
+        .collect();
+    devices.sort();
+    assert_eq!(
+        devices,
+        vec![
+            "\"192.168.1.2\" \"user_agent\" \"Nero SIPPS IP Phone Version 2.0.51.16\"",
+            "\"200.68.120.81\" \"server\" \"Sip EXpress router (0.8.12 (i386/linux))\"",
+            "\"212.242.33.35\" \"server\" \"Cirpack/v4.38e (gw_sip)\"",
+        ]
+    );
+    let flagged = recs
+        .iter()
+        .filter(|r| r["event_type"] == "alert" && r["alert"]["signature_id"] == 2500001)
+        .count();
+    assert_eq!(flagged, 3);
+}
