@@ -33,6 +33,7 @@ use crate::pipeline::event::PacketCtx;
 use crate::pipeline::event::{Event, EventKind};
 use crate::policy::{Policy, Reload};
 use crate::rules::{RuleSet, Threshold, ThresholdKind, Track};
+use crate::segment::SegmentCheck;
 use crate::sip::parser::{parse_datagram, parse_message, SipMessage, StartLine};
 use crate::time::Ts;
 
@@ -114,6 +115,7 @@ pub struct Correlator {
     anomalies: Anomalies,
     inventory: Inventory,
     device_out: Vec<DeviceRecord>,
+    segments: SegmentCheck,
     /// Per-rule thresholds: (sid, tracked address) -> (window start, matches in the window).
     rule_windows: HashMap<(u32, Option<IpAddr>), (Ts, u32)>,
     /// New policies from SIGHUP reloads, with how long the load took.
@@ -153,6 +155,7 @@ impl Correlator {
             detectors: Detectors::new(policy.detect),
             anomalies: Anomalies::default(),
             inventory: Inventory::new(policy.vulnerable, 50_000),
+            segments: SegmentCheck::new(policy.segments),
             device_out: Vec::new(),
             rule_windows: HashMap::new(),
             reload,
@@ -208,6 +211,9 @@ impl Correlator {
             }
             EventKind::RtpStart { ctx, ssrc, .. } => {
                 self.stats.rtp_streams += 1;
+                self.segments.check(&ctx, true, &mut self.findings);
+                self.take_findings();
+                self.write_out();
                 if let Some(id) = self
                     .calls
                     .attach_stream((ctx.dst, ctx.dport), (ctx.src, ctx.sport))
@@ -445,6 +451,7 @@ impl Correlator {
                     self.rules = policy.rules;
                     self.detectors.set_config(policy.detect);
                     self.inventory.set_list(policy.vulnerable);
+                    self.segments.set(policy.segments);
                     self.rule_windows.clear();
                     self.stats.rules_reloads += 1;
                 }
@@ -473,6 +480,7 @@ impl Correlator {
             .on_message(m, seen == Seen::Retransmission, &mut self.findings);
         self.inventory
             .on_message(m, &mut self.device_out, &mut self.findings);
+        self.segments.check(&m.ctx, false, &mut self.findings);
         self.take_findings();
         if seen != Seen::Retransmission {
             if m.cseq_method() == "REGISTER" {

@@ -25,6 +25,7 @@ pub mod report;
 pub mod rtp;
 pub mod rules;
 pub mod sdp;
+pub mod segment;
 pub mod sip;
 pub mod streams;
 pub mod tcp;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::detect::DetectConfig;
 use crate::inventory::{load_list, Vulnerable};
 use crate::rules::RuleSet;
+use crate::segment::Segments;
 
 /// A policy loaded on SIGHUP (or the errors that kept it from loading), and how long it took.
 pub type Reload = (Result<Policy, Vec<String>>, std::time::Duration);
@@ -18,6 +19,8 @@ pub struct Policy {
     pub detect: DetectConfig,
     /// Product versions to flag (`vulnerable.list`).
     pub vulnerable: Vec<Vulnerable>,
+    /// Voice networks and VLANs (`VOICE_NET`, `VOICE_VLANS` in `variables.conf`).
+    pub segments: Segments,
     pub dir: PathBuf,
 }
 
@@ -65,11 +68,19 @@ impl Policy {
                 Vec::new()
             }
         };
+        let segments = match Segments::load(dir) {
+            Ok(s) => s,
+            Err(es) => {
+                errors.extend(es);
+                Segments::default()
+            }
+        };
         match (rules, detect) {
             (Some(rules), Some(detect)) if errors.is_empty() => Ok(Policy {
                 rules,
                 detect,
                 vulnerable,
+                segments,
                 dir: dir.to_path_buf(),
             }),
             _ => Err(errors),
@@ -82,6 +93,7 @@ impl Policy {
             rules: RuleSet::default(),
             detect: DetectConfig::default(),
             vulnerable: Vec::new(),
+            segments: Segments::default(),
             dir: PathBuf::new(),
         }
     }

@@ -84,7 +84,7 @@
 //! option or header field at fault); loading reports every error of every file.
 
 mod matcher;
-mod net;
+pub mod net;
 mod parse;
 
 #[cfg(test)]

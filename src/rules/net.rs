@@ -96,7 +96,7 @@ impl Variables {
 
 /// An address group: `any`, an IP, a CIDR, a list, a negation or a variable (resolved).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum AddrExpr {
+pub enum AddrExpr {
     Any,
     Net(IpAddr, u8),
     Not(Box<AddrExpr>),
@@ -105,7 +105,7 @@ pub(crate) enum AddrExpr {
 
 /// A port group: `any`, a number, a range `lo:hi` (either end may be left out), lists, negation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum PortExpr {
+pub enum PortExpr {
     Any,
     Range(u16, u16),
     Not(Box<PortExpr>),
@@ -120,7 +120,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 impl AddrExpr {
-    pub(crate) fn matches(&self, ip: IpAddr) -> bool {
+    pub fn matches(&self, ip: IpAddr) -> bool {
         match self {
             AddrExpr::Any => true,
             AddrExpr::Net(net, bits) => match (canonical(ip), net) {
@@ -143,7 +143,7 @@ impl AddrExpr {
 }
 
 impl PortExpr {
-    pub(crate) fn matches(&self, port: u16) -> bool {
+    pub fn matches(&self, port: u16) -> bool {
         match self {
             PortExpr::Any => true,
             PortExpr::Range(lo, hi) => (*lo..=*hi).contains(&port),
@@ -202,7 +202,7 @@ fn split_list(s: &str) -> Result<Vec<&str>, String> {
 }
 
 /// Parse an address group, resolving `$VAR`s.
-pub(crate) fn parse_addr(s: &str, vars: &Variables) -> Result<AddrExpr, String> {
+pub fn parse_addr(s: &str, vars: &Variables) -> Result<AddrExpr, String> {
     addr_at(s.trim(), vars, 0)
 }
 
@@ -261,7 +261,7 @@ fn addr_at(s: &str, vars: &Variables, depth: usize) -> Result<AddrExpr, String> 
 }
 
 /// Parse a port group, resolving `$VAR`s.
-pub(crate) fn parse_port(s: &str, vars: &Variables) -> Result<PortExpr, String> {
+pub fn parse_port(s: &str, vars: &Variables) -> Result<PortExpr, String> {
     port_at(s.trim(), vars, 0)
 }
 

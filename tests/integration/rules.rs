@@ -255,3 +255,31 @@ fn devices_are_inventoried_and_listed_versions_flagged() {
         .count();
     assert_eq!(flagged, 3);
 }
+
+#[test]
+fn voice_traffic_outside_its_networks_and_vlans_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("rules/sip.rules"), dir.path().join("sip.rules")).unwrap();
+    let count = |vars: &str| {
+        std::fs::write(dir.path().join("variables.conf"), vars).unwrap();
+        let mut m = std::collections::BTreeMap::new();
+        let recs = sensor(
+            &[&root().join("pcaps/sipp-uac-pcap-g711.pcap")],
+            &["--rules", dir.path().to_str().unwrap()],
+        );
+        for r in recs {
+            if r["event_type"] == "alert" && r["alert"]["category"] == "policy" {
+                *m.entry(r["alert"]["signature_id"].as_u64().unwrap())
+                    .or_insert(0) += 1;
+            }
+        }
+        m
+    };
+    // The call's addresses (127.0.0.21, .22) are in the voice network: only the VLAN is wrong
+    // (the capture has no VLAN tag), once.
+    let inside = count("VOICE_NET = [127.0.0.20/30]\nVOICE_VLANS = [100]\n");
+    assert_eq!(inside, [(2500004, 1)].into_iter().collect());
+    // Outside: SIP from each of the two addresses, RTP from the caller's.
+    let outside = count("VOICE_NET = [10.0.0.0/8]\n");
+    assert_eq!(outside, [(2500002, 2), (2500003, 1)].into_iter().collect());
+}
