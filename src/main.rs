@@ -19,6 +19,20 @@ use voip_sentinel::policy::Policy;
 use voip_sentinel::report;
 
 fn main() -> ExitCode {
+    // A panic anywhere names the capture position a worker was at, so the packet can be found
+    // (and kept as a regression test); the process then ends with a non-zero status.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("main");
+        let seq = voip_sentinel::pipeline::worker::CURRENT_PACKET.with(|c| c.get());
+        if seq > 0 {
+            eprintln!(
+                "voip-sentinel: {name} panicked at capture packet #{seq} (1-based, over all files)"
+            );
+        }
+        default_hook(info);
+    }));
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -19,6 +19,11 @@ use crate::time::Ts;
 use crate::tls::{self, probe_dtls};
 use crate::ws;
 
+thread_local! {
+    /// The capture position of the packet this thread is working on, for the panic report.
+    pub static CURRENT_PACKET: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// Limits of a worker's state.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
@@ -164,6 +169,7 @@ impl Worker {
                 Job::Packets(mut batch) => {
                     for i in 0..batch.metas.len() {
                         let m = batch.metas[i];
+                        CURRENT_PACKET.with(|c| c.set(m.seq));
                         self.packet(&m, batch.payload(&m));
                     }
                     if let Some(last) = batch.metas.last() {
