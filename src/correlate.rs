@@ -116,6 +116,7 @@ pub struct Correlator {
     inventory: Inventory,
     device_out: Vec<DeviceRecord>,
     segments: SegmentCheck,
+    posture_limiter: crate::detect::threshold::Limiter,
     /// Per-rule thresholds: (sid, tracked address) -> (window start, matches in the window).
     rule_windows: HashMap<(u32, Option<IpAddr>), (Ts, u32)>,
     /// New policies from SIGHUP reloads, with how long the load took.
@@ -156,6 +157,7 @@ impl Correlator {
             anomalies: Anomalies::default(),
             inventory: Inventory::new(policy.vulnerable, 50_000),
             segments: SegmentCheck::new(policy.segments),
+            posture_limiter: crate::detect::threshold::Limiter::new(1, 3600, 50_000),
             device_out: Vec::new(),
             rule_windows: HashMap::new(),
             reload,
@@ -530,7 +532,25 @@ impl Correlator {
             }
             self.eve.write("call", &r);
         }
-        self.alert_out.append(&mut self.calls.alerts);
+        // Plaintext signalling is a property of a network more than of a call: once per source
+        // and hour, the rest counted.
+        for mut a in std::mem::take(&mut self.calls.alerts) {
+            if a.alert.signature_id == crate::alert::UNENCRYPTED_SIGNALLING.id {
+                let key = a.head.src_ip.to_string();
+                match self
+                    .posture_limiter
+                    .check(a.alert.signature_id, &key, self.now)
+                {
+                    Some(suppressed) => {
+                        if let Some(o) = a.evidence.as_object_mut() {
+                            o.insert("suppressed".into(), json!(suppressed));
+                        }
+                    }
+                    None => continue,
+                }
+            }
+            self.alert_out.push(a);
+        }
         for a in std::mem::take(&mut self.alert_out) {
             *self.stats.alerts.entry(a.alert.signature_id).or_insert(0) += 1;
             if let Some(mx) = &self.metrics {

@@ -1,6 +1,7 @@
 //! Integration tests: the sensor against tshark and against committed golden records, on every
 //! capture in pcaps/.
 
+mod attack;
 mod cli;
 mod golden;
 mod live;
