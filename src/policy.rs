@@ -61,6 +61,25 @@ impl Policy {
         } else {
             Some(DetectConfig::default())
         };
+        let plan = dir.join("numbering.plan");
+        let detect = match (detect, plan.exists()) {
+            (Some(d), true) => match std::fs::read_to_string(&plan) {
+                Ok(text) => match d.with_plan(&text) {
+                    Ok(d) => Some(d),
+                    Err(es) => {
+                        errors.extend(es.iter().map(|(line, col, msg)| {
+                            format!("{}:{line}:{col}: {msg}", plan.display())
+                        }));
+                        None
+                    }
+                },
+                Err(e) => {
+                    errors.push(format!("{}: {e}", plan.display()));
+                    None
+                }
+            },
+            (d, _) => d,
+        };
         let vulnerable = match load_list(dir) {
             Ok(v) => v,
             Err(es) => {

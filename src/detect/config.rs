@@ -17,7 +17,15 @@ macro_rules! detect_config {
         )*
         /// Every threshold, window (seconds of packet time) and cap of the detectors.
         #[derive(Clone, Debug, PartialEq, Eq, Default)]
-        pub struct DetectConfig { $( pub $sec: $ty, )* }
+        pub struct DetectConfig {
+            $( pub $sec: $ty, )*
+            /// `[fraud]`: toll-fraud detectors (lists and times as well as numbers).
+            pub fraud: super::fraud::FraudConfig,
+            /// `[callerid]`: caller-ID spoofing detectors.
+            pub callerid: super::callerid::CallerIdConfig,
+            /// The number plan (`rules/numbering.plan`; built in: the shipped file).
+            pub plan: super::fraud::NumberPlan,
+        }
 
         impl DetectConfig {
             /// The field a `[section] key` sets, with its allowed range.
@@ -29,7 +37,7 @@ macro_rules! detect_config {
             }
 
             fn known_section(section: &str) -> bool {
-                [$( stringify!($sec), )*].contains(&section)
+                [$( stringify!($sec), )* "fraud", "callerid"].contains(&section)
             }
 
             /// The whole configuration as `rules/detectors.conf` text (defaults when default).
@@ -39,6 +47,8 @@ macro_rules! detect_config {
                     s.push_str(concat!("[", stringify!($sec), "]\n"));
                     $( s.push_str(&format!("{} = {}\n", stringify!($key), self.$sec.$key)); )*
                 )*
+                s.push_str(&self.fraud.to_text());
+                s.push_str(&self.callerid.to_text());
                 s
             }
         }
@@ -224,6 +234,21 @@ impl DetectConfig {
             } else {
                 col(value)
             };
+            let extra = match sec {
+                "fraud" => cfg.fraud.set(key, value),
+                "callerid" => cfg.callerid.set(key, value),
+                _ => None,
+            };
+            if sec == "fraud" || sec == "callerid" {
+                match extra {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => errors.push((line_no, value_col, e)),
+                    None => {
+                        errors.push((line_no, key_col, format!("unknown key `{key}` in [{sec}]")))
+                    }
+                }
+                continue;
+            }
             let Some((slot, min, max)) = cfg.slot(sec, key) else {
                 errors.push((line_no, key_col, format!("unknown key `{key}` in [{sec}]")));
                 continue;
@@ -247,6 +272,12 @@ impl DetectConfig {
         } else {
             Err(errors)
         }
+    }
+
+    /// This configuration with the number plan read from `text` (`rules/numbering.plan`).
+    pub fn with_plan(mut self, text: &str) -> Result<DetectConfig, Vec<ConfigError>> {
+        self.plan = super::fraud::parse_plan(text)?;
+        Ok(self)
     }
 }
 

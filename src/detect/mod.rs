@@ -22,16 +22,42 @@
 //! | 2300011 | one username failing from many sources | brute-force | 2 |
 //! | 2300012 | success after failures (password guessed) | brute-force | 1 |
 //! | 2300013 | account registered from a new network | anomaly | 3 |
+//! | 2300020 | call to a blocked destination (each call) | toll-fraud | 1 |
+//! | 2300021 | call to a premium-rate destination | toll-fraud | 2 |
+//! | 2300022 | call to a high-risk (IRSF) destination | toll-fraud | 2 |
+//! | 2300023 | burst of international calls from one account | toll-fraud | 2 |
+//! | 2300024 | burst of international calls from one source | toll-fraud | 2 |
+//! | 2300025 | concurrent answered calls of one account above the limit | toll-fraud | 2 |
+//! | 2300026 | concurrent answered calls of one source above the limit | toll-fraud | 2 |
+//! | 2300027 | call rate far above the account's baseline | toll-fraud | 2 |
+//! | 2300028 | many short answered calls from one source | toll-fraud | 3 |
+//! | 2300029 | dial-prefix probing (failed calls to many prefixes) | toll-fraud | 2 |
+//! | 2300030 | call outside business hours | toll-fraud | 3 |
+//! | 2300031 | long call to a premium/high-risk destination | toll-fraud | 2 |
+//! | 2300032 | From number differs from P-Asserted-Identity | caller-id | 3 |
+//! | 2300033 | display name claims the organisation, external number | caller-id | 2 |
+//! | 2300034 | organisation's number from an untrusted source | caller-id | 2 |
+//! | 2300035 | malformed calling number | caller-id | 3 |
+//! | 2300036 | no STIR/SHAKEN Identity from an untrusted source | caller-id | 3 |
+//! | 2300037 | SHAKEN attestation C (gateway) | caller-id | 3 |
+//! | 2300038 | SHAKEN attestation B (partial) | caller-id | 3 |
+//! | 2300039 | PASSporT orig.tn differs from From/PAI | caller-id | 2 |
+//! | 2300040 | PASSporT dest.tn does not contain the called number | caller-id | 2 |
+//! | 2300041 | PASSporT cannot be decoded | caller-id | 2 |
 
 pub mod brute;
+pub mod callerid;
 pub mod config;
 pub mod flood;
+pub mod fraud;
 pub mod scanner;
 pub mod table;
 pub mod threshold;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fraud;
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -135,7 +161,167 @@ pub const NEW_NETWORK: Signature = sig(
     3,
 );
 
-/// Every detector signature.
+pub const FRAUD_BLOCKED: Signature = sig(
+    2_300_020,
+    "VOIP-SENTINEL toll fraud: call to a blocked destination",
+    "toll-fraud",
+    1,
+);
+pub const FRAUD_PREMIUM: Signature = sig(
+    2_300_021,
+    "VOIP-SENTINEL toll fraud: call to a premium-rate destination",
+    "toll-fraud",
+    2,
+);
+pub const FRAUD_HIGH_RISK: Signature = sig(
+    2_300_022,
+    "VOIP-SENTINEL toll fraud: call to a high-risk (IRSF) destination",
+    "toll-fraud",
+    2,
+);
+pub const FRAUD_INTL_ACCOUNT: Signature = sig(
+    2_300_023,
+    "VOIP-SENTINEL toll fraud: burst of international calls from one account",
+    "toll-fraud",
+    2,
+);
+pub const FRAUD_INTL_SOURCE: Signature = sig(
+    2_300_024,
+    "VOIP-SENTINEL toll fraud: burst of international calls from one source",
+    "toll-fraud",
+    2,
+);
+pub const FRAUD_CONCURRENT_ACCOUNT: Signature = sig(
+    2_300_025,
+    "VOIP-SENTINEL toll fraud: concurrent calls of one account above the limit",
+    "toll-fraud",
+    2,
+);
+pub const FRAUD_CONCURRENT_SOURCE: Signature = sig(
+    2_300_026,
+    "VOIP-SENTINEL toll fraud: concurrent calls of one source above the limit",
+    "toll-fraud",
+    2,
+);
+pub const FRAUD_BASELINE: Signature = sig(
+    2_300_027,
+    "VOIP-SENTINEL toll fraud: call rate far above the account's baseline",
+    "toll-fraud",
+    2,
+);
+pub const FRAUD_SHORT_CALLS: Signature = sig(
+    2_300_028,
+    "VOIP-SENTINEL toll fraud: many short answered calls from one source",
+    "toll-fraud",
+    3,
+);
+pub const FRAUD_PROBING: Signature = sig(
+    2_300_029,
+    "VOIP-SENTINEL toll fraud: dial-prefix probing (failed calls to many prefixes)",
+    "toll-fraud",
+    2,
+);
+pub const FRAUD_AFTER_HOURS: Signature = sig(
+    2_300_030,
+    "VOIP-SENTINEL toll fraud: call outside business hours",
+    "toll-fraud",
+    3,
+);
+pub const FRAUD_LONG_CALL: Signature = sig(
+    2_300_031,
+    "VOIP-SENTINEL toll fraud: long call to a premium or high-risk destination",
+    "toll-fraud",
+    2,
+);
+pub const CID_PAI_MISMATCH: Signature = sig(
+    2_300_032,
+    "VOIP-SENTINEL caller-ID: From number differs from P-Asserted-Identity",
+    "caller-id",
+    3,
+);
+pub const CID_DISPLAY_ORG: Signature = sig(
+    2_300_033,
+    "VOIP-SENTINEL caller-ID: display name claims the organisation from an external number",
+    "caller-id",
+    2,
+);
+pub const CID_ORG_UNTRUSTED: Signature = sig(
+    2_300_034,
+    "VOIP-SENTINEL caller-ID: organisation's own number from an untrusted source",
+    "caller-id",
+    2,
+);
+pub const CID_MALFORMED: Signature = sig(
+    2_300_035,
+    "VOIP-SENTINEL caller-ID: malformed calling number",
+    "caller-id",
+    3,
+);
+pub const CID_IDENTITY_MISSING: Signature = sig(
+    2_300_036,
+    "VOIP-SENTINEL caller-ID: no STIR/SHAKEN Identity from an untrusted source",
+    "caller-id",
+    3,
+);
+pub const CID_ATTEST_C: Signature = sig(
+    2_300_037,
+    "VOIP-SENTINEL caller-ID: STIR/SHAKEN attestation C (gateway)",
+    "caller-id",
+    3,
+);
+pub const CID_ATTEST_B: Signature = sig(
+    2_300_038,
+    "VOIP-SENTINEL caller-ID: STIR/SHAKEN attestation B (partial)",
+    "caller-id",
+    3,
+);
+pub const CID_ORIG_MISMATCH: Signature = sig(
+    2_300_039,
+    "VOIP-SENTINEL caller-ID: PASSporT orig.tn differs from the presented number",
+    "caller-id",
+    2,
+);
+pub const CID_DEST_MISMATCH: Signature = sig(
+    2_300_040,
+    "VOIP-SENTINEL caller-ID: PASSporT dest.tn does not contain the called number",
+    "caller-id",
+    2,
+);
+pub const CID_UNDECODABLE: Signature = sig(
+    2_300_041,
+    "VOIP-SENTINEL caller-ID: STIR/SHAKEN PASSporT cannot be decoded",
+    "caller-id",
+    2,
+);
+
+/// The toll-fraud and caller-ID signatures (2300020-2300041).
+pub const FRAUD_SIGNATURES: &[Signature] = &[
+    FRAUD_BLOCKED,
+    FRAUD_PREMIUM,
+    FRAUD_HIGH_RISK,
+    FRAUD_INTL_ACCOUNT,
+    FRAUD_INTL_SOURCE,
+    FRAUD_CONCURRENT_ACCOUNT,
+    FRAUD_CONCURRENT_SOURCE,
+    FRAUD_BASELINE,
+    FRAUD_SHORT_CALLS,
+    FRAUD_PROBING,
+    FRAUD_AFTER_HOURS,
+    FRAUD_LONG_CALL,
+    CID_PAI_MISMATCH,
+    CID_DISPLAY_ORG,
+    CID_ORG_UNTRUSTED,
+    CID_MALFORMED,
+    CID_IDENTITY_MISSING,
+    CID_ATTEST_C,
+    CID_ATTEST_B,
+    CID_ORIG_MISMATCH,
+    CID_DEST_MISMATCH,
+    CID_UNDECODABLE,
+];
+
+/// Every detector signature of the scanner, flood, brute-force and anomaly families
+/// (2300001-2300013; toll fraud and caller-ID are in [`FRAUD_SIGNATURES`]).
 pub const SIGNATURES: &[Signature] = &[
     SCAN_SWEEP,
     SCAN_ENUMERATION,
@@ -198,6 +384,14 @@ pub struct DetectStats {
     pub suppressed: u64,
     /// Requests whose "no response" decision was dropped because the queue was full.
     pub no_response_queue_dropped: u64,
+    pub fraud_accounts: TableStats,
+    pub fraud_sources: TableStats,
+    pub fraud_calls: TableStats,
+    /// Long-call checks dropped because their queue was full.
+    pub fraud_long_queue_dropped: u64,
+    /// Identity headers whose PASSporT was decoded / could not be decoded.
+    pub passports_decoded: u64,
+    pub passports_undecodable: u64,
 }
 
 /// (Call-ID, CSeq number, CSeq method).
@@ -229,6 +423,8 @@ pub struct Detectors {
     scanner: scanner::Scanner,
     flood: flood::Flood,
     brute: brute::Brute,
+    fraud: fraud::Fraud,
+    callerid: callerid::CallerIdStats,
 }
 
 /// Requests the detectors pair and count (a response never comes for ACK).
@@ -324,6 +520,8 @@ impl Detectors {
             scanner: scanner::Scanner::new(&cfg.scanner),
             flood: flood::Flood::new(&cfg.flood),
             brute: brute::Brute::new(&cfg.bruteforce),
+            fraud: fraud::Fraud::new(&cfg.fraud),
+            callerid: callerid::CallerIdStats::default(),
             cfg,
         }
     }
@@ -342,6 +540,7 @@ impl Detectors {
         self.scanner.configure(&cfg.scanner);
         self.flood.configure(&cfg.flood);
         self.brute.configure(&cfg.bruteforce);
+        self.fraud.configure(&cfg.fraud);
         self.cfg = cfg;
     }
 
@@ -357,6 +556,15 @@ impl Detectors {
                 return;
             }
             self.scanner.on_request(&self.cfg.scanner, m, &mut emit);
+            self.fraud
+                .on_request(&self.cfg.fraud, &self.cfg.plan, m, &mut emit);
+            callerid::on_request(
+                &self.cfg.callerid,
+                &self.cfg.fraud.international_prefix,
+                m,
+                &mut emit,
+                &mut self.callerid,
+            );
             if !awaits_response(method) {
                 return;
             }
@@ -387,6 +595,7 @@ impl Detectors {
             }
             self.undecided.push_back((key, m.ctx.ts));
         } else if let Some(status) = m.status {
+            self.fraud.on_response(&self.cfg.fraud, m, &mut emit);
             let (Some(call_id), Some((cseq, cseq_method))) = (&m.call_id, &m.cseq) else {
                 return;
             };
@@ -437,6 +646,7 @@ impl Detectors {
         self.scanner.expire(&self.cfg.scanner, now);
         self.flood.expire(&self.cfg.flood, now);
         self.brute.expire(&self.cfg.bruteforce, now);
+        self.fraud.expire(&self.cfg.fraud, now, &mut emit);
         self.limiter.expire(now);
     }
 
@@ -458,6 +668,12 @@ impl Detectors {
             auth_failures: self.brute.failures,
             suppressed: self.limiter.suppressed,
             no_response_queue_dropped: self.undecided_dropped,
+            fraud_accounts: TableStats::of(&self.fraud.accounts),
+            fraud_sources: TableStats::of(&self.fraud.sources),
+            fraud_calls: TableStats::of(&self.fraud.calls),
+            fraud_long_queue_dropped: self.fraud.long_queue_dropped,
+            passports_decoded: self.callerid.decoded,
+            passports_undecodable: self.callerid.undecodable,
         }
     }
 }

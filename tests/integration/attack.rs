@@ -42,12 +42,75 @@ fn one_username_failing_from_many_sources_is_distributed_brute_force() {
 
 #[test]
 fn floods_are_reported_by_source_and_destination_with_counts() {
+    // The 100 answered calls of the INVITE flood are hung up at once: many short calls too.
     assert_eq!(
         alerts("invite-flood.pcap"),
-        map(&[(2100003, 1), (2200001, 1), (2300005, 2), (2300006, 2)])
+        map(&[
+            (2100003, 1),
+            (2200001, 1),
+            (2300005, 2),
+            (2300006, 2),
+            (2300028, 1)
+        ])
     );
     assert_eq!(
         alerts("register-flood.pcap"),
         map(&[(2200001, 1), (2300005, 2), (2300006, 1)])
+    );
+}
+
+#[test]
+fn calls_to_premium_high_risk_and_many_international_numbers_are_toll_fraud() {
+    // 18 calls in 18 s from account 1001: 12 international, satellite (+881/+882), premium
+    // (+1 900, +44 90) and an IRSF range (+252): premium and high-risk limited to one per
+    // source, and the international burst by account and by source.
+    assert_eq!(
+        alerts("toll-fraud.pcap"),
+        map(&[
+            (2100003, 1),
+            (2300021, 1),
+            (2300022, 1),
+            (2300023, 1),
+            (2300024, 1)
+        ])
+    );
+}
+
+#[test]
+fn spoofed_caller_ids_are_reported() {
+    // From differs from P-Asserted-Identity (twice), and a malformed calling number; the control
+    // call (From equal to PAI) raises nothing.
+    assert_eq!(
+        alerts("callerid-spoofing.pcap"),
+        map(&[(2100003, 1), (2300032, 2), (2300035, 1)])
+    );
+    // With the organisation configured, "Acme Corp Support" on an external number is reported too.
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["sip.rules", "numbering.plan"] {
+        std::fs::copy(root().join("rules").join(f), dir.path().join(f)).unwrap();
+    }
+    let conf = std::fs::read_to_string(root().join("rules/detectors.conf"))
+        .unwrap()
+        .replace("\norg_names =", "\norg_names = Acme Corp\n#org_names =")
+        .replace("\norg_prefixes =", "\norg_prefixes = 4420\n#org_prefixes =");
+    std::fs::write(dir.path().join("detectors.conf"), conf).unwrap();
+    let ids: Vec<u64> = sensor(
+        &[&root().join("pcaps/attack/callerid-spoofing.pcap")],
+        &["--rules", dir.path().to_str().unwrap()],
+    )
+    .iter()
+    .filter(|r| r["event_type"] == "alert")
+    .map(|r| r["alert"]["signature_id"].as_u64().unwrap())
+    .collect();
+    assert_eq!(ids.iter().filter(|i| **i == 2300033).count(), 1, "{ids:?}");
+}
+
+#[test]
+fn stir_shaken_attestations_and_number_mismatches_are_reported() {
+    // Four INVITEs with real ES256 PASSporTs: attestation A (nothing), B, C, and an A whose
+    // orig.tn is not the caller's number.
+    assert_eq!(
+        alerts("stir-shaken.pcap"),
+        map(&[(2100003, 1), (2300037, 1), (2300038, 1), (2300039, 1)])
     );
 }
