@@ -38,7 +38,7 @@ fn party(user: &str, tag: Option<&str>) -> Party {
     }
 }
 
-fn msg(c: PacketCtx) -> Msg {
+pub(super) fn msg(c: PacketCtx) -> Msg {
     Msg {
         ctx: c,
         seq: 0,

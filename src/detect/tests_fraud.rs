@@ -40,29 +40,13 @@ fn party(user: &str) -> Party {
 
 fn invite(ms: u64, src: IpAddr, from: &str, to: &str, call_id: &str) -> Msg {
     Msg {
-        ctx: ctx(ms, src),
-        seq: 0,
         method: Some("INVITE".to_string()),
         uri: Some(format!("sip:{to}@example.com")),
-        status: None,
-        reason: None,
         call_id: Some(call_id.to_string()),
         cseq: Some((1, "INVITE".to_string())),
-        branch: None,
-        via_transport: None,
         from: Some(party(from)),
         to: Some(party(to)),
-        user_agent: None,
-        server: None,
-        pai: None,
-        identity: None,
-        contact: None,
-        auth: None,
-        challenge: None,
-        content_type: None,
-        expires: None,
-        media: None,
-        warnings: Vec::new(),
+        ..super::tests::msg(ctx(ms, src))
     }
 }
 
