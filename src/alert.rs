@@ -57,6 +57,23 @@ pub const SRTP_NOT_ON_WIRE: Signature = Signature {
     severity: 1,
 };
 
+/// RTP into a call's media port from an address the call's SDP never announced: injection of
+/// audio into the call (or a NAT the SDP does not show).
+pub const RTP_UNEXPECTED_SOURCE: Signature = Signature {
+    id: 2_100_006,
+    name: "VOIP-SENTINEL RTP into a call's media port from an unannounced source (injection)",
+    category: "rtp-injection",
+    severity: 2,
+};
+
+/// An RTP stream far above any voice packet rate: a flood aimed at a media port.
+pub const RTP_FLOOD: Signature = Signature {
+    id: 2_100_007,
+    name: "VOIP-SENTINEL RTP flood: stream far above a voice packet rate",
+    category: "flood",
+    severity: 2,
+};
+
 /// Every built-in signature, for documentation and the rules table.
 pub const BUILT_IN: &[Signature] = &[
     UNENCRYPTED_VOICE,
@@ -64,6 +81,8 @@ pub const BUILT_IN: &[Signature] = &[
     UNENCRYPTED_SIGNALLING,
     MEDIA_DOWNGRADE,
     SRTP_NOT_ON_WIRE,
+    RTP_UNEXPECTED_SOURCE,
+    RTP_FLOOD,
 ];
 
 /// The `alert` object.

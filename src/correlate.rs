@@ -247,6 +247,26 @@ impl Correlator {
                     .or_else(|| static_codec(&end.payload_type.to_string()).map(str::to_string))
                     .unwrap_or_else(|| format!("PT{}", end.payload_type));
                 let mut rec = rtp_record(&end, codec.clone(), call_id.clone());
+                // Voice never needs more than 100 packets/s (10 ms frames): a stream of more
+                // than twice that, for long enough to matter, is a flood.
+                let secs = end.summary.last_ts.since(end.summary.first_ts) as f64 / 1e9;
+                if end.summary.packets >= 500
+                    && secs > 0.0
+                    && end.summary.packets as f64 / secs > 200.0
+                {
+                    self.findings.push(Finding {
+                        sig: crate::alert::RTP_FLOOD,
+                        ctx: end.ctx,
+                        evidence: json!({
+                            "ssrc": format!("0x{:08X}", end.ssrc),
+                            "packets": end.summary.packets,
+                            "seconds": (secs * 1e3).round() / 1e3,
+                            "packets_per_second": (end.summary.packets as f64 / secs).round(),
+                            "call_id": call_id,
+                        }),
+                    });
+                    self.take_findings();
+                }
                 rec.rtp.wire = match end.evidence.verdict(Some(&codec), None) {
                     Verdict::Plaintext => "plaintext",
                     Verdict::Encrypted => "encrypted",

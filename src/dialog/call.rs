@@ -352,6 +352,17 @@ impl Calls {
         Some(id)
     }
 
+    /// Whether a call's SDP (offer or answer) announced this address for its media.
+    pub fn announced_address(&self, call_id: &str, ip: IpAddr) -> bool {
+        self.table.get(call_id).is_some_and(|c| {
+            c.info
+                .media_offer
+                .iter()
+                .chain(&c.info.media_answer)
+                .any(|l| l.addr.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) == Some(ip))
+        })
+    }
+
     /// Which way a stream goes in a call: towards the caller's SDP address or the callee's.
     pub fn direction_of(&self, call_id: &str, dst: (IpAddr, u16)) -> &'static str {
         let Some(call) = self.table.get(call_id) else {
