@@ -41,6 +41,8 @@ use crate::time::Ts;
 pub struct CorrelatorConfig {
     pub tx: TxConfig,
     pub calls: CallConfig,
+    /// The EVE file and the flag SIGHUP sets to have it reopened (logrotate).
+    pub eve_reopen: Option<(Arc<std::sync::atomic::AtomicBool>, std::path::PathBuf)>,
 }
 
 /// What the correlator counted.
@@ -108,6 +110,7 @@ fn stream_id(ctx: &PacketCtx, ssrc: u32) -> (IpAddr, u16, IpAddr, u16, u32) {
 }
 
 pub struct Correlator {
+    eve_reopen: Option<(Arc<std::sync::atomic::AtomicBool>, std::path::PathBuf)>,
     metrics: Option<Arc<Metrics>>,
     /// Signatures, and the behavioural detectors (their thresholds come with the policy).
     rules: RuleSet,
@@ -151,6 +154,7 @@ impl Correlator {
             mx.rules_loaded.set(policy.rules.len() as i64);
         }
         Correlator {
+            eve_reopen: cfg.eve_reopen.clone(),
             metrics,
             rules: policy.rules,
             detectors: Detectors::new(policy.detect),
@@ -315,6 +319,13 @@ impl Correlator {
                 self.anomalies.expire(self.now);
                 self.take_findings();
                 self.take_reload();
+                if let Some((flag, path)) = &self.eve_reopen {
+                    if flag.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                        if let Err(e) = self.eve.reopen(path) {
+                            eprintln!("voip-sentinel: cannot reopen {}: {e}", path.display());
+                        }
+                    }
+                }
                 self.publish();
                 self.rtcp.expire(self.now, crate::time::secs(3600));
                 self.calls.expire(self.now, &mut self.call_out);

@@ -95,6 +95,18 @@ impl EveWriter {
         }
     }
 
+    /// Close the file and open `path` again (appending): after logrotate moved it away, records
+    /// go to a new file of the same name. On failure the old file stays in use.
+    pub fn reopen(&mut self, path: &std::path::Path) -> std::io::Result<()> {
+        self.flush();
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        self.out = Box::new(std::io::BufWriter::with_capacity(1 << 16, f));
+        Ok(())
+    }
+
     pub fn into_inner(self) -> Box<dyn Write + Send> {
         self.out
     }

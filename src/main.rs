@@ -1,6 +1,5 @@
 //! The `voip-sentinel` command: parse arguments, run, map errors to an exit status.
 
-use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,8 +46,10 @@ fn main() -> ExitCode {
 
 /// On SIGHUP, load the rules folder again (in a thread of its own, so capture never waits) and
 /// hand the result to the correlator, which swaps it in without losing detector state.
+/// SIGHUP also asks the correlator to reopen the EVE file (`reopen`), for logrotate.
 fn watch_sighup(
-    dir: PathBuf,
+    dir: Option<PathBuf>,
+    reopen: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 ) -> Result<crossbeam_channel::Receiver<voip_sentinel::policy::Reload>> {
     let hup = Arc::new(AtomicBool::new(false));
@@ -60,10 +61,13 @@ fn watch_sighup(
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 if hup.swap(false, Ordering::Relaxed) {
-                    let t = Instant::now();
-                    let result = Policy::load(&dir);
-                    if tx.send((result, t.elapsed())).is_err() {
-                        return;
+                    reopen.store(true, Ordering::Relaxed);
+                    if let Some(dir) = &dir {
+                        let t = Instant::now();
+                        let result = Policy::load(dir);
+                        if tx.send((result, t.elapsed())).is_err() {
+                            return;
+                        }
                     }
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
@@ -80,14 +84,21 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn open_output(path: &std::path::Path) -> Result<Box<dyn Write + Send>> {
+/// The EVE output: stdout for `-`; a file, truncated for a replay, appended to in live mode (a
+/// restarted sensor does not erase what it wrote, as Suricata does).
+fn open_output(path: &std::path::Path, append: bool) -> Result<Box<dyn Write + Send>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufWriter::with_capacity(
             1 << 16,
             std::io::stdout(),
         )));
     }
-    let f = File::create(path)
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)
         .with_context(|| format!("cannot write records to {}", path.display()))?;
     Ok(Box::new(BufWriter::with_capacity(1 << 16, f)))
 }
@@ -155,15 +166,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
-    let reload = rules_dir
-        .map(|dir| watch_sighup(dir, Arc::clone(&stop)))
-        .transpose()?;
+    let reopen = Arc::new(AtomicBool::new(false));
+    let reload = Some(watch_sighup(
+        rules_dir,
+        Arc::clone(&reopen),
+        Arc::clone(&stop),
+    )?);
+    if cli.common.eve.as_os_str() != "-" {
+        cfg.correlator.eve_reopen = Some((Arc::clone(&reopen), cli.common.eve.clone()));
+    }
     let quiet = cli.common.quiet;
     let progress = !quiet && std::io::stderr().is_terminal();
     let (stats, mut out, kernel) = match &cli.command {
         Command::Replay { paths } => {
             let files = capture::expand_paths(paths)?;
-            let out = open_output(&cli.common.eve)?;
+            let out = open_output(&cli.common.eve, false)?;
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
                 let started = Instant::now();
                 let mut last = Instant::now();
@@ -201,7 +218,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 promisc: !no_promisc,
                 buffer_bytes: buffer_mib.saturating_mul(1 << 20),
             })?;
-            let out = open_output(&cli.common.eve)?;
+            let out = open_output(&cli.common.eve, true)?;
             let mut kernel = None;
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
                 live.run(stop, |ev: SourceEvent<'_>| d.on_event(ev));

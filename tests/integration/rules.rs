@@ -158,11 +158,11 @@ fn sighup_reloads_rules_and_keeps_the_old_ones_on_error() {
             "lo",
             "-f",
             "host 127.0.0.249",
-            "--eve",
-            "/dev/null",
             "--quiet",
-            "--rules",
+            "--eve",
         ])
+        .arg(dir.path().join("eve.json"))
+        .arg("--rules")
         .arg(dir.path())
         .arg("--metrics-listen")
         .arg(format!("127.0.0.1:{port}"))
@@ -198,6 +198,16 @@ fn sighup_reloads_rules_and_keeps_the_old_ones_on_error() {
             .status()
             .unwrap()
     };
+    // logrotate moves the EVE file away; SIGHUP makes the sensor open a new one.
+    let eve = dir.path().join("eve.json");
+    for _ in 0..50 {
+        if eve.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(eve.exists());
+    std::fs::rename(&eve, dir.path().join("eve.json.1")).unwrap();
     // A new rule: reloaded.
     std::fs::write(
         dir.path().join("extra.rules"),
@@ -207,6 +217,7 @@ fn sighup_reloads_rules_and_keeps_the_old_ones_on_error() {
     hup(child.id());
     wait_for("voipsentinel_rules_reloads_total{result=\"success\"}", 1.0);
     wait_for("voipsentinel_rules_loaded", 32.0);
+    assert!(eve.exists(), "the EVE file was not reopened after SIGHUP");
     // A broken rule: refused, the 32 rules stay in force.
     std::fs::write(
         dir.path().join("extra.rules"),
