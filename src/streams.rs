@@ -135,6 +135,10 @@ impl Streams {
         }
     }
 
+    pub fn contains(&self, key: &StreamKey) -> bool {
+        self.map.contains_key(key)
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }

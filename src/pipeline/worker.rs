@@ -355,7 +355,12 @@ impl Worker {
         let ctx = ctx_of(m);
         let mut ended = Vec::new();
         let seen = {
-            let expect = self.expect.find((m.dst, m.dport), (m.src, m.sport));
+            // Expectations only matter for a stream's first packet: no lookup for the others.
+            let expect = if self.streams.contains(&key) {
+                None
+            } else {
+                self.expect.find((m.dst, m.dport), (m.src, m.sport))
+            };
             self.streams
                 .on_packet(key, &ctx, info, body, expect, &mut ended)
         };
@@ -683,6 +688,6 @@ fn ctx_of(m: &PacketMeta) -> PacketCtx {
         dport: m.dport,
         transport: m.transport,
         vlan: m.vlan,
-        flow_id: m.key.flow_id(),
+        flow_id: crate::flow::flow_id_of(m.flow_hash),
     }
 }

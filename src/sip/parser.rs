@@ -1082,6 +1082,11 @@ pub fn looks_like_sip(payload: &[u8]) -> bool {
             && is_digit(rest[3])
             && matches!(rest[4], b' ' | b'\r' | b'\n');
     }
+    // A request starts with a method token: anything else (RTP's 0x80, TLS's 0x16, ...) is
+    // rejected before looking for the end of the line, which would scan the whole payload.
+    if !payload.first().is_some_and(|&b| is_token_char(b)) {
+        return false;
+    }
     let window = &payload[..payload.len().min(MAX_START_LINE)];
     let Some(nl) = memchr(b'\n', window) else {
         return false;
