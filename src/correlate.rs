@@ -448,12 +448,8 @@ impl Correlator {
         };
         const MAX_WINDOWS: usize = 100_000;
         if self.rule_windows.len() >= MAX_WINDOWS && !self.rule_windows.contains_key(&(sid, key)) {
-            if let Some(old) = self
-                .rule_windows
-                .iter()
-                .min_by_key(|(k, v)| (v.0, **k))
-                .map(|(k, _)| *k)
-            {
+            let len = self.rule_windows.len();
+            for old in crate::evict::oldest(self.rule_windows.iter(), len, |k, v| (v.0, *k)) {
                 self.rule_windows.remove(&old);
                 self.rule_window_evictions += 1;
             }

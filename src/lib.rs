@@ -14,6 +14,7 @@ pub mod decode;
 pub mod detect;
 pub mod dialog;
 pub mod eve;
+pub mod evict;
 pub mod expect;
 pub mod fasthash;
 pub mod flow;

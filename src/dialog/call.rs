@@ -777,12 +777,12 @@ impl Calls {
         if self.table.len() < self.cfg.max {
             return;
         }
-        let oldest = self
-            .table
-            .iter()
-            .min_by_key(|(_, c)| (c.done_at.is_none(), c.last_ts, c.seq))
-            .map(|(k, _)| k.clone());
-        if let Some(k) = oldest {
+        // A sixty-fourth of the table at once (crate::evict): ended calls first, then the oldest.
+        let len = self.table.len();
+        let oldest = crate::evict::oldest(self.table.iter(), len, |_, c| {
+            (c.done_at.is_none(), c.last_ts, c.seq)
+        });
+        for k in oldest {
             if let Some(mut c) = self.table.remove(&k) {
                 self.stats.evicted += 1;
                 Self::forget(&mut self.endpoints, &k, &c);

@@ -69,12 +69,8 @@ impl RtcpTable {
 
     fn source(&mut self, ssrc: u32, now: Ts) -> &mut Source {
         if !self.map.contains_key(&ssrc) && self.map.len() >= self.max {
-            if let Some(old) = self
-                .map
-                .iter()
-                .min_by_key(|(k, s)| (s.last_seen, **k))
-                .map(|(k, _)| *k)
-            {
+            let len = self.map.len();
+            for old in crate::evict::oldest(self.map.iter(), len, |k, s| (s.last_seen, *k)) {
                 self.map.remove(&old);
                 self.evicted += 1;
             }

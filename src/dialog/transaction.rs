@@ -325,18 +325,14 @@ impl Transactions {
         }
     }
 
-    /// Keep the table under its cap: write and drop the oldest open transaction, or forget the
-    /// oldest completed one.
+    /// Keep the table under its cap: write and drop the oldest open transactions, or forget the
+    /// oldest completed ones ([`crate::evict`]: a sixty-fourth of the table at once).
     fn make_room(&mut self, out: &mut Vec<SipRecord>) {
         if self.table.len() < self.cfg.max {
             return;
         }
-        let oldest = self
-            .table
-            .iter()
-            .min_by_key(|(_, t)| (t.last_ts, t.seq))
-            .map(|(k, _)| k.clone());
-        if let Some(k) = oldest {
+        let len = self.table.len();
+        for k in crate::evict::oldest(self.table.iter(), len, |_, t| (t.last_ts, t.seq)) {
             if let Some(mut tx) = self.table.remove(&k) {
                 self.stats.evicted += 1;
                 if tx.completed_at.is_none() {

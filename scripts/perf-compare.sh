@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Side-by-side throughput on one capture: voip-sentinel (1 and 2 workers, full analysis, EVE
+# records written), the read floor (the pcap crate reading every packet and touching one byte),
+# dd, sipmon (a Rust SIP/RTP monitor from crates.io) and tshark (-z rtp,streams -z sip,stat).
+# Each tool runs RUNS times in turn on the file, read from the page cache; the best wall time
+# counts; peak RSS from /usr/bin/time. Prints a Markdown table for README.md.
+#
+# Usage: scripts/perf-compare.sh [FILE]   (default: target/bench/sipp-500-calls.pcap, made by
+#        scripts/make-bench-pcap.sh when missing). RUNS=3 by default; TSHARK_RUNS=1.
+# sipmon is installed into target/tools with `cargo install sipmon` when not on PATH.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FILE=${1:-$ROOT/target/bench/sipp-500-calls.pcap}
+RUNS=${RUNS:-3}
+TSHARK_RUNS=${TSHARK_RUNS:-1}
+SIPMON_VERSION=${SIPMON_VERSION:-0.1.20}
+WORK=$(mktemp -d /tmp/voip-sentinel-perf.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+log() { printf '[perf-compare] %s\n' "$*" >&2; }
+
+if [ ! -f "$FILE" ]; then
+	log "no $FILE: making it (scripts/make-bench-pcap.sh)"
+	"$ROOT/scripts/make-bench-pcap.sh" "$FILE"
+fi
+cd "$ROOT"
+cargo build --release --quiet --bin voip-sentinel --example read_floor
+SENSOR=$ROOT/target/release/voip-sentinel
+FLOOR=$ROOT/target/release/examples/read_floor
+SIPMON=$(command -v sipmon || true)
+if [ -z "$SIPMON" ]; then
+	SIPMON=$ROOT/target/tools/bin/sipmon
+	if [ ! -x "$SIPMON" ]; then
+		log "installing sipmon $SIPMON_VERSION into target/tools"
+		cargo install --quiet --locked sipmon --version "$SIPMON_VERSION" --root "$ROOT/target/tools"
+	fi
+fi
+
+PACKETS=$(capinfos -c -M "$FILE" | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
+BYTES=$(stat -c %s "$FILE")
+cat "$FILE" >/dev/null # page cache
+
+# measure NAME RUNS CMD...: best wall seconds and its peak RSS (KiB) into $NAME.res
+measure() {
+	local name=$1 runs=$2 best= rss= i wall r
+	shift 2
+	for ((i = 0; i < runs; i++)); do
+		/usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" ||
+			{ log "$name failed: $(tail -3 "$WORK/$name.err")"; return 1; }
+		read -r wall r <"$WORK/time"
+		if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN{exit !(a < b)}'; then
+			best=$wall
+			rss=$r
+		fi
+	done
+	echo "$best $rss" >"$WORK/$name.res"
+	log "$name: best of $runs: $best s, peak RSS $rss KiB"
+}
+
+measure dd "$RUNS" dd if="$FILE" of=/dev/null bs=1M
+measure floor "$RUNS" "$FLOOR" "$FILE"
+measure sensor2 "$RUNS" "$SENSOR" replay --workers 2 --eve "$WORK/eve.json" "$FILE"
+measure sensor1 "$RUNS" "$SENSOR" replay --workers 1 --eve "$WORK/eve.json" "$FILE"
+measure sipmon "$RUNS" "$SIPMON" file -r "$FILE" --no-tui
+measure tshark "$TSHARK_RUNS" tshark -n -q -r "$FILE" -z rtp,streams -z sip,stat
+
+row() { # row LABEL NAME
+	local wall rss
+	read -r wall rss <"$WORK/$2.res"
+	awk -v l="$1" -v w="$wall" -v r="$rss" -v p="$PACKETS" -v s2="$(cut -d' ' -f1 "$WORK/sensor2.res")" \
+		-v fl="$(cut -d' ' -f1 "$WORK/floor.res")" \
+		'BEGIN { printf "| %s | %.3f | %.0f | %.1f | %.2f | %.2f |\n", l, w, p / w, r / 1024, w / fl, w / s2 }'
+}
+
+echo
+echo "File: \`$(basename "$FILE")\`, $PACKETS packets, $((BYTES / 1000000)) MB; $(nproc) cores; $(date -u +%Y-%m-%d)."
+echo
+echo "| run | wall s | packets/s | peak RSS MB | x read floor | x sensor (2 workers) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+row "voip-sentinel, 2 workers (full analysis, EVE written)" sensor2
+row "voip-sentinel, 1 worker" sensor1
+row "read floor (pcap crate, one byte per packet)" floor
+row "dd bs=1M" dd
+row "sipmon $("$SIPMON" --version 2>/dev/null | awk '{print $2}') (file --no-tui)" sipmon
+row "tshark $(tshark --version | awk 'NR==1 {print $3}') (-z rtp,streams -z sip,stat)" tshark
+echo
+grep -h 'voip-sentinel:' "$WORK/sensor2.err" | head -1 | sed 's/^/sensor summary: /'
