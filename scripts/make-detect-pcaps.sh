@@ -310,16 +310,15 @@ make_srtp-plaintext() {
 	expect_count "$f" 'rtp' 472
 }
 
-# rtp_call NAME PPS LOOP: a plain call 127.0.0.233 -> 127.0.0.234 (media
+# rtp_call NAME REPLAY...: a plain call 127.0.0.233 -> 127.0.0.234 (media
 # scenarios uac-g711.xml / uas-g711.xml: the caller plays g711a.pcap to
-# 127.0.0.234:17000 for 7 s, BYE after 8 s); 2 s after the ACK, tcpreplay-edit
-# replays the same g711a.pcap from 127.0.0.235:16500 into 127.0.0.234:17000
-# (addresses and ports rewritten, checksums fixed), at PPS packets per second
-# (0: at its recorded pace), LOOP times.
+# 127.0.0.234:17000 for 7 s, BYE after 8 s); 2.5 s after it starts,
+# tcpreplay-edit replays an RTP stream from 127.0.0.235:16500 into
+# 127.0.0.234:17000 (addresses and ports rewritten, checksums fixed), with the
+# arguments REPLAY... (the input capture, its address and port maps, rate).
 rtp_call() {
-	local f=$1 pps=$2 loop=$3
-	local -a rate=()
-	[ "$pps" -gt 0 ] && rate=(--pps="$pps")
+	local f=$1
+	shift
 	cap_start "$f" 'host 127.0.0.233 or host 127.0.0.234 or host 127.0.0.235'
 	sipp_uas inj-uas -sf "$MED/uas-g711.xml" -i 127.0.0.234 -p 5060 -mi 127.0.0.234 -mp 17000 -m 1
 	spawn timeout 60 sipp -sf "$MED/uac-g711.xml" 127.0.0.234:5060 -i 127.0.0.233 -p 5060 \
@@ -327,29 +326,51 @@ rtp_call() {
 		-nostdin -timeout 50 -timeout_error >"$WORK/inj-uac.out" 2>&1
 	local uac=$BG_PID
 	sleep 2.5
-	timeout 60 tcpreplay-edit --intf1=lo --srcipmap=10.1.3.143/32:127.0.0.235/32 \
-		--dstipmap=10.1.6.18/32:127.0.0.234/32 --portmap=2006:17000,5000:16500 --fixcsum \
-		"${rate[@]}" --loop="$loop" "$SIPP_PCAPS/g711a.pcap" >"$WORK/tcpreplay.out" 2>&1 ||
+	timeout 60 tcpreplay-edit --intf1=lo --fixcsum "$@" >"$WORK/tcpreplay.out" 2>&1 ||
 		{ cat "$WORK/tcpreplay.out" >&2; die "tcpreplay-edit failed"; }
 	wait "$uac" || { tail -20 "$WORK/inj-uac.out" >&2; die "sipp client failed"; }
 	wait_pid "$UAS_PID"
 	cap_stop
 	expect "$f" 'INVITE +: +1 Packets'
-	expect_count "$f" 'ip.src == 127.0.0.235' $((236 * loop))
 }
 
-# 13. RTP injection: 236 packets from 127.0.0.235 (announced by no SDP) into
-#     the call's media port, at the recorded pace (about 33 per second).
+# 13. RTP injection: sipp's g711a.pcap (236 packets) from 127.0.0.235, an
+#     address no SDP announced, into the call's media port at its recorded
+#     pace (about 33 per second).
 make_rtp-injection() {
-	log rtp-injection.pcap
-	rtp_call rtp-injection.pcap 0 1
+	local f=rtp-injection.pcap
+	log "$f"
+	rtp_call "$f" --srcipmap=10.1.3.143/32:127.0.0.235/32 --dstipmap=10.1.6.18/32:127.0.0.234/32 \
+		--portmap=2006:17000,5000:16500 "$SIPP_PCAPS/g711a.pcap"
+	expect_count "$f" 'ip.src == 127.0.0.235' 236
 }
 
-# 14. RTP flood: the same stream 3 times over (708 packets) at 1000 per
-#     second into the call's media port.
+# 14. RTP flood: first a stream of 708 packets with continuous sequence
+#     numbers is recorded: sipp 127.0.0.243 (scripts/detect/uac-g711-stream.xml,
+#     sipp's rtp_stream generator fed with the A-law payload of g711a.pcap,
+#     extracted by tshark, played twice) calls a sipp UAS 127.0.0.244, and
+#     tcpdump keeps only its RTP (127.0.0.243:16600, 20 ms apart). Then that
+#     stream goes into the call of rtp_call at 1000 packets per second.
 make_rtp-flood() {
-	log rtp-flood.pcap
-	rtp_call rtp-flood.pcap 1000 3
+	local f=rtp-flood.pcap
+	log "$f"
+	tshark -n -r "$SIPP_PCAPS/g711a.pcap" -d udp.port==2006,rtp -T fields -e rtp.payload 2>/dev/null |
+		"$PY" -c 'import sys; sys.stdout.buffer.write(b"".join(bytes.fromhex(l.strip().replace(":", "")) for l in sys.stdin if l.strip()))' \
+			>"$WORK/g711a.pcma"
+	[ "$(stat -c %s "$WORK/g711a.pcma")" -eq 56640 ] || die "g711a.pcma: unexpected size"
+	cap_start stream.pcap 'udp and src host 127.0.0.243 and src port 16600'
+	sipp_uas stream-uas -sf "$MED/uas-g711.xml" -i 127.0.0.244 -p 5060 -mi 127.0.0.244 -mp 17000 -m 1
+	sipp_uac stream-uac -sf "$SC/uac-g711-stream.xml" 127.0.0.244:5060 -i 127.0.0.243 -p 5060 \
+		-mi 127.0.0.243 -mp 16600 -s 2430 -d 15000 -m 1 -cid_str 'stream-%u@127.0.0.243'
+	wait_pid "$UAS_PID"
+	cap_stop
+	mv "$OUT/stream.pcap" "$WORK/stream.pcap"
+	local n
+	n=$(tshark -n -r "$WORK/stream.pcap" 2>/dev/null | wc -l)
+	[ "$n" -eq 708 ] || die "stream.pcap: $n packets, expected 708"
+	rtp_call "$f" --srcipmap=127.0.0.243/32:127.0.0.235/32 --dstipmap=127.0.0.244/32:127.0.0.234/32 \
+		--portmap=16600:16500 --pps=1000 "$WORK/stream.pcap"
+	expect_count "$f" 'ip.src == 127.0.0.235' 708
 }
 
 # 15. INVITE replay: 1001 at 127.0.0.239 sends an INVITE to kamailio

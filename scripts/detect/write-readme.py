@@ -150,14 +150,19 @@ OURS = {
         "2100006",
         f"`{M} rtp-injection`: the two sipp as above; `tcpreplay-edit --intf1=lo "
         "--srcipmap=10.1.3.143/32:127.0.0.235/32 --dstipmap=10.1.6.18/32:127.0.0.234/32 "
-        "--portmap=2006:17000,5000:16500 --fixcsum --loop=1 g711a.pcap`",
+        "--portmap=2006:17000,5000:16500 --fixcsum g711a.pcap`",
     ),
     "rtp-flood.pcap": (
-        "As rtp-injection.pcap, but tcpreplay-edit sends the stream 3 times over (708 packets, "
-        "sequence numbers restarting twice) at 1000 packets per second. RTP figures not compared "
-        "with tshark (tests/integration/rtp_oracle.rs says why).",
+        "As rtp-injection.pcap, but the injected stream is 708 packets with continuous sequence "
+        "numbers (recorded first from sipp's rtp_stream generator, 127.0.0.243:16600 -> sipp "
+        f"UAS 127.0.0.244, `{D}/uac-g711-stream.xml`: the A-law payload of g711a.pcap, "
+        "extracted by tshark, played twice in 20 ms packets) sent at 1000 packets per second.",
         "2100007, 2100006",
-        f"`{M} rtp-flood`: as above with `--pps=1000 --loop=3`",
+        f"`{M} rtp-flood`: `sipp -sf {D}/uac-g711-stream.xml 127.0.0.244:5060 -i 127.0.0.243 "
+        "-mi 127.0.0.243 -mp 16600 -d 15000 -m 1` recorded with `tcpdump ... 'udp and src host "
+        "127.0.0.243 and src port 16600'`; then the call above and `tcpreplay-edit --intf1=lo "
+        "--srcipmap=127.0.0.243/32:127.0.0.235/32 --dstipmap=127.0.0.244/32:127.0.0.234/32 "
+        "--portmap=16600:16500 --pps=1000 --fixcsum stream.pcap`",
     ),
 }
 

@@ -319,7 +319,7 @@ fn rtp_injected_into_a_call_and_an_rtp_flood() {
         alerts("detect/rtp-injection.pcap"),
         map(&[(2100001, 1), (2100003, 1), (2100006, 1)])
     );
-    // The same injection at 1000 packets/s, 708 packets: also a flood.
+    // An injected stream of 708 packets at 1000 packets/s: also a flood.
     assert_eq!(
         alerts("detect/rtp-flood.pcap"),
         map(&[(2100001, 1), (2100003, 1), (2100006, 1), (2100007, 1)])

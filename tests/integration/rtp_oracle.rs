@@ -69,11 +69,6 @@ fn rtp_oracle_exempt(pcap: &Path) -> Option<&'static str> {
         // ports as T.38 and its RTP figures stop at the switch, while the sensor still counts the
         // packets as RTP. Following a media change of codec family is the next slice of media work.
         "public/wireshark-samples/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap" => Some("T.38 switch"),
-        // tcpreplay loops one 236-packet stream 3 times: its sequence numbers and timestamps
-        // restart twice. Packets and lost agree; max delta and jitter do not (the sensor takes
-        // the repeated packets for duplicates, tshark restarts its figures at the jump). To be
-        // settled by the RTP statistics work; the capture is for the flood signature (2100007).
-        "detect/rtp-flood.pcap" => Some("sequence restarts"),
         _ => None,
     }
 }
