@@ -4,7 +4,7 @@
 //! first packet, in capture order, whatever the worker count. (SIP over TCP is reassembled by one
 //! worker and cannot be announced this way: its streams fall back to static payload types.)
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -73,7 +73,7 @@ type Entry = (Arc<Vec<MediaExpect>>, usize, Ts);
 
 /// A worker's table of expectations, by endpoint; bounded, and forgotten after a while.
 pub struct Expectations {
-    map: HashMap<(IpAddr, u16), Entry>,
+    map: FastMap<(IpAddr, u16), Entry>,
     max: usize,
     ttl_ns: u64,
     pub evicted: u64,
@@ -82,7 +82,7 @@ pub struct Expectations {
 impl Expectations {
     pub fn new(max: usize, ttl_ns: u64) -> Expectations {
         Expectations {
-            map: HashMap::new(),
+            map: FastMap::default(),
             max,
             ttl_ns,
             evicted: 0,

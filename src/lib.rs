@@ -15,6 +15,7 @@ pub mod detect;
 pub mod dialog;
 pub mod eve;
 pub mod expect;
+pub mod fasthash;
 pub mod flow;
 pub mod inventory;
 pub mod media_evidence;

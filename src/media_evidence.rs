@@ -199,7 +199,8 @@ impl Evidence {
         }
     }
 
-    /// Packets fed so far.
+    /// Packets sampled so far (feeding stops counting at [`SAMPLE_PACKETS`]: the state of a
+    /// long stream is then never touched again, which keeps it out of the cache).
     pub fn packets(&self) -> u32 {
         self.packets
     }
@@ -208,10 +209,10 @@ impl Evidence {
     /// removed) of one packet. Only the first [`SAMPLE_PACKETS`] packets are
     /// sampled, [`SAMPLE_BYTES_PER_PACKET`] bytes each.
     pub fn on_payload(&mut self, payload_type: u8, payload: &[u8]) {
-        self.packets = self.packets.saturating_add(1);
         if self.sampled >= SAMPLE_PACKETS {
             return;
         }
+        self.packets = self.packets.saturating_add(1);
         self.sampled += 1;
         let pt = payload_type & 0x7f;
         let len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
@@ -753,7 +754,7 @@ mod tests {
         for _ in 0..1000 {
             e.on_payload(8, &big);
         }
-        assert_eq!(e.packets(), 1000);
+        assert_eq!(e.packets(), u32::from(SAMPLE_PACKETS));
         assert_eq!(e.verdict(Some("PCMA/8000"), None), Verdict::Plaintext);
         let mut e = Evidence::new();
         for pt in 0..=255u8 {

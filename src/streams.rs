@@ -3,7 +3,7 @@
 //! (version 2, same SSRC, next sequence number), so random UDP does not make streams. Streams end
 //! after a silence (packet time) or at the end of the input; each end is reported with its figures.
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap;
 
 use crate::expect::MediaExpect;
 use crate::flow::FlowKey;
@@ -106,6 +106,55 @@ impl Stream {
             .find(|(p, _)| *p == pt & 0x7f)
             .map(|(_, c)| *c)
     }
+
+    /// A packet of a stream already in the table.
+    fn on_packet(
+        &mut self,
+        ctx: &PacketCtx,
+        info: &RtpInfo,
+        payload: &[u8],
+        counters: &mut StreamCounters,
+    ) -> Seen {
+        self.last_ts = self.last_ts.max(ctx.ts);
+        if let Some(st) = self.stats.as_mut() {
+            let pt = info.payload_type & 0x7f;
+            let clock = self.clocks.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c);
+            st.on_packet(ctx.ts, info, clock);
+            // Past its sample the evidence is not even looked at (its memory stays cold).
+            if st.packets() <= u64::from(crate::media_evidence::SAMPLE_PACKETS) + 1 {
+                self.evidence.on_payload(pt, payload);
+            }
+            return Seen::Counted;
+        }
+        match self.pending {
+            Some((t0, first))
+                if info.seq == first.seq.wrapping_add(1)
+                    && info.timestamp.wrapping_sub(first.timestamp) < 1 << 24 =>
+            {
+                let mut st = Box::new(StreamStats::new());
+                st.on_packet(t0, &first, None);
+                st.on_packet(ctx.ts, info, None);
+                self.evidence.on_payload(info.payload_type & 0x7f, payload);
+                self.stats = Some(st);
+                self.pending = None;
+                self.ctx.ts = t0;
+                counters.streams += 1;
+                Seen::Started {
+                    ssrc: info.ssrc,
+                    payload_type: first.payload_type & 0x7f,
+                    announced: false,
+                }
+            }
+            _ => {
+                self.pending = Some((ctx.ts, *info));
+                self.ctx = PacketCtx {
+                    ts: ctx.ts,
+                    ..self.ctx
+                };
+                Seen::Candidate
+            }
+        }
+    }
 }
 
 /// What a packet did to the table.
@@ -122,7 +171,7 @@ pub enum Seen {
 
 pub struct Streams {
     cfg: StreamConfig,
-    map: HashMap<StreamKey, Stream>,
+    map: FastMap<StreamKey, Stream>,
     pub counters: StreamCounters,
 }
 
@@ -130,13 +179,9 @@ impl Streams {
     pub fn new(cfg: StreamConfig) -> Streams {
         Streams {
             cfg,
-            map: HashMap::new(),
+            map: FastMap::default(),
             counters: StreamCounters::default(),
         }
-    }
-
-    pub fn contains(&self, key: &StreamKey) -> bool {
-        self.map.contains_key(key)
     }
 
     pub fn len(&self) -> usize {
@@ -148,96 +193,59 @@ impl Streams {
     }
 
     /// Take one RTP packet (`payload`: the RTP payload, headers and padding removed).
+    /// `expect` looks up the SDP expectation; it is called only for a stream's first packet,
+    /// so a known stream costs one hash lookup.
     #[allow(clippy::too_many_arguments)]
-    pub fn on_packet(
+    pub fn on_packet<'e>(
         &mut self,
         key: StreamKey,
         ctx: &PacketCtx,
         info: &RtpInfo,
         payload: &[u8],
-        expect: Option<&MediaExpect>,
+        expect: impl FnOnce() -> Option<&'e MediaExpect>,
         ended: &mut Vec<StreamEnd>,
     ) -> Seen {
         self.counters.rtp_packets += 1;
-        if !self.map.contains_key(&key) {
-            if self.map.len() >= self.cfg.max_streams {
-                self.evict_stalest(ended);
+        if let Some(s) = self.map.get_mut(&key) {
+            return s.on_packet(ctx, info, payload, &mut self.counters);
+        }
+        let expect = expect();
+        if self.map.len() >= self.cfg.max_streams {
+            self.evict_stalest(ended);
+        }
+        let announced = expect.is_some();
+        let mut s = Stream {
+            ctx: *ctx,
+            stats: None,
+            evidence: Evidence::new(),
+            pending: None,
+            clocks: expect.map(|e| e.clocks.clone()).unwrap_or_default(),
+            payload_type: info.payload_type & 0x7f,
+            announced,
+            last_ts: ctx.ts,
+        };
+        if announced {
+            let mut st = Box::new(StreamStats::new());
+            for pt in expect.map(|e| e.telephone_event.as_slice()).unwrap_or(&[]) {
+                st.set_telephone_event_pt(*pt);
             }
-            let announced = expect.is_some();
-            let mut s = Stream {
-                ctx: *ctx,
-                stats: None,
-                evidence: Evidence::new(),
-                pending: None,
-                clocks: expect.map(|e| e.clocks.clone()).unwrap_or_default(),
-                payload_type: info.payload_type & 0x7f,
-                announced,
-                last_ts: ctx.ts,
-            };
-            if announced {
-                let mut st = Box::new(StreamStats::new());
-                for pt in expect.map(|e| e.telephone_event.as_slice()).unwrap_or(&[]) {
-                    st.set_telephone_event_pt(*pt);
-                }
-                st.on_packet(ctx.ts, info, s.clock(info.payload_type));
-                s.evidence.on_payload(info.payload_type & 0x7f, payload);
-                s.stats = Some(st);
-                self.map.insert(key, s);
-                self.counters.streams += 1;
-                self.counters.announced += 1;
-                return Seen::Started {
-                    ssrc: info.ssrc,
-                    payload_type: info.payload_type & 0x7f,
-                    announced: true,
-                };
-            }
-            s.pending = Some((ctx.ts, *info));
+            st.on_packet(ctx.ts, info, s.clock(info.payload_type));
             s.evidence.on_payload(info.payload_type & 0x7f, payload);
+            s.stats = Some(st);
             self.map.insert(key, s);
-            return Seen::Candidate;
+            self.counters.streams += 1;
+            self.counters.announced += 1;
+            return Seen::Started {
+                ssrc: info.ssrc,
+                payload_type: info.payload_type & 0x7f,
+                announced: true,
+            };
         }
-        let s = self.map.get_mut(&key).expect("present");
-        s.last_ts = s.last_ts.max(ctx.ts);
-        if let Some(st) = s.stats.as_mut() {
-            let clock = s
-                .clocks
-                .iter()
-                .find(|(p, _)| *p == info.payload_type & 0x7f)
-                .map(|(_, c)| *c);
-            st.on_packet(ctx.ts, info, clock);
-            s.evidence.on_payload(info.payload_type & 0x7f, payload);
-            return Seen::Counted;
-        }
-        match s.pending {
-            Some((t0, first))
-                if info.seq == first.seq.wrapping_add(1)
-                    && info.timestamp.wrapping_sub(first.timestamp) < 1 << 24 =>
-            {
-                let mut st = Box::new(StreamStats::new());
-                st.on_packet(t0, &first, None);
-                st.on_packet(ctx.ts, info, None);
-                s.evidence.on_payload(info.payload_type & 0x7f, payload);
-                s.stats = Some(st);
-                s.pending = None;
-                s.ctx.ts = t0;
-                self.counters.streams += 1;
-                Seen::Started {
-                    ssrc: info.ssrc,
-                    payload_type: first.payload_type & 0x7f,
-                    announced: false,
-                }
-            }
-            _ => {
-                s.pending = Some((ctx.ts, *info));
-                s.ctx = PacketCtx {
-                    ts: ctx.ts,
-                    ..s.ctx
-                };
-                Seen::Candidate
-            }
-        }
+        s.pending = Some((ctx.ts, *info));
+        s.evidence.on_payload(info.payload_type & 0x7f, payload);
+        self.map.insert(key, s);
+        Seen::Candidate
     }
-
     fn evict_stalest(&mut self, ended: &mut Vec<StreamEnd>) {
         let stalest = self
             .map
@@ -287,7 +295,7 @@ impl Streams {
 }
 
 fn end_of(k: StreamKey, s: Stream, reason: EndReason) -> Option<StreamEnd> {
-    let st = s.stats?;
+    let mut st = s.stats?;
     Some(StreamEnd {
         ctx: s.ctx,
         evidence: s.evidence,

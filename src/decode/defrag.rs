@@ -4,7 +4,9 @@
 //! Overlapping data: the first copy received wins; every fragment that overlaps data already
 //! held is counted in [`DefragStats::overlaps`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::fasthash::FastMap;
 use std::net::IpAddr;
 
 use crate::time::Ts;
@@ -119,7 +121,7 @@ struct Entry {
 #[derive(Debug)]
 pub struct Defrag {
     cfg: DefragConfig,
-    table: HashMap<FragKey, Entry>,
+    table: FastMap<FragKey, Entry>,
     /// Creation order: (first seen, key, generation). Items whose generation no longer
     /// matches the table are stale and skipped.
     order: VecDeque<(Ts, FragKey, u64)>,
@@ -131,7 +133,7 @@ impl Defrag {
     pub fn new(cfg: DefragConfig) -> Self {
         Defrag {
             cfg,
-            table: HashMap::new(),
+            table: FastMap::default(),
             order: VecDeque::new(),
             next_seq: 0,
             stats: DefragStats::default(),

@@ -1,7 +1,7 @@
 //! A worker: owns the flows hashed to it. It reassembles TCP streams, finds SIP messages in
 //! datagrams and streams, and sends them, in capture order, to the correlator.
 
-use std::collections::HashMap;
+use crate::fasthash::{FastMap, FastSet};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -130,8 +130,8 @@ pub struct Worker {
     /// What was last published to the metrics.
     published: Published,
     /// Flows (and hello kinds) whose DTLS hello was reported: once each.
-    dtls_seen: std::collections::HashSet<(FlowKey, bool)>,
-    tcp: HashMap<FlowKey, TcpFlow>,
+    dtls_seen: FastSet<(FlowKey, bool)>,
+    tcp: FastMap<FlowKey, TcpFlow>,
     stats: WorkerStats,
     events: Vec<Event>,
 }
@@ -148,9 +148,9 @@ impl Worker {
             index,
             expect: Expectations::new(65_536, crate::time::secs(7200)),
             streams: Streams::new(cfg.streams.clone()),
-            dtls_seen: std::collections::HashSet::new(),
+            dtls_seen: FastSet::default(),
             cfg,
-            tcp: HashMap::new(),
+            tcp: FastMap::default(),
             stats: WorkerStats::default(),
             events: Vec::new(),
         }
@@ -354,16 +354,16 @@ impl Worker {
         };
         let ctx = ctx_of(m);
         let mut ended = Vec::new();
-        let seen = {
-            // Expectations only matter for a stream's first packet: no lookup for the others.
-            let expect = if self.streams.contains(&key) {
-                None
-            } else {
-                self.expect.find((m.dst, m.dport), (m.src, m.sport))
-            };
-            self.streams
-                .on_packet(key, &ctx, info, body, expect, &mut ended)
-        };
+        // Expectations only matter for a stream's first packet: no lookup for the others.
+        let expect = &self.expect;
+        let seen = self.streams.on_packet(
+            key,
+            &ctx,
+            info,
+            body,
+            || expect.find((m.dst, m.dport), (m.src, m.sport)),
+            &mut ended,
+        );
         let mut idx = 0u32;
         for e in ended {
             self.push(

@@ -267,7 +267,7 @@ fn reordering() {
 #[test]
 fn jitter_arithmetic_matches_rfc3550_a8() {
     // packet 2 is 5 ms late, packet 3 on time again
-    let s = feed(&[(0.0, 1, 0), (25.0, 2, 160), (40.0, 3, 320)]);
+    let mut s = feed(&[(0.0, 1, 0), (25.0, 2, 160), (40.0, 3, 320)]);
     // D2 = 5 -> J = 5/16; D3 = |40 - (25 + 20)| = 5 -> J = (15*5/16 + 5)/16
     let j2 = 5.0 / 16.0;
     let j3 = (15.0 * j2 + 5.0) / 16.0;
