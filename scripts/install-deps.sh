@@ -13,9 +13,12 @@
 #   procps       sysctl (in the namespaces)
 #   python3      small helpers
 #   prometheus   a real Prometheus (and promtool) scrapes the sensor in a test
+#   sipsak       real SIP scanner/flooder for scripts/make-detect-pcaps.sh
+#   nmap         its sip-methods NSE script sweeps for scripts/make-detect-pcaps.sh
 set -euo pipefail
 
-PKGS=(libpcap-dev tshark sip-tester kamailio tcpdump tcpreplay iproute2 procps python3 prometheus)
+PKGS=(libpcap-dev tshark sip-tester kamailio tcpdump tcpreplay iproute2 procps python3 prometheus
+	sipsak nmap)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: must run as root" >&2

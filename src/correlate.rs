@@ -251,6 +251,26 @@ impl Correlator {
                     .or_else(|| static_codec(&end.payload_type.to_string()).map(str::to_string))
                     .unwrap_or_else(|| format!("PT{}", end.payload_type));
                 let mut rec = rtp_record(&end, codec.clone(), call_id.clone());
+                if let Some(id) = call_id.as_deref().filter(|id| {
+                    self.calls.injected_into(
+                        id,
+                        (end.ctx.src, end.ctx.sport),
+                        (end.ctx.dst, end.ctx.dport),
+                    )
+                }) {
+                    self.findings.push(Finding {
+                        sig: crate::alert::RTP_UNEXPECTED_SOURCE,
+                        ctx: end.ctx,
+                        evidence: json!({
+                            "ssrc": format!("0x{:08X}", end.ssrc),
+                            "call_id": id,
+                            "packets": end.summary.packets,
+                            "src": format!("{}:{}", end.ctx.src, end.ctx.sport),
+                            "dest": format!("{}:{}", end.ctx.dst, end.ctx.dport),
+                        }),
+                    });
+                    self.take_findings();
+                }
                 // Voice never needs more than 100 packets/s (10 ms frames): a stream of more
                 // than twice that, for long enough to matter, is a flood.
                 let secs = end.summary.last_ts.since(end.summary.first_ts) as f64 / 1e9;

@@ -374,7 +374,8 @@ pub struct FraudConfig {
     pub baseline_window: u64,
     /// EWMA weight of the last hour, percent (20).
     pub baseline_alpha_pct: u64,
-    /// Hours learned before the baseline alert may fire (24).
+    /// Hours learned before the baseline alert may fire (24). 0: no learning, an account's
+    /// baseline starts at 0 calls/h (any `baseline_min_calls` calls in the window alert).
     pub baseline_learn_hours: u64,
     /// Answered calls shorter than this many seconds are short (10) ...
     pub short_call_secs: u64,
@@ -509,7 +510,7 @@ impl FraudConfig {
             "baseline_min_calls" => (&mut self.baseline_min_calls, 1, MAX_COUNT),
             "baseline_window" => (&mut self.baseline_window, 10, 3600),
             "baseline_alpha_pct" => (&mut self.baseline_alpha_pct, 1, 100),
-            "baseline_learn_hours" => (&mut self.baseline_learn_hours, 1, 24 * 365),
+            "baseline_learn_hours" => (&mut self.baseline_learn_hours, 0, 24 * 365),
             "short_call_secs" => (&mut self.short_call_secs, 1, 3600),
             "short_calls" => (&mut self.short_calls, 1, MAX_COUNT),
             "short_window" => (&mut self.short_window, 1, MAX_SECS),

@@ -369,6 +369,27 @@ fn baseline_rate() {
 }
 
 #[test]
+fn baseline_without_learning() {
+    // baseline_learn_hours = 0: a new account's baseline is 0 calls/h, so its first
+    // baseline_min_calls calls within the window alert (once).
+    let mut c = quiet();
+    c.fraud.baseline_learn_hours = 0;
+    let mut d = Detectors::new(c);
+    let mut out = Vec::new();
+    for i in 0..19u64 {
+        let m = invite(i * 1000, a(), "100", "200", &format!("n{i}"));
+        d.on_message(&m, false, &mut out);
+    }
+    assert_eq!(n(&out, FRAUD_BASELINE), 0, "below the minimum of 20 calls");
+    let m = invite(19_000, a(), "100", "200", "n19");
+    d.on_message(&m, false, &mut out);
+    assert_eq!(n(&out, FRAUD_BASELINE), 1);
+    // and detectors.conf accepts 0
+    let cfg = DetectConfig::parse("[fraud]\nbaseline_learn_hours = 0\n").unwrap();
+    assert_eq!(cfg.fraud.baseline_learn_hours, 0);
+}
+
+#[test]
 fn after_hours() {
     // T0 is Tue 22:13 UTC = 23:13 at +01:00: after hours
     let mut c = quiet();

@@ -363,6 +363,29 @@ impl Calls {
         })
     }
 
+    /// RTP injection (2100006), decided when the stream ends (so that an answer seen after the
+    /// first packets counts): a stream into a media address and port that the call's SDP
+    /// announced, from an address that neither its offer nor its answer announced, and from an
+    /// address and port that no call's SDP announced (proxies and B2BUAs give one media path
+    /// several Call-IDs).
+    pub fn injected_into(&self, call_id: &str, src: (IpAddr, u16), dst: (IpAddr, u16)) -> bool {
+        let Some(c) = self.table.get(call_id) else {
+            return false;
+        };
+        let into_call = c
+            .info
+            .media_offer
+            .iter()
+            .chain(&c.info.media_answer)
+            .any(|l| {
+                l.port == dst.1
+                    && l.addr.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) == Some(dst.0)
+            });
+        into_call
+            && !self.announced_address(call_id, src.0)
+            && self.endpoints.get(&src).is_none_or(Vec::is_empty)
+    }
+
     /// Which way a stream goes in a call: towards the caller's SDP address or the callee's.
     pub fn direction_of(&self, call_id: &str, dst: (IpAddr, u16)) -> &'static str {
         let Some(call) = self.table.get(call_id) else {
@@ -886,4 +909,65 @@ fn take_answer_media(info: &mut CallInfo, m: &Msg) {
 /// Seconds with microsecond resolution.
 fn secs(ns: u64) -> f64 {
     (ns as f64 / 1e3).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Transport;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn msg(text: &str, src: &str, dst: &str, ms: u64) -> Msg {
+        let text = text.replace('\n', "\r\n");
+        let (m, _) = crate::sip::parser::parse_message(text.as_bytes()).unwrap();
+        let ctx = PacketCtx {
+            ts: Ts(ms * 1_000_000),
+            src: ip(src),
+            dst: ip(dst),
+            sport: 5060,
+            dport: 5060,
+            transport: Transport::Udp,
+            vlan: None,
+            flow_id: 0,
+        };
+        Msg::from_parsed(&m, ctx, ms)
+    }
+
+    fn sdp(addr: &str, port: u16) -> String {
+        let body = format!(
+            "v=0\no=- 1 1 IN IP4 {addr}\ns=-\nc=IN IP4 {addr}\nt=0 0\nm=audio {port} RTP/AVP 8\n"
+        );
+        format!(
+            "Content-Type: application/sdp\nContent-Length: {}\n\n{body}",
+            body.replace('\n', "\r\n").len()
+        )
+    }
+
+    #[test]
+    fn rtp_from_an_address_no_sdp_announced_is_injection() {
+        let mut calls = Calls::new(CallConfig::default());
+        let mut out = Vec::new();
+        let invite = format!(
+            "INVITE sip:b@10.0.0.2 SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\nFrom: <sip:a@10.0.0.1>;tag=1\nTo: <sip:b@10.0.0.2>\nCall-ID: inj\nCSeq: 1 INVITE\n{}",
+            sdp("10.0.0.1", 16000)
+        );
+        calls.on_message(&msg(&invite, "10.0.0.1", "10.0.0.2", 0), &mut out);
+        let ok = format!(
+            "SIP/2.0 200 OK\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\nFrom: <sip:a@10.0.0.1>;tag=1\nTo: <sip:b@10.0.0.2>;tag=2\nCall-ID: inj\nCSeq: 1 INVITE\n{}",
+            sdp("10.0.0.2", 17000)
+        );
+        calls.on_message(&msg(&ok, "10.0.0.2", "10.0.0.1", 10), &mut out);
+        let callee = (ip("10.0.0.2"), 17000);
+        // the caller's own stream, and the callee's back: announced
+        assert!(!calls.injected_into("inj", (ip("10.0.0.1"), 16000), callee));
+        assert!(!calls.injected_into("inj", (ip("10.0.0.2"), 17000), (ip("10.0.0.1"), 16000)));
+        // a third address into the callee's media port: injection
+        assert!(calls.injected_into("inj", (ip("10.0.0.9"), 4000), callee));
+        // ... but not into a port the call did not announce, nor for an unknown call
+        assert!(!calls.injected_into("inj", (ip("10.0.0.9"), 4000), (ip("10.0.0.2"), 17002)));
+        assert!(!calls.injected_into("other", (ip("10.0.0.9"), 4000), callee));
+    }
 }

@@ -1067,15 +1067,26 @@ fn static_name(name: &HeaderName<'_>) -> &'static str {
         .map_or("header", |(n, _)| n)
 }
 
-/// Cheap check of the first line only (no allocation): a `SIP/2.0 ddd `
-/// status line, or a `TOKEN SP uri SP SIP/2.0 CRLF` request line.
+/// `SIP/d.d`: SIP/2.0, or another version that fuzzers and fingerprinting tools send (SIP/1.0,
+/// SIP/3.0). The parser reports a version other than 2.0 and rules can match it (2200041/2).
+fn is_sip_version(v: &[u8]) -> bool {
+    v.len() == 7
+        && v[..4].eq_ignore_ascii_case(b"SIP/")
+        && is_digit(v[4])
+        && v[5] == b'.'
+        && is_digit(v[6])
+}
+
+/// Cheap check of the first line only (no allocation): a `SIP/d.d ddd `
+/// status line, or a `TOKEN SP uri SP SIP/d.d CRLF` request line (SIP/2.0,
+/// or another version number: recognised so that it can be reported).
 ///
 /// Used to recognize SIP on any port. Rejects HTTP, SSDP (`NOTIFY *
 /// HTTP/1.1`), RTSP and binary data: all of those fail the version check.
 pub fn looks_like_sip(payload: &[u8]) -> bool {
-    const V: &[u8] = b"SIP/2.0";
-    if payload.len() >= V.len() + 5 && payload[..V.len()].eq_ignore_ascii_case(V) {
-        let rest = &payload[V.len()..];
+    const VLEN: usize = 7;
+    if payload.len() >= VLEN + 5 && is_sip_version(&payload[..VLEN]) {
+        let rest = &payload[VLEN..];
         return rest[0] == b' '
             && matches!(rest[1], b'1'..=b'6')
             && is_digit(rest[2])
@@ -1103,7 +1114,7 @@ pub fn looks_like_sip(payload: &[u8]) -> bool {
         return false;
     };
     let Ok((i, _)) = sp(i) else { return false };
-    i.eq_ignore_ascii_case(V)
+    is_sip_version(i)
 }
 
 #[cfg(test)]
@@ -1593,6 +1604,13 @@ Content-Length: 0\r\n\
             b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
         ));
         assert!(!looks_like_sip(b"SIP/2.0 999 Nope\r\n"));
+        // Other SIP versions are recognised (rules 2200041/2200042 report them); other
+        // protocols' versions are not.
+        assert!(looks_like_sip(b"OPTIONS sip:a@b SIP/3.0\r\n"));
+        assert!(looks_like_sip(b"SIP/1.0 200 OK\r\n"));
+        assert!(!looks_like_sip(b"OPTIONS sip:a@b SIP/2\r\n"));
+        assert!(!looks_like_sip(b"SIP/2.x 200 OK\r\n"));
+        assert!(!looks_like_sip(b"SIPX2.0 200 OK\r\n"));
         assert!(!looks_like_sip(b"INVITE sip:a@b SIP/2.0"));
         assert!(!looks_like_sip(b""));
     }

@@ -3,6 +3,7 @@
 
 mod attack;
 mod cli;
+mod detect;
 mod golden;
 mod live;
 mod media;
