@@ -181,6 +181,8 @@ pub struct LiveConfig {
     pub snaplen: i32,
     pub promisc: bool,
     pub buffer_bytes: i32,
+    /// AF_PACKET fanout group to join (Linux), so several sensors share one interface's flows.
+    pub fanout_group: Option<u16>,
 }
 
 /// An opened live capture: opened (and filtered) before the pipeline starts, so a bad interface
@@ -209,6 +211,12 @@ impl Live {
             // return on the timeout while the wire is silent, and shutdown must not wait for a packet.
             .setnonblock()
             .map_err(open_err)?;
+        if let Some(id) = cfg.fanout_group {
+            join_fanout(&cap, id).map_err(|e| CaptureError::Open {
+                iface: cfg.iface.clone(),
+                error: format!("joining AF_PACKET fanout group {id}: {e}"),
+            })?;
+        }
         if let Some(filter) = &cfg.filter {
             cap.filter(filter, true).map_err(|e| CaptureError::Filter {
                 filter: filter.clone(),
@@ -272,4 +280,39 @@ impl Live {
             Err(_) => KernelStats::default(),
         }
     }
+}
+
+/// Join the capture's packet socket to AF_PACKET fanout group `id` in hash mode: the kernel sends
+/// each flow (its symmetric flow hash, so both directions) to one socket of the group, and with
+/// the defrag flag reassembles IP fragments first so that they follow their flow.
+#[cfg(target_os = "linux")]
+fn join_fanout(cap: &pcap::Capture<pcap::Active>, id: u16) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mode = libc::PACKET_FANOUT_HASH | libc::PACKET_FANOUT_FLAG_DEFRAG;
+    let arg = libc::c_int::from(id) | ((mode as libc::c_int) << 16);
+    // SAFETY: the descriptor is the open packet socket `cap` owns (alive for this call); the
+    // option value is a pointer to a c_int on our stack with its exact size, as
+    // setsockopt(SOL_PACKET, PACKET_FANOUT) expects.
+    let rc = unsafe {
+        libc::setsockopt(
+            cap.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_FANOUT,
+            std::ptr::from_ref(&arg).cast::<libc::c_void>(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn join_fanout(_cap: &pcap::Capture<pcap::Active>, _id: u16) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "AF_PACKET fanout exists only on Linux",
+    ))
 }

@@ -56,6 +56,11 @@ pub enum Command {
         /// Kernel capture buffer, in MiB.
         #[arg(long, default_value_t = 64, value_name = "MIB")]
         buffer_mib: i32,
+        /// Join this Linux AF_PACKET fanout group: several sensors started with the same ID on one
+        /// interface each receive a share of the flows (kernel flow hash, both directions and all
+        /// fragments of a flow to one sensor). See README "Scaling out".
+        #[arg(long, value_name = "ID")]
+        fanout_group: Option<u16>,
     },
 }
 

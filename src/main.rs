@@ -209,6 +209,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             snaplen,
             no_promisc,
             buffer_mib,
+            fanout_group,
         } => {
             cfg.live = true;
             let mut live = Live::open(&LiveConfig {
@@ -217,6 +218,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 snaplen: *snaplen,
                 promisc: !no_promisc,
                 buffer_bytes: buffer_mib.saturating_mul(1 << 20),
+                fanout_group: *fanout_group,
             })?;
             let out = open_output(&cli.common.eve, true)?;
             let mut kernel = None;

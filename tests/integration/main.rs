@@ -4,6 +4,7 @@
 mod attack;
 mod cli;
 mod detect;
+mod fanout;
 mod golden;
 mod live;
 mod media;

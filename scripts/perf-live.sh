@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Live capture rate without drops: voip-sentinel captures on `lo` while tcpreplay replays the
+# benchmark capture at increasing packet rates; after each run the sensor's `stats` record gives
+# the packets it received and its drops (kernel drops reported by pcap plus worker-queue drops).
+# Prints one Markdown row per rate and the highest rate with zero drops.
+#
+# Usage (as root): scripts/perf-live.sh [FILE]   (default target/bench/sipp-500-calls.pcap)
+# Environment: RATES="50000 100000 ..." (packets/s; "max" is tcpreplay --topspeed),
+#              WORKERS (default 2), BUFFER_MIB (kernel buffer, default 256).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FILE=${1:-$ROOT/target/bench/sipp-500-calls.pcap}
+RATES=${RATES:-25000 50000 100000 150000 200000 300000 max}
+WORKERS=${WORKERS:-2}
+BUFFER_MIB=${BUFFER_MIB:-256}
+WORK=$(mktemp -d /tmp/voip-sentinel-live.XXXXXX)
+SENSOR_PID=
+cleanup() {
+	[ -n "$SENSOR_PID" ] && kill "$SENSOR_PID" 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log() { printf '[perf-live] %s\n' "$*" >&2; }
+[ "$(id -u)" -eq 0 ] || { log "must run as root (live capture, tcpreplay)"; exit 1; }
+command -v tcpreplay >/dev/null || { log "missing tcpreplay: run scripts/install-deps.sh"; exit 1; }
+[ -f "$FILE" ] || "$ROOT/scripts/make-bench-pcap.sh" "$FILE"
+cargo build --release --quiet --bin voip-sentinel --manifest-path "$ROOT/Cargo.toml"
+SENSOR=$ROOT/target/release/voip-sentinel
+cat "$FILE" >/dev/null
+
+echo "| tcpreplay rate (packets/s) | achieved | sensor packets | kernel drops | queue drops |"
+echo "| ---: | ---: | ---: | ---: | ---: |"
+best=0
+for rate in $RATES; do
+	rm -f "$WORK/eve.json"
+	"$SENSOR" live -i lo -f 'udp and (host 127.0.77.1 or host 127.0.77.2)' --workers "$WORKERS" \
+		--buffer-mib "$BUFFER_MIB" --eve "$WORK/eve.json" -q 2>"$WORK/sensor.err" &
+	SENSOR_PID=$!
+	sleep 1
+	if [ "$rate" = max ]; then speed=(--topspeed); else speed=(--pps="$rate"); fi
+	tcpreplay -i lo "${speed[@]}" "$FILE" >"$WORK/tcpreplay.out" 2>&1
+	sleep 1
+	kill -INT "$SENSOR_PID"
+	wait "$SENSOR_PID" || true
+	SENSOR_PID=
+	achieved=$(awk '/Rated:/ {for (i = 1; i <= NF; i++) if ($i == "pps") print $(i - 1)}' "$WORK/tcpreplay.out" | head -1)
+	read -r packets kdrop qdrop < <(python3 - "$WORK/eve.json" <<'EOF'
+import json, sys
+s = None
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("event_type") == "stats":
+        s = r["stats"]
+cap = (s or {}).get("capture", {})
+print(cap.get("packets", 0), cap.get("kernel_dropped") or 0, cap.get("queue_drops", 0))
+EOF
+	)
+	echo "| $rate | ${achieved%.*} | $packets | $kdrop | $qdrop |"
+	if [ "$kdrop" = 0 ] && [ "$qdrop" = 0 ] && [ "$rate" != max ]; then best=$rate; fi
+done
+echo
+echo "Highest tcpreplay rate with zero drops: $best packets/s ($WORKERS workers, ${BUFFER_MIB} MiB buffer)."
