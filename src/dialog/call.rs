@@ -773,16 +773,26 @@ impl Calls {
         }
     }
 
+    /// Keep the table under its cap: when full, drop 1/16 of the cap at once, finished calls
+    /// first, then the least recently active (written as `evicted`). One scan per batch: a flood
+    /// of new dialogs costs O(16) each instead of O(cap).
     fn make_room(&mut self, out: &mut Vec<CallRecord>) {
         if self.table.len() < self.cfg.max {
             return;
         }
-        let oldest = self
+        let batch = (self.cfg.max / 16).max(1);
+        let age = |c: &Call| (c.done_at.is_none(), c.last_ts, c.seq);
+        let mut ages: Vec<(bool, Ts, u64)> = self.table.values().map(age).collect();
+        let nth = batch.min(ages.len()) - 1;
+        let (_, &mut threshold, _) = ages.select_nth_unstable(nth);
+        let mut victims: Vec<(u64, String)> = self
             .table
             .iter()
-            .min_by_key(|(_, c)| (c.done_at.is_none(), c.last_ts, c.seq))
-            .map(|(k, _)| k.clone());
-        if let Some(k) = oldest {
+            .filter(|(_, c)| age(c) <= threshold)
+            .map(|(k, c)| (c.seq, k.clone()))
+            .collect();
+        victims.sort_unstable();
+        for (_, k) in victims {
             if let Some(mut c) = self.table.remove(&k) {
                 self.stats.evicted += 1;
                 Self::forget(&mut self.endpoints, &k, &c);

@@ -325,24 +325,35 @@ impl Transactions {
         }
     }
 
-    /// Keep the table under its cap: write and drop the oldest open transaction, or forget the
-    /// oldest completed one.
+    /// Keep the table under its cap: when full, write and drop the least recently active open
+    /// transactions, or forget completed ones, 1/16 of the cap at once. Finding them is a scan
+    /// of the table: done once per batch, a flood of new transactions costs O(16) each instead
+    /// of O(cap) (which stalled the correlator at a few thousand messages a second).
     fn make_room(&mut self, out: &mut Vec<SipRecord>) {
         if self.table.len() < self.cfg.max {
             return;
         }
-        let oldest = self
-            .table
-            .iter()
-            .min_by_key(|(_, t)| (t.last_ts, t.seq))
-            .map(|(k, _)| k.clone());
-        if let Some(k) = oldest {
-            if let Some(mut tx) = self.table.remove(&k) {
-                self.stats.evicted += 1;
-                if tx.completed_at.is_none() {
-                    tx.rec.state = "evicted".into();
-                    out.push(record(&tx));
-                }
+        let batch = (self.cfg.max / 16).max(1);
+        let mut ages: Vec<(Ts, u64)> = self.table.values().map(|t| (t.last_ts, t.seq)).collect();
+        let nth = batch.min(ages.len()) - 1;
+        let (_, &mut threshold, _) = ages.select_nth_unstable(nth);
+        let mut gone: Vec<Tx> = Vec::with_capacity(batch);
+        self.table.retain(|_, t| {
+            if (t.last_ts, t.seq) > threshold {
+                return true;
+            }
+            gone.push(Tx {
+                rec: std::mem::take(&mut t.rec),
+                ..*t
+            });
+            false
+        });
+        gone.sort_by_key(|t| t.seq);
+        self.stats.evicted += gone.len() as u64;
+        for mut tx in gone {
+            if tx.completed_at.is_none() {
+                tx.rec.state = "evicted".into();
+                out.push(record(&tx));
             }
         }
     }
