@@ -238,13 +238,26 @@ impl Streams {
         }
     }
 
+    /// Make room in a full table: drop 1/16 of the cap at once, candidates (unconfirmed, no
+    /// stats) first, then the stalest streams. One scan per batch: a flood of new streams costs
+    /// O(16) each instead of O(cap).
     fn evict_stalest(&mut self, ended: &mut Vec<StreamEnd>) {
-        let stalest = self
+        let batch = (self.cfg.max_streams / 16).max(1);
+        let age = |k: &StreamKey, s: &Stream| (s.stats.is_some(), s.last_ts, k.order_key());
+        let mut ages: Vec<(bool, Ts, u64)> = self.map.iter().map(|(k, s)| age(k, s)).collect();
+        if ages.is_empty() {
+            return;
+        }
+        let nth = batch.min(ages.len()) - 1;
+        let (_, &mut threshold, _) = ages.select_nth_unstable(nth);
+        let mut victims: Vec<((bool, Ts, u64), StreamKey)> = self
             .map
             .iter()
-            .min_by_key(|(k, s)| (s.stats.is_some(), s.last_ts, k.order_key()))
-            .map(|(k, _)| *k);
-        if let Some(k) = stalest {
+            .map(|(k, s)| (age(k, s), *k))
+            .filter(|(a, _)| *a <= threshold)
+            .collect();
+        victims.sort_unstable_by_key(|v| v.0);
+        for (_, k) in victims {
             if let Some(s) = self.map.remove(&k) {
                 if s.stats.is_some() {
                     self.counters.evicted += 1;

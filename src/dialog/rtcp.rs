@@ -69,15 +69,16 @@ impl RtcpTable {
 
     fn source(&mut self, ssrc: u32, now: Ts) -> &mut Source {
         if !self.map.contains_key(&ssrc) && self.map.len() >= self.max {
-            if let Some(old) = self
-                .map
-                .iter()
-                .min_by_key(|(k, s)| (s.last_seen, **k))
-                .map(|(k, _)| *k)
-            {
-                self.map.remove(&old);
-                self.evicted += 1;
-            }
+            // Full: forget the least recently seen 1/16 of the cap at once (one scan per
+            // batch, not one per new SSRC under a flood of them).
+            let batch = (self.max / 16).max(1);
+            let mut ages: Vec<(Ts, u32)> =
+                self.map.iter().map(|(k, s)| (s.last_seen, *k)).collect();
+            let nth = batch.min(ages.len()) - 1;
+            let (_, &mut threshold, _) = ages.select_nth_unstable(nth);
+            let before = self.map.len();
+            self.map.retain(|k, s| (s.last_seen, *k) > threshold);
+            self.evicted += (before - self.map.len()) as u64;
         }
         let s = self.map.entry(ssrc).or_default();
         s.last_seen = now;

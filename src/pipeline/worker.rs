@@ -639,16 +639,20 @@ impl Worker {
         }
     }
 
+    /// Make room in a full TCP flow table: drop the least recently seen 1/16 of the cap at
+    /// once. One scan per batch: a SYN flood of new flows costs O(16) each instead of O(cap).
     fn evict_oldest_tcp(&mut self) {
-        if let Some(key) = self
-            .tcp
-            .iter()
-            .min_by_key(|(k, f)| (f.last_ts, k.lo_port, k.hi_port))
-            .map(|(k, _)| *k)
-        {
-            self.tcp.remove(&key);
-            self.stats.tcp_flows_evicted += 1;
+        let batch = (self.cfg.max_tcp_flows / 16).max(1);
+        let age = |k: &FlowKey, f: &TcpFlow| (f.last_ts, k.lo_port, k.hi_port);
+        let mut ages: Vec<_> = self.tcp.iter().map(|(k, f)| age(k, f)).collect();
+        if ages.is_empty() {
+            return;
         }
+        let nth = batch.min(ages.len()) - 1;
+        let (_, &mut threshold, _) = ages.select_nth_unstable(nth);
+        let before = self.tcp.len();
+        self.tcp.retain(|k, f| age(k, f) > threshold);
+        self.stats.tcp_flows_evicted += (before - self.tcp.len()) as u64;
     }
 
     /// End silent RTP streams and idle TCP flows (or all of them, at the end).
