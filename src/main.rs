@@ -108,6 +108,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(n) = cli.common.workers {
         cfg.workers = n as usize;
     }
+    cfg.correlator.tx.max = cli.common.max_transactions as usize;
+    cfg.correlator.calls.max = cli.common.max_calls as usize;
+    cfg.worker.streams.max_streams = cli.common.max_streams as usize;
     if let Command::Rules {
         action: RulesAction::Check { dir },
     } = &cli.command

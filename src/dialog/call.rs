@@ -221,6 +221,11 @@ impl Calls {
         self.table.len()
     }
 
+    /// The table's cap.
+    pub fn max(&self) -> usize {
+        self.cfg.max
+    }
+
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
     }

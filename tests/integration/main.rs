@@ -3,6 +3,7 @@
 
 mod attack;
 mod cli;
+mod exhaustion;
 mod golden;
 mod live;
 mod media;
@@ -11,5 +12,6 @@ mod prometheus;
 mod rtp_oracle;
 mod rules;
 mod secrets;
+mod synth;
 mod util;
 mod workers;
