@@ -254,7 +254,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             stats.correlator.output_errors
         );
     }
-    if !stats.capture.file_errors.is_empty() && stats.capture.packets == 0 {
+    // A file that could not be read (to its end) is an error even when the others were
+    // processed: one line each, after the summary, and exit status 1.
+    for e in &stats.capture.file_errors {
+        eprintln!("voip-sentinel: error: {e} (skipped from there; the rest was processed)");
+    }
+    if !stats.capture.file_errors.is_empty() {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -302,8 +302,5 @@ pub fn summary(s: &RunStats, kernel: Option<KernelStats>) -> String {
     if let Some(b) = peak_rss_bytes() {
         o += &format!("  peak memory: {:.1} MiB\n", b as f64 / (1 << 20) as f64);
     }
-    for e in &s.capture.file_errors {
-        o += &format!("  unreadable: {e}\n");
-    }
     o
 }
