@@ -104,6 +104,16 @@ fn read_records(p: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The sensor capturing on `lo` with a filter, two workers, records to `eve`.
+fn live_sensor(filter: &str, eve: &Path) -> Child {
+    Command::new(bin())
+        .args(["live", "-i", "lo", "-f", filter, "--workers", "2", "--eve"])
+        .arg(eve)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn live_capture_on_loopback_equals_replay_of_the_same_traffic() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,12 +122,7 @@ fn live_capture_on_loopback_equals_replay_of_the_same_traffic() {
     let filter = "host 127.0.0.231 or host 127.0.0.232";
     let mut kids = Killer(Vec::new());
 
-    let mut sensor = Command::new(bin())
-        .args(["live", "-i", "lo", "-f", filter, "--workers", "2", "--eve"])
-        .arg(&eve)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut sensor = live_sensor(filter, &eve);
     let tcpdump = Command::new("tcpdump")
         .args(["-i", "lo", "-U", "-s", "0", "-w"])
         .arg(&pcap)
@@ -201,4 +206,75 @@ fn live_capture_on_loopback_equals_replay_of_the_same_traffic() {
 
 fn sensor_file(p: &Path) -> Vec<Value> {
     sensor(&[p], &["--workers", "3"])
+}
+
+/// SIGTERM while calls are up: exit 0, every line whole JSON, and every call seen written as
+/// still open at the end of the capture.
+#[test]
+fn sigterm_mid_call_writes_the_open_calls_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let eve = dir.path().join("live.json");
+    let filter = "host 127.0.0.233 or host 127.0.0.234";
+    let mut kids = Killer(Vec::new());
+    let mut sensor = live_sensor(filter, &eve);
+    std::thread::sleep(Duration::from_millis(1500));
+    for (args, who) in [
+        (
+            vec!["-sn", "uas", "-i", "127.0.0.234", "-p", "5060", "-m", "2"],
+            "uas",
+        ),
+        (
+            vec![
+                "-sn",
+                "uac",
+                "127.0.0.234:5060",
+                "-i",
+                "127.0.0.233",
+                "-p",
+                "5061",
+                "-m",
+                "2",
+                "-r",
+                "10",
+                "-d",
+                "60000",
+            ],
+            "uac",
+        ),
+    ] {
+        // sipp itself (not under `timeout`), so that dropping `kids` ends it.
+        let c = Command::new("sipp")
+            .args(args)
+            .arg("-nostdin")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("sipp {who}: {e}"));
+        kids.0.push(c);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Both calls are answered within milliseconds and last 30 s: they are up now.
+    std::thread::sleep(Duration::from_millis(2000));
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(sensor.id().to_string())
+        .status();
+    let status = wait_exit(&mut sensor, Duration::from_secs(20));
+    assert!(status.success(), "sensor exit: {status:?}");
+    drop(kids);
+
+    let text = std::fs::read_to_string(&eve).unwrap();
+    assert!(text.ends_with('\n'), "last line cut");
+    let recs = read_records(&eve);
+    let calls: Vec<&Value> = recs.iter().filter(|r| r["event_type"] == "call").collect();
+    assert_eq!(calls.len(), 2, "{text}");
+    for c in calls {
+        assert_eq!(c["call"]["outcome"], "open", "{c}");
+        assert_eq!(c["call"]["end_reason"], "capture_end", "{c}");
+        assert_eq!(c["call"]["state"], "confirmed", "{c}");
+    }
+    assert_eq!(
+        recs.last().map(|r| r["event_type"].clone()),
+        Some(Value::from("stats"))
+    );
 }
