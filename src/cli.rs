@@ -109,6 +109,13 @@ pub struct Common {
     #[arg(long, global = true, default_value_t = 20_000, value_name = "N",
           value_parser = clap::value_parser!(u64).range(16..=100_000_000))]
     pub max_streams: u64,
+    /// Become this user once the capture, the EVE file and the metrics socket are open (as
+    /// root: drops root; the EVE file's folder must be writable by the user for SIGHUP reopens).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+    /// With --user: this group instead of the user's primary group.
+    #[arg(long, global = true, value_name = "NAME", requires = "user")]
+    pub group: Option<String>,
     /// Replay: keep serving /metrics after the replay has ended, until SIGINT or SIGTERM.
     #[arg(long, global = true, requires = "metrics_listen")]
     pub linger: bool,

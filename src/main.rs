@@ -133,6 +133,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         });
     }
+    // The user to become, looked up before anything is opened: a wrong name fails at once.
+    let run_as = match &cli.common.user {
+        Some(u) => Some(
+            voip_sentinel::privdrop::lookup(u, cli.common.group.as_deref())
+                .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
+    let drop_privileges = || -> Result<()> {
+        if let Some(ids) = run_as {
+            voip_sentinel::privdrop::drop_to(ids)
+                .map_err(|e| anyhow::anyhow!("cannot drop privileges: {e}"))?;
+        }
+        Ok(())
+    };
     // The rules folder: as given (it must load), or rules/ when there is one.
     let rules_dir = match &cli.common.rules {
         Some(d) => Some(d.clone()),
@@ -184,6 +199,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Replay { paths } => {
             let files = capture::expand_paths(paths)?;
             let out = open_output(&cli.common.eve, false)?;
+            drop_privileges()?;
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
                 let started = Instant::now();
                 let mut last = Instant::now();
@@ -222,6 +238,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 buffer_bytes: buffer_mib.saturating_mul(1 << 20),
             })?;
             let out = open_output(&cli.common.eve, true)?;
+            drop_privileges()?;
             let mut kernel = None;
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
                 live.run(stop, |ev: SourceEvent<'_>| d.on_event(ev));
