@@ -39,6 +39,8 @@ pub enum CaptureError {
         path: PathBuf,
         error: std::io::Error,
     },
+    #[error("{path}: not a regular file (a FIFO, device or socket would block or never end); give a pcap or pcapng file")]
+    NotAFile { path: PathBuf },
     #[error("{path}: no pcap or pcapng files in this folder")]
     EmptyFolder { path: PathBuf },
     #[error("interface {iface}: {error} (check the name with `ip link`; capture needs root or CAP_NET_RAW)")]
@@ -69,6 +71,9 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CaptureError> {
                 return Err(CaptureError::EmptyFolder { path: p.clone() });
             }
         } else if p.exists() {
+            if !p.metadata().is_ok_and(|m| m.is_file()) {
+                return Err(CaptureError::NotAFile { path: p.clone() });
+            }
             out.push(p.clone());
         } else {
             return Err(CaptureError::Missing { path: p.clone() });
@@ -87,7 +92,7 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CaptureError> {
     for e in entries {
         if e.is_dir() {
             collect_dir(&e, out)?;
-        } else if is_capture_name(&e) {
+        } else if is_capture_name(&e) && e.metadata().is_ok_and(|m| m.is_file()) {
             out.push(e);
         }
     }

@@ -100,6 +100,27 @@ pub struct Common {
         default_missing_value = crate::metrics::DEFAULT_LISTEN
     )]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// SIP transactions tracked at most; when full, the least recently active are written as
+    /// `evicted` (counted in the stats record's `state`).
+    #[arg(long, global = true, default_value_t = 100_000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(16..=100_000_000))]
+    pub max_transactions: u64,
+    /// Calls (INVITE dialogs) tracked at most; when full, finished then least recently active
+    /// calls are written as `evicted`.
+    #[arg(long, global = true, default_value_t = 100_000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(16..=100_000_000))]
+    pub max_calls: u64,
+    /// RTP streams tracked at most by each worker; when full, the stalest end as `evicted`.
+    #[arg(long, global = true, default_value_t = 20_000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(16..=100_000_000))]
+    pub max_streams: u64,
+    /// Become this user once the capture, the EVE file and the metrics socket are open (as
+    /// root: drops root; the EVE file's folder must be writable by the user for SIGHUP reopens).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+    /// With --user: this group instead of the user's primary group.
+    #[arg(long, global = true, value_name = "NAME", requires = "user")]
+    pub group: Option<String>,
     /// Replay: keep serving /metrics after the replay has ended, until SIGINT or SIGTERM.
     #[arg(long, global = true, requires = "metrics_listen")]
     pub linger: bool,

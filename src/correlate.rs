@@ -73,6 +73,10 @@ pub struct CorrelatorStats {
     pub tls: BTreeMap<String, u64>,
     pub rules_reloads: u64,
     pub rules_reload_failures: u64,
+    /// Every capped table at the end of the run: entries, cap and evictions (the `stats`
+    /// record's `state`).
+    #[serde(skip)]
+    pub state: BTreeMap<&'static str, crate::detect::TableStats>,
 }
 
 /// A `tls` record: a TLS or DTLS hello seen in clear (version, SNI, ALPN), as Suricata's
@@ -704,11 +708,72 @@ impl Correlator {
         self.published_registrations = self.stats.registrations.clone();
     }
 
+    /// The correlator's capped tables: entries, cap and evictions.
+    fn state_tables(&self) -> BTreeMap<&'static str, crate::detect::TableStats> {
+        use crate::detect::TableStats;
+        let t = |entries, max_keys, evictions| TableStats {
+            entries,
+            max_keys,
+            evictions,
+        };
+        let d = self.detectors.stats();
+        BTreeMap::from([
+            (
+                "transactions",
+                t(self.tx.len(), self.tx.max(), self.tx.stats.evicted),
+            ),
+            (
+                "calls",
+                t(self.calls.len(), self.calls.max(), self.calls.stats.evicted),
+            ),
+            ("pairing", d.pending),
+            ("scanner_sources", d.scanner_sources),
+            ("flood_sources", d.flood_sources),
+            ("flood_destinations", d.flood_destinations),
+            ("flood_challenges", d.flood_challenges),
+            ("brute_sources", d.brute_sources),
+            ("brute_users", d.brute_users),
+            ("user_networks", d.user_networks),
+            ("alert_limiter", d.limiter),
+            ("fraud_accounts", d.fraud_accounts),
+            ("fraud_sources", d.fraud_sources),
+            ("fraud_calls", d.fraud_calls),
+            // Caps not reported (0): 3 x 50,000 (anomalies), 50,000 (devices, posture
+            // limiter), 100,000 (rule thresholds).
+            (
+                "anomalies",
+                t(self.anomalies.entries(), 0, self.anomalies.evictions()),
+            ),
+            (
+                "devices",
+                t(self.inventory.len(), 0, self.inventory.evictions()),
+            ),
+            (
+                "posture_limiter",
+                t(
+                    self.posture_limiter.len(),
+                    0,
+                    self.posture_limiter.evictions(),
+                ),
+            ),
+            (
+                "rtcp_sources",
+                t(self.rtcp.len(), self.rtcp.max(), self.rtcp.evicted),
+            ),
+            (
+                "rule_thresholds",
+                t(self.rule_windows.len(), 0, self.rule_window_evictions),
+            ),
+        ])
+    }
+
     /// Write what is left and return the counters.
     pub fn finish(mut self) -> (CorrelatorStats, Box<dyn Write + Send>) {
         self.write_out();
         self.eve.flush();
+        let state = self.state_tables();
         let mut s = self.stats;
+        s.state = state;
         let TxStats {
             transactions,
             retransmissions,

@@ -92,8 +92,7 @@ impl Expectations {
     pub fn insert(&mut self, list: &Arc<Vec<MediaExpect>>, now: Ts) {
         for (i, e) in list.iter().enumerate() {
             if self.map.len() >= self.max && !self.map.contains_key(&(e.addr, e.port)) {
-                self.evicted += 1;
-                continue;
+                self.evict_oldest();
             }
             self.map
                 .insert((e.addr, e.port), (Arc::clone(list), i, now));
@@ -108,6 +107,16 @@ impl Expectations {
             .and_then(|(list, i, _)| list.get(*i))
     }
 
+    /// Full: forget the oldest 1/64 of the announcements ([`crate::evict`]). Refusing the
+    /// new ones instead left every call after a flood of SDPs unannounced for the whole TTL.
+    fn evict_oldest(&mut self) {
+        let len = self.map.len();
+        for k in crate::evict::oldest(self.map.iter(), len, |k, v| (v.2, *k)) {
+            self.map.remove(&k);
+            self.evicted += 1;
+        }
+    }
+
     pub fn expire(&mut self, now: Ts) {
         let ttl = self.ttl_ns;
         self.map.retain(|_, (_, _, t)| now.since(*t) < ttl);
@@ -119,5 +128,30 @@ impl Expectations {
 
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_table_forgets_the_oldest_and_takes_the_newest() {
+        let mut t = Expectations::new(32, crate::time::secs(7200));
+        let me = |i: u16| MediaExpect {
+            addr: IpAddr::from([10, 0, (i >> 8) as u8, i as u8]),
+            port: 16_000,
+            clocks: vec![(8, 8000)],
+            telephone_event: vec![],
+        };
+        for i in 0..1000u16 {
+            t.insert(&Arc::new(vec![me(i)]), Ts(u64::from(i) * 1_000_000));
+            assert!(t.len() <= 32);
+        }
+        assert!(t.evicted >= 1000 - 32, "{}", t.evicted);
+        let newest = me(999);
+        let other = (IpAddr::from([192, 0, 2, 1]), 4000);
+        assert!(t.find((newest.addr, newest.port), other).is_some());
+        assert!(t.find((me(0).addr, 16_000), other).is_none());
     }
 }

@@ -23,6 +23,7 @@ pub mod media_evidence;
 pub mod metrics;
 pub mod pipeline;
 pub mod policy;
+pub mod privdrop;
 pub mod report;
 pub mod rtp;
 pub mod rules;

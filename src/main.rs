@@ -108,6 +108,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(n) = cli.common.workers {
         cfg.workers = n as usize;
     }
+    cfg.correlator.tx.max = cli.common.max_transactions as usize;
+    cfg.correlator.calls.max = cli.common.max_calls as usize;
+    cfg.worker.streams.max_streams = cli.common.max_streams as usize;
     if let Command::Rules {
         action: RulesAction::Check { dir },
     } = &cli.command
@@ -130,6 +133,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         });
     }
+    // The user to become, looked up before anything is opened: a wrong name fails at once.
+    let run_as = match &cli.common.user {
+        Some(u) => Some(
+            voip_sentinel::privdrop::lookup(u, cli.common.group.as_deref())
+                .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
+    let drop_privileges = || -> Result<()> {
+        if let Some(ids) = run_as {
+            voip_sentinel::privdrop::drop_to(ids)
+                .map_err(|e| anyhow::anyhow!("cannot drop privileges: {e}"))?;
+        }
+        Ok(())
+    };
     // The rules folder: as given (it must load), or rules/ when there is one.
     let rules_dir = match &cli.common.rules {
         Some(d) => Some(d.clone()),
@@ -181,6 +199,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Replay { paths } => {
             let files = capture::expand_paths(paths)?;
             let out = open_output(&cli.common.eve, false)?;
+            drop_privileges()?;
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
                 let started = Instant::now();
                 let mut last = Instant::now();
@@ -221,6 +240,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 fanout_group: *fanout_group,
             })?;
             let out = open_output(&cli.common.eve, true)?;
+            drop_privileges()?;
             let mut kernel = None;
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
                 live.run(stop, |ev: SourceEvent<'_>| d.on_event(ev));
@@ -253,7 +273,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             stats.correlator.output_errors
         );
     }
-    if !stats.capture.file_errors.is_empty() && stats.capture.packets == 0 {
+    // A file that could not be read (to its end) is an error even when the others were
+    // processed: one line each, after the summary, and exit status 1.
+    for e in &stats.capture.file_errors {
+        eprintln!("voip-sentinel: error: {e} (skipped from there; the rest was processed)");
+    }
+    if !stats.capture.file_errors.is_empty() {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

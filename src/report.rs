@@ -52,6 +52,24 @@ struct StatsBody<'a> {
     sip: &'a crate::correlate::CorrelatorStats,
     calls: CallsBody,
     rtp: RtpBody,
+    /// The correlator's capped tables (entries, cap, evictions) at the end.
+    state: &'a BTreeMap<&'static str, crate::detect::TableStats>,
+    memory: MemoryBody,
+}
+
+#[derive(Serialize)]
+struct MemoryBody {
+    /// The process's peak resident set (VmHWM), when the system reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peak_rss_bytes: Option<u64>,
+}
+
+/// The process's peak resident set size, from `/proc/self/status` (Linux).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 #[derive(Serialize)]
@@ -161,6 +179,10 @@ pub fn write_stats_record(
                 evicted: c.evicted,
                 reinvites: c.reinvites,
             },
+            state: &s.correlator.state,
+            memory: MemoryBody {
+                peak_rss_bytes: peak_rss_bytes(),
+            },
         },
     };
     serde_json::to_writer(&mut *out, &rec)?;
@@ -267,8 +289,18 @@ pub fn summary(s: &RunStats, kernel: Option<KernelStats>) -> String {
             recs.join(", ")
         }
     );
-    for e in &s.capture.file_errors {
-        o += &format!("  unreadable: {e}\n");
+    let evicted: Vec<String> = s
+        .correlator
+        .state
+        .iter()
+        .filter(|(_, t)| t.evictions > 0)
+        .map(|(k, t)| format!("{k} {}", t.evictions))
+        .collect();
+    if !evicted.is_empty() {
+        o += &format!("  evicted (tables full): {}\n", evicted.join(", "));
+    }
+    if let Some(b) = peak_rss_bytes() {
+        o += &format!("  peak memory: {:.1} MiB\n", b as f64 / (1 << 20) as f64);
     }
     o
 }

@@ -221,6 +221,11 @@ impl Calls {
         self.table.len()
     }
 
+    /// The table's cap.
+    pub fn max(&self) -> usize {
+        self.cfg.max
+    }
+
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
     }
@@ -796,11 +801,13 @@ impl Calls {
         }
     }
 
+    /// Keep the table under its cap: when full, drop 1/64 of it at once ([`crate::evict`]),
+    /// finished calls first, then the least recently active (written as `evicted`): a flood of
+    /// new dialogs costs O(64) each instead of O(cap).
     fn make_room(&mut self, out: &mut Vec<CallRecord>) {
         if self.table.len() < self.cfg.max {
             return;
         }
-        // A sixty-fourth of the table at once (crate::evict): ended calls first, then the oldest.
         let len = self.table.len();
         let oldest = crate::evict::oldest(self.table.iter(), len, |_, c| {
             (c.done_at.is_none(), c.last_ts, c.seq)

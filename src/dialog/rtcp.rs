@@ -67,6 +67,19 @@ impl RtcpTable {
         }
     }
 
+    /// Sources tracked, and the cap.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
     fn source(&mut self, ssrc: u32, now: Ts) -> &mut Source {
         if !self.map.contains_key(&ssrc) && self.map.len() >= self.max {
             let len = self.map.len();

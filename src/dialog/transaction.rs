@@ -169,6 +169,11 @@ impl Transactions {
         self.table.len()
     }
 
+    /// The table's cap.
+    pub fn max(&self) -> usize {
+        self.cfg.max
+    }
+
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
     }

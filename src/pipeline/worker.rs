@@ -639,8 +639,9 @@ impl Worker {
         }
     }
 
+    /// Make room in a full TCP flow table: drop the least recently seen 1/64 of it at once
+    /// ([`crate::evict`]): a SYN flood of new flows costs O(64) each instead of O(cap).
     fn evict_oldest_tcp(&mut self) {
-        // A sixty-fourth of the table at once (crate::evict): O(1) amortized under a SYN flood.
         let len = self.tcp.len();
         let order = |k: &FlowKey, f: &TcpFlow| (f.last_ts, k.lo_port, k.hi_port, k.stable_hash());
         for key in crate::evict::oldest(self.tcp.iter(), len, order) {

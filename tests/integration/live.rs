@@ -104,6 +104,58 @@ fn read_records(p: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// A sipp UAS on `ip`:5060 for `calls` calls (sipp itself, so that killing the child ends it).
+fn sipp_uas(ip: &str, calls: u32) -> Child {
+    Command::new("sipp")
+        .args([
+            "-sn",
+            "uas",
+            "-i",
+            ip,
+            "-p",
+            "5060",
+            "-m",
+            &calls.to_string(),
+            "-nostdin",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sipp")
+}
+
+/// A sipp UAC on `ip`:5061 placing `calls` calls to `target`:5060, waited for (30 s at most).
+fn sipp_uac(target: &str, ip: &str, calls: u32, extra: &[&str]) -> std::process::ExitStatus {
+    Command::new("timeout")
+        .args([
+            "30",
+            "sipp",
+            "-sn",
+            "uac",
+            &format!("{target}:5060"),
+            "-i",
+            ip,
+            "-p",
+            "5061",
+        ])
+        .args(["-m", &calls.to_string(), "-nostdin"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("sipp")
+}
+
+/// The sensor capturing on `lo` with a filter, two workers, records to `eve`.
+fn live_sensor(filter: &str, eve: &Path) -> Child {
+    Command::new(bin())
+        .args(["live", "-i", "lo", "-f", filter, "--workers", "2", "--eve"])
+        .arg(eve)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn live_capture_on_loopback_equals_replay_of_the_same_traffic() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,12 +164,7 @@ fn live_capture_on_loopback_equals_replay_of_the_same_traffic() {
     let filter = "host 127.0.0.231 or host 127.0.0.232";
     let mut kids = Killer(Vec::new());
 
-    let mut sensor = Command::new(bin())
-        .args(["live", "-i", "lo", "-f", filter, "--workers", "2", "--eve"])
-        .arg(&eve)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut sensor = live_sensor(filter, &eve);
     let tcpdump = Command::new("tcpdump")
         .args(["-i", "lo", "-U", "-s", "0", "-w"])
         .arg(&pcap)
@@ -128,48 +175,9 @@ fn live_capture_on_loopback_equals_replay_of_the_same_traffic() {
     kids.0.push(tcpdump);
     std::thread::sleep(Duration::from_millis(1500));
 
-    let mut uas = Command::new("timeout")
-        .args([
-            "30",
-            "sipp",
-            "-sn",
-            "uas",
-            "-i",
-            "127.0.0.232",
-            "-p",
-            "5060",
-            "-m",
-            "3",
-            "-nostdin",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sipp");
+    let mut uas = sipp_uas("127.0.0.232", 3);
     std::thread::sleep(Duration::from_millis(500));
-    let uac = Command::new("timeout")
-        .args([
-            "30",
-            "sipp",
-            "-sn",
-            "uac",
-            "127.0.0.232:5060",
-            "-i",
-            "127.0.0.231",
-            "-p",
-            "5061",
-            "-m",
-            "3",
-            "-r",
-            "5",
-            "-d",
-            "300",
-            "-nostdin",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("sipp");
+    let uac = sipp_uac("127.0.0.232", "127.0.0.231", 3, &["-r", "5", "-d", "300"]);
     assert!(uac.success(), "sipp uac failed: {uac:?}");
     let _ = wait_exit(&mut uas, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(1000));
@@ -201,4 +209,140 @@ fn live_capture_on_loopback_equals_replay_of_the_same_traffic() {
 
 fn sensor_file(p: &Path) -> Vec<Value> {
     sensor(&[p], &["--workers", "3"])
+}
+
+/// SIGTERM while calls are up: exit 0, every line whole JSON, and every call seen written as
+/// still open at the end of the capture.
+#[test]
+fn sigterm_mid_call_writes_the_open_calls_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let eve = dir.path().join("live.json");
+    let filter = "host 127.0.0.233 or host 127.0.0.234";
+    let mut kids = Killer(Vec::new());
+    let mut sensor = live_sensor(filter, &eve);
+    std::thread::sleep(Duration::from_millis(1500));
+    for (args, who) in [
+        (
+            vec!["-sn", "uas", "-i", "127.0.0.234", "-p", "5060", "-m", "2"],
+            "uas",
+        ),
+        (
+            vec![
+                "-sn",
+                "uac",
+                "127.0.0.234:5060",
+                "-i",
+                "127.0.0.233",
+                "-p",
+                "5061",
+                "-m",
+                "2",
+                "-r",
+                "10",
+                "-d",
+                "60000",
+            ],
+            "uac",
+        ),
+    ] {
+        // sipp itself (not under `timeout`), so that dropping `kids` ends it.
+        let c = Command::new("sipp")
+            .args(args)
+            .arg("-nostdin")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("sipp {who}: {e}"));
+        kids.0.push(c);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Both calls are answered within milliseconds and last 30 s: they are up now.
+    std::thread::sleep(Duration::from_millis(2000));
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(sensor.id().to_string())
+        .status();
+    let status = wait_exit(&mut sensor, Duration::from_secs(20));
+    assert!(status.success(), "sensor exit: {status:?}");
+    drop(kids);
+
+    let text = std::fs::read_to_string(&eve).unwrap();
+    assert!(text.ends_with('\n'), "last line cut");
+    let recs = read_records(&eve);
+    let calls: Vec<&Value> = recs.iter().filter(|r| r["event_type"] == "call").collect();
+    assert_eq!(calls.len(), 2, "{text}");
+    for c in calls {
+        assert_eq!(c["call"]["outcome"], "open", "{c}");
+        assert_eq!(c["call"]["end_reason"], "capture_end", "{c}");
+        assert_eq!(c["call"]["state"], "confirmed", "{c}");
+    }
+    assert_eq!(
+        recs.last().map(|r| r["event_type"].clone()),
+        Some(Value::from("stats"))
+    );
+}
+
+/// `--user nobody`: the capture is opened as root, then the process runs as nobody (uid and
+/// gid 65534 on Debian) and records still flow; a user that does not exist is one error line.
+#[test]
+fn live_capture_drops_root_with_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let eve = dir.path().join("live.json");
+    let filter = "host 127.0.0.235 or host 127.0.0.236";
+    let mut sensor = Command::new(bin())
+        .args([
+            "live", "-i", "lo", "-f", filter, "--user", "nobody", "--eve",
+        ])
+        .arg(&eve)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", sensor.id())).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let gid_line = status.lines().find(|l| l.starts_with("Gid:")).unwrap();
+    let groups = status.lines().find(|l| l.starts_with("Groups:")).unwrap();
+    // Real, effective, saved and filesystem ids: all the unprivileged user's.
+    assert_eq!(
+        uid_line.split_whitespace().collect::<Vec<_>>()[1..],
+        ["65534"; 4],
+        "{uid_line}"
+    );
+    assert_eq!(
+        gid_line.split_whitespace().collect::<Vec<_>>()[1..],
+        ["65534"; 4],
+        "{gid_line}"
+    );
+    assert_eq!(
+        groups.split_whitespace().collect::<Vec<_>>()[1..],
+        ["65534"],
+        "{groups}"
+    );
+
+    let mut kids = Killer(Vec::new());
+    kids.0.push(sipp_uas("127.0.0.236", 1));
+    std::thread::sleep(Duration::from_millis(500));
+    let uac = sipp_uac("127.0.0.236", "127.0.0.235", 1, &["-d", "200"]);
+    assert!(uac.success(), "sipp uac: {uac:?}");
+    std::thread::sleep(Duration::from_millis(1000));
+    interrupt(&sensor);
+    let status = wait_exit(&mut sensor, Duration::from_secs(20));
+    assert!(status.success(), "sensor exit: {status:?}");
+    drop(kids);
+    let recs = read_records(&eve);
+    let calls: Vec<&Value> = recs.iter().filter(|r| r["event_type"] == "call").collect();
+    assert_eq!(calls.len(), 1, "{recs:?}");
+    assert_eq!(calls[0]["call"]["outcome"], "answered");
+
+    let out = Command::new(bin())
+        .args(["live", "-i", "lo", "--user", "no-such-user-x", "--eve", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("no-such-user-x") && err.contains("does not exist"),
+        "{err}"
+    );
 }

@@ -4,6 +4,7 @@
 mod attack;
 mod cli;
 mod detect;
+mod exhaustion;
 mod fanout;
 mod golden;
 mod live;
@@ -13,5 +14,6 @@ mod prometheus;
 mod rtp_oracle;
 mod rules;
 mod secrets;
+mod synth;
 mod util;
 mod workers;

@@ -101,3 +101,50 @@ fn no_digest_response_or_srtp_key_in_any_output() {
         "only {checked} secrets checked: the test would prove nothing"
     );
 }
+
+/// DTMF digits are not kept: the digits of SIP INFO bodies (application/dtmf-relay, as tshark
+/// decodes them) and RFC 4733 telephone-events (counted per stream, never decoded) appear in
+/// no record.
+#[test]
+fn no_dtmf_digits_in_any_record() {
+    let info = root().join("pcaps/public/wireshark-samples/DTMFsipinfo.pcap");
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&info)
+        .args(["-Y", "sip.Method == \"INFO\"", "-T", "fields", "-e", "text"])
+        .output()
+        .expect("run tshark");
+    let bodies = String::from_utf8_lossy(&out.stdout).into_owned();
+    let signals: Vec<&str> = bodies
+        .split([',', '\t', '\n'])
+        .filter(|f| f.starts_with("Signal="))
+        .collect();
+    assert_eq!(signals.len(), 4, "tshark's INFO bodies: {bodies}");
+    let recs = sensor(&[&info], &[]);
+    let text: String = recs.iter().map(|r| r.to_string() + "\n").collect();
+    assert!(
+        recs.iter().any(|r| r["sip"]["method"] == "INFO"),
+        "INFO transactions recorded"
+    );
+    // The content type (application/dtmf-relay) is kept; the body, with the digit, is not.
+    for needle in ["Signal", "Duration="] {
+        assert!(!text.contains(needle), "{needle} in the records");
+    }
+    let g711 = root().join("pcaps/sipp-uac-pcap-g711.pcap");
+    let recs = sensor(&[&g711], &[]);
+    let events: Vec<&serde_json::Value> = recs
+        .iter()
+        .filter(|r| r["event_type"] == "rtp" && r["rtp"]["payload_type"] == 101)
+        .collect();
+    assert_eq!(events.len(), 3, "the telephone-event streams");
+    for r in events {
+        let keys: Vec<&String> = r["rtp"].as_object().unwrap().keys().collect();
+        assert!(
+            !keys
+                .iter()
+                .any(|k| k.contains("digit") || k.contains("dtmf")),
+            "{keys:?}"
+        );
+        assert!(r["rtp"]["telephone_events"].as_u64().unwrap() > 0, "{r}");
+    }
+}
