@@ -4,6 +4,7 @@
 Each target's input format is described at the top of its fuzz_targets/*.rs file; the
 structured ones are "records": a big-endian u16 length, then that many bytes, repeated.
 Output: fuzz/corpus/<target>/<sha1>, generated (ignored by git). Needs tshark/editcap.
+`--quick`: only the project's own captures (for the CI smoke run).
 """
 import hashlib
 import os
@@ -162,6 +163,10 @@ def rules_seeds():
 
 def main():
     pcaps = sorted(p for p in (ROOT / "pcaps").rglob("*") if p.is_file() and ".pcap" in p.name)
+    if "--quick" in sys.argv[1:]:
+        # The project's own captures (pcaps/, attack/, media/) and heplify's: every protocol the
+        # sensor reads, in a few seconds, for the CI smoke run.
+        pcaps = [p for p in pcaps if p.parent.name in ("pcaps", "attack", "media", "heplify")]
     for path in pcaps:
         frame_seeds(path)
         udp_seeds(path)
