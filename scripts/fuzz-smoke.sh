@@ -13,7 +13,7 @@ secs=${FUZZ_SMOKE_SECS:-20}
 # them with RUSTC_BOOTSTRAP. No sanitizer: the fuzzed code is safe Rust, so the smoke run
 # looks for panics (debug assertions on: overflow, indexing) rather than memory errors.
 export RUSTC_BOOTSTRAP=1
-build=(--release --debug-assertions --sanitizer none)
+build=(--dev --sanitizer none)
 
 if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
     cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION"

@@ -12,10 +12,7 @@ use voip_sentinel::flow::FlowKey;
 // for tight reassembly limits (to reach the eviction paths); the others are frames.
 fuzz_target!(|data: &[u8]| {
     let mut recs = records(data);
-    let tight = recs
-        .next()
-        .and_then(|r| r.first())
-        .is_some_and(|b| b & 1 == 1);
+    let tight = option_bit(recs.next());
     let cfg = if tight {
         DefragConfig {
             max_datagrams: 4,

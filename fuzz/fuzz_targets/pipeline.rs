@@ -50,10 +50,7 @@ fn policy() -> Policy {
 // for two workers; the others are frames.
 fuzz_target!(|data: &[u8]| {
     let mut recs = records(data);
-    let two_workers = recs
-        .next()
-        .and_then(|r| r.first())
-        .is_some_and(|b| b & 1 == 1);
+    let two_workers = option_bit(recs.next());
     let input: Vec<_> = frames(recs).collect();
     let cfg = PipelineConfig {
         workers: if two_workers { 2 } else { 1 },
