@@ -1,0 +1,90 @@
+//! The whole sensor in-process: fuzzed frames through the capture-side dispatcher (decode,
+//! defragmentation, flow hashing, SDP expectations), one or two workers (UDP, TCP reassembly,
+//! SIP framing, WebSocket, TLS probe, RTP/RTCP) and the correlator with the repository's
+//! rules and detectors, checking that every record written is one line of JSON.
+#![no_main]
+
+use std::io::Write;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use fuzz_common::{frames, option_bit, records};
+use libfuzzer_sys::fuzz_target;
+use voip_sentinel::capture::SourceEvent;
+use voip_sentinel::pipeline::{self, PipelineConfig};
+use voip_sentinel::policy::Policy;
+use voip_sentinel::rules::RuleSet;
+
+/// The EVE output, kept to be checked after the run.
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The repository's rules/ (signatures, detector thresholds, numbering plan), loaded once
+/// and copied for each run, since a run consumes its policy.
+fn policy() -> Policy {
+    static LOADED: OnceLock<Policy> = OnceLock::new();
+    let p = LOADED.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+        Policy::load(&dir).unwrap_or_else(|e| panic!("rules/ does not load: {e:?}"))
+    });
+    Policy {
+        rules: RuleSet::from_rules(p.rules.rules().to_vec()),
+        detect: p.detect.clone(),
+        vulnerable: p.vulnerable.clone(),
+        segments: p.segments.clone(),
+        dir: p.dir.clone(),
+    }
+}
+
+// Input: records (see `fuzz_common::records`); the first one's first byte, when odd, asks
+// for two workers; the others are frames.
+fuzz_target!(|data: &[u8]| {
+    let mut recs = records(data);
+    let two_workers = option_bit(recs.next());
+    let input: Vec<_> = frames(recs).collect();
+    let cfg = PipelineConfig {
+        workers: if two_workers { 2 } else { 1 },
+        queue_batches: 4,
+        ..PipelineConfig::default()
+    };
+    let sink = Sink::default();
+    let stop = AtomicBool::new(false);
+    let (stats, _) = pipeline::run(
+        &cfg,
+        policy(),
+        None,
+        Box::new(sink.clone()),
+        &stop,
+        |d, _| {
+            for &(link, ts, data) in &input {
+                let orig_len = data.len() as u32;
+                d.on_event(SourceEvent::Packet {
+                    ts,
+                    link,
+                    data,
+                    orig_len,
+                });
+            }
+        },
+    );
+    assert_eq!(stats.capture.packets, input.len() as u64);
+    let out = sink.0.lock().unwrap();
+    for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        if let Err(e) = serde_json::from_slice::<serde_json::Value>(line) {
+            panic!(
+                "EVE line is not JSON ({e}): {}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+});

@@ -1,0 +1,82 @@
+//! The policy files: rules (with a variables file), detectors.conf, the numbering plan and
+//! vulnerable.list; parsed rules are then matched against a fuzzed SIP message, which runs
+//! the compiled content and pcre matchers.
+#![no_main]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use fuzz_common::{records, timed};
+use libfuzzer_sys::fuzz_target;
+use voip_sentinel::decode::Transport;
+use voip_sentinel::detect::config::DetectConfig;
+use voip_sentinel::detect::fraud::{normalise, parse_plan};
+use voip_sentinel::inventory::parse_list;
+use voip_sentinel::pipeline::event::PacketCtx;
+use voip_sentinel::rules::{RuleSet, Variables};
+use voip_sentinel::sip::parse_message;
+use voip_sentinel::time::Ts;
+
+// Input: records (see `fuzz_common::records`): variables.conf text, rules text, a
+// detectors.conf / numbering plan / vulnerable.list text, a SIP message.
+struct Input<'a> {
+    variables: &'a str,
+    rules: &'a str,
+    config: &'a str,
+    message: &'a [u8],
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut recs = records(data);
+    let mut text = || String::from_utf8_lossy(recs.next().unwrap_or_default()).into_owned();
+    let (variables, rules, config) = (text(), text(), text());
+    let message = recs.next().unwrap_or_default();
+    let input = Input {
+        variables: &variables,
+        rules: &rules,
+        config: &config,
+        message,
+    };
+    let vars = Variables::parse(Path::new("variables.conf"), input.variables).unwrap_or_default();
+    let parsed = timed("RuleSet::parse_str", input.rules.len(), || {
+        RuleSet::parse_str("fuzz.rules", input.rules, &vars)
+    });
+    if let Err(errors) = &parsed {
+        assert!(!errors.is_empty());
+        for e in errors {
+            let _ = e.to_string();
+        }
+    }
+    let _ = DetectConfig::parse(input.config).map(|c| c.to_text());
+    let _ = DetectConfig::default().with_plan(input.config);
+    if let Ok(plan) = parse_plan(input.config) {
+        let _ = plan.classify(input.variables);
+    }
+    let _ = normalise(input.variables, &["00".to_string(), "011".to_string()]);
+    let _ = parse_list(input.config);
+
+    let Ok(rules) = parsed else { return };
+    let set = RuleSet::from_rules(rules);
+    let Ok((msg, _)) = parse_message(input.message) else {
+        return;
+    };
+    let ctx = PacketCtx {
+        ts: Ts(1),
+        src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+        dst: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        sport: 5060,
+        dport: 5060,
+        transport: Transport::Udp,
+        vlan: None,
+        flow_id: 1,
+    };
+    let mut out = Vec::new();
+    timed("RuleSet::matches", input.message.len(), || {
+        out.clear();
+        set.matches(&msg, &ctx, &mut out)
+    });
+    for r in &out {
+        assert!(r.is_match(&msg, &ctx), "matches() and is_match() disagree");
+        let _ = r.alert_info();
+    }
+});
