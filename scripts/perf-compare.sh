@@ -83,6 +83,6 @@ row "voip-sentinel, 1 worker" sensor1
 row "read floor (pcap crate, one byte per packet)" floor
 row "dd bs=1M" dd
 row "sipmon $("$SIPMON" --version 2>/dev/null | awk '{print $2}') (file --no-tui)" sipmon
-row "tshark $(tshark --version | awk 'NR==1 {print $3}') (-z rtp,streams -z sip,stat)" tshark
+row "tshark $(tshark --version 2>/dev/null | awk 'NR==1 {print $3}') (-z rtp,streams -z sip,stat)" tshark
 echo
 grep -h 'voip-sentinel:' "$WORK/sensor2.err" | head -1 | sed 's/^/sensor summary: /'
