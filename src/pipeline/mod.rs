@@ -31,6 +31,10 @@ use event::{Chunk, Job};
 use merge::Merge;
 use worker::{Worker, WorkerConfig, WorkerStats};
 
+/// Live capture: how long the capture thread waits for room in a full worker queue before it
+/// drops the batch (counted in `queue_drops`).
+const LIVE_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// How the pipeline is built.
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
@@ -202,14 +206,20 @@ impl Dispatcher {
         let fresh = self.fresh_batch();
         let batch = std::mem::replace(&mut self.pending[w], fresh);
         if self.live {
-            match self.tx[w].try_send(Job::Packets(batch)) {
-                Ok(()) => {}
-                Err(TrySendError::Full(Job::Packets(mut b))) => {
-                    self.stats.queue_drops += b.len() as u64;
-                    b.clear();
-                    self.pending[w] = b;
-                }
-                Err(_) => {}
+            // Live: wait for the worker a little (the kernel ring buffers the wire meanwhile,
+            // and is far larger than a queue), then drop the batch and count it. Dropping at
+            // once lost packets to bursts that a few ms of waiting absorbs (scripts/perf-live.sh).
+            let job = match self.tx[w].try_send(Job::Packets(batch)) {
+                Err(TrySendError::Full(job)) => job,
+                _ => return,
+            };
+            self.nudge();
+            if let Err(crossbeam_channel::SendTimeoutError::Timeout(Job::Packets(mut b))) =
+                self.tx[w].send_timeout(job, LIVE_QUEUE_WAIT)
+            {
+                self.stats.queue_drops += b.len() as u64;
+                b.clear();
+                self.pending[w] = b;
             }
         } else {
             self.send_blocking(w, Job::Packets(batch));
