@@ -6,6 +6,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use voip_sentinel::decode::{Decoder, DefragConfig, LinkType};
+use voip_sentinel::rtp::{parse_rtp, StreamStats};
 use voip_sentinel::sdp::parse_sdp;
 use voip_sentinel::sip::parser::{looks_like_sip, parse_datagram};
 use voip_sentinel::time::Ts;
@@ -76,6 +77,35 @@ fn bench(c: &mut Criterion) {
                         .map(|d| d.payload.len()),
                 );
             }
+        })
+    });
+    g.finish();
+
+    // RTP statistics (tshark-equal figures, histograms) over the call's RTP packets, each
+    // with its capture time, as the worker feeds them.
+    let mut dec = Decoder::new(DefragConfig::default());
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps/sipp-uac-pcap-g711.pcap");
+    let mut cap = pcap::Capture::from_file(&p).expect("capture");
+    let mut rtp = Vec::new();
+    while let Ok(pkt) = cap.next_packet() {
+        let ts = Ts::from_micros(pkt.header.ts.tv_sec, pkt.header.ts.tv_usec);
+        if let Ok(d) = dec.decode(link, pkt.data, ts) {
+            if !looks_like_sip(d.payload) {
+                if let Some(info) = parse_rtp(d.payload) {
+                    rtp.push((ts, info));
+                }
+            }
+        }
+    }
+    let mut g = c.benchmark_group("rtp");
+    g.throughput(Throughput::Elements(rtp.len() as u64));
+    g.bench_function("stream statistics (g711 call)", |b| {
+        b.iter(|| {
+            let mut st = StreamStats::new();
+            for (ts, info) in &rtp {
+                st.on_packet(*ts, black_box(info), None);
+            }
+            black_box(st.summary())
         })
     });
     g.finish();

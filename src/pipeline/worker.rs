@@ -146,7 +146,10 @@ impl Worker {
             metrics,
             published: Published::default(),
             index,
-            expect: Expectations::new(65_536, crate::time::secs(7200)),
+            // Two announced endpoints per call (offer and answer), every worker gets them all:
+            // 262,144 holds 100,000 concurrent calls with room (about 64 bytes each). At 65,536
+            // the media of a third of 100,000 synthetic calls went unannounced.
+            expect: Expectations::new(262_144, crate::time::secs(7200)),
             streams: Streams::new(cfg.streams.clone()),
             dtls_seen: FastSet::default(),
             cfg,
