@@ -199,7 +199,7 @@ pub struct Calls {
     /// Alerts raised, for the correlator to write.
     pub alerts: Vec<AlertRecord>,
     cfg: CallConfig,
-    table: HashMap<String, Call>,
+    table: HashMap<String, Box<Call>>,
     /// Media endpoint (SDP c= address and m= port) -> the Call-IDs announcing it (newest last;
     /// a few at most: an address and port are often reused by call after call).
     endpoints: HashMap<(IpAddr, u16), Vec<String>>,
@@ -512,7 +512,7 @@ impl Calls {
             };
             self.table.insert(
                 call_id.to_string(),
-                Call {
+                Box::new(Call {
                     seq: m.seq,
                     ctx: m.ctx,
                     state: State::Trying,
@@ -530,7 +530,7 @@ impl Calls {
                     held: None,
                     endpoints: Vec::new(),
                     alerted: Vec::new(),
-                },
+                }),
             );
             let call = self.table.get_mut(call_id).expect("inserted");
             Self::raise(
@@ -762,7 +762,7 @@ impl Calls {
     /// End of input: write every call still open.
     pub fn flush(&mut self, out: &mut Vec<CallRecord>) {
         self.endpoints.clear();
-        let mut open: Vec<Call> = self
+        let mut open: Vec<Box<Call>> = self
             .table
             .drain()
             .map(|(_, c)| c)

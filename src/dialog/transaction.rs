@@ -152,7 +152,7 @@ pub struct TxStats {
 
 pub struct Transactions {
     cfg: TxConfig,
-    table: HashMap<TxKey, Tx>,
+    table: HashMap<TxKey, Box<Tx>>,
     pub stats: TxStats,
 }
 
@@ -216,9 +216,9 @@ impl Transactions {
                 tx.rec.state = "no_response".into();
                 out.push(record(&tx));
                 tx.completed_at = Some(m.ctx.ts);
-                self.table.insert(key, tx);
+                self.table.insert(key, Box::new(tx));
             } else {
-                self.table.insert(key, tx);
+                self.table.insert(key, Box::new(tx));
             }
             return Seen::New;
         }
@@ -247,14 +247,14 @@ impl Transactions {
                     dport: m.ctx.sport,
                     ..m.ctx
                 };
-                self.table.entry(key).or_insert(Tx {
+                self.table.entry(key).or_insert(Box::new(Tx {
                     seq: m.seq,
                     ctx,
                     started: m.ctx.ts,
                     rec,
                     completed_at: None,
                     last_ts: m.ctx.ts,
-                })
+                }))
             }
         };
         tx.last_ts = m.ctx.ts;
@@ -318,7 +318,7 @@ impl Transactions {
 
     /// End of input: write every open transaction.
     pub fn flush(&mut self, out: &mut Vec<SipRecord>) {
-        let mut open: Vec<Tx> = self
+        let mut open: Vec<Box<Tx>> = self
             .table
             .drain()
             .map(|(_, t)| t)
