@@ -15,9 +15,7 @@ use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use voip_sentinel::capture::{self, SourceEvent};
-use voip_sentinel::pipeline::{self, PipelineConfig};
-use voip_sentinel::policy::Policy;
+mod common;
 
 /// Counts allocations by the kind of thread that makes them, while `COUNTING` is set.
 struct Counting;
@@ -111,47 +109,18 @@ fn main() {
         );
         return;
     }
-    // Packets in the file, for the window.
-    let total = {
-        let mut n = 0u64;
-        let stop = AtomicBool::new(false);
-        capture::replay_files(std::slice::from_ref(&file), &stop, |ev| {
-            if matches!(ev, SourceEvent::Packet { .. }) {
-                n += 1;
-            }
-        });
-        n
-    };
+    let total = common::packets_in(&file);
     let (from, to) = (
         total * env_pct("ALLOC_BENCH_FROM", 20) / 100,
         total * env_pct("ALLOC_BENCH_TO", 80) / 100,
     );
-    let cfg = PipelineConfig {
-        workers: 2,
-        ..PipelineConfig::default()
-    };
-    let stop = AtomicBool::new(false);
-    let mut seen = 0u64;
-    let (stats, _) = pipeline::run(
-        &cfg,
-        Policy::builtin(),
-        None,
-        Box::new(std::io::sink()),
-        &stop,
-        |d, stop| {
-            capture::replay_files(std::slice::from_ref(&file), stop, |ev| {
-                if matches!(ev, SourceEvent::Packet { .. }) {
-                    seen += 1;
-                    if seen == from {
-                        COUNTING.store(true, Ordering::Relaxed);
-                    } else if seen == to {
-                        COUNTING.store(false, Ordering::Relaxed);
-                    }
-                }
-                d.on_event(ev)
-            });
-        },
-    );
+    let stats = common::run_pipeline(&file, 2, |seen| {
+        if seen == from {
+            COUNTING.store(true, Ordering::Relaxed);
+        } else if seen == to {
+            COUNTING.store(false, Ordering::Relaxed);
+        }
+    });
     COUNTING.store(false, Ordering::Relaxed);
     let window = to - from;
     let path = PACKET_PATH.load(Ordering::Relaxed);

@@ -4,12 +4,10 @@
 //! `cargo bench --bench pipeline`
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use voip_sentinel::capture::{self, SourceEvent};
-use voip_sentinel::pipeline::{self, PipelineConfig};
-use voip_sentinel::policy::Policy;
+
+mod common;
 
 fn capture_file() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -28,32 +26,9 @@ fn capture_file() -> PathBuf {
     }
 }
 
-fn run(file: &PathBuf, workers: usize) -> u64 {
-    let cfg = PipelineConfig {
-        workers,
-        ..PipelineConfig::default()
-    };
-    let stop = AtomicBool::new(false);
-    let (stats, _) = pipeline::run(
-        &cfg,
-        Policy::builtin(),
-        None,
-        Box::new(std::io::sink()),
-        &stop,
-        |d, stop| capture::replay_files(std::slice::from_ref(file), stop, |ev| d.on_event(ev)),
-    );
-    stats.capture.packets
-}
-
 fn bench(c: &mut Criterion) {
     let file = capture_file();
-    let mut packets = 0u64;
-    let stop = AtomicBool::new(false);
-    capture::replay_files(std::slice::from_ref(&file), &stop, |ev| {
-        if matches!(ev, SourceEvent::Packet { .. }) {
-            packets += 1;
-        }
-    });
+    let packets = common::packets_in(&file);
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10);
     g.throughput(Throughput::Elements(packets));
@@ -63,7 +38,9 @@ fn bench(c: &mut Criterion) {
             workers,
             file.file_name().unwrap_or_default().to_string_lossy()
         );
-        g.bench_function(name, |b| b.iter(|| run(&file, workers)));
+        g.bench_function(name, |b| {
+            b.iter(|| common::run_pipeline(&file, workers, |_| {}).capture.packets)
+        });
     }
     g.finish();
 }

@@ -116,9 +116,9 @@ impl Stream {
         counters: &mut StreamCounters,
     ) -> Seen {
         self.last_ts = self.last_ts.max(ctx.ts);
+        let pt = info.payload_type & 0x7f;
+        let clock = self.clock(pt);
         if let Some(st) = self.stats.as_mut() {
-            let pt = info.payload_type & 0x7f;
-            let clock = self.clocks.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c);
             st.on_packet(ctx.ts, info, clock);
             // Past its sample the evidence is not even looked at (its memory stays cold).
             if st.packets() <= u64::from(crate::media_evidence::SAMPLE_PACKETS) + 1 {
