@@ -4,11 +4,14 @@
 # failed invariant fails the script (libFuzzer exits non-zero and leaves the input in
 # fuzz/artifacts/<target>/). Well under 5 minutes on 2 cores. Longer runs: fuzz/README.md.
 #   FUZZ_SMOKE_SECS  seconds per target (default 20)
+#   FUZZ_SMOKE_SEED  libFuzzer's random seed (default 1: a CI gate repeats the same mutations;
+#                    exploration is the long runs' job, fuzz/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_FUZZ_VERSION=0.13.2
 secs=${FUZZ_SMOKE_SECS:-20}
+seed=${FUZZ_SMOKE_SEED:-1}
 # cargo-fuzz passes nightly-only flags (-Zsanitizer, -Cpasses=sancov...); stable accepts
 # them with RUSTC_BOOTSTRAP. No sanitizer: the fuzzed code is safe Rust, so the smoke run
 # looks for panics (debug assertions on: overflow, indexing) rather than memory errors.
@@ -28,7 +31,7 @@ trap 'rm -f "$log"' EXIT
 for t in $targets; do
     # -timeout: one input over 5 s is a hang; -rss_limit_mb: growth without bound.
     if ! (cd fuzz && cargo fuzz run "${build[@]}" "$t" "corpus/$t" -- \
-        -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 -max_len=65536 \
+        -max_total_time="$secs" -seed="$seed" -timeout=5 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1) >"$log" 2>&1; then
         tail -n 60 "$log" >&2
         echo "fuzz-smoke: $t FAILED; reproduce with the input in fuzz/artifacts/$t/ (fuzz/README.md)" >&2

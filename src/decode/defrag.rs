@@ -274,9 +274,10 @@ impl Defrag {
             );
             self.order.push_back((ts, key, seq));
         }
-        // room: byte cap
-        let cur_len = self.table.get(&key).map_or(0, |e| e.buf.len());
-        let growth = end.saturating_sub(cur_len);
+        // room: byte cap. The buffer grows to exactly `end` (no amortised doubling), so the
+        // growth charged against the cap is what will be allocated.
+        let charged = self.table.get(&key).map_or(0, |e| e.charged);
+        let growth = end.saturating_sub(charged);
         while self.stats.bytes_held.saturating_add(growth) > self.cfg.max_bytes {
             if !self.evict_oldest(&key) {
                 self.stats.evicted += 1;
@@ -287,6 +288,7 @@ impl Defrag {
             return Insert::Dropped("internal");
         };
         if e.buf.len() < end {
+            e.buf.reserve_exact(end - e.buf.len());
             e.buf.resize(end, 0);
             let cap = e.buf.capacity();
             self.stats.bytes_held = self
@@ -406,6 +408,37 @@ mod tests {
         }
         assert_eq!(d.len(), 1);
         assert_eq!(d.stats().completed, 9_999);
+    }
+
+    /// Found by the decode_dispatch fuzz target: a buffer growing a little past its length
+    /// used to double its capacity and hold more than `max_bytes`.
+    #[test]
+    fn growing_buffers_stay_within_the_byte_cap() {
+        let cfg = DefragConfig {
+            max_datagrams: 4,
+            max_bytes: 4096,
+            ..DefragConfig::default()
+        };
+        let mut d = Defrag::new(cfg);
+        let mut out = Vec::new();
+        let data = [7u8; 2504];
+        assert_eq!(
+            d.insert(frag(1, 0, true, &data), Ts(0), &mut out),
+            Insert::Held
+        );
+        for k in 0..12 {
+            let off = 2504 + 8 * k;
+            d.insert(frag(1, off, true, &[1; 8]), Ts(0), &mut out);
+            assert!(d.stats().bytes_held <= 4096, "{}", d.stats().bytes_held);
+        }
+        // a second datagram that does not fit evicts the first, and is held alone
+        assert_eq!(
+            d.insert(frag(2, 0, true, &[3; 2000]), Ts(0), &mut out),
+            Insert::Held
+        );
+        assert!(d.stats().bytes_held <= 4096);
+        assert_eq!(d.stats().evicted, 1);
+        assert_eq!(d.len(), 1);
     }
 
     #[test]
