@@ -1,7 +1,8 @@
 //! The correlator: the single place where SIP messages from all workers meet, in capture order.
 //! It parses each message, pairs transactions, follows dialogs, and writes the records.
 
-use std::collections::{BTreeMap, HashMap};
+use crate::fasthash::FastMap;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -125,7 +126,7 @@ pub struct Correlator {
     segments: SegmentCheck,
     posture_limiter: crate::detect::threshold::Limiter,
     /// Per-rule thresholds: (sid, tracked address) -> (window start, matches in the window).
-    rule_windows: HashMap<(u32, Option<IpAddr>), (Ts, u32)>,
+    rule_windows: FastMap<(u32, Option<IpAddr>), (Ts, u32)>,
     /// New policies from SIGHUP reloads, with how long the load took.
     reload: Option<Receiver<Reload>>,
     findings: Vec<Finding>,
@@ -136,7 +137,7 @@ pub struct Correlator {
     /// What RTCP said about each source, until its stream ends.
     rtcp: RtcpTable,
     /// RTP streams attributed to a call, until they end.
-    stream_calls: HashMap<(IpAddr, u16, IpAddr, u16, u32), String>,
+    stream_calls: FastMap<(IpAddr, u16, IpAddr, u16, u32), String>,
     tx: Transactions,
     calls: Calls,
     eve: EveWriter,
@@ -167,7 +168,7 @@ impl Correlator {
             segments: SegmentCheck::new(policy.segments),
             posture_limiter: crate::detect::threshold::Limiter::new(1, 3600, 50_000),
             device_out: Vec::new(),
-            rule_windows: HashMap::new(),
+            rule_windows: FastMap::default(),
             reload,
             findings: Vec::new(),
             alert_out: Vec::new(),
@@ -175,7 +176,7 @@ impl Correlator {
             published: Published::default(),
             published_registrations: BTreeMap::new(),
             rtcp: RtcpTable::new(100_000),
-            stream_calls: HashMap::new(),
+            stream_calls: FastMap::default(),
             tx: Transactions::new(cfg.tx),
             calls: Calls::new(cfg.calls),
             eve: EveWriter::new(out),

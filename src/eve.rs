@@ -74,6 +74,10 @@ pub struct EveWriter {
     out: Box<dyn Write + Send>,
     pub written: std::collections::BTreeMap<String, u64>,
     pub errors: u64,
+    /// The record being written: serialised whole here, then handed to `out` in one call (a
+    /// record that fails to serialise leaves nothing half-written; serde_json's many small
+    /// writes stay out of the boxed writer).
+    line: Vec<u8>,
 }
 
 impl EveWriter {
@@ -82,14 +86,27 @@ impl EveWriter {
             out,
             written: Default::default(),
             errors: 0,
+            line: Vec::with_capacity(4096),
         }
     }
 
     pub fn write<T: Serialize>(&mut self, event_type: &str, record: &T) {
-        let ok = serde_json::to_writer(&mut self.out, record).is_ok()
-            && self.out.write_all(b"\n").is_ok();
+        self.line.clear();
+        let ok = serde_json::to_writer(&mut self.line, record).is_ok() && {
+            self.line.push(b'\n');
+            self.out.write_all(&self.line).is_ok()
+        };
+        // A record far larger than usual does not keep its buffer.
+        if self.line.capacity() > 1 << 20 {
+            self.line = Vec::with_capacity(4096);
+        }
         if ok {
-            *self.written.entry(event_type.to_string()).or_insert(0) += 1;
+            match self.written.get_mut(event_type) {
+                Some(n) => *n += 1,
+                None => {
+                    self.written.insert(event_type.to_string(), 1);
+                }
+            }
         } else {
             self.errors += 1;
         }

@@ -12,11 +12,19 @@ use crate::pipeline::event::PacketCtx;
 use crate::rtp::{RtpInfo, StreamStats, StreamSummary};
 use crate::time::Ts;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamKey {
     pub flow: FlowKey,
     pub forward: bool,
     pub ssrc: u32,
+}
+
+/// Direction and SSRC in one word after the flow's (see `FlowKey`'s `Hash`).
+impl std::hash::Hash for StreamKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.flow.hash(state);
+        state.write_u64((u64::from(self.forward) << 32) | u64::from(self.ssrc));
+    }
 }
 
 impl StreamKey {

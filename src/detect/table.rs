@@ -2,7 +2,8 @@
 //! when full and counts what it evicted, and drops keys idle for longer than asked on `expire`.
 //! Also the two small sliding-window counters the detectors keep per key.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use crate::fasthash::FastMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::hash::Hash;
 
 use crate::time::Ts;
@@ -15,7 +16,7 @@ struct Slot<V> {
 
 /// A capped map ordered by last touch (least recently seen first).
 pub struct Lru<K, V> {
-    map: HashMap<K, Slot<V>>,
+    map: FastMap<K, Slot<V>>,
     order: BTreeMap<u64, K>,
     next: u64,
     max_keys: usize,
@@ -26,7 +27,7 @@ pub struct Lru<K, V> {
 impl<K: Hash + Eq + Clone, V> Lru<K, V> {
     pub fn new(max_keys: usize) -> Self {
         Lru {
-            map: HashMap::new(),
+            map: FastMap::default(),
             order: BTreeMap::new(),
             next: 0,
             max_keys: max_keys.max(1),

@@ -2,7 +2,7 @@
 //! failures and re-INVITEs. One `call` record per call, written when it ends (BYE answered,
 //! final failure, timeout, or the end of the capture).
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -199,10 +199,10 @@ pub struct Calls {
     /// Alerts raised, for the correlator to write.
     pub alerts: Vec<AlertRecord>,
     cfg: CallConfig,
-    table: HashMap<String, Box<Call>>,
+    table: FastMap<String, Box<Call>>,
     /// Media endpoint (SDP c= address and m= port) -> the Call-IDs announcing it (newest last;
     /// a few at most: an address and port are often reused by call after call).
-    endpoints: HashMap<(IpAddr, u16), Vec<String>>,
+    endpoints: FastMap<(IpAddr, u16), Vec<String>>,
     pub stats: CallStats,
 }
 
@@ -211,8 +211,8 @@ impl Calls {
         Calls {
             alerts: Vec::new(),
             cfg,
-            table: HashMap::new(),
-            endpoints: HashMap::new(),
+            table: FastMap::default(),
+            endpoints: FastMap::default(),
             stats: CallStats::default(),
         }
     }
@@ -695,7 +695,7 @@ impl Calls {
     }
 
     /// Drop a call from the table and its endpoints from the index.
-    fn forget(endpoints: &mut HashMap<(IpAddr, u16), Vec<String>>, id: &str, c: &Call) {
+    fn forget(endpoints: &mut FastMap<(IpAddr, u16), Vec<String>>, id: &str, c: &Call) {
         for ep in &c.endpoints {
             if let Some(ids) = endpoints.get_mut(ep) {
                 ids.retain(|x| x != id);

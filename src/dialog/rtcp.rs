@@ -2,7 +2,7 @@
 //! to the source's `rtp` record when the stream ends: sender reports, the receiver's view (loss,
 //! jitter), round-trip time from LSR/DLSR, CNAME, BYE, and RTCP XR VoIP metrics.
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +51,7 @@ struct Source {
 
 /// RTCP facts by SSRC; bounded.
 pub struct RtcpTable {
-    map: HashMap<u32, Source>,
+    map: FastMap<u32, Source>,
     max: usize,
     pub evicted: u64,
     pub packets: u64,
@@ -60,7 +60,7 @@ pub struct RtcpTable {
 impl RtcpTable {
     pub fn new(max: usize) -> RtcpTable {
         RtcpTable {
-            map: HashMap::new(),
+            map: FastMap::default(),
             max,
             evicted: 0,
             packets: 0,

@@ -2,7 +2,7 @@
 //! (RFC 3261 17.2.3), retransmissions recognised and counted once. One `sip` record per
 //! transaction, written when its final response arrives or when it times out.
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -152,7 +152,7 @@ pub struct TxStats {
 
 pub struct Transactions {
     cfg: TxConfig,
-    table: HashMap<TxKey, Box<Tx>>,
+    table: FastMap<TxKey, Box<Tx>>,
     pub stats: TxStats,
 }
 
@@ -160,7 +160,7 @@ impl Transactions {
     pub fn new(cfg: TxConfig) -> Transactions {
         Transactions {
             cfg,
-            table: HashMap::new(),
+            table: FastMap::default(),
             stats: TxStats::default(),
         }
     }
