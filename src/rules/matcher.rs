@@ -1,11 +1,11 @@
 //! Sticky buffers (the parts of a SIP message a match looks at) and the matches themselves.
 
-use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use regex::bytes::Regex;
 
 use crate::sip::parser::{HeaderName, SipMessage, StartLine};
-use crate::sip::{parse_name_addr, parse_uri};
+use crate::sip::{parse_name_addr, parse_uri, NameAddr, SipUri};
 
 /// A part of a SIP message. Some have several instances (every Via header, every
 /// occurrence of a named header); a group matches when one instance satisfies all its matches.
@@ -51,76 +51,120 @@ impl Buffer {
         })
     }
 
-    /// Every instance of this buffer in `msg` (empty when absent).
-    pub(crate) fn instances<'m>(&self, msg: &'m SipMessage<'_>) -> Vec<Cow<'m, [u8]>> {
-        let b = |s: &'m str| Cow::Borrowed(s.as_bytes());
-        let named = |name: HeaderName<'_>| -> Vec<Cow<'m, [u8]>> {
+    /// Call `f` on every instance of this buffer in the message until it returns true;
+    /// returns whether it did. Instances are borrowed from the message (the start line is
+    /// rebuilt once per message); nothing is allocated per rule.
+    pub(crate) fn any_instance(&self, v: &View<'_, '_>, mut f: impl FnMut(&[u8]) -> bool) -> bool {
+        let msg = v.msg;
+        let mut named = |name: HeaderName<'_>| {
             msg.headers
                 .iter()
                 .filter(|h| h.name == name)
-                .map(|h| Cow::Borrowed(h.value.as_bytes()))
-                .collect()
+                .any(|h| f(h.value.as_bytes()))
         };
-        let ruri = || msg.request_uri().and_then(parse_uri);
-        let from = || msg.header(HeaderName::From).and_then(parse_name_addr);
-        let to = || msg.header(HeaderName::To).and_then(parse_name_addr);
         match self {
-            Buffer::Uri => msg.request_uri().map(b).into_iter().collect(),
-            Buffer::UriUser => ruri().and_then(|u| u.user).map(b).into_iter().collect(),
-            Buffer::UriHost => ruri()
+            Buffer::Uri => msg.request_uri().is_some_and(|u| f(u.as_bytes())),
+            Buffer::UriUser => v
+                .ruri()
+                .and_then(|u| u.user)
+                .is_some_and(|u| f(u.as_bytes())),
+            Buffer::UriHost => v
+                .ruri()
                 .map(|u| u.host)
                 .filter(|h| !h.is_empty())
-                .map(b)
-                .into_iter()
-                .collect(),
-            Buffer::FromUser => from().and_then(|n| n.uri.user).map(b).into_iter().collect(),
-            Buffer::FromHost => from()
+                .is_some_and(|h| f(h.as_bytes())),
+            Buffer::FromUser => v
+                .from()
+                .and_then(|n| n.uri.user)
+                .is_some_and(|u| f(u.as_bytes())),
+            Buffer::FromHost => v
+                .from()
                 .map(|n| n.uri.host)
                 .filter(|h| !h.is_empty())
-                .map(b)
-                .into_iter()
-                .collect(),
-            Buffer::FromDisplay => from().and_then(|n| n.display).map(b).into_iter().collect(),
-            Buffer::ToUser => to().and_then(|n| n.uri.user).map(b).into_iter().collect(),
-            Buffer::ToHost => to()
+                .is_some_and(|h| f(h.as_bytes())),
+            Buffer::FromDisplay => v
+                .from()
+                .and_then(|n| n.display)
+                .is_some_and(|d| f(d.as_bytes())),
+            Buffer::ToUser => v
+                .to()
+                .and_then(|n| n.uri.user)
+                .is_some_and(|u| f(u.as_bytes())),
+            Buffer::ToHost => v
+                .to()
                 .map(|n| n.uri.host)
                 .filter(|h| !h.is_empty())
-                .map(b)
-                .into_iter()
-                .collect(),
+                .is_some_and(|h| f(h.as_bytes())),
             Buffer::UserAgent => msg
                 .headers
                 .iter()
                 .filter(|h| h.name == HeaderName::UserAgent || h.name == HeaderName::Server)
-                .map(|h| Cow::Borrowed(h.value.as_bytes()))
-                .collect(),
+                .any(|h| f(h.value.as_bytes())),
             Buffer::CallId => named(HeaderName::CallId),
             Buffer::Contact => named(HeaderName::Contact),
             Buffer::Via => named(HeaderName::Via),
-            Buffer::Body => {
-                if msg.body.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![Cow::Borrowed(msg.body)]
-                }
-            }
+            Buffer::Body => !msg.body.is_empty() && f(msg.body),
             Buffer::Header(name) => named(HeaderName::parse(name)),
-            Buffer::StartLine => {
-                let line = match &msg.start {
-                    StartLine::Request {
-                        method,
-                        uri,
-                        version,
-                    } => format!("{method} {uri} {version}"),
-                    StartLine::Response {
-                        version,
-                        code,
-                        reason,
-                    } => format!("{version} {code} {reason}"),
-                };
-                vec![Cow::Owned(line.into_bytes())]
-            }
+            Buffer::StartLine => f(v.start_line()),
         }
+    }
+}
+
+/// One message as the rules see it: the Request-URI, From and To are parsed (and the start
+/// line rebuilt) at most once for all the rules tested on it.
+pub struct View<'m, 'a> {
+    pub msg: &'m SipMessage<'a>,
+    ruri: OnceCell<Option<SipUri<'m>>>,
+    from: OnceCell<Option<NameAddr<'m>>>,
+    to: OnceCell<Option<NameAddr<'m>>>,
+    start_line: OnceCell<Vec<u8>>,
+}
+
+impl<'m, 'a> View<'m, 'a> {
+    pub fn new(msg: &'m SipMessage<'a>) -> Self {
+        View {
+            msg,
+            ruri: OnceCell::new(),
+            from: OnceCell::new(),
+            to: OnceCell::new(),
+            start_line: OnceCell::new(),
+        }
+    }
+
+    fn ruri(&self) -> Option<&SipUri<'m>> {
+        self.ruri
+            .get_or_init(|| self.msg.request_uri().and_then(parse_uri))
+            .as_ref()
+    }
+
+    fn from(&self) -> Option<&NameAddr<'m>> {
+        self.from
+            .get_or_init(|| self.msg.header(HeaderName::From).and_then(parse_name_addr))
+            .as_ref()
+    }
+
+    fn to(&self) -> Option<&NameAddr<'m>> {
+        self.to
+            .get_or_init(|| self.msg.header(HeaderName::To).and_then(parse_name_addr))
+            .as_ref()
+    }
+
+    fn start_line(&self) -> &[u8] {
+        self.start_line.get_or_init(|| {
+            match &self.msg.start {
+                StartLine::Request {
+                    method,
+                    uri,
+                    version,
+                } => format!("{method} {uri} {version}"),
+                StartLine::Response {
+                    version,
+                    code,
+                    reason,
+                } => format!("{version} {code} {reason}"),
+            }
+            .into_bytes()
+        })
     }
 }
 
@@ -223,12 +267,11 @@ pub struct Group {
 impl Group {
     /// True when the group holds for `msg`: `absent` when the buffer has no instance, otherwise
     /// one instance satisfies every match.
-    pub(crate) fn test(&self, msg: &SipMessage<'_>) -> bool {
-        let inst = self.buffer.instances(msg);
+    pub(crate) fn test(&self, v: &View<'_, '_>) -> bool {
         if self.matches.iter().any(|m| matches!(m, Match::Absent)) {
-            return inst.is_empty();
+            return !self.buffer.any_instance(v, |_| true);
         }
-        inst.iter()
-            .any(|i| self.matches.iter().all(|m| m.test(i.as_ref())))
+        self.buffer
+            .any_instance(v, |i| self.matches.iter().all(|m| m.test(i)))
     }
 }

@@ -94,7 +94,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use matcher::{Buffer, Group, LenOp, Match};
+pub use matcher::{Buffer, Group, LenOp, Match, View};
 pub use net::Variables;
 
 use crate::pipeline::event::PacketCtx;
@@ -244,6 +244,12 @@ impl Rule {
 
     /// Full test (method, status, flow, addresses, buffers) against one message.
     pub fn is_match(&self, msg: &SipMessage<'_>, ctx: &PacketCtx) -> bool {
+        self.is_match_view(&View::new(msg), ctx)
+    }
+
+    /// [`Rule::is_match`] on a message view shared by the rules tested on one message.
+    pub fn is_match_view(&self, v: &View<'_, '_>, ctx: &PacketCtx) -> bool {
+        let msg = v.msg;
         match (msg.method(), msg.status()) {
             (Some(m), _) => {
                 if self.flow == Some(Flow::ToClient)
@@ -262,7 +268,7 @@ impl Rule {
             }
             (None, None) => return false,
         }
-        self.addresses_match(ctx) && self.groups.iter().all(|g| g.test(msg))
+        self.addresses_match(ctx) && self.groups.iter().all(|g| g.test(v))
     }
 }
 
@@ -408,6 +414,7 @@ impl RuleSet {
             ),
             None => (&self.responses, &[]),
         };
+        let view = View::new(msg);
         // Merge the two ascending index lists so alerts come in file order.
         let (mut i, mut j) = (0, 0);
         loop {
@@ -427,7 +434,7 @@ impl RuleSet {
                 (None, None) => break,
             };
             if let Some(r) = self.rules.get(next) {
-                if r.is_match(msg, ctx) {
+                if r.is_match_view(&view, ctx) {
                     out.push(r);
                 }
             }
