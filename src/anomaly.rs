@@ -142,6 +142,11 @@ impl Anomalies {
         self.limiter.evictions() + self.dialogs.evictions + self.invites.evictions
     }
 
+    /// The caps of the three tables together (the counterpart of [`Anomalies::entries`]).
+    pub fn max_entries(&self) -> usize {
+        self.limiter.max_keys() + self.dialogs.max_keys() + self.invites.max_keys()
+    }
+
     fn raise(
         &mut self,
         sig: Signature,

@@ -70,6 +70,8 @@ pub struct CorrelatorStats {
     pub rtp_streams: u64,
     /// Alerts written, by signature id.
     pub alerts: BTreeMap<u32, u64>,
+    /// Alerts held back by the per-signature rate (`[threshold] rate_per_second`), by id.
+    pub alerts_rate_limited: BTreeMap<u32, u64>,
     /// TLS and DTLS hellos seen.
     pub tls: BTreeMap<String, u64>,
     pub rules_reloads: u64,
@@ -109,6 +111,9 @@ struct Published {
     calls_evicted: u64,
 }
 
+/// Per-rule threshold windows kept at most ((sid, tracked address) pairs).
+const MAX_RULE_WINDOWS: usize = 100_000;
+
 /// The identity of a stream across its start and end events.
 fn stream_id(ctx: &PacketCtx, ssrc: u32) -> (IpAddr, u16, IpAddr, u16, u32) {
     (ctx.src, ctx.sport, ctx.dst, ctx.dport, ssrc)
@@ -125,6 +130,7 @@ pub struct Correlator {
     device_out: Vec<DeviceRecord>,
     segments: SegmentCheck,
     posture_limiter: crate::detect::threshold::Limiter,
+    alert_rate: crate::detect::rate::AlertRate,
     /// Per-rule thresholds: (sid, tracked address) -> (window start, matches in the window).
     rule_windows: FastMap<(u32, Option<IpAddr>), (Ts, u32)>,
     /// New policies from SIGHUP reloads, with how long the load took.
@@ -162,6 +168,10 @@ impl Correlator {
             eve_reopen: cfg.eve_reopen.clone(),
             metrics,
             rules: policy.rules,
+            alert_rate: crate::detect::rate::AlertRate::new(
+                policy.detect.threshold.rate_per_second,
+                policy.detect.threshold.rate_burst,
+            ),
             detectors: Detectors::new(policy.detect),
             anomalies: Anomalies::default(),
             inventory: Inventory::new(policy.vulnerable, 50_000),
@@ -471,8 +481,9 @@ impl Correlator {
             Track::ByDst => Some(ctx.dst),
             Track::ByRule => None,
         };
-        const MAX_WINDOWS: usize = 100_000;
-        if self.rule_windows.len() >= MAX_WINDOWS && !self.rule_windows.contains_key(&(sid, key)) {
+        if self.rule_windows.len() >= MAX_RULE_WINDOWS
+            && !self.rule_windows.contains_key(&(sid, key))
+        {
             let len = self.rule_windows.len();
             for old in crate::evict::oldest(self.rule_windows.iter(), len, |k, v| (v.0, *k)) {
                 self.rule_windows.remove(&old);
@@ -503,6 +514,8 @@ impl Correlator {
             match result {
                 Ok(policy) => {
                     self.rules = policy.rules;
+                    let t = &policy.detect.threshold;
+                    self.alert_rate.configure(t.rate_per_second, t.rate_burst);
                     self.detectors.set_config(policy.detect);
                     self.inventory.set_list(policy.vulnerable);
                     self.segments.set(policy.segments);
@@ -603,8 +616,25 @@ impl Correlator {
             }
             self.alert_out.push(a);
         }
-        for a in std::mem::take(&mut self.alert_out) {
-            *self.stats.alerts.entry(a.alert.signature_id).or_insert(0) += 1;
+        for mut a in std::mem::take(&mut self.alert_out) {
+            let sid = a.alert.signature_id;
+            match self.alert_rate.check(sid, self.now) {
+                Some(0) => {}
+                Some(held) => {
+                    if let Some(o) = a.evidence.as_object_mut() {
+                        o.insert("rate_limited".into(), json!(held));
+                    }
+                }
+                None => {
+                    if let Some(mx) = &self.metrics {
+                        mx.alerts_rate_limited_total
+                            .with_label_values(&[&sid.to_string()])
+                            .inc();
+                    }
+                    continue;
+                }
+            }
+            *self.stats.alerts.entry(sid).or_insert(0) += 1;
             if let Some(mx) = &self.metrics {
                 mx.alert(a.alert.signature_id, &a.alert.category, a.alert.severity);
             }
@@ -739,21 +769,27 @@ impl Correlator {
             ("fraud_accounts", d.fraud_accounts),
             ("fraud_sources", d.fraud_sources),
             ("fraud_calls", d.fraud_calls),
-            // Caps not reported (0): 3 x 50,000 (anomalies), 50,000 (devices, posture
-            // limiter), 100,000 (rule thresholds).
             (
                 "anomalies",
-                t(self.anomalies.entries(), 0, self.anomalies.evictions()),
+                t(
+                    self.anomalies.entries(),
+                    self.anomalies.max_entries(),
+                    self.anomalies.evictions(),
+                ),
             ),
             (
                 "devices",
-                t(self.inventory.len(), 0, self.inventory.evictions()),
+                t(
+                    self.inventory.len(),
+                    self.inventory.max_devices(),
+                    self.inventory.evictions(),
+                ),
             ),
             (
                 "posture_limiter",
                 t(
                     self.posture_limiter.len(),
-                    0,
+                    self.posture_limiter.max_keys(),
                     self.posture_limiter.evictions(),
                 ),
             ),
@@ -763,7 +799,11 @@ impl Correlator {
             ),
             (
                 "rule_thresholds",
-                t(self.rule_windows.len(), 0, self.rule_window_evictions),
+                t(
+                    self.rule_windows.len(),
+                    MAX_RULE_WINDOWS,
+                    self.rule_window_evictions,
+                ),
             ),
         ])
     }
@@ -787,6 +827,7 @@ impl Correlator {
         s.transactions_evicted = evicted;
         s.calls = self.calls.stats.clone();
         s.records = self.eve.written.clone();
+        s.alerts_rate_limited = self.alert_rate.limited.clone();
         s.output_errors = self.eve.errors;
         (s, self.eve.into_inner())
     }

@@ -125,6 +125,11 @@ impl Inventory {
         self.seen.evictions
     }
 
+    /// Cap of the devices table.
+    pub fn max_devices(&self) -> usize {
+        self.seen.max_keys()
+    }
+
     /// A message: a record (and maybe an alert) when its sender's product is new.
     pub fn on_message(&mut self, m: &Msg, records: &mut Vec<DeviceRecord>, out: &mut Vec<Finding>) {
         let (role, product) = match (&m.user_agent, &m.server, m.is_request()) {

@@ -253,6 +253,7 @@ pub struct Metrics {
 
     // Detection.
     pub alerts_total: IntCounterVec,
+    pub alerts_rate_limited_total: IntCounterVec,
 
     // State tables.
     pub state_entries: IntGaugeVec,
@@ -471,6 +472,15 @@ impl Metrics {
             alerts_total.with_label_values(&[&id.to_string(), category, &severity.to_string()]);
         }
 
+        let alerts_rate_limited_total = b.counter_vec(
+            "alerts_rate_limited_total",
+            "Alerts held back by the per-signature rate ([threshold] rate_per_second, rate_burst), by signature id.",
+            &["signature_id"],
+        );
+        for (id, _, _) in BUILTIN_SIGNATURES {
+            alerts_rate_limited_total.with_label_values(&[&id.to_string()]);
+        }
+
         let state_entries =
             b.gauge_vec("state_entries", "Entries in each state table.", &["table"]);
         let state_evictions_total = b.counter_vec(
@@ -546,6 +556,7 @@ impl Metrics {
             calls_by_encryption_total,
             rtp_streams_by_wire_total,
             alerts_total,
+            alerts_rate_limited_total,
             state_entries,
             state_evictions_total,
             build_info,
@@ -855,7 +866,7 @@ mod tests {
         let m = Metrics::new();
         m.set_workers(1);
         let names = m.all_metric_names();
-        assert_eq!(names.len(), 35, "{names:?}");
+        assert_eq!(names.len(), 36, "{names:?}");
         let unique: BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names");
         let text = m.encode();

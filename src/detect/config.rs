@@ -175,6 +175,11 @@ detect_config! {
         seconds = [60, 1, MAX_SECS],
         /// Cap of the limiter's table (10000 keys).
         max_keys = [10_000, 1, MAX_KEYS],
+        /// Alerts of one signature per second over all keys, after a burst (100; Suricata's
+        /// `rate_filter` by rule): a flood of distinct sources writes a bounded number.
+        rate_per_second = [100, 1, MAX_COUNT],
+        /// Alerts of one signature at once before the rate applies (1000).
+        rate_burst = [1_000, 1, MAX_COUNT],
     }
 }
 

@@ -50,6 +50,7 @@ pub mod callerid;
 pub mod config;
 pub mod flood;
 pub mod fraud;
+pub mod rate;
 pub mod scanner;
 pub mod table;
 pub mod threshold;

@@ -76,6 +76,11 @@ impl Limiter {
     pub fn evictions(&self) -> u64 {
         self.table.evictions
     }
+
+    /// Cap of the table of keys.
+    pub fn max_keys(&self) -> usize {
+        self.table.max_keys()
+    }
 }
 
 #[cfg(test)]

@@ -64,8 +64,9 @@ fn assert_capped(state: &Value, overflowed: &[&str]) {
             t["entries"].as_u64().unwrap(),
             t["max_keys"].as_u64().unwrap(),
         );
+        assert!(cap > 0, "{name}: no cap reported");
         assert!(
-            cap == 0 || entries <= cap,
+            entries <= cap,
             "{name}: {entries} entries over its cap {cap}"
         );
     }
@@ -151,6 +152,29 @@ fn a_flood_of_unique_everything_stays_within_the_caps_and_is_reported() {
         assert_eq!(st["sip"]["alerts"][sid.to_string()], n as u64);
     }
 
+    // Every INVITE comes from a new source, so the per-source limit of 2100003 (plaintext
+    // signalling) lets each through; the per-signature rate holds the flood to the burst
+    // (1,000) plus 100 a second over the 1.2 s of packet time, and counts the rest.
+    let plaintext = alerts(&recs, 2_100_003) as u64;
+    let limited = st["sip"]["alerts_rate_limited"]["2100003"]
+        .as_u64()
+        .expect("2100003 rate-limited");
+    assert!(
+        (1_000..=1_000 + 100 * 2).contains(&plaintext),
+        "{plaintext} plaintext-signalling alerts"
+    );
+    assert!(limited > 1_000, "{limited} held back");
+    assert_eq!(st["sip"]["alerts"]["2100003"], plaintext);
+    let reported: u64 = recs
+        .iter()
+        .filter(|r| r["event_type"] == "alert" && r["alert"]["signature_id"] == 2_100_003)
+        .filter_map(|r| r["evidence"]["rate_limited"].as_u64())
+        .sum();
+    assert!(
+        reported > 0 && reported <= limited,
+        "{reported} of {limited}"
+    );
+
     // Memory: a base (the debug binary on a 756-packet capture peaks at about 14 MiB; queues
     // of 64 batches per worker) plus every cap times a generous size per entry:
     //   transactions 2,000 x 4 KiB = 8 MiB      calls 1,000 x 16 KiB = 16 MiB
@@ -191,6 +215,10 @@ fn flood_of_a_million() {
     for sid in [2_300_006u64, 2_300_008] {
         assert!(alerts(&recs, sid) > 0, "no alert {sid}");
     }
+    // A million sources, each new: the plaintext-signalling alerts are held to the rate
+    // (burst 1,000, then 100 a second of the 100 s).
+    let plaintext = alerts(&recs, 2_100_003) as u64;
+    assert!(plaintext <= 1_000 + 100 * 101, "{plaintext}");
     // Base 64 MiB; transactions 100,000 x 4 KiB = 400 MiB; calls 100,000 x 16 KiB = 1.6 GiB;
     // streams 2 x 20,000 x 64 KiB = 2.5 GiB; detectors and the 50,000-entry tables 1 GiB.
     let bound: u64 = (64 + 400 + 1600 + 2500 + 1024) << 20;
