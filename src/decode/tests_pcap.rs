@@ -285,3 +285,51 @@ fn pcap_null_loopback_tcp() {
         },
     );
 }
+
+/// Every packet of the public captures and of the project's own: where the fast path takes a
+/// frame, the general path gives the same answer.
+#[test]
+fn fast_path_agrees_with_the_general_path() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps");
+    let mut files = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("pcaps/") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() > 20, "{} captures", files.len());
+    let (mut fast, mut total) = (0usize, 0usize);
+    for path in files {
+        let Ok(mut cap) = pcap::Capture::from_file(&path) else {
+            continue;
+        };
+        let Some(link) = LinkType::from_dlt(cap.get_datalink().0) else {
+            continue;
+        };
+        let mut dec = Decoder::without_fast_path(DefragConfig::default());
+        while let Ok(p) = cap.next_packet() {
+            total += 1;
+            if link != LinkType::Ethernet {
+                continue;
+            }
+            if let Some(d) = fast_udp4(p.data) {
+                fast += 1;
+                let ts = Ts::from_micros(p.header.ts.tv_sec, p.header.ts.tv_usec);
+                assert_eq!(
+                    dec.decode(link, p.data, ts).as_ref(),
+                    Ok(&d),
+                    "{}",
+                    path.display()
+                );
+            }
+        }
+    }
+    // Most packets of the captures are Ethernet IPv4 UDP (RTP and SIP).
+    assert!(fast * 2 > total, "{fast} of {total} on the fast path");
+}
