@@ -89,19 +89,29 @@ impl<'a> Iterator for SplitTop<'a> {
         let b = s.as_bytes();
         let mut i = 0;
         let mut in_angle = false;
-        while let Some(&c) = b.get(i) {
-            match c {
+        // Jump between the bytes that matter (memchr): outside `<...>` the separator, a quote
+        // or `<`; inside, a quote or `>`. A fifth of the time of copying a message's fields
+        // was this loop going byte by byte.
+        loop {
+            let rest = b.get(i..).unwrap_or_default();
+            let found = if in_angle {
+                memchr::memchr2(b'"', b'>', rest)
+            } else {
+                memchr::memchr3(self.sep, b'"', b'<', rest)
+            };
+            let Some(off) = found else { break };
+            i += off;
+            match b[i] {
                 b'"' => match quoted_end(&b[i..]) {
                     Some(e) => i += e,
                     None => break,
                 },
                 b'<' => in_angle = true,
                 b'>' => in_angle = false,
-                _ if c == self.sep && !in_angle => {
+                _ => {
                     self.rest = Some(&s[i + 1..]);
                     return Some(&s[..i]);
                 }
-                _ => {}
             }
             i += 1;
         }
@@ -113,6 +123,7 @@ impl<'a> Iterator for SplitTop<'a> {
 /// Split a header value on top-level `sep` (`,` between values, `;` between
 /// params). Empty pieces (e.g. `a,,b`) are yielded trimmed-empty; callers skip them.
 pub(crate) fn split_top(s: &str, sep: u8) -> SplitTop<'_> {
+    debug_assert!(!matches!(sep, b'"' | b'<' | b'>'), "separator {sep}");
     SplitTop { rest: Some(s), sep }
 }
 
@@ -516,6 +527,69 @@ pub fn parse_challenge(s: &str) -> Option<Challenge<'_>> {
 
 #[cfg(test)]
 mod tests {
+    /// The byte-by-byte splitter [`super::SplitTop`] replaced, as the reference.
+    fn split_top_reference(s: &str, sep: u8) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut rest = Some(s);
+        while let Some(s) = rest {
+            let b = s.as_bytes();
+            let (mut i, mut in_angle) = (0, false);
+            let mut piece = None;
+            while let Some(&c) = b.get(i) {
+                match c {
+                    b'"' => match super::quoted_end(&b[i..]) {
+                        Some(e) => i += e,
+                        None => break,
+                    },
+                    b'<' => in_angle = true,
+                    b'>' => in_angle = false,
+                    _ if c == sep && !in_angle => {
+                        piece = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            match piece {
+                Some(i) => {
+                    out.push(&s[..i]);
+                    rest = Some(&s[i + 1..]);
+                }
+                None => {
+                    out.push(s);
+                    rest = None;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn split_top_agrees_with_the_byte_by_byte_reference() {
+        // Every string of up to 6 bytes over the characters that matter, both separators.
+        let alphabet = [b'a', b',', b';', b'"', b'<', b'>', b'\\'];
+        let mut buf = Vec::new();
+        let mut n = 0;
+        for len in 0..=6u32 {
+            for code in 0..alphabet.len().pow(len) {
+                buf.clear();
+                let mut c = code;
+                for _ in 0..len {
+                    buf.push(alphabet[c % alphabet.len()]);
+                    c /= alphabet.len();
+                }
+                let s = std::str::from_utf8(&buf).unwrap();
+                for sep in [b',', b';'] {
+                    let got: Vec<&str> = super::split_top(s, sep).collect();
+                    assert_eq!(got, split_top_reference(s, sep), "{s:?} on {}", sep as char);
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 200_000);
+    }
+
     use super::*;
     use proptest::prelude::*;
 
