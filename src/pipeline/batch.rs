@@ -30,6 +30,8 @@ pub struct PacketMeta {
     /// True when the packet goes from `key.lo` to `key.hi`.
     pub forward: bool,
     pub flow_hash: u64,
+    /// A UDP payload that starts like a SIP message (decided once, on the capture thread).
+    pub sip: bool,
     pub ip_len: u32,
     off: u32,
     len: u32,
@@ -68,9 +70,8 @@ impl Batch {
         seq: u64,
         ts: Ts,
         d: &Decoded<'_>,
-        key: FlowKey,
-        forward: bool,
-        flow_hash: u64,
+        (key, forward, flow_hash): (FlowKey, bool, u64),
+        sip: bool,
     ) {
         let off = self.data.len() as u32;
         self.data.extend_from_slice(d.payload);
@@ -87,6 +88,7 @@ impl Batch {
             key,
             forward,
             flow_hash,
+            sip,
             ip_len: d.ip_len as u32,
             off,
             len: d.payload.len() as u32,

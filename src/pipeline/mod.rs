@@ -169,9 +169,9 @@ impl Dispatcher {
         match self.decoder.decode(link, data, ts) {
             Ok(d) => {
                 self.stats.decoded += 1;
-                let announce = if d.transport == crate::decode::Transport::Udp
-                    && crate::sip::parser::looks_like_sip(d.payload)
-                {
+                let sip = d.transport == crate::decode::Transport::Udp
+                    && crate::sip::parser::looks_like_sip(d.payload);
+                let announce = if sip {
                     crate::expect::from_sip_datagram(d.payload)
                 } else {
                     None
@@ -180,7 +180,7 @@ impl Dispatcher {
                     FlowKey::new(d.src, d.sport, d.dst, d.dport, d.transport, d.vlan);
                 let hash = key.stable_hash();
                 let w = worker_of(hash, workers);
-                self.pending[w].push(seq, ts, &d, key, forward, hash);
+                self.pending[w].push(seq, ts, &d, (key, forward, hash), sip);
                 if let Some(list) = announce {
                     self.announce(list);
                 } else if self.pending[w].is_full() {

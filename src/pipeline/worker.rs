@@ -274,7 +274,7 @@ impl Worker {
         match m.transport {
             Transport::Udp => {
                 self.stats.udp_packets += 1;
-                if looks_like_sip(payload) {
+                if m.sip {
                     self.stats.sip_udp += 1;
                     self.emit_sip(m, 0, payload.to_vec());
                 } else {
