@@ -105,6 +105,12 @@ OURS = {
 }
 
 # public files of the shared collection that were not copied, and why
+# Copied under another name (shared name -> name here) so that folder replays, which take
+# *.pcap / *.pcapng / *.cap, pick them up.
+RENAMED = {
+    "wireshark-samples/rtp_example.raw": "wireshark-samples/rtp_example.pcap",
+}
+
 NOT_COPIED = {
     "srtp-decrypt/marseillaise-srtp.pcap": "over 2 MB (2,853,144 bytes)",
     "wireshark-samples/MGCP.pcap": "MGCP only, no SIP or RTP",
@@ -162,6 +168,18 @@ def parse_shared(path):
     return sections, files
 
 
+GENERATED = ("## Our captures", "## Public captures (`public/`)")
+
+
+def kept_sections(path):
+    """The `## ` sections of the current README that this script does not write."""
+    if not os.path.exists(path):
+        return ""
+    text = open(path).read()
+    parts = re.split(r"(?m)^(?=## )", text)
+    return "".join(p for p in parts[1:] if not p.startswith(GENERATED))
+
+
 def main():
     shared = None
     cands = [sys.argv[1]] if len(sys.argv) > 1 else []
@@ -181,10 +199,14 @@ def main():
     w = out.append
     w("# Test captures")
     w("")
-    w("Captures that voip-sentinel's tests run the sensor on and compare with tshark. Two kinds:")
+    w("Captures that voip-sentinel's tests run the sensor on and compare with tshark. Three kinds:")
     w("")
     w("- our own, in this folder, made on this machine by `scripts/make-pcaps.sh` with real SIP stacks "
       "(sipp and kamailio) on loopback or between network namespaces;")
+    w("- attack and detection captures, in `attack/` and `detect/`, made by `scripts/make-attack-pcaps.sh` "
+      "and `scripts/make-detect-pcaps.sh` with real tools on loopback (nmap, sipsak, sipp, kamailio, "
+      "tcpreplay; scanners Debian does not package are played by sipp with their User-Agent), each folder "
+      "with its own README of provenance and facts;")
     w("- public ones, in `public/<source>/`, copied unchanged from the project's shared collection of "
       "third-party captures (every one there of at most 2 MB that holds SIP, RTP, RTCP or SRTP, "
       "SIP over TLS included, plus two negatives: HTTP on the SIP port and SSDP), keeping its "
@@ -240,7 +262,7 @@ def main():
             copied.add(os.path.relpath(os.path.join(root, f), "public"))
     done = set()
     for title, intro, sec_files in sections:
-        present = [f for f in sec_files if f in copied]
+        present = [RENAMED.get(f, f) for f in sec_files if RENAMED.get(f, f) in copied]
         if not present:
             continue
         w(f"### {title}")
@@ -251,11 +273,16 @@ def main():
             w("\n".join("> " + l for l in intro.splitlines()))
             w("")
         for rel in present:
-            sp, what = sfiles.get(rel, ("", ""))
+            shared_name = next((k for k, v in RENAMED.items() if v == rel), rel)
+            sp, what = sfiles.get(shared_name, ("", ""))
             w(f"#### `public/{rel}`")
             w("")
             if sp:
                 w(f"- source path: `{sp}`")
+            if shared_name != rel:
+                stored, orig = rel.split("/")[-1], shared_name.split("/")[-1]
+                w(f"- renamed: stored here as `{stored}` (it is a pcap file) so folder replays pick "
+                  f"it up; the source calls it `{orig}`.")
             if what:
                 w(f"- what: {what}")
             w(facts(os.path.join("public", rel)))
@@ -273,6 +300,12 @@ def main():
     for k, v in NOT_COPIED.items():
         w(f"- `{k}`: {v}")
     w("")
+    # Sections other scripts write (the media captures, by scripts/make-media-pcaps.sh and
+    # scripts/media/media-facts.py) are kept as they are.
+    kept = kept_sections("README.md")
+    if kept:
+        w(kept.rstrip("\n"))
+        w("")
     open("README.md", "w").write("\n".join(out))
     print("wrote", os.path.join(PCAPS, "README.md"))
 
