@@ -601,7 +601,7 @@ impl Correlator {
         // and hour, the rest counted.
         for mut a in std::mem::take(&mut self.calls.alerts) {
             if a.alert.signature_id == crate::alert::UNENCRYPTED_SIGNALLING.id {
-                let key = a.head.src_ip.to_string();
+                let key = crate::iptext::IpText::new(&a.head.src_ip).to_string();
                 match self
                     .posture_limiter
                     .check(a.alert.signature_id, &key, self.now)

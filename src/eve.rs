@@ -20,8 +20,10 @@ pub struct Head {
     pub event_type: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub vlan: Option<Vec<u16>>,
+    #[serde(serialize_with = "crate::iptext::serialize")]
     pub src_ip: IpAddr,
     pub src_port: u16,
+    #[serde(serialize_with = "crate::iptext::serialize")]
     pub dest_ip: IpAddr,
     pub dest_port: u16,
     pub proto: String,

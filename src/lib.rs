@@ -19,6 +19,7 @@ pub mod expect;
 pub mod fasthash;
 pub mod flow;
 pub mod inventory;
+pub mod iptext;
 pub mod media_evidence;
 pub mod metrics;
 pub mod pipeline;

@@ -82,7 +82,7 @@ impl Brute {
         };
         if failure(status) {
             self.failures = self.failures.saturating_add(1);
-            let src = p.ctx.src.to_string();
+            let src = crate::iptext::IpText::new(&p.ctx.src).to_string();
             // per source
             let s = self.sources.touch(p.ctx.src, ctx.ts, SourceFails::default);
             s.users
@@ -157,7 +157,7 @@ impl Brute {
             };
             let n = u.recent.count(ctx.ts, secs(cfg.success_window));
             if n >= cfg.success_failures {
-                let src = p.ctx.src.to_string();
+                let src = crate::iptext::IpText::new(&p.ctx.src).to_string();
                 let ev = || {
                     json!({
                         "username": user,
@@ -195,7 +195,7 @@ impl Brute {
         }
         if !nets.is_empty() {
             let known: Vec<String> = nets.iter().map(|(n, _)| n.clone()).collect();
-            let src = p.ctx.src.to_string();
+            let src = crate::iptext::IpText::new(&p.ctx.src).to_string();
             let ev = || {
                 json!({
                     "username": user,

@@ -153,7 +153,7 @@ impl Flood {
                 .rate
                 .hit(ctx.ts, secs(cfg.challenge_window), cfg.challenge_count);
             if n >= cfg.challenge_count {
-                let key = ctx.dst.to_string();
+                let key = crate::iptext::IpText::new(&ctx.dst).to_string();
                 let ev = || {
                     json!({
                         "destination": key,
@@ -197,10 +197,10 @@ impl Flood {
             return;
         }
         let method = METHODS.get(usize::from(key.1)).copied().unwrap_or("ALL");
-        let lim_key = format!("{}|{method}", key.0);
+        let lim_key = format!("{}|{method}", crate::iptext::IpText::new(&key.0));
         let ev = || {
             json!({
-                who: key.0.to_string(),
+                who: crate::iptext::IpText::new(&key.0),
                 "method": method,
                 "requests": n,
                 "window_s": window,
