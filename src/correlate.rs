@@ -36,6 +36,7 @@ use crate::policy::{Policy, Reload};
 use crate::rules::{RuleSet, Threshold, ThresholdKind, Track};
 use crate::segment::SegmentCheck;
 use crate::sip::parser::{parse_datagram, parse_message, SipMessage, StartLine};
+use crate::sip::View;
 use crate::time::Ts;
 
 #[derive(Clone, Debug, Default)]
@@ -211,8 +212,11 @@ impl Correlator {
                 let msg = match parsed {
                     Ok((m, _)) => {
                         self.count(&m);
-                        self.signatures(&m, &ctx);
-                        Msg::from_parsed(&m, ctx, ev.order.seq)
+                        // One view for the signatures and the message summary: From and To
+                        // parsed once.
+                        let view = View::new(&m);
+                        self.signatures(&view, &ctx);
+                        Msg::from_view(&view, ctx, ev.order.seq)
                     }
                     Err(e) => {
                         *self
@@ -425,12 +429,13 @@ impl Correlator {
     }
 
     /// Match the signatures against one message and raise what passes their thresholds.
-    fn signatures(&mut self, m: &SipMessage<'_>, ctx: &PacketCtx) {
+    fn signatures(&mut self, view: &View<'_, '_>, ctx: &PacketCtx) {
         if self.rules.is_empty() {
             return;
         }
+        let m = view.msg;
         let mut hits = Vec::new();
-        self.rules.matches(m, ctx, &mut hits);
+        self.rules.matches_view(view, ctx, &mut hits);
         if hits.is_empty() {
             return;
         }

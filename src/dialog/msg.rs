@@ -9,6 +9,7 @@ use crate::pipeline::event::PacketCtx;
 use crate::sdp;
 use crate::sip::header::{NameAddr, Via};
 use crate::sip::parser::{SipMessage, StartLine};
+use crate::sip::View;
 
 /// One media line of an SDP body, as the call record shows it.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -137,6 +138,13 @@ impl Msg {
 
     /// Copy what the tables need out of a parsed message.
     pub fn from_parsed(m: &SipMessage<'_>, ctx: PacketCtx, seq: u64) -> Msg {
+        Msg::from_view(&View::new(m), ctx, seq)
+    }
+
+    /// [`Msg::from_parsed`] through a view the signatures already read (From and To parsed
+    /// once for both).
+    pub fn from_view(v: &View<'_, '_>, ctx: PacketCtx, seq: u64) -> Msg {
+        let m = v.msg;
         let (method, uri, status, reason) = match &m.start {
             StartLine::Request { method, uri, .. } => (
                 Some(clip(method.as_str(), 256)),
@@ -172,8 +180,8 @@ impl Msg {
             via_transport: top_via
                 .as_ref()
                 .map(|v| clip(v.transport, 16).to_ascii_uppercase()),
-            from: m.from().map(|n| party(&n)),
-            to: m.to().map(|n| party(&n)),
+            from: v.from().map(party),
+            to: v.to().map(party),
             user_agent: m.user_agent().map(|u| clip(u, 256)),
             server: m.server().map(|u| clip(u, 256)),
             pai: m.p_asserted_identity().map(|n| party(&n)),

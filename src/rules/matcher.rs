@@ -1,11 +1,9 @@
 //! Sticky buffers (the parts of a SIP message a match looks at) and the matches themselves.
 
-use std::cell::OnceCell;
-
 use regex::bytes::Regex;
 
-use crate::sip::parser::{HeaderName, SipMessage, StartLine};
-use crate::sip::{parse_name_addr, parse_uri, NameAddr, SipUri};
+use crate::sip::parser::HeaderName;
+use crate::sip::View;
 
 /// A part of a SIP message. Some have several instances (every Via header, every
 /// occurrence of a named header); a group matches when one instance satisfies all its matches.
@@ -107,64 +105,6 @@ impl Buffer {
             Buffer::Header(name) => named(HeaderName::parse(name)),
             Buffer::StartLine => f(v.start_line()),
         }
-    }
-}
-
-/// One message as the rules see it: the Request-URI, From and To are parsed (and the start
-/// line rebuilt) at most once for all the rules tested on it.
-pub struct View<'m, 'a> {
-    pub msg: &'m SipMessage<'a>,
-    ruri: OnceCell<Option<SipUri<'m>>>,
-    from: OnceCell<Option<NameAddr<'m>>>,
-    to: OnceCell<Option<NameAddr<'m>>>,
-    start_line: OnceCell<Vec<u8>>,
-}
-
-impl<'m, 'a> View<'m, 'a> {
-    pub fn new(msg: &'m SipMessage<'a>) -> Self {
-        View {
-            msg,
-            ruri: OnceCell::new(),
-            from: OnceCell::new(),
-            to: OnceCell::new(),
-            start_line: OnceCell::new(),
-        }
-    }
-
-    fn ruri(&self) -> Option<&SipUri<'m>> {
-        self.ruri
-            .get_or_init(|| self.msg.request_uri().and_then(parse_uri))
-            .as_ref()
-    }
-
-    fn from(&self) -> Option<&NameAddr<'m>> {
-        self.from
-            .get_or_init(|| self.msg.header(HeaderName::From).and_then(parse_name_addr))
-            .as_ref()
-    }
-
-    fn to(&self) -> Option<&NameAddr<'m>> {
-        self.to
-            .get_or_init(|| self.msg.header(HeaderName::To).and_then(parse_name_addr))
-            .as_ref()
-    }
-
-    fn start_line(&self) -> &[u8] {
-        self.start_line.get_or_init(|| {
-            match &self.msg.start {
-                StartLine::Request {
-                    method,
-                    uri,
-                    version,
-                } => format!("{method} {uri} {version}"),
-                StartLine::Response {
-                    version,
-                    code,
-                    reason,
-                } => format!("{version} {code} {reason}"),
-            }
-            .into_bytes()
-        })
     }
 }
 

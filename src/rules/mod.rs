@@ -94,7 +94,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use matcher::{Buffer, Group, LenOp, Match, View};
+pub use crate::sip::View;
+pub use matcher::{Buffer, Group, LenOp, Match};
 pub use net::Variables;
 
 use crate::pipeline::event::PacketCtx;
@@ -405,6 +406,17 @@ impl RuleSet {
     /// addresses and ports. Only rules for the message's kind (request method or response)
     /// are tested.
     pub fn matches<'r>(&'r self, msg: &SipMessage<'_>, ctx: &PacketCtx, out: &mut Vec<&'r Rule>) {
+        self.matches_view(&View::new(msg), ctx, out);
+    }
+
+    /// [`RuleSet::matches`] on a view of the message that other readers share.
+    pub fn matches_view<'r>(
+        &'r self,
+        view: &View<'_, '_>,
+        ctx: &PacketCtx,
+        out: &mut Vec<&'r Rule>,
+    ) {
+        let msg = view.msg;
         let (a, b): (&[usize], &[usize]) = match msg.method() {
             Some(m) => (
                 &self.any_request,
@@ -414,7 +426,6 @@ impl RuleSet {
             ),
             None => (&self.responses, &[]),
         };
-        let view = View::new(msg);
         // Merge the two ascending index lists so alerts come in file order.
         let (mut i, mut j) = (0, 0);
         loop {
@@ -434,7 +445,7 @@ impl RuleSet {
                 (None, None) => break,
             };
             if let Some(r) = self.rules.get(next) {
-                if r.is_match_view(&view, ctx) {
+                if r.is_match_view(view, ctx) {
                     out.push(r);
                 }
             }

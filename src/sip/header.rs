@@ -219,7 +219,7 @@ pub fn parse_uri(s: &str) -> Option<SipUri<'_>> {
         }
         None => (None, rest),
     };
-    let hp_end = hostpart.find([';', '?']).unwrap_or(hostpart.len());
+    let hp_end = memchr::memchr2(b';', b'?', hostpart.as_bytes()).unwrap_or(hostpart.len());
     let (host, port) = parse_hostport(&hostpart[..hp_end])?;
     let tail = &hostpart[hp_end..];
     let params = if tail.starts_with(';') {

@@ -10,6 +10,7 @@
 pub mod framing;
 pub mod header;
 pub mod parser;
+pub mod view;
 
 pub use framing::{frame_len, resync, skip_keepalive, Frame};
 pub use header::{
@@ -20,3 +21,4 @@ pub use parser::{
     looks_like_sip, parse_message, Header, HeaderName, Method, ParseError, ParseEvent,
     ParseEventKind, SipMessage, StartLine, MAX_HEADERS, MAX_HEADER_BYTES,
 };
+pub use view::View;

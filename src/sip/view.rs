@@ -1,0 +1,69 @@
+//! A parsed SIP message with the parts several readers parse further, parsed once.
+
+use std::cell::OnceCell;
+
+use super::header::{parse_name_addr, parse_uri, NameAddr, SipUri};
+use super::parser::{HeaderName, SipMessage, StartLine};
+
+/// One parsed message and the parts its readers (the signatures, the message summary) parse
+/// further: the Request-URI, From and To are parsed (and the start line rebuilt) at most once
+/// however many read them.
+pub struct View<'m, 'a> {
+    pub msg: &'m SipMessage<'a>,
+    ruri: OnceCell<Option<SipUri<'m>>>,
+    from: OnceCell<Option<NameAddr<'m>>>,
+    to: OnceCell<Option<NameAddr<'m>>>,
+    start_line: OnceCell<Vec<u8>>,
+}
+
+impl<'m, 'a> View<'m, 'a> {
+    pub fn new(msg: &'m SipMessage<'a>) -> Self {
+        View {
+            msg,
+            ruri: OnceCell::new(),
+            from: OnceCell::new(),
+            to: OnceCell::new(),
+            start_line: OnceCell::new(),
+        }
+    }
+
+    /// The Request-URI, parsed (once).
+    pub fn ruri(&self) -> Option<&SipUri<'m>> {
+        self.ruri
+            .get_or_init(|| self.msg.request_uri().and_then(parse_uri))
+            .as_ref()
+    }
+
+    /// The From header, parsed (once).
+    pub fn from(&self) -> Option<&NameAddr<'m>> {
+        self.from
+            .get_or_init(|| self.msg.header(HeaderName::From).and_then(parse_name_addr))
+            .as_ref()
+    }
+
+    /// The To header, parsed (once).
+    pub fn to(&self) -> Option<&NameAddr<'m>> {
+        self.to
+            .get_or_init(|| self.msg.header(HeaderName::To).and_then(parse_name_addr))
+            .as_ref()
+    }
+
+    /// The start line as sent (rebuilt once).
+    pub fn start_line(&self) -> &[u8] {
+        self.start_line.get_or_init(|| {
+            match &self.msg.start {
+                StartLine::Request {
+                    method,
+                    uri,
+                    version,
+                } => format!("{method} {uri} {version}"),
+                StartLine::Response {
+                    version,
+                    code,
+                    reason,
+                } => format!("{version} {code} {reason}"),
+            }
+            .into_bytes()
+        })
+    }
+}
