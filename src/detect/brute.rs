@@ -14,6 +14,7 @@ use super::{
     Emit, Pending, BRUTE_DISTRIBUTED, BRUTE_SOURCE, BRUTE_SUCCESS, BRUTE_USER, NEW_NETWORK,
 };
 use crate::dialog::Msg;
+use crate::iptext::IpText;
 use crate::time::Ts;
 
 #[derive(Default)]
@@ -82,7 +83,7 @@ impl Brute {
         };
         if failure(status) {
             self.failures = self.failures.saturating_add(1);
-            let src = crate::iptext::IpText::new(&p.ctx.src).to_string();
+            let src = IpText::new(&p.ctx.src).to_string();
             // per source
             let s = self.sources.touch(p.ctx.src, ctx.ts, SourceFails::default);
             s.users
@@ -157,7 +158,7 @@ impl Brute {
             };
             let n = u.recent.count(ctx.ts, secs(cfg.success_window));
             if n >= cfg.success_failures {
-                let src = crate::iptext::IpText::new(&p.ctx.src).to_string();
+                let src = IpText::new(&p.ctx.src).to_string();
                 let ev = || {
                     json!({
                         "username": user,
@@ -195,7 +196,7 @@ impl Brute {
         }
         if !nets.is_empty() {
             let known: Vec<String> = nets.iter().map(|(n, _)| n.clone()).collect();
-            let src = crate::iptext::IpText::new(&p.ctx.src).to_string();
+            let src = IpText::new(&p.ctx.src).to_string();
             let ev = || {
                 json!({
                     "username": user,

@@ -12,6 +12,7 @@ use super::secs;
 use super::table::{Lru, Rate, Samples};
 use super::{Emit, FLOOD_CHALLENGES, FLOOD_DESTINATION, FLOOD_GLOBAL, FLOOD_SOURCE};
 use crate::dialog::Msg;
+use crate::iptext::IpText;
 use crate::time::Ts;
 
 /// The methods counted on their own; `ALL` counts every method.
@@ -153,7 +154,7 @@ impl Flood {
                 .rate
                 .hit(ctx.ts, secs(cfg.challenge_window), cfg.challenge_count);
             if n >= cfg.challenge_count {
-                let key = crate::iptext::IpText::new(&ctx.dst).to_string();
+                let key = IpText::new(&ctx.dst).to_string();
                 let ev = || {
                     json!({
                         "destination": key,
@@ -197,10 +198,10 @@ impl Flood {
             return;
         }
         let method = METHODS.get(usize::from(key.1)).copied().unwrap_or("ALL");
-        let lim_key = format!("{}|{method}", crate::iptext::IpText::new(&key.0));
+        let lim_key = format!("{}|{method}", IpText::new(&key.0));
         let ev = || {
             json!({
-                who: crate::iptext::IpText::new(&key.0),
+                who: IpText::new(&key.0),
                 "method": method,
                 "requests": n,
                 "window_s": window,

@@ -30,6 +30,7 @@ use super::{
 };
 use crate::dialog::msg::clip;
 use crate::dialog::Msg;
+use crate::iptext::IpText;
 use crate::pipeline::event::PacketCtx;
 use crate::time::Ts;
 
@@ -740,7 +741,7 @@ impl Fraud {
             return; // same call, new CSeq (e.g. after a 401 challenge): counted once
         }
         let ctx = &m.ctx;
-        let src = crate::iptext::IpText::new(&ctx.src).to_string();
+        let src = IpText::new(&ctx.src).to_string();
         let account = account_of(m).unwrap_or_else(|| "?".to_string());
         let dialled = called_raw(m).and_then(|u| normalise(u, &cfg.international_prefix));
         let hit = dialled
@@ -893,7 +894,7 @@ impl Fraud {
                     .push_back((ts.add_secs(cfg.long_call_secs), cid.clone(), ts));
             }
             let max = cfg.max_concurrent;
-            let src = crate::iptext::IpText::new(&call.ctx.src).to_string();
+            let src = IpText::new(&call.ctx.src).to_string();
             let a = self
                 .accounts
                 .touch(call.account.clone(), ts, Account::default);
@@ -930,7 +931,7 @@ impl Fraud {
         };
         let digits = usize_of(cfg.probe_digits);
         let prefix = number.get(..digits.min(number.len())).unwrap_or(number);
-        let src = crate::iptext::IpText::new(&call.ctx.src).to_string();
+        let src = IpText::new(&call.ctx.src).to_string();
         let s = self.sources.touch(call.ctx.src, ts, Source::default);
         let n = s
             .probes
@@ -971,7 +972,7 @@ impl Fraud {
         };
         let ts = m.ctx.ts;
         let dur = ts.since(at);
-        let src = crate::iptext::IpText::new(&call.ctx.src).to_string();
+        let src = IpText::new(&call.ctx.src).to_string();
         if dur < secs(cfg.short_call_secs) {
             let s = self.sources.touch(call.ctx.src, ts, Source::default);
             let n = s.short.hit(ts, secs(cfg.short_window), cfg.short_calls);
@@ -1006,7 +1007,7 @@ impl Fraud {
         emit: &mut Emit<'_>,
     ) {
         let ev = || {
-            json!({"source": crate::iptext::IpText::new(&call.ctx.src).to_string(), "account": call.account,
+            json!({"source": IpText::new(&call.ctx.src).to_string(), "account": call.account,
                 "number": call.number, "class": call.class.map(Class::name), "label": call.label,
                 "duration_s": dur / 1_000_000_000, "limit_s": cfg.long_call_secs,
                 "state": state, "call_id": cid})

@@ -17,6 +17,7 @@ use super::secs;
 use super::table::{Distinct, Lru, Rate, Samples};
 use super::{Emit, Pending, SCAN_ENUMERATION, SCAN_NO_RESPONSE, SCAN_SIPVICIOUS_TAG, SCAN_SWEEP};
 use crate::dialog::Msg;
+use crate::iptext::IpText;
 use crate::time::Ts;
 
 /// What one source did.
@@ -74,7 +75,7 @@ impl Scanner {
     /// A new request (not a retransmission).
     pub(crate) fn on_request(&mut self, cfg: &ScannerConfig, m: &Msg, emit: &mut Emit<'_>) {
         let ctx = &m.ctx;
-        let src = crate::iptext::IpText::new(&ctx.src);
+        let src = IpText::new(&ctx.src);
         let s = self.sources.touch(ctx.src, ctx.ts, SourceState::default);
         s.samples.add(
             m.call_id.as_deref(),
@@ -85,7 +86,7 @@ impl Scanner {
             m.user_agent.as_deref(),
         );
         let n = s.hosts.hit(
-            &crate::iptext::IpText::new(&ctx.dst),
+            &IpText::new(&ctx.dst),
             ctx.ts,
             secs(cfg.sweep_window),
             cfg.sweep_hosts,
@@ -134,7 +135,7 @@ impl Scanner {
         let Some(user) = p.target.as_deref() else {
             return;
         };
-        let src = crate::iptext::IpText::new(&p.ctx.src).to_string();
+        let src = IpText::new(&p.ctx.src).to_string();
         let s = self.sources.touch(p.ctx.src, ctx.ts, SourceState::default);
         let n = s
             .users
@@ -176,7 +177,7 @@ impl Scanner {
     /// A request that got no response at all within `no_response_timeout`.
     pub(crate) fn on_unanswered(&mut self, cfg: &ScannerConfig, p: &Pending, emit: &mut Emit<'_>) {
         self.enumeration_hit(cfg, p, None, &p.ctx, emit);
-        let src = crate::iptext::IpText::new(&p.ctx.src).to_string();
+        let src = IpText::new(&p.ctx.src).to_string();
         let s = self
             .sources
             .touch(p.ctx.src, p.ctx.ts, SourceState::default);
