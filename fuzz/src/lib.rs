@@ -54,17 +54,7 @@ pub fn timed<R>(what: &str, input_len: usize, mut f: impl FnMut() -> R) -> R {
 
 /// Every link type the decoder supports, picked by a fuzzed byte.
 pub fn link_type(sel: u8) -> LinkType {
-    const ALL: [LinkType; 8] = [
-        LinkType::Ethernet,
-        LinkType::LinuxSll,
-        LinkType::LinuxSll2,
-        LinkType::Null,
-        LinkType::Loop,
-        LinkType::Raw,
-        LinkType::Ipv4,
-        LinkType::Ipv6,
-    ];
-    ALL[sel as usize % ALL.len()]
+    LinkType::ALL[sel as usize % LinkType::ALL.len()]
 }
 
 /// Records at most taken from one input (bounds the work per run).

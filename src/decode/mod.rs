@@ -52,6 +52,18 @@ pub enum LinkType {
 }
 
 impl LinkType {
+    /// Every link type the decoder supports (for tests and fuzzing that try each).
+    pub const ALL: [LinkType; 8] = [
+        LinkType::Ethernet,
+        LinkType::LinuxSll,
+        LinkType::LinuxSll2,
+        LinkType::Null,
+        LinkType::Loop,
+        LinkType::Raw,
+        LinkType::Ipv4,
+        LinkType::Ipv6,
+    ];
+
     /// Map a pcap DLT / LINKTYPE value.
     pub fn from_dlt(dlt: i32) -> Option<LinkType> {
         match dlt {

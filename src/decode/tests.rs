@@ -992,22 +992,11 @@ fn error_kinds_and_display() {
 
 // ---------- property tests ----------
 
-const ALL_LINKS: [LinkType; 8] = [
-    LinkType::Ethernet,
-    LinkType::LinuxSll,
-    LinkType::LinuxSll2,
-    LinkType::Null,
-    LinkType::Loop,
-    LinkType::Raw,
-    LinkType::Ipv4,
-    LinkType::Ipv6,
-];
-
 proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), ts in any::<u64>()) {
         let mut d = Decoder::new(DefragConfig { max_datagrams: 8, max_bytes: 1 << 16, ..DefragConfig::default() });
-        for lt in ALL_LINKS {
+        for lt in LinkType::ALL {
             if let Ok(r) = d.decode(lt, &bytes, Ts(ts)) {
                 prop_assert!(r.payload.len() <= bytes.len() || r.reassembled);
             }
