@@ -33,6 +33,7 @@ use crate::metrics::{
 use crate::pipeline::event::PacketCtx;
 use crate::pipeline::event::{Event, EventKind};
 use crate::policy::{Policy, Reload};
+use crate::rules::tuning::Tuning;
 use crate::rules::{RuleSet, Threshold, ThresholdKind, Track};
 use crate::segment::SegmentCheck;
 use crate::sip::parser::{parse_datagram, parse_message, SipMessage, StartLine};
@@ -73,6 +74,11 @@ pub struct CorrelatorStats {
     pub alerts: BTreeMap<u32, u64>,
     /// Alerts held back by the per-signature rate (`[threshold] rate_per_second`), by id.
     pub alerts_rate_limited: BTreeMap<u32, u64>,
+    /// Alerts not written because `threshold.config` suppresses them, by id.
+    pub alerts_suppressed: BTreeMap<u32, u64>,
+    /// Alerts of built-in signatures held back by a `threshold.config` threshold, by id (a
+    /// rule's held-back matches are its threshold's own business, as in Suricata).
+    pub alerts_thresholded: BTreeMap<u32, u64>,
     /// TLS and DTLS hellos seen.
     pub tls: BTreeMap<String, u64>,
     pub rules_reloads: u64,
@@ -120,6 +126,10 @@ fn stream_id(ctx: &PacketCtx, ssrc: u32) -> (IpAddr, u16, IpAddr, u16, u32) {
     (ctx.src, ctx.sport, ctx.dst, ctx.dport, ssrc)
 }
 
+/// The addresses a threshold counts per: none (by rule), one (by source or destination), or the
+/// pair (lower first, so both directions count together).
+type TrackKey = (Option<IpAddr>, Option<IpAddr>);
+
 pub struct Correlator {
     eve_reopen: Option<(Arc<std::sync::atomic::AtomicBool>, std::path::PathBuf)>,
     metrics: Option<Arc<Metrics>>,
@@ -133,7 +143,11 @@ pub struct Correlator {
     posture_limiter: crate::detect::threshold::Limiter,
     alert_rate: crate::detect::rate::AlertRate,
     /// Per-rule thresholds: (sid, tracked address) -> (window start, matches in the window).
-    rule_windows: FastMap<(u32, Option<IpAddr>), (Ts, u32)>,
+    /// Threshold windows, of rules and of `threshold.config` entries: (sid, tracked addresses)
+    /// -> (window start, matches in the window).
+    rule_windows: FastMap<(u32, TrackKey), (Ts, u32)>,
+    /// Suppressions and threshold overrides of `threshold.config`.
+    tuning: Tuning,
     /// New policies from SIGHUP reloads, with how long the load took.
     reload: Option<Receiver<Reload>>,
     findings: Vec<Finding>,
@@ -180,6 +194,7 @@ impl Correlator {
             posture_limiter: crate::detect::threshold::Limiter::new(1, 3600, 50_000),
             device_out: Vec::new(),
             rule_windows: FastMap::default(),
+            tuning: policy.tuning,
             reload,
             findings: Vec::new(),
             alert_out: Vec::new(),
@@ -444,15 +459,23 @@ impl Correlator {
             .map(|r| {
                 (
                     r.alert_info(),
-                    r.threshold,
+                    self.tuning
+                        .threshold(r.sid)
+                        .or(r.threshold.as_ref())
+                        .copied(),
                     r.rev,
                     format!("{}:{}", r.file.display(), r.line),
                 )
             })
             .collect();
         for (info, threshold, rev, place) in found {
-            let Some(count) = self.rule_threshold(info.signature_id, threshold.as_ref(), ctx)
-            else {
+            let Some(count) = self.threshold_pass(
+                info.signature_id,
+                threshold.as_ref(),
+                ctx.src,
+                ctx.dst,
+                ctx.ts,
+            ) else {
                 continue;
             };
             let what = match &m.start {
@@ -477,14 +500,23 @@ impl Correlator {
         }
     }
 
-    /// Suricata's threshold semantics for one rule match: `Some(matches in the window)` when it
-    /// raises an alert. Without a threshold every match alerts.
-    fn rule_threshold(&mut self, sid: u32, t: Option<&Threshold>, ctx: &PacketCtx) -> Option<u32> {
+    /// Suricata's threshold semantics for one match of `sid` between `src` and `dst` at `ts`:
+    /// `Some(matches in the window)` when it raises an alert. Without a threshold every match
+    /// alerts. Rules' own thresholds and `threshold.config` ones share these windows.
+    fn threshold_pass(
+        &mut self,
+        sid: u32,
+        t: Option<&Threshold>,
+        src: IpAddr,
+        dst: IpAddr,
+        ts: Ts,
+    ) -> Option<u32> {
         let Some(t) = t else { return Some(1) };
         let key = match t.track {
-            Track::BySrc => Some(ctx.src),
-            Track::ByDst => Some(ctx.dst),
-            Track::ByRule => None,
+            Track::BySrc => (Some(src), None),
+            Track::ByDst => (Some(dst), None),
+            Track::ByRule => (None, None),
+            Track::ByBoth => (Some(src.min(dst)), Some(src.max(dst))),
         };
         if self.rule_windows.len() >= MAX_RULE_WINDOWS
             && !self.rule_windows.contains_key(&(sid, key))
@@ -496,9 +528,9 @@ impl Correlator {
             }
         }
         let window = crate::time::secs(u64::from(t.seconds));
-        let e = self.rule_windows.entry((sid, key)).or_insert((ctx.ts, 0));
-        if ctx.ts.since(e.0) >= window {
-            *e = (ctx.ts, 0);
+        let e = self.rule_windows.entry((sid, key)).or_insert((ts, 0));
+        if ts.since(e.0) >= window {
+            *e = (ts, 0);
         }
         e.1 = e.1.saturating_add(1);
         let n = e.1;
@@ -524,6 +556,7 @@ impl Correlator {
                     self.detectors.set_config(policy.detect);
                     self.inventory.set_list(policy.vulnerable);
                     self.segments.set(policy.segments);
+                    self.tuning = policy.tuning;
                     self.rule_windows.clear();
                     self.stats.rules_reloads += 1;
                 }
@@ -623,6 +656,9 @@ impl Correlator {
         }
         for mut a in std::mem::take(&mut self.alert_out) {
             let sid = a.alert.signature_id;
+            if !self.tune(&mut a) {
+                continue;
+            }
             match self.alert_rate.check(sid, self.now) {
                 Some(0) => {}
                 Some(held) => {
@@ -644,6 +680,49 @@ impl Correlator {
                 mx.alert(a.alert.signature_id, &a.alert.category, a.alert.severity);
             }
             self.eve.write("alert", &a);
+        }
+    }
+
+    /// `threshold.config` on one alert: `false` when it is suppressed or held back by a
+    /// threshold set for a built-in signature (a rule's was applied when it matched); both
+    /// counted per signature.
+    fn tune(&mut self, a: &mut AlertRecord) -> bool {
+        if self.tuning.is_empty() {
+            return true;
+        }
+        let sid = a.alert.signature_id;
+        let (src, dst) = (a.head.src_ip, a.head.dest_ip);
+        if self.tuning.is_suppressed(sid, src, dst) {
+            *self.stats.alerts_suppressed.entry(sid).or_insert(0) += 1;
+            if let Some(mx) = &self.metrics {
+                mx.alerts_suppressed_total
+                    .with_label_values(&[&sid.to_string()])
+                    .inc();
+            }
+            return false;
+        }
+        if self.rules.by_sid(sid).is_some() {
+            return true;
+        }
+        let Some(t) = self.tuning.threshold(sid).copied() else {
+            return true;
+        };
+        match self.threshold_pass(sid, Some(&t), src, dst, self.now) {
+            Some(n) => {
+                if let Some(o) = a.evidence.as_object_mut() {
+                    o.insert("threshold_matches_in_window".into(), json!(n));
+                }
+                true
+            }
+            None => {
+                *self.stats.alerts_thresholded.entry(sid).or_insert(0) += 1;
+                if let Some(mx) = &self.metrics {
+                    mx.alerts_thresholded_total
+                        .with_label_values(&[&sid.to_string()])
+                        .inc();
+                }
+                false
+            }
         }
     }
 

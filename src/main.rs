@@ -118,8 +118,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         let dir = dir.clone().unwrap_or_else(|| PathBuf::from("rules"));
         return Ok(match Policy::load(&dir) {
             Ok(p) => {
+                let (suppress, thresholds) = p.tuning.counts();
                 println!(
-                    "{}: {} signatures, detectors.conf ok",
+                    "{}: {} signatures, detectors.conf ok, threshold.config: {suppress} suppress, {thresholds} threshold",
                     dir.display(),
                     p.rules.len()
                 );

@@ -254,6 +254,8 @@ pub struct Metrics {
     // Detection.
     pub alerts_total: IntCounterVec,
     pub alerts_rate_limited_total: IntCounterVec,
+    pub alerts_suppressed_total: IntCounterVec,
+    pub alerts_thresholded_total: IntCounterVec,
 
     // State tables.
     pub state_entries: IntGaugeVec,
@@ -480,6 +482,20 @@ impl Metrics {
         for (id, _, _) in BUILTIN_SIGNATURES {
             alerts_rate_limited_total.with_label_values(&[&id.to_string()]);
         }
+        let alerts_suppressed_total = b.counter_vec(
+            "alerts_suppressed_total",
+            "Alerts not written because a suppress line of threshold.config covers them, by signature id.",
+            &["signature_id"],
+        );
+        let alerts_thresholded_total = b.counter_vec(
+            "alerts_thresholded_total",
+            "Alerts of built-in signatures held back by a threshold line of threshold.config, by signature id.",
+            &["signature_id"],
+        );
+        for (id, _, _) in BUILTIN_SIGNATURES {
+            alerts_suppressed_total.with_label_values(&[&id.to_string()]);
+            alerts_thresholded_total.with_label_values(&[&id.to_string()]);
+        }
 
         let state_entries =
             b.gauge_vec("state_entries", "Entries in each state table.", &["table"]);
@@ -557,6 +573,8 @@ impl Metrics {
             rtp_streams_by_wire_total,
             alerts_total,
             alerts_rate_limited_total,
+            alerts_suppressed_total,
+            alerts_thresholded_total,
             state_entries,
             state_evictions_total,
             build_info,
@@ -866,7 +884,7 @@ mod tests {
         let m = Metrics::new();
         m.set_workers(1);
         let names = m.all_metric_names();
-        assert_eq!(names.len(), 36, "{names:?}");
+        assert_eq!(names.len(), 38, "{names:?}");
         let unique: BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names");
         let text = m.encode();

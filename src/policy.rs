@@ -1,14 +1,40 @@
 //! The sensor's policy: everything detection decides by, read from the rules folder —
 //! signatures (`*.rules`, with `variables.conf`) and the behavioural detectors' thresholds
-//! (`detectors.conf`). Loaded at start, checked by `voip-sentinel rules check`, and reloaded on
-//! SIGHUP without losing detector state.
+//! (`detectors.conf`), and the analyst's tuning of alerts (`threshold.config`). Loaded at start,
+//! checked by `voip-sentinel rules check`, and reloaded on SIGHUP without losing detector state.
 
 use std::path::{Path, PathBuf};
 
+use crate::alert::Signature;
 use crate::detect::DetectConfig;
 use crate::inventory::{load_list, Vulnerable};
+use crate::rules::tuning::Tuning;
 use crate::rules::RuleSet;
 use crate::segment::Segments;
+
+/// Every signature the sensor raises by itself (not from `*.rules`), in id order.
+pub fn builtin_signatures() -> Vec<Signature> {
+    let mut all: Vec<Signature> = [
+        crate::alert::BUILT_IN,
+        crate::detect::SIGNATURES,
+        crate::detect::FRAUD_SIGNATURES,
+        crate::anomaly::SIGNATURES,
+        &[
+            crate::inventory::VULNERABLE_DEVICE,
+            crate::segment::SIP_OUTSIDE,
+            crate::segment::RTP_OUTSIDE,
+            crate::segment::WRONG_VLAN,
+        ],
+    ]
+    .concat();
+    all.sort_by_key(|s| s.id);
+    all
+}
+
+/// The built-in signature with this id.
+pub fn builtin_signature(id: u32) -> Option<Signature> {
+    builtin_signatures().into_iter().find(|s| s.id == id)
+}
 
 /// A policy loaded on SIGHUP (or the errors that kept it from loading), and how long it took.
 pub type Reload = (Result<Policy, Vec<String>>, std::time::Duration);
@@ -21,6 +47,8 @@ pub struct Policy {
     pub vulnerable: Vec<Vulnerable>,
     /// Voice networks and VLANs (`VOICE_NET`, `VOICE_VLANS` in `variables.conf`).
     pub segments: Segments,
+    /// Suppressions and threshold overrides (`threshold.config`).
+    pub tuning: Tuning,
     pub dir: PathBuf,
 }
 
@@ -34,11 +62,34 @@ impl Policy {
                 dir.display()
             )]);
         }
+        let builtin = builtin_signatures();
         let rules = match RuleSet::load(dir) {
             Ok(r) => Some(r),
             Err(es) => {
                 errors.extend(es.iter().map(|e| e.to_string()));
                 None
+            }
+        };
+        for r in rules.iter().flat_map(|rs| rs.rules()) {
+            if let Some(b) = builtin.iter().find(|b| b.id == r.sid) {
+                errors.push(format!(
+                    "{}:{}:1: sid {} is the built-in signature \"{}\"",
+                    r.file.display(),
+                    r.line,
+                    r.sid,
+                    b.name
+                ));
+            }
+        }
+        // Without valid rules, any sid may be one of them: only the rules' own errors are said.
+        let tuning = match Tuning::load(dir, |sid| {
+            builtin.iter().any(|b| b.id == sid)
+                || rules.as_ref().is_none_or(|rs| rs.by_sid(sid).is_some())
+        }) {
+            Ok(t) => t,
+            Err(es) => {
+                errors.extend(es.iter().map(|e| e.to_string()));
+                Tuning::default()
             }
         };
         let conf = dir.join("detectors.conf");
@@ -100,6 +151,7 @@ impl Policy {
                 detect,
                 vulnerable,
                 segments,
+                tuning,
                 dir: dir.to_path_buf(),
             }),
             _ => Err(errors),
@@ -113,6 +165,7 @@ impl Policy {
             detect: DetectConfig::default(),
             vulnerable: Vec::new(),
             segments: Segments::default(),
+            tuning: Tuning::default(),
             dir: PathBuf::new(),
         }
     }

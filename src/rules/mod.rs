@@ -47,7 +47,7 @@
 //! | `flow:to_server;` / `flow:to_client;` | requests only / responses only (`from_client`, `from_server` are synonyms; `established` and `stateless` are accepted and ignored) |
 //! | `sip.method:INVITE,REGISTER;` | request method, exact and case-sensitive (implies to_server) |
 //! | `sip.stat_code:404,5xx;` | response status, codes or classes (implies to_client) |
-//! | `threshold:type T, track K, count N, seconds S;` | T = limit, threshold or both; K = by_src, by_dst or by_rule (Suricata semantics) |
+//! | `threshold:type T, track K, count N, seconds S;` | T = limit, threshold or both; K = by_src, by_dst, by_rule or by_both (the address pair, either direction) (Suricata semantics) |
 //!
 //! Sticky buffers select the part of the message the following matches look at:
 //!
@@ -86,6 +86,7 @@
 mod matcher;
 pub mod net;
 mod parse;
+pub mod tuning;
 
 #[cfg(test)]
 mod tests;
@@ -144,6 +145,8 @@ pub enum Track {
     BySrc,
     ByDst,
     ByRule,
+    /// The pair of addresses, either direction.
+    ByBoth,
 }
 
 /// `threshold:type limit, track by_src, count 1, seconds 300;`

@@ -175,8 +175,8 @@ fn list_matches<T>(items: &[T], is_neg: impl Fn(&T) -> bool, m: impl Fn(&T) -> b
     !any_pos || pos_hit
 }
 
-/// Split the inside of a `[...]` list on top-level commas.
-fn split_list(s: &str) -> Result<Vec<&str>, String> {
+/// The byte ranges between top-level commas (outside `[...]`) of `s`.
+pub(super) fn comma_spans(s: &str) -> Result<Vec<std::ops::Range<usize>>, String> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut start = 0;
@@ -185,7 +185,7 @@ fn split_list(s: &str) -> Result<Vec<&str>, String> {
             '[' => depth += 1,
             ']' => depth = depth.checked_sub(1).ok_or("unbalanced ']'")?,
             ',' if depth == 0 => {
-                out.push(s[start..i].trim());
+                out.push(start..i);
                 start = i + 1;
             }
             _ => {}
@@ -194,7 +194,13 @@ fn split_list(s: &str) -> Result<Vec<&str>, String> {
     if depth != 0 {
         return Err("unbalanced '['".to_string());
     }
-    out.push(s[start..].trim());
+    out.push(start..s.len());
+    Ok(out)
+}
+
+/// Split the inside of a `[...]` list on top-level commas.
+fn split_list(s: &str) -> Result<Vec<&str>, String> {
+    let out: Vec<&str> = comma_spans(s)?.into_iter().map(|r| s[r].trim()).collect();
     if out.iter().any(|p| p.is_empty()) {
         return Err("empty item in list".to_string());
     }

@@ -13,15 +13,26 @@ const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 const REGEX_DFA_LIMIT: usize = 1024 * 1024;
 
 /// A logical line: physical lines joined at trailing `\`, with a map back to positions.
-struct Logical<'a> {
-    text: String,
+pub(super) struct Logical<'a> {
+    pub(super) text: String,
     /// (offset in `text`, 1-based line, byte offset in that physical line, physical line).
     segs: Vec<(usize, usize, usize, &'a str)>,
 }
 
 impl Logical<'_> {
+    /// A [`RuleError`] at byte `off` of `text`.
+    pub(super) fn error(&self, file: &Path, off: usize, message: impl Into<String>) -> RuleError {
+        let (line, column) = self.pos(off);
+        RuleError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
     /// 1-based (line, column in characters) of byte `off` of `text`.
-    fn pos(&self, off: usize) -> (usize, usize) {
+    pub(super) fn pos(&self, off: usize) -> (usize, usize) {
         let seg = self
             .segs
             .iter()
@@ -39,7 +50,7 @@ impl Logical<'_> {
     }
 }
 
-fn logical_lines(text: &str) -> Vec<Logical<'_>> {
+pub(super) fn logical_lines(text: &str) -> Vec<Logical<'_>> {
     let mut out = Vec::new();
     let mut cur: Option<Logical<'_>> = None;
     for (i, raw) in text.lines().enumerate() {
@@ -187,7 +198,7 @@ fn content_bytes(s: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn parse_u32(v: &str, what: &str) -> Result<u32, String> {
+pub(super) fn parse_u32(v: &str, what: &str) -> Result<u32, String> {
     let v = v.trim();
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("{what} must be a number, got '{v}'"));
@@ -195,7 +206,7 @@ fn parse_u32(v: &str, what: &str) -> Result<u32, String> {
     v.parse().map_err(|_| format!("{what} '{v}' is too large"))
 }
 
-fn parse_threshold(v: &str) -> Result<Threshold, String> {
+pub(super) fn parse_threshold(v: &str) -> Result<Threshold, String> {
     let (mut kind, mut track, mut count, mut seconds) = (None, None, None, None);
     for part in v.split(',') {
         let mut kv = part.split_whitespace();
@@ -219,6 +230,7 @@ fn parse_threshold(v: &str) -> Result<Threshold, String> {
                     "by_src" => Track::BySrc,
                     "by_dst" => Track::ByDst,
                     "by_rule" => Track::ByRule,
+                    "by_both" => Track::ByBoth,
                     _ => return Err(format!("threshold: unknown track '{val}'")),
                 })
             }
@@ -242,13 +254,7 @@ fn parse_threshold(v: &str) -> Result<Threshold, String> {
 
 impl RuleParser<'_, '_> {
     fn err(&mut self, off: usize, message: impl Into<String>) {
-        let (line, column) = self.l.pos(off);
-        self.errors.push(RuleError {
-            file: self.file.to_path_buf(),
-            line,
-            column,
-            message: message.into(),
-        });
+        self.errors.push(self.l.error(self.file, off, message));
     }
 
     fn rule(&mut self, vars: &Variables) -> Option<Rule> {

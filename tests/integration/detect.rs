@@ -39,11 +39,7 @@ fn map(pairs: &[(u64, usize)]) -> BTreeMap<u64, usize> {
 /// A copy of rules/ in a temporary folder, with `key = value` lines of detectors.conf replaced
 /// (the key must be there) and lines appended to numbering.plan.
 fn rules_with(conf: &[(&str, &str)], plan_extra: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(root().join("rules")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
-    }
+    let dir = rules_copy();
     let text = std::fs::read_to_string(root().join("rules/detectors.conf")).unwrap();
     let mut seen = BTreeSet::new();
     let lines: Vec<String> = text

@@ -15,5 +15,6 @@ mod rtp_oracle;
 mod rules;
 mod secrets;
 mod synth;
+mod tuning;
 mod util;
 mod workers;

@@ -10,11 +10,7 @@ use crate::util::*;
 
 #[test]
 fn shipped_rules_check_clean() {
-    let out = Command::new(bin())
-        .args(["rules", "check"])
-        .arg(root().join("rules"))
-        .output()
-        .unwrap();
+    let out = rules_check(&root().join("rules"));
     assert!(
         out.status.success(),
         "{}",
@@ -37,11 +33,7 @@ fn bad_rules_are_reported_with_file_line_and_column() {
         "[flood]\nno_such_key = 3\n",
     )
     .unwrap();
-    let out = Command::new(bin())
-        .args(["rules", "check"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = rules_check(dir.path());
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err.lines().collect();

@@ -196,3 +196,22 @@ pub fn tshark_call_ids(pcap: &Path, whole_only: bool) -> std::collections::BTree
         .filter(|s| !s.is_empty())
         .collect()
 }
+
+/// A copy of rules/ in a temporary folder, for tests that change a file of it.
+pub fn rules_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(root().join("rules")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// `voip-sentinel rules check DIR`.
+pub fn rules_check(dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(bin())
+        .args(["rules", "check"])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
