@@ -4,11 +4,11 @@
 # scripts/make-pcaps.sh, make-media-pcaps.sh and make-attack-pcaps.sh do not
 # fire (scanner tools, sweeps and unanswered requests, challenge floods, new
 # networks, dial-prefix probing, concurrent and long premium calls, broken
-# PASSporTs, over-long fields and bad versions, Call-ID reuse, INVITE replay,
-# SRTP negotiated but sent in the clear, RTP injection and flood).
+# PASSporTs, over-long fields and bad versions, empty fields, Call-ID reuse,
+# INVITE replay, SRTP negotiated but sent in the clear, RTP injection and flood).
 #
 # Same approach as scripts/make-attack-pcaps.sh: real tools on loopback
-# addresses 127.0.0.190-242 and 127.0.1.193 (one set per scenario), every
+# addresses 127.0.0.190-246 and 127.0.1.193 (one set per scenario), every
 # capture written by tcpdump on lo with a BPF filter limited to the scenario's
 # addresses, started before and stopped after the traffic; every process runs
 # under `timeout` and is stopped on exit. Real scanners where Debian has them:
@@ -25,7 +25,7 @@
 #   NAME is one of: nmap-sweep scanner-uas sipsak-flood challenge-flood
 #     new-network prefix-probing concurrent-calls long-premium stir-invalid
 #     anomalies callid-dialogs srtp-plaintext rtp-injection rtp-flood
-#     invite-replay                                  (default: all, ~3 min)
+#     invite-replay empty-fields                     (default: all, ~3 min)
 # Environment: OUT=dir to write somewhere other than pcaps/detect/;
 #              KEEP_WORK=1 to keep the temporary directory;
 #              NO_README=1 not to rewrite $OUT/README.md (scripts/detect/write-readme.py).
@@ -390,12 +390,53 @@ make_invite-replay() {
 	expect_calls "$f" 1
 }
 
+# 16. Empty and out-of-range fields, as fuzzers send them, from sipp
+#     127.0.0.245 to a sipp UAS 127.0.0.246 (scripts/detect/uac-empty-fields.xml,
+#     uas-empty-fields.xml), one Call-ID but for the first: OPTIONS with an
+#     empty Call-ID (which the sipp UAS discards), an empty From (200), an
+#     empty To (200), an empty and only Via (200); an INVITE with SDP and an
+#     empty Contact (486, ACK); an OPTIONS with CSeq 3000000000 (200); a
+#     MESSAGE with a body and no Content-Type (200); one datagram holding two
+#     complete OPTIONS (CSeq 8 and 9, not answered); an INVITE with an empty
+#     Request-URI, "INVITE  SIP/2.0" (not answered).
+make_empty-fields() {
+	local f=sip-empty-fields.pcap
+	log "$f"
+	cap_start "$f" 'host 127.0.0.245 or host 127.0.0.246'
+	sipp_uas empty-uas -sf "$SC/uas-empty-fields.xml" -i 127.0.0.246 -p 5060 -m 1
+	sipp_uac empty-uac -sf "$SC/uac-empty-fields.xml" 127.0.0.246:5060 -i 127.0.0.245 -p 5060 \
+		-mi 127.0.0.245 -mp 16000 -m 1 -cid_str 'empty-fields-%u@127.0.0.245'
+	wait_pid "$UAS_PID"
+	cap_stop
+	# 11 requests (the ACK included) in 10 datagrams, 6 answers; tshark takes the
+	# INVITE without Request-URI for no SIP, and of the two OPTIONS in one
+	# datagram dissects only the first
+	expect_count "$f" 'udp' 16
+	expect_count "$f" 'sip' 15
+	expect "$f" 'OPTIONS +: +6 Packets'
+	expect "$f" 'INVITE +: +1 Packets'
+	expect "$f" 'ACK +: +1 Packets'
+	expect "$f" 'MESSAGE +: +1 Packets'
+	expect "$f" 'SIP 200 OK +: +5 Packets'
+	expect "$f" 'SIP 486 Busy Here +: +1 Packets'
+	expect_count "$f" 'udp contains "\r\nCall-ID: \r\n"' 1
+	expect_count "$f" 'udp contains "\r\nFrom: \r\n"' 1
+	expect_count "$f" 'udp contains "\r\nTo: \r\n"' 1
+	expect_count "$f" 'udp contains "\r\nVia: \r\n" and not udp contains "\r\nVia: SIP"' 1
+	expect_count "$f" 'sip.Method == "INVITE" and udp contains "\r\nContact: \r\n" and sdp' 1
+	expect_count "$f" 'sip.Method == "OPTIONS" and sip.CSeq.seq == 3000000000' 1
+	expect_count "$f" 'sip.Method == "MESSAGE" and sip.Content-Length == 21 and not sip.Content-Type' 1
+	expect_count "$f" 'udp contains "CSeq: 8 OPTIONS\r\n" and udp contains "Content-Length: 0\r\n\r\nOPTIONS sip:" and udp contains "CSeq: 9 OPTIONS\r\n" and udp.payload[-4:] == 0d:0a:0d:0a' 1
+	expect_count "$f" 'udp.payload[0:17] == "INVITE  SIP/2.0\r\n"' 1
+	expect_calls "$f" 1
+}
+
 ALL=(nmap-sweep scanner-uas sipsak-flood challenge-flood new-network prefix-probing
 	concurrent-calls long-premium stir-invalid anomalies callid-dialogs srtp-plaintext
-	rtp-injection rtp-flood invite-replay)
+	rtp-injection rtp-flood invite-replay empty-fields)
 [ $# -gt 0 ] && ALL=("$@")
 for n in "${ALL[@]}"; do
-	case " nmap-sweep scanner-uas sipsak-flood challenge-flood new-network prefix-probing concurrent-calls long-premium stir-invalid anomalies callid-dialogs srtp-plaintext rtp-injection rtp-flood invite-replay " in
+	case " nmap-sweep scanner-uas sipsak-flood challenge-flood new-network prefix-probing concurrent-calls long-premium stir-invalid anomalies callid-dialogs srtp-plaintext rtp-injection rtp-flood invite-replay empty-fields " in
 	*" $n "*) "make_$n" ;;
 	*) die "unknown capture $n" ;;
 	esac

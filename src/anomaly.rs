@@ -2,8 +2,9 @@
 //! transaction table already know: malformed messages (by parse error), parser oddities
 //! (CSeq method mismatch, Content-Length problems, duplicate single-valued headers, too many
 //! headers, lines that are not headers, bytes that are not UTF-8), unknown methods, too many
-//! dialogs for one Call-ID, and an INVITE replayed after its transaction had ended. Over-long
-//! fields and missing mandatory headers are signatures in rules/sip.rules.
+//! dialogs for one Call-ID, an INVITE replayed after its transaction had ended, CSeq numbers of
+//! 2**31 and more, and datagrams that carry a second message after the first. Over-long, empty
+//! and missing fields are signatures in rules/sip.rules.
 
 use std::collections::BTreeSet;
 
@@ -70,6 +71,17 @@ pub const INVITE_REPLAY: Signature = sig(
     2,
 );
 
+pub const CSEQ_RANGE: Signature = sig(
+    2_400_011,
+    "VOIP-SENTINEL anomaly: CSeq number not below 2**31",
+    2,
+);
+pub const SEVERAL_MESSAGES: Signature = sig(
+    2_400_012,
+    "VOIP-SENTINEL anomaly: more than one SIP message in one datagram",
+    2,
+);
+
 pub const SIGNATURES: &[Signature] = &[
     MALFORMED,
     CSEQ_MISMATCH,
@@ -81,6 +93,8 @@ pub const SIGNATURES: &[Signature] = &[
     UNKNOWN_METHOD,
     TOO_MANY_DIALOGS,
     INVITE_REPLAY,
+    CSEQ_RANGE,
+    SEVERAL_MESSAGES,
 ];
 
 /// Methods of RFC 3261 and its extensions; anything else is unknown.
@@ -176,10 +190,31 @@ impl Anomalies {
         self.raise(MALFORMED, ctx, json!({ "error": kind }), out);
     }
 
+    /// A datagram whose first message ended `extra` bytes before the datagram, and those bytes
+    /// start another SIP message (RFC 3261 18.3: one message per datagram; tshark and servers
+    /// read only the first, so the second is smuggled past whatever inspects it).
+    pub fn on_extra_message(&mut self, ctx: &PacketCtx, extra: usize, out: &mut Vec<Finding>) {
+        self.raise(
+            SEVERAL_MESSAGES,
+            ctx,
+            json!({ "bytes_after_first": extra }),
+            out,
+        );
+    }
+
     /// A parsed message (`retransmission`: a copy of one seen before, which the transaction
     /// table recognised).
     pub fn on_message(&mut self, m: &Msg, retransmission: bool, out: &mut Vec<Finding>) {
         let ctx = m.ctx;
+        // RFC 3261 8.1.1.5: the sequence number MUST be less than 2**31.
+        if let Some((seq, method)) = m.cseq.as_ref().filter(|c| c.0 > 0x7fff_ffff) {
+            self.raise(
+                CSEQ_RANGE,
+                &ctx,
+                json!({ "cseq": seq, "cseq_method": method, "call_id": m.call_id }),
+                out,
+            );
+        }
         for w in &m.warnings {
             let sig = match *w {
                 "bad_cseq" => CSEQ_MISMATCH,

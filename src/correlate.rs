@@ -36,7 +36,7 @@ use crate::policy::{Policy, Reload};
 use crate::rules::tuning::Tuning;
 use crate::rules::{RuleSet, Threshold, ThresholdKind, Track};
 use crate::segment::SegmentCheck;
-use crate::sip::parser::{parse_datagram, parse_message, SipMessage, StartLine};
+use crate::sip::parser::{looks_like_sip, parse_datagram, parse_message, SipMessage, StartLine};
 use crate::sip::View;
 use crate::time::Ts;
 
@@ -225,7 +225,21 @@ impl Correlator {
                     parse_datagram(&bytes)
                 };
                 let msg = match parsed {
-                    Ok((m, _)) => {
+                    Ok((m, used)) => {
+                        if ctx.transport != Transport::Tcp {
+                            let rest = &bytes[used.min(bytes.len())..];
+                            let next = rest
+                                .iter()
+                                .position(|b| !matches!(b, b'\r' | b'\n'))
+                                .map_or(&[][..], |i| &rest[i..]);
+                            if looks_like_sip(next) {
+                                self.anomalies.on_extra_message(
+                                    &ctx,
+                                    rest.len(),
+                                    &mut self.findings,
+                                );
+                            }
+                        }
                         self.count(&m);
                         // One view for the signatures and the message summary: From and To
                         // parsed once.

@@ -116,6 +116,21 @@ OURS = {
         f"`{M} anomalies`: `sipp -sf {D}/uas-anomalies.xml -i 127.0.0.232 -m 1`; `sipp -sf "
         f"{D}/uac-anomalies.xml 127.0.0.232:5060 -i 127.0.0.231 -m 1`",
     ),
+    "sip-empty-fields.pcap": (
+        f"Empty and out-of-range fields, as fuzzers send them, from sipp 127.0.0.245 to a sipp UAS "
+        f"127.0.0.246 (`{D}/uac-empty-fields.xml`, `{D}/uas-empty-fields.xml`), one Call-ID but for "
+        "the first request: an OPTIONS with `Call-ID: ` empty (the sipp UAS discards it, not "
+        "answered), one with `From: ` empty (200), one with `To: ` empty (200), one whose only Via "
+        "is `Via: ` (200); an INVITE with SDP (RTP/AVP PCMU) and `Contact: ` empty (486, ACK); an "
+        "OPTIONS with `CSeq: 3000000000` (above 2^31-1, RFC 3261 8.1.1.5; 200); a MESSAGE with a "
+        "21-byte text body and no Content-Type (200); one datagram holding two complete OPTIONS "
+        "(CSeq 8 and 9, not answered); an INVITE with an empty Request-URI, `INVITE  SIP/2.0` (not "
+        "answered). tshark dissects neither the second OPTIONS of the double datagram nor the "
+        "INVITE without Request-URI (hence the counts below).",
+        "2200035, 2200036 (×2), 2200037 (×2), 2200038 (×2), 2200039, 2200043, 2400001 (bad_uri), 2400011 (×2), 2400012, and 2100003 (plaintext signalling)",
+        f"`{M} empty-fields`: `sipp -sf {D}/uas-empty-fields.xml -i 127.0.0.246 -m 1`; `sipp -sf "
+        f"{D}/uac-empty-fields.xml 127.0.0.246:5060 -i 127.0.0.245 -mi 127.0.0.245 -mp 16000 -m 1`",
+    ),
     "callid-dialogs.pcap": (
         "Five INVITEs with one Call-ID (`one-call-id@127.0.0.236`) and five From tags (five sipp "
         "runs, each its own pid in the tag), 127.0.0.236 -> kamailio 127.0.0.213, each refused "
@@ -181,7 +196,7 @@ def main():
     w("")
     w("Captures for the signatures of `rules/README.md` that the other captures do not fire, "
       "made on this machine by `scripts/make-detect-pcaps.sh` with real tools on loopback "
-      "(127.0.0.190-242 and 127.0.1.193; nothing left the machine): nmap and sipsak as "
+      "(127.0.0.190-246 and 127.0.1.193; nothing left the machine): nmap and sipsak as "
       "themselves, sipp and kamailio as clients and servers, tcpreplay-edit for injected RTP. "
       "Scanner tools Debian does not package are played by sipp with the tool's User-Agent "
       "(said so below). The tests are in `tests/integration/detect.rs`.")

@@ -1128,6 +1128,11 @@ pub fn looks_like_sip(payload: &[u8]) -> bool {
     // are an attack worth seeing (the parser reports them).
     let _ = method;
     let Ok((i, _)) = sp(i) else { return false };
+    // `METHOD  SIP/2.0`: a request line whose Request-URI is empty is still SIP, malformed
+    // (the parser says BadUri): what fuzzers send, and worth an alert rather than silence.
+    if let Ok((rest, _)) = sp(i) {
+        return is_sip_version(rest);
+    }
     let Ok((i, _)) = request_uri(i) else {
         return false;
     };
@@ -1647,6 +1652,15 @@ Content-Length: 0\r\n\
         assert!(!looks_like_sip(b"SIPX2.0 200 OK\r\n"));
         assert!(!looks_like_sip(b"INVITE sip:a@b SIP/2.0"));
         assert!(!looks_like_sip(b""));
+        // An empty Request-URI is SIP that does not parse (reported, not ignored).
+        let empty_uri = b"INVITE  SIP/2.0\r\nVia: SIP/2.0/UDP a\r\nContent-Length: 0\r\n\r\n";
+        assert!(looks_like_sip(empty_uri));
+        assert_eq!(
+            parse_datagram(empty_uri).unwrap_err().kind,
+            ParseEventKind::BadUri
+        );
+        assert!(!looks_like_sip(b"INVITE   SIP/2.0\r\n"));
+        assert!(!looks_like_sip(b"GET  HTTP/1.1\r\n"));
     }
 
     // --- property tests ---------------------------------------------------

@@ -284,6 +284,29 @@ fn over_long_fields_other_versions_and_too_many_headers() {
 }
 
 #[test]
+fn empty_fields_big_cseq_two_messages_in_a_datagram_and_no_request_uri() {
+    // sipp sends, one per datagram: empty Call-ID, From, To, Via (the UAS answers the last
+    // three with 200s that echo the empty header), an INVITE with an empty Contact (refused
+    // 486: plaintext SIP), CSeq 3000000000 (and its 200), a MESSAGE body without Content-Type,
+    // one datagram holding two OPTIONS, and `INVITE  SIP/2.0` (no Request-URI: malformed).
+    assert_eq!(
+        alerts("detect/sip-empty-fields.pcap"),
+        map(&[
+            (2100003, 1),
+            (2200035, 1),
+            (2200036, 2),
+            (2200037, 2),
+            (2200038, 2),
+            (2200039, 1),
+            (2200043, 1),
+            (2400001, 1),
+            (2400011, 2),
+            (2400012, 1)
+        ])
+    );
+}
+
+#[test]
 fn five_dialogs_in_one_call_id_and_a_replayed_invite() {
     // Five INVITEs with one Call-ID and five From tags: the fifth is reported.
     assert_eq!(

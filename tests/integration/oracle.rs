@@ -36,6 +36,9 @@ fn sip_counts_and_call_ids_equal_tshark_on_every_capture() {
             .iter()
             .filter(|r| r["event_type"] == "sip")
             .filter_map(|r| r["sip"]["call_id"].as_str().map(str::to_string))
+            // An empty Call-ID header (detect/sip-empty-fields.pcap) is recorded as "";
+            // tshark prints no value for it.
+            .filter(|id| !id.is_empty())
             .collect();
         // Every Call-ID tshark reads in a well-formed message is ours, and every one of ours
         // is one tshark reads (in a message it may call malformed: truncated or mangled).
