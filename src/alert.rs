@@ -3,6 +3,8 @@
 //! belongs to, and an evidence object. The built-in signatures of the sensor are listed here and
 //! in rules/README.md.
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -85,15 +87,48 @@ pub const BUILT_IN: &[Signature] = &[
     RTP_FLOOD,
 ];
 
-/// The `alert` object.
+/// One side of an alert, as Suricata's `alert.source` and `alert.target` name them.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    #[serde(serialize_with = "crate::iptext::serialize")]
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+/// The `alert` object, with Suricata's fields: `gid` is 1 for every signature (the `gen_id` of
+/// threshold.config), `rev` the rule's revision (1 for built-in signatures). `source` is the
+/// side that acted (scanner, flooder, password guesser, caller, sender of a malformed message),
+/// `target` the side it acted on: for alerts decided on a response (brute force on the 401,
+/// concurrency on the 200) they are the packet's `dest_ip` and `src_ip`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AlertInfo {
     pub action: String,
+    pub gid: u32,
     pub signature_id: u32,
+    pub rev: u32,
     pub signature: String,
     pub category: String,
     pub severity: u8,
+    pub source: Endpoint,
+    pub target: Endpoint,
+}
+
+impl AlertInfo {
+    /// `source` and `target` from the packet's addresses: the sender acted (`reversed`: the
+    /// packet was the answer, and its receiver acted).
+    pub fn sides(&mut self, head: &Head, reversed: bool) {
+        let src = Endpoint {
+            ip: head.src_ip,
+            port: head.src_port,
+        };
+        let dst = Endpoint {
+            ip: head.dest_ip,
+            port: head.dest_port,
+        };
+        (self.source, self.target) = if reversed { (dst, src) } else { (src, dst) };
+    }
 }
 
 /// The call an alert is about.
@@ -117,6 +152,7 @@ pub struct AlertRecord {
 }
 
 impl AlertRecord {
+    /// An alert of a built-in signature; its packet's sender is the `source`.
     pub fn new(
         mut head: Head,
         sig: Signature,
@@ -124,15 +160,25 @@ impl AlertRecord {
         evidence: Value,
     ) -> AlertRecord {
         head.event_type = "alert".to_string();
+        let side = Endpoint {
+            ip: head.src_ip,
+            port: head.src_port,
+        };
+        let mut alert = AlertInfo {
+            action: "allowed".to_string(),
+            gid: 1,
+            signature_id: sig.id,
+            rev: 1,
+            signature: sig.name.to_string(),
+            category: sig.category.to_string(),
+            severity: sig.severity,
+            source: side,
+            target: side,
+        };
+        alert.sides(&head, false);
         AlertRecord {
             head,
-            alert: AlertInfo {
-                action: "allowed".to_string(),
-                signature_id: sig.id,
-                signature: sig.name.to_string(),
-                category: sig.category.to_string(),
-                severity: sig.severity,
-            },
+            alert,
             call,
             evidence,
         }

@@ -178,6 +178,7 @@ impl Anomalies {
                 o.insert("suppressed".into(), json!(suppressed));
             }
             out.push(Finding {
+                reversed: false,
                 sig,
                 ctx: *ctx,
                 evidence,

@@ -275,6 +275,30 @@ impl Correlator {
                     self.stream_calls.insert(stream_id(&ctx, ssrc), id);
                 }
             }
+            EventKind::RtpFlood {
+                ctx,
+                ssrc,
+                packets,
+                in_last_second,
+                since,
+            } => {
+                let secs = ctx.ts.since(since) as f64 / 1e9;
+                self.findings.push(Finding {
+                    reversed: false,
+                    sig: crate::alert::RTP_FLOOD,
+                    ctx,
+                    evidence: json!({
+                        "ssrc": format!("0x{:08X}", ssrc),
+                        "packets": packets,
+                        "seconds": (secs * 1e3).round() / 1e3,
+                        "packets_in_last_second": in_last_second,
+                        "limit_per_second": crate::streams::FLOOD_PACKETS_PER_SECOND,
+                        "call_id": self.stream_calls.get(&stream_id(&ctx, ssrc)),
+                    }),
+                });
+                self.take_findings();
+                self.write_out();
+            }
             EventKind::Rtcp { ctx, packets } => self.rtcp.on_packets(ctx.ts, &packets),
             EventKind::Tls { ctx, hello, dtls } => {
                 *self
@@ -307,6 +331,7 @@ impl Correlator {
                     )
                 }) {
                     self.findings.push(Finding {
+                        reversed: false,
                         sig: crate::alert::RTP_UNEXPECTED_SOURCE,
                         ctx: end.ctx,
                         evidence: json!({
@@ -315,26 +340,6 @@ impl Correlator {
                             "packets": end.summary.packets,
                             "src": format!("{}:{}", end.ctx.src, end.ctx.sport),
                             "dest": format!("{}:{}", end.ctx.dst, end.ctx.dport),
-                        }),
-                    });
-                    self.take_findings();
-                }
-                // Voice never needs more than 100 packets/s (10 ms frames): a stream of more
-                // than twice that, for long enough to matter, is a flood.
-                let secs = end.summary.last_ts.since(end.summary.first_ts) as f64 / 1e9;
-                if end.summary.packets >= 500
-                    && secs > 0.0
-                    && end.summary.packets as f64 / secs > 200.0
-                {
-                    self.findings.push(Finding {
-                        sig: crate::alert::RTP_FLOOD,
-                        ctx: end.ctx,
-                        evidence: json!({
-                            "ssrc": format!("0x{:08X}", end.ssrc),
-                            "packets": end.summary.packets,
-                            "seconds": (secs * 1e3).round() / 1e3,
-                            "packets_per_second": (end.summary.packets as f64 / secs).round(),
-                            "call_id": call_id,
                         }),
                     });
                     self.take_findings();
@@ -468,21 +473,21 @@ impl Correlator {
         if hits.is_empty() {
             return;
         }
-        let found: Vec<(AlertInfo, Option<Threshold>, u32, String)> = hits
+        let head = Head::new(ctx, "alert");
+        let found: Vec<(AlertInfo, Option<Threshold>, String)> = hits
             .iter()
             .map(|r| {
                 (
-                    r.alert_info(),
+                    r.alert_info(&head),
                     self.tuning
                         .threshold(r.sid)
                         .or(r.threshold.as_ref())
                         .copied(),
-                    r.rev,
                     format!("{}:{}", r.file.display(), r.line),
                 )
             })
             .collect();
-        for (info, threshold, rev, place) in found {
+        for (info, threshold, place) in found {
             let Some(count) = self.threshold_pass(
                 info.signature_id,
                 threshold.as_ref(),
@@ -499,7 +504,7 @@ impl Correlator {
                 StartLine::Response { code, .. } => json!({"status": code}),
             };
             self.alert_out.push(AlertRecord {
-                head: Head::new(ctx, "alert"),
+                head: head.clone(),
                 alert: info,
                 call: None,
                 evidence: json!({
@@ -507,7 +512,6 @@ impl Correlator {
                     "call_id": m.call_id().map(|c| clip(c, 256)),
                     "user_agent": m.user_agent().or(m.server()).map(|u| clip(u, 256)),
                     "matches_in_window": count,
-                    "rev": rev,
                     "rule": place,
                 }),
             });
@@ -751,12 +755,11 @@ impl Correlator {
     /// Behavioural findings become alerts.
     fn take_findings(&mut self) {
         for f in self.findings.drain(..) {
-            self.alert_out.push(AlertRecord::new(
-                Head::new(&f.ctx, "alert"),
-                f.sig,
-                None,
-                f.evidence,
-            ));
+            let mut a = AlertRecord::new(Head::new(&f.ctx, "alert"), f.sig, None, f.evidence);
+            if f.reversed {
+                a.alert.sides(&a.head, true);
+            }
+            self.alert_out.push(a);
         }
     }
 

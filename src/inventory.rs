@@ -156,6 +156,7 @@ impl Inventory {
         });
         if let Some(v) = hit {
             out.push(Finding {
+                reversed: false,
                 sig: VULNERABLE_DEVICE,
                 ctx: m.ctx,
                 evidence: json!({ "product": product, "role": role, "advisory": v.advisory }),

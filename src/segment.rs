@@ -118,6 +118,7 @@ impl SegmentCheck {
                 let sig = if rtp { RTP_OUTSIDE } else { SIP_OUTSIDE };
                 if let Some(suppressed) = self.limiter.check(sig.id, &ip.to_string(), ctx.ts) {
                     out.push(Finding {
+                        reversed: false,
                         sig,
                         ctx: *ctx,
                         evidence: json!({ "outside": outside, "suppressed": suppressed }),
@@ -131,6 +132,7 @@ impl SegmentCheck {
                 let key = ctx.vlan.map_or("none".to_string(), |v| v.to_string());
                 if let Some(suppressed) = self.limiter.check(WRONG_VLAN.id, &key, ctx.ts) {
                     out.push(Finding {
+                        reversed: false,
                         sig: WRONG_VLAN,
                         ctx: *ctx,
                         evidence: json!({ "vlan": ctx.vlan, "media": rtp, "suppressed": suppressed }),

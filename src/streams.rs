@@ -95,8 +95,19 @@ pub struct StreamEnd {
     pub order_key: u64,
 }
 
+/// Voice never needs more than 100 packets/s (10 ms frames): a stream that sends more than twice
+/// that within one second, once it has sent [`FLOOD_MIN_PACKETS`], is a flood. Video (a 90 kHz
+/// clock, or a static video payload type) is exempt: its packet rate follows the picture.
+pub const FLOOD_PACKETS_PER_SECOND: u32 = 200;
+/// Packets a stream must have sent before it can be called a flood.
+pub const FLOOD_MIN_PACKETS: u64 = 500;
+
 struct Stream {
     ctx: PacketCtx,
+    /// Start of the current one-second window of the flood check, and packets in it.
+    window: (Ts, u32),
+    /// Reported as a flood already (once per stream).
+    flooded: bool,
     stats: Option<Box<StreamStats>>,
     evidence: Evidence,
     /// An unannounced stream's first packet, waiting for the next in sequence.
@@ -132,6 +143,23 @@ impl Stream {
             if st.packets() <= u64::from(crate::media_evidence::SAMPLE_PACKETS) + 1 {
                 self.evidence.on_payload(pt, payload);
             }
+            if ctx.ts.since(self.window.0) >= crate::time::secs(1) {
+                self.window = (ctx.ts, 0);
+            }
+            self.window.1 += 1;
+            if self.window.1 > FLOOD_PACKETS_PER_SECOND
+                && !self.flooded
+                && st.packets() >= FLOOD_MIN_PACKETS
+                && !is_video(pt, clock)
+            {
+                self.flooded = true;
+                return Seen::Flood {
+                    ssrc: info.ssrc,
+                    packets: st.packets(),
+                    in_last_second: self.window.1,
+                    since: self.ctx.ts,
+                };
+            }
             return Seen::Counted;
         }
         match self.pending {
@@ -165,8 +193,22 @@ impl Stream {
     }
 }
 
+/// A video payload: a 90 kHz clock, or a static video payload type (RFC 3551).
+fn is_video(pt: u8, clock: Option<u32>) -> bool {
+    clock == Some(90_000) || matches!(pt, 25 | 26 | 28 | 31 | 32 | 33 | 34)
+}
+
 /// What a packet did to the table.
 pub enum Seen {
+    /// This packet made the stream a flood: more than [`FLOOD_PACKETS_PER_SECOND`] in the last
+    /// second, [`FLOOD_MIN_PACKETS`] or more in all (reported once per stream, as it happens).
+    Flood {
+        ssrc: u32,
+        packets: u64,
+        in_last_second: u32,
+        /// The stream's first packet.
+        since: Ts,
+    },
     /// A stream began (announced, or confirmed by its second packet).
     Started {
         ssrc: u32,
@@ -224,6 +266,8 @@ impl Streams {
         let announced = expect.is_some();
         let mut s = Stream {
             ctx: *ctx,
+            window: (ctx.ts, 0),
+            flooded: false,
             stats: None,
             evidence: Evidence::new(),
             pending: None,
@@ -314,4 +358,76 @@ fn end_of(k: StreamKey, s: Stream, reason: EndReason) -> Option<StreamEnd> {
         summary: st.summary(),
         order_key: k.order_key(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Transport;
+    use crate::flow::FlowKey;
+    use crate::rtp::RtpInfo;
+    use std::net::IpAddr;
+
+    /// `n` packets of payload type `pt`, `gap_us` apart: the packet numbers (1-based) at which
+    /// the table reported a flood.
+    fn floods(n: u16, gap_us: u64, pt: u8) -> Vec<u16> {
+        let (src, dst): (IpAddr, IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let (flow, forward) = FlowKey::new(src, 4000, dst, 5000, Transport::Udp, None);
+        let key = StreamKey {
+            flow,
+            forward,
+            ssrc: 7,
+        };
+        let mut t = Streams::new(StreamConfig::default());
+        let mut out = Vec::new();
+        for i in 0..n {
+            let ctx = PacketCtx {
+                ts: Ts(1_000_000_000 + u64::from(i) * gap_us * 1000),
+                src,
+                dst,
+                sport: 4000,
+                dport: 5000,
+                transport: Transport::Udp,
+                vlan: None,
+                flow_id: 1,
+            };
+            let info = RtpInfo {
+                ssrc: 7,
+                seq: i,
+                timestamp: u32::from(i) * 160,
+                payload_type: pt,
+                marker: false,
+                csrc_count: 0,
+                extension: None,
+                padding: 0,
+                header_len: 12,
+                payload_len: 160,
+            };
+            let mut ended = Vec::new();
+            if let Seen::Flood { packets, .. } =
+                t.on_packet(key, &ctx, &info, &[0x55; 160], || None, &mut ended)
+            {
+                assert_eq!(packets, u64::from(i) + 1);
+                out.push(i + 1);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_stream_far_above_a_voice_rate_is_a_flood_once() {
+        // 1,000 packets/s: a flood once 500 are sent, reported once.
+        assert_eq!(floods(2000, 1000, 0), [500]);
+        // 250 packets/s: 251 in some second once 500 are sent.
+        assert_eq!(floods(1000, 4000, 8), [500]);
+        // Voice at 10 ms and 20 ms frames, and 200/s exactly: never.
+        assert!(floods(3000, 10_000, 0).is_empty());
+        assert!(floods(3000, 20_000, 0).is_empty());
+        assert!(floods(3000, 5000, 0).is_empty());
+        // 1,000/s but only 499 packets: too short to matter.
+        assert!(floods(499, 1000, 0).is_empty());
+        // Video (static H.263, payload type 34) at 1,000/s: exempt.
+        assert!(floods(2000, 1000, 34).is_empty());
+    }
 }

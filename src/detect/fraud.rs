@@ -905,7 +905,13 @@ impl Fraud {
                     json!({"account": call.account, "source": src, "concurrent_calls": n,
                         "limit": max, "call_id": cid})
                 };
-                emit.fire(FRAUD_CONCURRENT_ACCOUNT, &call.account, &m.ctx, ev);
+                emit.fire_by(
+                    call.ctx.src,
+                    FRAUD_CONCURRENT_ACCOUNT,
+                    &call.account,
+                    &m.ctx,
+                    ev,
+                );
             }
             let s = self.sources.touch(call.ctx.src, ts, Source::default);
             s.active = s.active.saturating_add(1);
@@ -915,7 +921,7 @@ impl Fraud {
                     json!({"source": src, "account": call.account, "concurrent_calls": n,
                         "limit": max, "call_id": cid})
                 };
-                emit.fire(FRAUD_CONCURRENT_SOURCE, &src, &m.ctx, ev);
+                emit.fire_by(call.ctx.src, FRAUD_CONCURRENT_SOURCE, &src, &m.ctx, ev);
             }
             return;
         }
@@ -944,7 +950,7 @@ impl Fraud {
                     "threshold": cfg.probe_prefixes, "failures_since_last_alert": since,
                     "last_status": status, "prefixes": s.probes.sample(10)})
             };
-            if emit.fire(FRAUD_PROBING, &src, &m.ctx, ev) {
+            if emit.fire_by(call.ctx.src, FRAUD_PROBING, &src, &m.ctx, ev) {
                 s.probes.since_alert = 0;
             }
         }
@@ -984,7 +990,7 @@ impl Fraud {
                         "threshold": cfg.short_calls, "calls_since_last_alert": since,
                         "last_call_id": cid, "last_duration_ms": dur / 1_000_000})
                 };
-                if emit.fire(FRAUD_SHORT_CALLS, &src, &m.ctx, ev) {
+                if emit.fire_by(call.ctx.src, FRAUD_SHORT_CALLS, &src, &m.ctx, ev) {
                     s.short.since_alert = 0;
                 }
             }
@@ -1012,7 +1018,7 @@ impl Fraud {
                 "duration_s": dur / 1_000_000_000, "limit_s": cfg.long_call_secs,
                 "state": state, "call_id": cid})
         };
-        emit.fire(FRAUD_LONG_CALL, cid, ctx, ev);
+        emit.fire_by(call.ctx.src, FRAUD_LONG_CALL, cid, ctx, ev);
     }
 
     pub(crate) fn expire(&mut self, cfg: &FraudConfig, now: Ts, emit: &mut Emit<'_>) {

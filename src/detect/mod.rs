@@ -348,6 +348,9 @@ pub struct Finding {
     /// Counts, window, threshold, `suppressed` (alerts of this key held back since its last
     /// one), and samples (<= 5 Call-IDs, usernames, user agents, clipped).
     pub evidence: serde_json::Value,
+    /// `ctx` is a response and its receiver (the client) is the actor: the alert's `source`
+    /// is the packet's destination.
+    pub reversed: bool,
 }
 
 /// Size of one table, for metrics.
@@ -474,12 +477,35 @@ pub fn network_of(ip: IpAddr) -> String {
 pub(crate) struct Emit<'a> {
     pub limiter: &'a mut Limiter,
     pub out: &'a mut Vec<Finding>,
+    /// The message being handled, when it is a response: findings decided on it have the
+    /// client, its receiver, as their actor.
+    pub answer: Option<PacketCtx>,
 }
 
 impl Emit<'_> {
     /// Emit `sig` for `key` unless the limiter holds it back; `evidence` gets `suppressed`.
+    /// The actor (the alert's `source`) is the sender of `ctx`, or its receiver when `ctx` is
+    /// the response being handled.
     pub fn fire(
         &mut self,
+        sig: Signature,
+        key: &str,
+        ctx: &PacketCtx,
+        evidence: impl FnOnce() -> serde_json::Value,
+    ) -> bool {
+        let actor = if self.answer.as_ref() == Some(ctx) {
+            ctx.dst
+        } else {
+            ctx.src
+        };
+        self.fire_by(actor, sig, key, ctx, evidence)
+    }
+
+    /// [`Emit::fire`] with the actor named: a call's caller, when the deciding packet is a BYE
+    /// or an answer that either side may send.
+    pub fn fire_by(
+        &mut self,
+        actor: IpAddr,
         sig: Signature,
         key: &str,
         ctx: &PacketCtx,
@@ -496,6 +522,7 @@ impl Emit<'_> {
             sig,
             ctx: *ctx,
             evidence,
+            reversed: ctx.src != actor && ctx.dst == actor,
         });
         true
     }
@@ -550,6 +577,7 @@ impl Detectors {
         let mut emit = Emit {
             limiter: &mut self.limiter,
             out,
+            answer: m.status.map(|_| m.ctx),
         };
         self.flood.on_message(&self.cfg.flood, m, &mut emit);
         if let Some(method) = m.method.as_deref() {
@@ -622,6 +650,7 @@ impl Detectors {
         let mut emit = Emit {
             limiter: &mut self.limiter,
             out,
+            answer: None,
         };
         let timeout = secs(self.cfg.scanner.no_response_timeout);
         while let Some((_, t)) = self.undecided.front() {

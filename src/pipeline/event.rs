@@ -94,6 +94,15 @@ pub enum EventKind {
         payload_type: u8,
         announced: bool,
     },
+    /// An RTP stream just became a flood (see `streams::FLOOD_PACKETS_PER_SECOND`): its
+    /// packets so far, those of the last second, and when it began.
+    RtpFlood {
+        ctx: PacketCtx,
+        ssrc: u32,
+        packets: u64,
+        in_last_second: u32,
+        since: Ts,
+    },
     /// A TLS (or DTLS) hello: the flow's signalling or media keying is encrypted.
     Tls {
         ctx: PacketCtx,

@@ -367,40 +367,43 @@ impl Worker {
             || expect.find((m.dst, m.dport), (m.src, m.sport)),
             &mut ended,
         );
+        let order = |idx| Order {
+            seq: m.seq,
+            phase: 0,
+            key: 0,
+            idx,
+        };
         let mut idx = 0u32;
         for e in ended {
-            self.push(
-                Order {
-                    seq: m.seq,
-                    phase: 0,
-                    key: 0,
-                    idx,
-                },
-                EventKind::RtpEnd(Box::new(e)),
-            );
+            self.push(order(idx), EventKind::RtpEnd(Box::new(e)));
             idx += 1;
         }
-        if let StreamSeen::Started {
-            ssrc,
-            payload_type,
-            announced,
-        } = seen
-        {
-            self.push(
-                Order {
-                    seq: m.seq,
-                    phase: 0,
-                    key: 0,
-                    idx,
-                },
-                EventKind::RtpStart {
-                    ctx,
-                    ssrc,
-                    payload_type,
-                    announced,
-                },
-            );
-        }
+        let kind = match seen {
+            StreamSeen::Started {
+                ssrc,
+                payload_type,
+                announced,
+            } => EventKind::RtpStart {
+                ctx,
+                ssrc,
+                payload_type,
+                announced,
+            },
+            StreamSeen::Flood {
+                ssrc,
+                packets,
+                in_last_second,
+                since,
+            } => EventKind::RtpFlood {
+                ctx,
+                ssrc,
+                packets,
+                in_last_second,
+                since,
+            },
+            StreamSeen::Counted | StreamSeen::Candidate => return,
+        };
+        self.push(order(idx), kind);
     }
 
     fn push(&mut self, order: Order, kind: EventKind) {

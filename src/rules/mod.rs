@@ -44,6 +44,7 @@
 //! | `rev:N;` | revision (default 0) |
 //! | `classtype:WORD;` | the alert category (default `misc-activity`) |
 //! | `severity:N;` | 1 (high) ..= 3 (low), default 2 |
+//! | `target:dest_ip;` / `target:src_ip;` | which side of the packet the alert's `target` is (Suricata's keyword); the other is its `source`. Default `dest_ip` |
 //! | `flow:to_server;` / `flow:to_client;` | requests only / responses only (`from_client`, `from_server` are synonyms; `established` and `stateless` are accepted and ignored) |
 //! | `sip.method:INVITE,REGISTER;` | request method, exact and case-sensitive (implies to_server) |
 //! | `sip.stat_code:404,5xx;` | response status, codes or classes (implies to_client) |
@@ -193,6 +194,9 @@ pub struct Rule {
     pub classtype: String,
     pub severity: u8,
     pub threshold: Option<Threshold>,
+    /// `target:src_ip`: the packet's source is the target of the alert (`alert.target`), its
+    /// destination the actor (`alert.source`); otherwise the other way round.
+    pub target_is_src: bool,
     /// Where it was defined (first line of a continued rule).
     pub file: PathBuf,
     pub line: usize,
@@ -223,15 +227,25 @@ impl Rule {
         &self.groups
     }
 
-    /// The `alert` object of an EVE alert raised by this rule.
-    pub fn alert_info(&self) -> crate::alert::AlertInfo {
-        crate::alert::AlertInfo {
+    /// The `alert` object of an EVE alert raised by this rule on the packet of `head`.
+    pub fn alert_info(&self, head: &crate::eve::Head) -> crate::alert::AlertInfo {
+        let side = crate::alert::Endpoint {
+            ip: head.src_ip,
+            port: head.src_port,
+        };
+        let mut info = crate::alert::AlertInfo {
             action: "allowed".to_string(),
+            gid: 1,
             signature_id: self.sid,
+            rev: self.rev,
             signature: self.msg.clone(),
             category: self.classtype.clone(),
             severity: self.severity,
-        }
+            source: side,
+            target: side,
+        };
+        info.sides(head, self.target_is_src);
+        info
     }
 
     fn addresses_match(&self, ctx: &PacketCtx) -> bool {

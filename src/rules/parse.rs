@@ -378,6 +378,7 @@ impl RuleParser<'_, '_> {
             classtype: b.classtype.unwrap_or_else(|| "misc-activity".to_string()),
             severity: b.severity.unwrap_or(2),
             threshold: b.threshold,
+            target_is_src: b.target_is_src,
             file: self.file.to_path_buf(),
             line: first_line,
             src,
@@ -601,6 +602,22 @@ impl RuleParser<'_, '_> {
                     b.flow = Some(flow);
                 }
             }
+            "target" => {
+                let Some(v) = self.need(off, key, value) else {
+                    return;
+                };
+                b.target_is_src = match v.trim() {
+                    "src_ip" => true,
+                    "dest_ip" => false,
+                    other => {
+                        self.err(
+                            voff,
+                            format!("unknown target '{other}': expected src_ip or dest_ip"),
+                        );
+                        return;
+                    }
+                };
+            }
             "threshold" => {
                 let Some(v) = self.need(off, key, value) else {
                     return;
@@ -787,6 +804,8 @@ struct Builder {
     classtype: Option<String>,
     severity: Option<u8>,
     flow: Option<Flow>,
+    /// `target:src_ip` (the default, `target:dest_ip`, is false).
+    target_is_src: bool,
     threshold: Option<Threshold>,
     methods: Vec<String>,
     stat_codes: Vec<StatCode>,

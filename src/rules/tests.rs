@@ -152,9 +152,39 @@ fn shipped_rules_load() {
             seconds: 300
         })
     );
-    let info = r.alert_info();
+    let head = crate::eve::Head::new(&ctx("10.0.0.1", 5070, "10.0.0.2", 5060), "alert");
+    let info = r.alert_info(&head);
     assert_eq!(info.signature_id, 2_200_001);
+    assert_eq!((info.gid, info.rev), (1, 1));
     assert_eq!(info.category, "scanner");
+    // no target option: the packet's destination is the target
+    let side = |ip: &str, port| crate::alert::Endpoint {
+        ip: ip.parse().unwrap(),
+        port,
+    };
+    assert_eq!(info.source, side("10.0.0.1", 5070));
+    assert_eq!(info.target, side("10.0.0.2", 5060));
+    // target:src_ip turns them round; anything else is an error
+    let rules = RuleSet::parse_str(
+        "t.rules",
+        "alert sip any any -> any any (msg:\"m\"; target:src_ip; sid:7; rev:3;)",
+        &Variables::new(),
+    )
+    .unwrap();
+    let info = rules[0].alert_info(&head);
+    assert_eq!(info.rev, 3);
+    assert_eq!(info.source, side("10.0.0.2", 5060));
+    assert_eq!(info.target, side("10.0.0.1", 5070));
+    let errs = RuleSet::parse_str(
+        "t.rules",
+        "alert sip any any -> any any (msg:\"m\"; target:both; sid:7;)",
+        &Variables::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        errs[0].to_string(),
+        "t.rules:1:47: unknown target 'both': expected src_ip or dest_ip"
+    );
 }
 
 #[test]

@@ -114,3 +114,29 @@ fn stir_shaken_attestations_and_number_mismatches_are_reported() {
         map(&[(2100003, 1), (2300037, 1), (2300038, 1), (2300039, 1)])
     );
 }
+
+#[test]
+fn the_attacker_is_the_alerts_source_even_when_the_servers_answer_decides() {
+    // The guesser 127.0.0.150 against the registrar 127.0.0.151: the brute-force alerts are
+    // decided on the registrar's 403s and 200 (packet 151 -> 150), the User-Agent alert on
+    // a REGISTER (150 -> 151); every one names 150 as source and 151 as target.
+    let mut decided_on_answers = 0;
+    for r in sensor(
+        &[&root().join("pcaps/attack/register-bruteforce.pcap")],
+        &[],
+    ) {
+        if r["event_type"] != "alert" {
+            continue;
+        }
+        let a = &r["alert"];
+        assert_eq!(a["gid"], 1, "{r}");
+        assert_eq!(a["source"]["ip"], "127.0.0.150", "{r}");
+        assert_eq!(a["target"]["ip"], "127.0.0.151", "{r}");
+        assert_eq!(a["target"]["port"], 5060, "{r}");
+        if r["src_ip"] == "127.0.0.151" {
+            decided_on_answers += 1;
+            assert_eq!(a["source"]["port"], r["dest_port"], "{r}");
+        }
+    }
+    assert_eq!(decided_on_answers, 3);
+}
