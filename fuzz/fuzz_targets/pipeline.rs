@@ -42,6 +42,7 @@ fn policy() -> Policy {
         detect: p.detect.clone(),
         vulnerable: p.vulnerable.clone(),
         segments: p.segments.clone(),
+        tuning: p.tuning.clone(),
         dir: p.dir.clone(),
     }
 }

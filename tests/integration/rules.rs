@@ -232,6 +232,24 @@ fn sighup_reloads_rules_and_keeps_the_old_ones_on_error() {
     hup(child.id());
     wait_for("voipsentinel_rules_reloads_total{result=\"failure\"}", 1.0);
     wait_for("voipsentinel_rules_loaded", shipped + 1.0);
+    // threshold.config is part of the reload: a bad line refuses it, a good one is taken.
+    std::fs::remove_file(dir.path().join("extra.rules")).unwrap();
+    std::fs::write(
+        dir.path().join("threshold.config"),
+        "suppress gen_id 1, sig_id 9000001\n",
+    )
+    .unwrap();
+    hup(child.id());
+    wait_for("voipsentinel_rules_reloads_total{result=\"failure\"}", 2.0);
+    wait_for("voipsentinel_rules_loaded", shipped + 1.0);
+    std::fs::write(
+        dir.path().join("threshold.config"),
+        "suppress gen_id 1, sig_id 2200001, track by_src, ip 127.0.0.249\n",
+    )
+    .unwrap();
+    hup(child.id());
+    wait_for("voipsentinel_rules_reloads_total{result=\"success\"}", 2.0);
+    wait_for("voipsentinel_rules_loaded", shipped);
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
