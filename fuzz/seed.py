@@ -156,6 +156,10 @@ def rules_seeds():
     variables = b"HOME_NET = [10.0.0.0/8, 192.168.0.0/16]\nSIP_PORTS = [5060, 5061]\n"
     for conf in ("detectors.conf", "numbering.plan", "vulnerable.list"):
         write("rules_parser", records([variables, texts.get("sip.rules", b""), texts.get(conf, b""), sip]))
+    # threshold.config ships its examples commented out: the seed has them as lines in force.
+    tuning = b"\n".join(l[1:] for l in texts.get("threshold.config", b"").splitlines()
+                        if l.startswith((b"#suppress", b"#threshold")))
+    write("rules_parser", records([variables, texts.get("sip.rules", b""), tuning, sip]))
     for line in texts.get("sip.rules", b"").splitlines():
         if line.strip() and not line.startswith(b"#"):
             write("rules_parser", records([variables, line, b"", sip]))

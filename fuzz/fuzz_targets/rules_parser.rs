@@ -1,5 +1,5 @@
-//! The policy files: rules (with a variables file), detectors.conf, the numbering plan and
-//! vulnerable.list; parsed rules are then matched against a fuzzed SIP message, which runs
+//! The policy files: rules (with a variables file), detectors.conf, the numbering plan,
+//! vulnerable.list and threshold.config (its lookups checked too); parsed rules are then matched against a fuzzed SIP message, which runs
 //! the compiled content and pcre matchers.
 #![no_main]
 
@@ -13,6 +13,7 @@ use voip_sentinel::detect::config::DetectConfig;
 use voip_sentinel::detect::fraud::{normalise, parse_plan};
 use voip_sentinel::inventory::parse_list;
 use voip_sentinel::pipeline::event::PacketCtx;
+use voip_sentinel::rules::tuning::Tuning;
 use voip_sentinel::rules::{RuleSet, Variables};
 use voip_sentinel::sip::parse_message;
 use voip_sentinel::time::Ts;
@@ -54,6 +55,21 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = normalise(input.variables, &["00".to_string(), "011".to_string()]);
     let _ = parse_list(input.config);
+    let tuning = timed("Tuning::parse", input.config.len(), || {
+        Tuning::parse(Path::new("threshold.config"), input.config, &vars, |sid| {
+            sid % 2 == 1
+        })
+    });
+    match tuning {
+        Ok(t) => {
+            let (a, b) = (IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(Ipv4Addr::BROADCAST));
+            for sid in [0, 1, 3, 2_200_001] {
+                let _ = t.is_suppressed(sid, a, b);
+                let _ = t.threshold(sid);
+            }
+        }
+        Err(errors) => assert!(!errors.is_empty()),
+    }
 
     let Ok(rules) = parsed else { return };
     let set = RuleSet::from_rules(rules);
