@@ -120,9 +120,18 @@ struct Published {
 
 /// Per-rule threshold windows kept at most ((sid, tracked address) pairs).
 const MAX_RULE_WINDOWS: usize = 100_000;
+/// RTP injection (2100006) is decided this long after a stream attributed to a call began (or
+/// when it ends, if sooner): long enough for the answer's SDP, which may trail the callee's
+/// first media, to be seen; soon enough to tell the operator while the call is up.
+const INJECTION_CHECK_AFTER_SECS: u64 = 10;
+/// Pending injection checks kept at most (a flood of new SSRCs must not grow the queue).
+const MAX_INJECTION_CHECKS: usize = 100_000;
+
+/// The identity of a stream across its start and end events: addresses, ports and SSRC.
+type StreamId = (IpAddr, u16, IpAddr, u16, u32);
 
 /// The identity of a stream across its start and end events.
-fn stream_id(ctx: &PacketCtx, ssrc: u32) -> (IpAddr, u16, IpAddr, u16, u32) {
+fn stream_id(ctx: &PacketCtx, ssrc: u32) -> StreamId {
     (ctx.src, ctx.sport, ctx.dst, ctx.dport, ssrc)
 }
 
@@ -158,7 +167,14 @@ pub struct Correlator {
     /// What RTCP said about each source, until its stream ends.
     rtcp: RtcpTable,
     /// RTP streams attributed to a call, until they end.
-    stream_calls: FastMap<(IpAddr, u16, IpAddr, u16, u32), String>,
+    /// RTP streams attributed to a call, until they end: the Call-ID, and whether the stream
+    /// was checked for injection already.
+    stream_calls: FastMap<StreamId, (String, bool)>,
+    /// Injection checks due [`INJECTION_CHECK_AFTER_SECS`] after a stream's first packet, oldest
+    /// first (the stream's first packet and SSRC). Capped: a full queue forgets its oldest,
+    /// whose stream is then checked when it ends.
+    injection_due: std::collections::VecDeque<(Ts, PacketCtx, u32)>,
+    injection_due_dropped: u64,
     tx: Transactions,
     calls: Calls,
     eve: EveWriter,
@@ -203,6 +219,8 @@ impl Correlator {
             published_registrations: BTreeMap::new(),
             rtcp: RtcpTable::new(100_000),
             stream_calls: FastMap::default(),
+            injection_due: std::collections::VecDeque::new(),
+            injection_due_dropped: 0,
             tx: Transactions::new(cfg.tx),
             calls: Calls::new(cfg.calls),
             eve: EveWriter::new(out),
@@ -272,7 +290,16 @@ impl Correlator {
                     .calls
                     .attach_stream((ctx.dst, ctx.dport), (ctx.src, ctx.sport))
                 {
-                    self.stream_calls.insert(stream_id(&ctx, ssrc), id);
+                    self.stream_calls.insert(stream_id(&ctx, ssrc), (id, false));
+                    if self.injection_due.len() >= MAX_INJECTION_CHECKS {
+                        self.injection_due.pop_front();
+                        self.injection_due_dropped += 1;
+                    }
+                    self.injection_due.push_back((
+                        ctx.ts.add_secs(INJECTION_CHECK_AFTER_SECS),
+                        ctx,
+                        ssrc,
+                    ));
                 }
             }
             EventKind::RtpFlood {
@@ -293,7 +320,7 @@ impl Correlator {
                         "seconds": (secs * 1e3).round() / 1e3,
                         "packets_in_last_second": in_last_second,
                         "limit_per_second": crate::streams::FLOOD_PACKETS_PER_SECOND,
-                        "call_id": self.stream_calls.get(&stream_id(&ctx, ssrc)),
+                        "call_id": self.stream_calls.get(&stream_id(&ctx, ssrc)).map(|c| &c.0),
                     }),
                 });
                 self.take_findings();
@@ -316,33 +343,17 @@ impl Correlator {
                 self.eve.write("tls", &rec);
             }
             EventKind::RtpEnd(end) => {
-                let call_id = self.stream_calls.remove(&stream_id(&end.ctx, end.ssrc));
+                let attributed = self.stream_calls.remove(&stream_id(&end.ctx, end.ssrc));
+                let checked = attributed.as_ref().is_some_and(|c| c.1);
+                let call_id = attributed.map(|c| c.0);
                 let codec = call_id
                     .as_deref()
                     .and_then(|id| self.calls.codec_of(id, end.payload_type))
                     .or_else(|| static_codec(&end.payload_type.to_string()).map(str::to_string))
                     .unwrap_or_else(|| format!("PT{}", end.payload_type));
                 let mut rec = rtp_record(&end, codec.clone(), call_id.clone());
-                if let Some(id) = call_id.as_deref().filter(|id| {
-                    self.calls.injected_into(
-                        id,
-                        (end.ctx.src, end.ctx.sport),
-                        (end.ctx.dst, end.ctx.dport),
-                    )
-                }) {
-                    self.findings.push(Finding {
-                        reversed: false,
-                        sig: crate::alert::RTP_UNEXPECTED_SOURCE,
-                        ctx: end.ctx,
-                        evidence: json!({
-                            "ssrc": format!("0x{:08X}", end.ssrc),
-                            "call_id": id,
-                            "packets": end.summary.packets,
-                            "src": format!("{}:{}", end.ctx.src, end.ctx.sport),
-                            "dest": format!("{}:{}", end.ctx.dst, end.ctx.dport),
-                        }),
-                    });
-                    self.take_findings();
+                if let Some(id) = call_id.as_deref().filter(|_| !checked) {
+                    self.check_injection(id, end.ctx, end.ssrc, Some(end.summary.packets));
                 }
                 rec.rtp.wire = match end.evidence.verdict(Some(&codec), None) {
                     Verdict::Plaintext => "plaintext",
@@ -391,6 +402,7 @@ impl Correlator {
                 self.detectors.expire(self.now, &mut self.findings);
                 self.anomalies.expire(self.now);
                 self.take_findings();
+                self.injection_checks();
                 self.take_reload();
                 if let Some((flag, path)) = &self.eve_reopen {
                     if flag.swap(false, std::sync::atomic::Ordering::Relaxed) {
@@ -415,6 +427,56 @@ impl Correlator {
                 self.publish();
                 self.eve.flush();
             }
+        }
+    }
+
+    /// RTP injection (2100006) for a stream of call `id` (`ctx`: its first packet, or its end;
+    /// `packets`: its count, when it ended).
+    fn check_injection(&mut self, id: &str, ctx: PacketCtx, ssrc: u32, packets: Option<u64>) {
+        if !self
+            .calls
+            .injected_into(id, (ctx.src, ctx.sport), (ctx.dst, ctx.dport))
+        {
+            return;
+        }
+        let mut evidence = json!({
+            "ssrc": format!("0x{:08X}", ssrc),
+            "call_id": id,
+            "src": format!("{}:{}", ctx.src, ctx.sport),
+            "dest": format!("{}:{}", ctx.dst, ctx.dport),
+            "decided": match packets {
+                Some(_) => "at its end".to_string(),
+                None => format!("{INJECTION_CHECK_AFTER_SECS} s after its first packet"),
+            },
+        });
+        if let (Some(n), Some(o)) = (packets, evidence.as_object_mut()) {
+            o.insert("packets".into(), json!(n));
+        }
+        self.findings.push(Finding {
+            reversed: false,
+            sig: crate::alert::RTP_UNEXPECTED_SOURCE,
+            ctx,
+            evidence,
+        });
+        self.take_findings();
+    }
+
+    /// The injection checks that are due by now, for streams still up and not checked yet.
+    fn injection_checks(&mut self) {
+        while let Some(&(due, ctx, ssrc)) = self.injection_due.front() {
+            if due > self.now {
+                break;
+            }
+            self.injection_due.pop_front();
+            let Some((id, checked)) = self.stream_calls.get_mut(&stream_id(&ctx, ssrc)) else {
+                continue;
+            };
+            if std::mem::replace(checked, true) {
+                continue;
+            }
+            let id = id.clone();
+            let at = PacketCtx { ts: due, ..ctx };
+            self.check_injection(&id, at, ssrc, None);
         }
     }
 
@@ -904,6 +966,14 @@ impl Correlator {
                     self.rule_windows.len(),
                     MAX_RULE_WINDOWS,
                     self.rule_window_evictions,
+                ),
+            ),
+            (
+                "injection_checks",
+                t(
+                    self.injection_due.len(),
+                    MAX_INJECTION_CHECKS,
+                    self.injection_due_dropped,
                 ),
             ),
         ])

@@ -368,8 +368,8 @@ impl Calls {
         })
     }
 
-    /// RTP injection (2100006), decided when the stream ends (so that an answer seen after the
-    /// first packets counts): a stream into a media address and port that the call's SDP
+    /// RTP injection (2100006), decided 10 s after the stream began or when it ends (so that an
+    /// answer seen after the first packets counts): a stream into a media address and port that the call's SDP
     /// announced, from an address that neither its offer nor its answer announced, and from an
     /// address and port that no call's SDP announced (proxies and B2BUAs give one media path
     /// several Call-IDs).

@@ -345,6 +345,76 @@ fn rtp_injected_into_a_call_and_an_rtp_flood() {
     );
 }
 
+/// A copy of a little-endian microsecond pcap (tcpdump's) with every packet's time since the
+/// first multiplied by `k`: the same packets, slower.
+fn slowed(cap: &str, k: u64, out: &Path) {
+    let b = std::fs::read(root().join("pcaps").join(cap)).unwrap();
+    assert_eq!(
+        &b[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "{cap}: not a little-endian pcap"
+    );
+    let mut o = b[..24].to_vec();
+    let (mut i, mut t0) = (24, None);
+    let word = |at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()));
+    while i + 16 <= b.len() {
+        let t = word(i) * 1_000_000 + word(i + 4);
+        let first = *t0.get_or_insert(t);
+        let t = first + (t - first) * k;
+        o.extend_from_slice(&u32::try_from(t / 1_000_000).unwrap().to_le_bytes());
+        o.extend_from_slice(&u32::try_from(t % 1_000_000).unwrap().to_le_bytes());
+        let len = usize::try_from(word(i + 8)).unwrap();
+        o.extend_from_slice(&b[i + 8..i + 16 + len]);
+        i += 16 + len;
+    }
+    assert_eq!(i, b.len());
+    std::fs::write(out, o).unwrap();
+}
+
+#[test]
+fn injection_into_a_call_that_goes_on_is_reported_while_it_goes_on() {
+    // The injected stream of rtp-injection.pcap (236 packets, 4.7 s) ends before the check
+    // that is due 10 s after a stream's first packet: decided at its end, with its packets.
+    let alert = |recs: Vec<serde_json::Value>| {
+        let a: Vec<_> = recs
+            .into_iter()
+            .filter(|r| r["alert"]["signature_id"] == 2_100_006)
+            .collect();
+        assert_eq!(a.len(), 1, "{a:?}");
+        a[0].clone()
+    };
+    let a = alert(sensor(
+        &[&root().join("pcaps/detect/rtp-injection.pcap")],
+        &[],
+    ));
+    assert_eq!(a["evidence"]["decided"], "at its end");
+    assert_eq!(a["evidence"]["packets"], 236);
+    // Three times slower (14 s): decided 10 s after its first packet, while it still flows,
+    // once; the alert's time is that moment.
+    let dir = tempfile::tempdir().unwrap();
+    let slow = dir.path().join("slow.pcap");
+    slowed("detect/rtp-injection.pcap", 3, &slow);
+    let recs = sensor(&[&slow], &[]);
+    let start = recs
+        .iter()
+        .find(|r| r["event_type"] == "rtp" && r["src_port"] == 16500)
+        .expect("the injected stream's record")["rtp"]["start"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = alert(recs);
+    assert_eq!(a["evidence"]["decided"], "10 s after its first packet");
+    assert!(a["evidence"].get("packets").is_none(), "{a}");
+    let secs = |t: &str| -> f64 {
+        // "2026-11-25T15:22:34.085908+0000": seconds within the day are enough here
+        let hms = &t[11..26];
+        let p: Vec<f64> = hms.split(':').map(|x| x.parse().unwrap()).collect();
+        p[0] * 3600.0 + p[1] * 60.0 + p[2]
+    };
+    let after = secs(a["timestamp"].as_str().unwrap()) - secs(&start);
+    assert!((after - 10.0).abs() < 1e-6, "{after} s after {start}");
+}
+
 /// Signature ids in the tables of rules/README.md (first cell of a row, 7 digits).
 fn documented_ids() -> BTreeSet<u64> {
     let text = std::fs::read_to_string(root().join("rules/README.md")).unwrap();
