@@ -31,11 +31,6 @@ pub fn builtin_signatures() -> Vec<Signature> {
     all
 }
 
-/// The built-in signature with this id.
-pub fn builtin_signature(id: u32) -> Option<Signature> {
-    builtin_signatures().into_iter().find(|s| s.id == id)
-}
-
 /// A policy loaded on SIGHUP (or the errors that kept it from loading), and how long it took.
 pub type Reload = (Result<Policy, Vec<String>>, std::time::Duration);
 
@@ -168,5 +163,40 @@ impl Policy {
             tuning: Tuning::default(),
             dir: PathBuf::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_signature_is_unique_and_documented() {
+        let all = builtin_signatures();
+        assert!(all.len() >= 58, "{}", all.len());
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/README.md"),
+        )
+        .unwrap();
+        for w in all.windows(2) {
+            assert!(w[0].id < w[1].id, "sid {} twice", w[1].id);
+        }
+        for s in &all {
+            assert!((1..=3).contains(&s.severity), "{}", s.id);
+            assert!(
+                readme.contains(&format!("\n| {} |", s.id)),
+                "{} ({}) has no row in rules/README.md",
+                s.id,
+                s.name
+            );
+        }
+        // the shipped rules take none of these ids (Policy::load refuses that)
+        let p =
+            Policy::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).unwrap();
+        assert!(p
+            .rules
+            .rules()
+            .iter()
+            .all(|r| !all.iter().any(|b| b.id == r.sid)));
     }
 }

@@ -140,6 +140,18 @@ pub enum ThresholdKind {
     Both,
 }
 
+impl ThresholdKind {
+    /// `limit`, `threshold` or `both`.
+    pub fn from_word(w: &str) -> Option<ThresholdKind> {
+        match w {
+            "limit" => Some(ThresholdKind::Limit),
+            "threshold" => Some(ThresholdKind::Threshold),
+            "both" => Some(ThresholdKind::Both),
+            _ => None,
+        }
+    }
+}
+
 /// What a threshold counts per (Suricata's `track`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Track {
@@ -148,6 +160,19 @@ pub enum Track {
     ByRule,
     /// The pair of addresses, either direction.
     ByBoth,
+}
+
+impl Track {
+    /// `by_src`, `by_dst`, `by_rule` or `by_both`.
+    pub fn from_word(w: &str) -> Option<Track> {
+        match w {
+            "by_src" => Some(Track::BySrc),
+            "by_dst" => Some(Track::ByDst),
+            "by_rule" => Some(Track::ByRule),
+            "by_both" => Some(Track::ByBoth),
+            _ => None,
+        }
+    }
 }
 
 /// `threshold:type limit, track by_src, count 1, seconds 300;`

@@ -218,21 +218,16 @@ pub(super) fn parse_threshold(v: &str) -> Result<Threshold, String> {
         };
         match k {
             "type" => {
-                kind = Some(match val {
-                    "limit" => ThresholdKind::Limit,
-                    "threshold" => ThresholdKind::Threshold,
-                    "both" => ThresholdKind::Both,
-                    _ => return Err(format!("threshold: unknown type '{val}'")),
-                })
+                kind = Some(
+                    ThresholdKind::from_word(val)
+                        .ok_or_else(|| format!("threshold: unknown type '{val}'"))?,
+                )
             }
             "track" => {
-                track = Some(match val {
-                    "by_src" => Track::BySrc,
-                    "by_dst" => Track::ByDst,
-                    "by_rule" => Track::ByRule,
-                    "by_both" => Track::ByBoth,
-                    _ => return Err(format!("threshold: unknown track '{val}'")),
-                })
+                track = Some(
+                    Track::from_word(val)
+                        .ok_or_else(|| format!("threshold: unknown track '{val}'"))?,
+                )
             }
             "count" => count = Some(parse_u32(val, "threshold count")?),
             "seconds" => seconds = Some(parse_u32(val, "threshold seconds")?),

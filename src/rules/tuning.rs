@@ -267,28 +267,21 @@ impl LineParser<'_, '_> {
                     )),
                 }
                 .map(|t| sup_track = Some(t)),
-                ("track", true) => match v {
-                    "by_src" => Ok(Track::BySrc),
-                    "by_dst" => Ok(Track::ByDst),
-                    "by_rule" => Ok(Track::ByRule),
-                    "by_both" => Ok(Track::ByBoth),
-                    _ => Err(format!(
-                        "threshold: track must be by_src, by_dst, by_rule or by_both, got '{v}'"
-                    )),
-                }
-                .map(|t| track = Some(t)),
+                ("track", true) => Track::from_word(v)
+                    .ok_or_else(|| {
+                        format!(
+                            "threshold: track must be by_src, by_dst, by_rule or by_both, got '{v}'"
+                        )
+                    })
+                    .map(|t| track = Some(t)),
                 ("ip", false) => parse_addr(v, vars)
                     .map(|e| ip = Some((e, off)))
                     .map_err(|e| format!("ip: {e}")),
-                ("type", true) => match v {
-                    "limit" => Ok(ThresholdKind::Limit),
-                    "threshold" => Ok(ThresholdKind::Threshold),
-                    "both" => Ok(ThresholdKind::Both),
-                    _ => Err(format!(
-                        "threshold: type must be limit, threshold or both, got '{v}'"
-                    )),
-                }
-                .map(|t| ty = Some(t)),
+                ("type", true) => ThresholdKind::from_word(v)
+                    .ok_or_else(|| {
+                        format!("threshold: type must be limit, threshold or both, got '{v}'")
+                    })
+                    .map(|t| ty = Some(t)),
                 ("count", true) => number("count").map(|n| count = Some(n)),
                 ("seconds", true) => number("seconds").map(|n| seconds = Some(n)),
                 _ => Err(format!(
