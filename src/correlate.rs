@@ -862,6 +862,10 @@ impl Correlator {
             &d.brute_users,
             &d.user_networks,
             &d.limiter,
+            &d.fraud_accounts,
+            &d.fraud_sources,
+            &d.fraud_trunks,
+            &d.fraud_calls,
         ];
         let entries: usize =
             tables.iter().map(|t| t.entries).sum::<usize>() + self.anomalies.entries();
@@ -931,6 +935,7 @@ impl Correlator {
             ("alert_limiter", d.limiter),
             ("fraud_accounts", d.fraud_accounts),
             ("fraud_sources", d.fraud_sources),
+            ("fraud_trunks", d.fraud_trunks),
             ("fraud_calls", d.fraud_calls),
             (
                 "anomalies",

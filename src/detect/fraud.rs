@@ -25,8 +25,8 @@ use super::table::{Distinct, Lru, Rate, VALUE_CLIP};
 use super::{secs, usize_of, Emit};
 use super::{
     FRAUD_AFTER_HOURS, FRAUD_BASELINE, FRAUD_BLOCKED, FRAUD_CONCURRENT_ACCOUNT,
-    FRAUD_CONCURRENT_SOURCE, FRAUD_HIGH_RISK, FRAUD_INTL_ACCOUNT, FRAUD_INTL_SOURCE,
-    FRAUD_LONG_CALL, FRAUD_PREMIUM, FRAUD_PROBING, FRAUD_SHORT_CALLS,
+    FRAUD_CONCURRENT_SOURCE, FRAUD_CONCURRENT_TRUNK, FRAUD_HIGH_RISK, FRAUD_INTL_ACCOUNT,
+    FRAUD_INTL_SOURCE, FRAUD_LONG_CALL, FRAUD_PREMIUM, FRAUD_PROBING, FRAUD_SHORT_CALLS,
 };
 use crate::dialog::msg::clip;
 use crate::dialog::Msg;
@@ -369,6 +369,8 @@ pub struct FraudConfig {
     pub intl_window: u64,
     /// Answered calls up at once per account and per source; the next one alerts (10).
     pub max_concurrent: u64,
+    /// Answered calls up at once towards one destination address (a trunk); 0: off.
+    pub max_concurrent_trunk: u64,
     /// Baseline alert: factor over the hourly EWMA (10), minimum calls (20) in the window (300).
     pub baseline_factor: u64,
     pub baseline_min_calls: u64,
@@ -410,6 +412,7 @@ impl Default for FraudConfig {
             intl_calls: 10,
             intl_window: 60,
             max_concurrent: 10,
+            max_concurrent_trunk: 0,
             baseline_factor: 10,
             baseline_min_calls: 20,
             baseline_window: 300,
@@ -507,6 +510,7 @@ impl FraudConfig {
             "intl_calls" => (&mut self.intl_calls, 1, MAX_COUNT),
             "intl_window" => (&mut self.intl_window, 1, MAX_SECS),
             "max_concurrent" => (&mut self.max_concurrent, 1, MAX_COUNT),
+            "max_concurrent_trunk" => (&mut self.max_concurrent_trunk, 0, MAX_COUNT),
             "baseline_factor" => (&mut self.baseline_factor, 1, MAX_COUNT),
             "baseline_min_calls" => (&mut self.baseline_min_calls, 1, MAX_COUNT),
             "baseline_window" => (&mut self.baseline_window, 10, 3600),
@@ -540,6 +544,7 @@ impl FraudConfig {
             ("intl_calls", self.intl_calls),
             ("intl_window", self.intl_window),
             ("max_concurrent", self.max_concurrent),
+            ("max_concurrent_trunk", self.max_concurrent_trunk),
             ("baseline_factor", self.baseline_factor),
             ("baseline_min_calls", self.baseline_min_calls),
             ("baseline_window", self.baseline_window),
@@ -667,6 +672,8 @@ pub struct Call {
 pub struct Fraud {
     pub accounts: Lru<String, Account>,
     pub sources: Lru<IpAddr, Source>,
+    /// Answered calls up per destination address (trunk), when `max_concurrent_trunk` is on.
+    pub trunks: Lru<IpAddr, u64>,
     pub calls: Lru<String, Call>,
     /// (when due, Call-ID, answer time): answered premium/high-risk calls to check for length.
     long_due: VecDeque<(Ts, String, Ts)>,
@@ -697,6 +704,7 @@ impl Fraud {
         Fraud {
             accounts: Lru::new(usize_of(cfg.max_accounts)),
             sources: Lru::new(usize_of(cfg.max_sources)),
+            trunks: Lru::new(usize_of(cfg.max_sources)),
             calls: Lru::new(usize_of(cfg.max_calls)),
             long_due: VecDeque::new(),
             long_queue_dropped: 0,
@@ -706,6 +714,7 @@ impl Fraud {
     pub fn configure(&mut self, cfg: &FraudConfig) {
         self.accounts.set_max_keys(usize_of(cfg.max_accounts));
         self.sources.set_max_keys(usize_of(cfg.max_sources));
+        self.trunks.set_max_keys(usize_of(cfg.max_sources));
         self.calls.set_max_keys(usize_of(cfg.max_calls));
     }
 
@@ -923,6 +932,20 @@ impl Fraud {
                 };
                 emit.fire_by(call.ctx.src, FRAUD_CONCURRENT_SOURCE, &src, &m.ctx, ev);
             }
+            let trunk_max = cfg.max_concurrent_trunk;
+            if trunk_max > 0 {
+                let t = self.trunks.touch(call.ctx.dst, ts, || 0);
+                *t = t.saturating_add(1);
+                let n = *t;
+                if n > trunk_max {
+                    let trunk = IpText::new(&call.ctx.dst).to_string();
+                    let ev = || {
+                        json!({"trunk": trunk, "source": src, "account": call.account,
+                            "concurrent_calls": n, "limit": trunk_max, "call_id": cid})
+                    };
+                    emit.fire_by(call.ctx.src, FRAUD_CONCURRENT_TRUNK, &trunk, &m.ctx, ev);
+                }
+            }
             return;
         }
         let Some(call) = self.calls.remove(&cid) else {
@@ -956,7 +979,13 @@ impl Fraud {
         }
     }
 
-    fn release(accounts: &mut Lru<String, Account>, sources: &mut Lru<IpAddr, Source>, c: &Call) {
+    /// An answered call ended: it no longer counts as up for its account, source and trunk.
+    fn release(
+        accounts: &mut Lru<String, Account>,
+        sources: &mut Lru<IpAddr, Source>,
+        trunks: &mut Lru<IpAddr, u64>,
+        c: &Call,
+    ) {
         if c.answered.is_none() {
             return;
         }
@@ -966,13 +995,21 @@ impl Fraud {
         if let Some(s) = sources.get_mut(&c.ctx.src) {
             s.active = s.active.saturating_sub(1);
         }
+        if let Some(t) = trunks.get_mut(&c.ctx.dst) {
+            *t = t.saturating_sub(1);
+        }
     }
 
     fn on_bye(&mut self, cfg: &FraudConfig, cid: &str, m: &Msg, emit: &mut Emit<'_>) {
         let Some(call) = self.calls.remove(&cid.to_string()) else {
             return;
         };
-        Self::release(&mut self.accounts, &mut self.sources, &call);
+        Self::release(
+            &mut self.accounts,
+            &mut self.sources,
+            &mut self.trunks,
+            &call,
+        );
         let Some(at) = call.answered else {
             return;
         };
@@ -1041,9 +1078,9 @@ impl Fraud {
             ctx.ts = now;
             Self::fire_long(cfg, &cid, &call, now.since(at), "up", &ctx, emit);
         }
-        let (accounts, sources) = (&mut self.accounts, &mut self.sources);
+        let (accounts, sources, trunks) = (&mut self.accounts, &mut self.sources, &mut self.trunks);
         self.calls.expire_with(now, secs(cfg.call_timeout), |_, c| {
-            Self::release(accounts, sources, &c)
+            Self::release(accounts, sources, trunks, &c)
         });
         self.accounts.expire(now, secs(cfg.account_idle));
         let idle = cfg
@@ -1052,5 +1089,6 @@ impl Fraud {
             .max(cfg.probe_window)
             .max(cfg.call_timeout);
         self.sources.expire(now, secs(idle));
+        self.trunks.expire(now, secs(cfg.call_timeout));
     }
 }

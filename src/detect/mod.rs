@@ -44,6 +44,7 @@
 //! | 2300039 | PASSporT orig.tn differs from From/PAI | caller-id | 2 |
 //! | 2300040 | PASSporT dest.tn does not contain the called number | caller-id | 2 |
 //! | 2300041 | PASSporT cannot be decoded | caller-id | 2 |
+//! | 2300042 | concurrent answered calls towards one destination (trunk) above its limit | toll-fraud | 2 |
 
 pub mod brute;
 pub mod callerid;
@@ -204,6 +205,12 @@ pub const FRAUD_CONCURRENT_SOURCE: Signature = sig(
     "toll-fraud",
     2,
 );
+pub const FRAUD_CONCURRENT_TRUNK: Signature = sig(
+    2_300_042,
+    "VOIP-SENTINEL toll fraud: concurrent calls through one trunk above the limit",
+    "toll-fraud",
+    2,
+);
 pub const FRAUD_BASELINE: Signature = sig(
     2_300_027,
     "VOIP-SENTINEL toll fraud: call rate far above the account's baseline",
@@ -295,7 +302,7 @@ pub const CID_UNDECODABLE: Signature = sig(
     2,
 );
 
-/// The toll-fraud and caller-ID signatures (2300020-2300041).
+/// The toll-fraud and caller-ID signatures (2300020-2300042).
 pub const FRAUD_SIGNATURES: &[Signature] = &[
     FRAUD_BLOCKED,
     FRAUD_PREMIUM,
@@ -319,6 +326,7 @@ pub const FRAUD_SIGNATURES: &[Signature] = &[
     CID_ORIG_MISMATCH,
     CID_DEST_MISMATCH,
     CID_UNDECODABLE,
+    FRAUD_CONCURRENT_TRUNK,
 ];
 
 /// Every detector signature of the scanner, flood, brute-force and anomaly families
@@ -390,6 +398,7 @@ pub struct DetectStats {
     pub no_response_queue_dropped: u64,
     pub fraud_accounts: TableStats,
     pub fraud_sources: TableStats,
+    pub fraud_trunks: TableStats,
     pub fraud_calls: TableStats,
     /// Long-call checks dropped because their queue was full.
     pub fraud_long_queue_dropped: u64,
@@ -700,6 +709,7 @@ impl Detectors {
             no_response_queue_dropped: self.undecided_dropped,
             fraud_accounts: TableStats::of(&self.fraud.accounts),
             fraud_sources: TableStats::of(&self.fraud.sources),
+            fraud_trunks: TableStats::of(&self.fraud.trunks),
             fraud_calls: TableStats::of(&self.fraud.calls),
             fraud_long_queue_dropped: self.fraud.long_queue_dropped,
             passports_decoded: self.callerid.decoded,

@@ -305,6 +305,51 @@ fn concurrent_calls_above_the_limit() {
 }
 
 #[test]
+fn concurrent_calls_through_one_trunk() {
+    let mut cfg = quiet();
+    cfg.fraud.max_concurrent = 1_000;
+    cfg.fraud.max_concurrent_trunk = 3;
+    let mut d = Detectors::new(cfg);
+    let mut out = Vec::new();
+    // three callers, one call each, all towards the same server: 3 up
+    let mut v = Vec::new();
+    for (i, src) in ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+        .iter()
+        .enumerate()
+    {
+        v.extend(answered(
+            &mut d,
+            1,
+            ip(src),
+            &format!("u{i}"),
+            "200",
+            &mut out,
+        ));
+    }
+    assert_eq!(n(&out, FRAUD_CONCURRENT_TRUNK), 0);
+    // one ends, one more: still 3
+    d.on_message(&bye(&v[0], 20_000), false, &mut out);
+    let m = invite(21_000, ip("198.51.100.4"), "u4", "200", "t1");
+    d.on_message(&m, false, &mut out);
+    d.on_message(&resp(&m, 21_100, 200), false, &mut out);
+    assert_eq!(n(&out, FRAUD_CONCURRENT_TRUNK), 0);
+    // a fourth at once (decided on the callee's 200)
+    let m = invite(22_000, ip("198.51.100.5"), "u5", "200", "t2");
+    d.on_message(&m, false, &mut out);
+    d.on_message(&resp(&m, 22_100, 200), false, &mut out);
+    let f: Vec<_> = out
+        .iter()
+        .filter(|f| f.sig.id == FRAUD_CONCURRENT_TRUNK.id)
+        .collect();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].evidence["concurrent_calls"], 4);
+    assert_eq!(f[0].evidence["source"], "198.51.100.5");
+    assert_eq!(n(&out, FRAUD_CONCURRENT_SOURCE), 0);
+    // off (0) by default
+    assert_eq!(DetectConfig::default().fraud.max_concurrent_trunk, 0);
+}
+
+#[test]
 fn short_calls_from_one_source() {
     let mut d = Detectors::new(quiet());
     let mut out = Vec::new();

@@ -187,6 +187,13 @@ fn twenty_two_calls_up_at_once_exceed_the_concurrency_limit() {
         alerts_with("detect/concurrent-calls.pcap", rules.path()),
         with((2300027, 1))
     );
+    // A trunk limit of 10: the 22 calls all go to 127.0.0.196, the 11th answered is one too
+    // many (limited per trunk).
+    let rules = rules_with(&[("max_concurrent_trunk", "10")], "");
+    assert_eq!(
+        alerts_with("detect/concurrent-calls.pcap", rules.path()),
+        with((2300042, 1))
+    );
     // Identity required: no INVITE carries one (limited per source).
     let rules = rules_with(&[("require_identity", "1")], "");
     assert_eq!(
