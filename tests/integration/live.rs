@@ -346,3 +346,43 @@ fn live_capture_drops_root_with_user() {
         "{err}"
     );
 }
+
+/// An RTP flood replayed onto `lo` at its real pace (tcpreplay): the live sensor writes the
+/// flood alert while the call is still up, seconds after the flood, not when the stream times
+/// out (30 s of silence) or at exit.
+#[test]
+fn a_live_rtp_flood_is_reported_as_it_happens() {
+    let dir = tempfile::tempdir().unwrap();
+    let eve = dir.path().join("live.json");
+    let mut sensor = live_sensor(
+        "host 127.0.0.233 or host 127.0.0.234 or host 127.0.0.235",
+        &eve,
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    // 8 s of capture; the flood (708 packets at 1,000/s) runs from 2.5 s to 3.2 s.
+    let replay = Command::new("tcpreplay")
+        .args(["-q", "-i", "lo"])
+        .arg(root().join("pcaps/detect/rtp-flood.pcap"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("tcpreplay");
+    assert!(replay.success(), "tcpreplay: {replay:?}");
+    let flood_alerts = || {
+        std::fs::read_to_string(&eve)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"signature_id\":2100007"))
+            .count()
+    };
+    // Written within two seconds of the replay's end (ticks flush the EVE file every second).
+    let t = Instant::now();
+    while flood_alerts() == 0 && t.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(flood_alerts(), 1, "no flood alert while the sensor runs");
+    interrupt(&sensor);
+    let status = wait_exit(&mut sensor, Duration::from_secs(20));
+    assert!(status.success(), "sensor exit: {status:?}");
+    assert_eq!(flood_alerts(), 1);
+}
