@@ -45,10 +45,7 @@ fn bad_rules_are_reported_with_file_line_and_column() {
         "[flood]\nno_such_key = 3\n",
     )
     .unwrap();
-    let out = rules_check(dir.path());
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err.lines().collect();
+    let (err, lines) = rules_check_errors(dir.path());
     assert_eq!(lines.len(), 3, "{err}");
     assert!(
         lines[0].ends_with("bad.rules:1:47: unknown option 'foo'"),
@@ -197,11 +194,20 @@ fn sighup_reloads_rules_and_keeps_the_old_ones_on_error() {
     };
     let shipped = shipped_rules() as f64;
     wait_for("voipsentinel_rules_loaded", shipped);
-    let hup = |pid: u32| {
+    let pid = child.id();
+    // Write `text` to `file` of the rules folder, send SIGHUP, and wait until the reloads with
+    // `result` number `n` and `loaded` rules are in force.
+    let reload = |file: &str, text: &str, result: &str, n: f64, loaded: f64| {
+        std::fs::write(dir.path().join(file), text).unwrap();
         Command::new("kill")
             .args(["-HUP", &pid.to_string()])
             .status()
-            .unwrap()
+            .unwrap();
+        wait_for(
+            &format!("voipsentinel_rules_reloads_total{{result=\"{result}\"}}"),
+            n,
+        );
+        wait_for("voipsentinel_rules_loaded", loaded);
     };
     // logrotate moves the EVE file away; SIGHUP makes the sensor open a new one.
     let eve = dir.path().join("eve.json");
@@ -214,42 +220,38 @@ fn sighup_reloads_rules_and_keeps_the_old_ones_on_error() {
     assert!(eve.exists());
     std::fs::rename(&eve, dir.path().join("eve.json.1")).unwrap();
     // A new rule: reloaded.
-    std::fs::write(
-        dir.path().join("extra.rules"),
+    reload(
+        "extra.rules",
         "alert sip any any -> any any (msg:\"test\"; sip.method:INVITE; sid:9000001; rev:1;)\n",
-    )
-    .unwrap();
-    hup(child.id());
-    wait_for("voipsentinel_rules_reloads_total{result=\"success\"}", 1.0);
-    wait_for("voipsentinel_rules_loaded", shipped + 1.0);
+        "success",
+        1.0,
+        shipped + 1.0,
+    );
     assert!(eve.exists(), "the EVE file was not reopened after SIGHUP");
     // A broken rule: refused, the rules of the last load stay in force.
-    std::fs::write(
-        dir.path().join("extra.rules"),
+    reload(
+        "extra.rules",
         "alert sip any any -> any any (sid:9000001;)\n",
-    )
-    .unwrap();
-    hup(child.id());
-    wait_for("voipsentinel_rules_reloads_total{result=\"failure\"}", 1.0);
-    wait_for("voipsentinel_rules_loaded", shipped + 1.0);
+        "failure",
+        1.0,
+        shipped + 1.0,
+    );
     // threshold.config is part of the reload: a bad line refuses it, a good one is taken.
     std::fs::remove_file(dir.path().join("extra.rules")).unwrap();
-    std::fs::write(
-        dir.path().join("threshold.config"),
+    reload(
+        "threshold.config",
         "suppress gen_id 1, sig_id 9000001\n",
-    )
-    .unwrap();
-    hup(child.id());
-    wait_for("voipsentinel_rules_reloads_total{result=\"failure\"}", 2.0);
-    wait_for("voipsentinel_rules_loaded", shipped + 1.0);
-    std::fs::write(
-        dir.path().join("threshold.config"),
+        "failure",
+        2.0,
+        shipped + 1.0,
+    );
+    reload(
+        "threshold.config",
         "suppress gen_id 1, sig_id 2200001, track by_src, ip 127.0.0.249\n",
-    )
-    .unwrap();
-    hup(child.id());
-    wait_for("voipsentinel_rules_reloads_total{result=\"success\"}", 2.0);
-    wait_for("voipsentinel_rules_loaded", shipped);
+        "success",
+        2.0,
+        shipped,
+    );
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -137,10 +137,7 @@ fn bad_tuning_and_rules_that_take_a_built_in_id_are_refused() {
         "alert sip any any -> any any (msg:\"mine\"; sid:2300001;)\n",
     )
     .unwrap();
-    let out = rules_check(dir.path());
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err.lines().collect();
+    let (err, lines) = rules_check_errors(dir.path());
     assert_eq!(lines.len(), 3, "{err}");
     assert!(
         lines[0].ends_with(

@@ -215,3 +215,13 @@ pub fn rules_check(dir: &std::path::Path) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// `voip-sentinel rules check DIR` on a folder with errors: exit status 1; its stderr, and
+/// the stderr's lines.
+pub fn rules_check_errors(dir: &std::path::Path) -> (String, Vec<String>) {
+    let out = rules_check(dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let lines = err.lines().map(str::to_string).collect();
+    (err, lines)
+}
