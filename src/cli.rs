@@ -124,4 +124,13 @@ pub struct Common {
     /// Replay: keep serving /metrics after the replay has ended, until SIGINT or SIGTERM.
     #[arg(long, global = true, requires = "metrics_listen")]
     pub linger: bool,
+    /// Period of the ticks that run timeouts, in packet-time milliseconds (tests shorten it to
+    /// pass many ticks quickly).
+    #[arg(long, global = true, default_value_t = 1000, value_name = "MS", hide = true,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub tick_ms: u64,
+    /// Batches each worker queue holds (tests shrink it to fill queues quickly).
+    #[arg(long, global = true, default_value_t = 64, value_name = "N", hide = true,
+          value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub queue_batches: u64,
 }

@@ -111,6 +111,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     cfg.correlator.tx.max = cli.common.max_transactions as usize;
     cfg.correlator.calls.max = cli.common.max_calls as usize;
     cfg.worker.streams.max_streams = cli.common.max_streams as usize;
+    cfg.tick_ns = cli.common.tick_ms * 1_000_000;
+    cfg.queue_batches = cli.common.queue_batches as usize;
     if let Command::Rules {
         action: RulesAction::Check { dir },
     } = &cli.command

@@ -2,12 +2,22 @@
 //! with a mark of how far it has got; the merge hands out the globally smallest event once no
 //! worker can still send a smaller one. The correlator so sees one order, the same for any
 //! number of workers.
+//!
+//! The merge never waits on one worker alone: when it must wait, it takes whatever any worker
+//! has sent (a worker whose queue it did not read could otherwise fill it and block, while the
+//! worker the merge waits on waits for input that the blocked one holds up: the stop that hung
+//! after a quiet period). Only a worker with `HEAD_CAP` events already buffered here is left
+//! unread, so its queue holds it back and memory stays bounded.
 
 use std::collections::VecDeque;
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, RecvError, Select};
 
 use super::event::{Chunk, Event, Order};
+
+/// Events of one worker buffered in the merge before the merge stops reading that worker's
+/// queue (its bounded queue then holds the worker back).
+const HEAD_CAP: usize = 1 << 16;
 
 pub struct Merge {
     rx: Vec<Receiver<Chunk>>,
@@ -30,14 +40,56 @@ impl Merge {
         self.heads.iter().map(|h| h.len()).sum()
     }
 
-    fn receive(&mut self, w: usize) {
-        match self.rx[w].recv() {
+    fn absorb(&mut self, w: usize, got: Result<Chunk, RecvError>) {
+        match got {
             Ok(chunk) => {
                 self.heads[w].extend(chunk.events);
                 self.marks[w] = self.marks[w].max(chunk.mark);
             }
             Err(_) => self.marks[w] = Order::MAX,
         }
+    }
+
+    /// A worker whose queue the merge may read: still running, and not holding `HEAD_CAP`
+    /// events here already.
+    fn readable(&self, w: usize) -> bool {
+        self.marks[w] != Order::MAX && self.heads[w].len() < HEAD_CAP
+    }
+
+    /// Wait until some worker has sent something: take every chunk already queued, and if
+    /// there was none, block until any readable worker sends one (or ends).
+    fn wait(&mut self) {
+        let mut got = false;
+        for w in 0..self.rx.len() {
+            while self.readable(w) {
+                match self.rx[w].try_recv() {
+                    Ok(chunk) => self.absorb(w, Ok(chunk)),
+                    Err(crossbeam_channel::TryRecvError::Empty) => break,
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                        self.absorb(w, Err(RecvError))
+                    }
+                }
+                got = true;
+            }
+        }
+        if got {
+            return;
+        }
+        let mut sel = Select::new();
+        let mut index = Vec::with_capacity(self.rx.len());
+        for w in 0..self.rx.len() {
+            if self.readable(w) {
+                sel.recv(&self.rx[w]);
+                index.push(w);
+            }
+        }
+        if index.is_empty() {
+            return;
+        }
+        let op = sel.select();
+        let w = index[op.index()];
+        let got = op.recv(&self.rx[w]);
+        self.absorb(w, got);
     }
 
     /// The next event in global order, or `None` when every worker has finished.
@@ -53,12 +105,9 @@ impl Merge {
                 .filter(|&w| self.heads[w].is_empty() && self.marks[w] != Order::MAX)
                 .min_by_key(|&w| self.marks[w]);
             match (best, lagging) {
-                (Some((order, w)), Some(l)) if self.marks[l] < order => {
-                    let _ = w;
-                    self.receive(l);
-                }
+                (Some((order, _)), Some(l)) if self.marks[l] < order => self.wait(),
                 (Some((_, w)), _) => return self.heads[w].pop_front(),
-                (None, Some(l)) => self.receive(l),
+                (None, Some(_)) => self.wait(),
                 (None, None) => return None,
             }
         }
@@ -126,5 +175,43 @@ mod tests {
             .map(|e| e.order.seq)
             .collect();
         assert_eq!(got, vec![1, 2, 4, 5, 7]);
+    }
+
+    /// A quiet wire: every tick makes one chunk per worker at the same capture position, and
+    /// only worker 0's carries the forwarded tick. The merge must read worker 1's empty chunks
+    /// too, or its queue fills, the sender blocks on it, and the merge waits forever on worker
+    /// 0, which gets nothing more (the stop that hung after five minutes of quiet).
+    #[test]
+    fn reads_every_worker_while_marks_are_tied() {
+        let (t0, r0) = crossbeam_channel::bounded(2);
+        let (t1, r1) = crossbeam_channel::bounded(2);
+        let ticks = 100u64;
+        let sender = std::thread::spawn(move || {
+            for _ in 0..ticks {
+                t1.send(Chunk {
+                    events: Vec::new(),
+                    mark: Order::mark(0, true),
+                })
+                .unwrap();
+                let mut tick = ev(0);
+                tick.order.phase = 2;
+                t0.send(Chunk {
+                    events: vec![tick],
+                    mark: Order::mark(0, true),
+                })
+                .unwrap();
+            }
+        });
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || {
+            let mut m = Merge::new(vec![r0, r1]);
+            let n = std::iter::from_fn(|| m.next_event()).count();
+            let _ = done_tx.send(n);
+        });
+        let n = done_rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the merge and its sender waited on each other");
+        sender.join().unwrap();
+        assert_eq!(n as u64, ticks);
     }
 }
