@@ -79,6 +79,25 @@ pub struct CallInfo {
     /// A stream of the answered call went silent (media timeout) before the call ended.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub media_timeout: bool,
+    /// The INVITE was challenged (401/407) and, as phones do, sent again with credentials:
+    /// one call, whose outcome is that of the last attempt.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub auth: Option<CallAuth>,
+}
+
+/// How a call was authenticated: the challenge and who answered it (user name and realm only;
+/// never the digest response).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CallAuth {
+    /// The status of the last challenge: 401 or 407.
+    pub challenged: u16,
+    /// Challenges in all (a wrong password draws another).
+    pub challenges: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub realm: Option<String>,
 }
 
 /// The encryption posture of a call: what protected its signalling, what the SDP offer and
@@ -156,6 +175,9 @@ struct Call {
     endpoints: Vec<(IpAddr, u16)>,
     /// Signatures already raised for this call (each once per call).
     alerted: Vec<u32>,
+    /// The current INVITE was challenged (401/407) at this time: the call waits for the INVITE
+    /// sent again with credentials, or ends as failed when none comes in time.
+    challenged_at: Option<Ts>,
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +191,11 @@ pub struct CallConfig {
     pub bye_timeout_ns: u64,
     /// How long a finished call is remembered, to absorb retransmissions.
     pub linger_ns: u64,
+    /// How long a challenged INVITE waits for its authenticated repeat. A phone with stored
+    /// credentials answers in milliseconds; a softphone that asks its user for the password
+    /// takes as long as the user does (51 s in the public Nero SIPPS capture), so this is
+    /// Timer C, the proxies' 3 minutes for an INVITE to finish.
+    pub auth_wait_ns: u64,
 }
 
 impl Default for CallConfig {
@@ -179,6 +206,7 @@ impl Default for CallConfig {
             confirmed_idle_ns: crate::time::secs(4 * 3600),
             bye_timeout_ns: crate::time::secs(32),
             linger_ns: crate::time::secs(32),
+            auth_wait_ns: crate::time::secs(180),
         }
     }
 }
@@ -530,6 +558,7 @@ impl Calls {
                     held: None,
                     endpoints: Vec::new(),
                     alerted: Vec::new(),
+                    challenged_at: None,
                 }),
             );
             let call = self.table.get_mut(call_id).expect("inserted");
@@ -555,7 +584,26 @@ impl Calls {
         if let Some(method) = m.method.as_deref() {
             match method {
                 "INVITE" => {
-                    if cseq == call.invite_cseq {
+                    if call.challenged_at.is_some()
+                        && cseq > call.invite_cseq
+                        && m.to_tag().is_none()
+                        && m.from_tag() == call.caller_tag.as_deref()
+                    {
+                        // The challenged INVITE sent again with credentials: the same call.
+                        call.challenged_at = None;
+                        call.invite_cseq = cseq;
+                        call.info.final_status = None;
+                        call.info.final_reason = None;
+                        if let (Some(auth), Some(creds)) = (call.info.auth.as_mut(), &m.auth) {
+                            auth.username.clone_from(&creds.username);
+                            if creds.realm.is_some() {
+                                auth.realm.clone_from(&creds.realm);
+                            }
+                        }
+                        if let Some(media) = &m.media {
+                            call.info.media_offer = media.clone();
+                        }
+                    } else if cseq == call.invite_cseq {
                         // The initial INVITE again, on another hop (a proxy): same call.
                         if call.info.media_offer.is_empty() {
                             if let Some(media) = &m.media {
@@ -636,6 +684,21 @@ impl Calls {
                     if call.info.callee_user_agent.is_none() {
                         call.info.callee_user_agent = m.server.clone().or(m.user_agent.clone());
                     }
+                    if (code == 401 || code == 407) && !call.cancelled {
+                        // A challenge: the phone answers it with the same INVITE and
+                        // credentials, so the call goes on (retransmissions count once).
+                        if call.challenged_at.is_none() {
+                            call.challenged_at = Some(m.ctx.ts);
+                            let auth = call.info.auth.get_or_insert_with(CallAuth::default);
+                            auth.challenged = code;
+                            auth.challenges += 1;
+                            if let Some(realm) = m.challenge.as_ref().and_then(|c| c.realm.clone())
+                            {
+                                auth.realm = Some(realm);
+                            }
+                        }
+                        return;
+                    }
                     let (outcome, reason) = if call.cancelled || code == 487 {
                         self.stats.cancelled += 1;
                         ("cancelled", "cancel")
@@ -694,6 +757,17 @@ impl Calls {
         }
     }
 
+    /// A challenge that no authenticated INVITE followed: the call failed with the challenge
+    /// as its final response, at the time of the challenge.
+    fn abandoned_challenge(c: &mut Call) -> (Ts, &'static str, &'static str) {
+        c.state = State::Terminated;
+        (
+            c.challenged_at.take().unwrap_or(c.last_ts),
+            "failed",
+            "failure",
+        )
+    }
+
     /// Drop a call from the table and its endpoints from the index.
     fn forget(endpoints: &mut FastMap<(IpAddr, u16), Vec<String>>, id: &str, c: &Call) {
         for ep in &c.endpoints {
@@ -721,6 +795,12 @@ impl Calls {
             }
             let idle = now.since(c.last_ts);
             let expired = match (c.state, c.bye_at) {
+                _ if c
+                    .challenged_at
+                    .is_some_and(|t| now.since(t) >= cfg.auth_wait_ns) =>
+                {
+                    true
+                }
                 (_, Some(bye)) => now.since(bye) >= cfg.bye_timeout_ns,
                 (State::Confirmed, None) => idle >= cfg.confirmed_idle_ns,
                 _ => idle >= cfg.setup_timeout_ns,
@@ -734,6 +814,7 @@ impl Calls {
         for (_, id) in ending {
             if let Some(c) = self.table.get_mut(&id) {
                 let (end, outcome, reason) = match c.bye_at {
+                    _ if c.challenged_at.is_some() => Self::abandoned_challenge(c),
                     Some(bye) => (
                         bye,
                         if c.answered.is_some() {
@@ -778,6 +859,7 @@ impl Calls {
                 continue;
             }
             let (end, outcome, reason) = match c.bye_at {
+                _ if c.challenged_at.is_some() => Self::abandoned_challenge(&mut c),
                 Some(bye) => {
                     c.state = State::Terminated;
                     (
@@ -976,5 +1058,113 @@ mod tests {
         // ... but not into a port the call did not announce, nor for an unknown call
         assert!(!calls.injected_into("inj", (ip("10.0.0.9"), 4000), (ip("10.0.0.2"), 17002)));
         assert!(!calls.injected_into("other", (ip("10.0.0.9"), 4000), callee));
+    }
+
+    /// One dialog of a challenged call: the INVITE, its 401/407, the ACK, and the INVITE again
+    /// with credentials (CSeq + 1), then `rest` (status lines of the second attempt).
+    fn challenged(calls: &mut Calls, out: &mut Vec<CallRecord>, code: u16, rest: &[&str]) {
+        let head = |first: &str, cseq: u32, method: &str, to_tag: &str| {
+            format!("{first}\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK{cseq}\nFrom: <sip:100@pbx>;tag=a\nTo: <sip:200@pbx>{to_tag}\nCall-ID: ch\nCSeq: {cseq} {method}\n")
+        };
+        let (hdr, kind) = if code == 401 {
+            ("WWW-Authenticate", "Authorization")
+        } else {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        };
+        let invite = format!(
+            "{}{}",
+            head("INVITE sip:200@pbx SIP/2.0", 1, "INVITE", ""),
+            sdp("10.0.0.1", 16000)
+        );
+        calls.on_message(&msg(&invite, "10.0.0.1", "10.0.0.2", 0), out);
+        let challenge = format!(
+            "{}{hdr}: Digest realm=\"office\", nonce=\"n1\", qop=\"auth\"\nContent-Length: 0\n\n",
+            head(&format!("SIP/2.0 {code} Challenge"), 1, "INVITE", ";tag=p")
+        );
+        calls.on_message(&msg(&challenge, "10.0.0.2", "10.0.0.1", 1), out);
+        calls.on_message(&msg(&challenge, "10.0.0.2", "10.0.0.1", 2), out);
+        let ack = format!(
+            "{}Content-Length: 0\n\n",
+            head("ACK sip:200@pbx SIP/2.0", 1, "ACK", ";tag=p")
+        );
+        calls.on_message(&msg(&ack, "10.0.0.1", "10.0.0.2", 3), out);
+        let again = format!(
+            "{}{kind}: Digest username=\"100\", realm=\"office\", nonce=\"n1\", uri=\"sip:200@pbx\", response=\"0123456789abcdef0123456789abcdef\"\n{}",
+            head("INVITE sip:200@pbx SIP/2.0", 2, "INVITE", ""),
+            sdp("10.0.0.1", 16000)
+        );
+        calls.on_message(&msg(&again, "10.0.0.1", "10.0.0.2", 4), out);
+        // Responses answer the request before them: the second INVITE, then each request.
+        let mut last = (2, "INVITE");
+        for (i, line) in rest.iter().enumerate() {
+            let (from, to) = if line.starts_with("SIP/") {
+                ("10.0.0.2", "10.0.0.1")
+            } else {
+                last = (last.0 + 1, line.split(' ').next().unwrap());
+                ("10.0.0.1", "10.0.0.2")
+            };
+            let (cseq, method) = last;
+            let m = format!(
+                "{}Content-Length: 0\n\n",
+                head(line, cseq, method, ";tag=b")
+            );
+            calls.on_message(&msg(&m, from, to, 10 + i as u64 * 1000), out);
+        }
+    }
+
+    #[test]
+    fn a_challenged_invite_sent_again_with_credentials_is_one_answered_call() {
+        for code in [407, 401] {
+            let mut calls = Calls::new(CallConfig::default());
+            let mut out = Vec::new();
+            challenged(
+                &mut calls,
+                &mut out,
+                code,
+                &[
+                    "SIP/2.0 200 OK",
+                    "BYE sip:100@10.0.0.1 SIP/2.0",
+                    "SIP/2.0 200 OK",
+                ],
+            );
+            assert_eq!(out.len(), 1, "{out:?}");
+            let c = &out[0].call;
+            assert_eq!(c.outcome, "answered");
+            assert_eq!(c.final_status, Some(200));
+            assert_eq!(c.hangup_by.as_deref(), Some("caller"));
+            assert_eq!(
+                c.auth,
+                Some(CallAuth {
+                    challenged: code,
+                    challenges: 1,
+                    username: Some("100".into()),
+                    realm: Some("office".into()),
+                })
+            );
+            assert_eq!(calls.stats.answered, 1);
+            assert_eq!(calls.stats.failed, 0);
+        }
+    }
+
+    #[test]
+    fn a_challenge_not_answered_in_time_is_a_failed_call_at_the_challenge() {
+        let mut calls = Calls::new(CallConfig::default());
+        let mut out = Vec::new();
+        let invite = format!(
+            "INVITE sip:200@pbx SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\nFrom: <sip:100@pbx>;tag=a\nTo: <sip:200@pbx>\nCall-ID: gone\nCSeq: 1 INVITE\n{}",
+            sdp("10.0.0.1", 16000)
+        );
+        calls.on_message(&msg(&invite, "10.0.0.1", "10.0.0.2", 0), &mut out);
+        let challenge = "SIP/2.0 407 Proxy Authentication Required\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\nFrom: <sip:100@pbx>;tag=a\nTo: <sip:200@pbx>;tag=p\nCall-ID: gone\nCSeq: 1 INVITE\nProxy-Authenticate: Digest realm=\"office\", nonce=\"n\"\nContent-Length: 0\n\n";
+        calls.on_message(&msg(challenge, "10.0.0.2", "10.0.0.1", 5), &mut out);
+        calls.expire(Ts(crate::time::secs(179)), &mut out);
+        assert!(out.is_empty(), "a user may still be typing the password");
+        calls.expire(Ts(crate::time::secs(181)), &mut out);
+        assert_eq!(out.len(), 1);
+        let c = &out[0].call;
+        assert_eq!((c.outcome.as_str(), c.final_status), ("failed", Some(407)));
+        assert_eq!(c.end, Ts(5_000_000).to_string(), "ends at the challenge");
+        assert_eq!(c.auth.as_ref().map(|a| a.username.clone()), Some(None));
+        assert_eq!(calls.stats.failed, 1);
     }
 }
