@@ -9,7 +9,7 @@
 # sent to any address outside 127.0.0.0/8 or the namespaces made here.
 #
 # Usage (as root):  scripts/make-pcaps.sh [NAME...]
-#   NAME is one of: g711 tcp frag register failures proxy (default: all)
+#   NAME is one of: g711 tcp frag register failures proxy auth (default: all)
 # Environment: OUT=dir to write somewhere other than pcaps/.
 # Dependencies: scripts/install-deps.sh.
 set -euo pipefail
@@ -132,6 +132,27 @@ wait_udp() {
 		sleep 0.1
 	done
 	die "nothing listening on udp $1"
+}
+
+# rtp_sink ADDR PORT...: background process that binds these UDP ports and
+# discards what arrives, as a phone's RTP sockets would (sipp binds only its
+# -mp port, not the per-call [auto_media_port]s, and the kernel would answer
+# RTP to the others with ICMP port unreachable). Its pid is in $SINK_PID.
+rtp_sink() {
+	spawn timeout 120 python3 -c '
+import select, socket, sys
+addr = sys.argv[1]
+socks = []
+for p in sys.argv[2:]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, int(p)))
+    socks.append(s)
+while True:
+    for s in select.select(socks, [], [])[0]:
+        s.recv(65535)
+' "$@"
+	SINK_PID=$BG_PID
+	wait_udp "$1:${!#}"
 }
 
 # sip_stat FILE: tshark's SIP statistics.
@@ -312,12 +333,70 @@ make_proxy() {
 	expect "$f" 'BYE +: +4 Packets'
 }
 
-ALL=(g711 tcp frag register failures proxy)
+# 7. Office calls through a PBX/proxy that authenticates them, as Kamailio,
+#    Asterisk and FreeSWITCH do by default (scripts/pcaps/kamailio-auth-proxy.cfg:
+#    stateful, record-routing, proxy_challenge + pv_proxy_authenticate against
+#    passwords in the config): sipp phone 127.0.0.41 -> kamailio 127.0.0.42 ->
+#    sipp callee 127.0.0.43. Five calls from alice to 2001 (1 call/s, at most
+#    2 at once): INVITE, 407 Proxy-Authenticate (realm office.example, MD5,
+#    qop=auth), ACK, INVITE with Proxy-Authorization (CSeq 2), 100/180/200 on
+#    both hops, ACK, about 7 s of G.711 A-law RTP each way (g711a.pcap played
+#    by both sipps), BYE, 200. Then one call from bob with a wrong password:
+#    INVITE, 407, ACK, INVITE with Proxy-Authorization, 403 Forbidden, ACK.
+make_auth() {
+	local f=kamailio-auth-calls.pcap
+	log "$f"
+	cap_start "$f" 'host 127.0.0.41 or host 127.0.0.42 or host 127.0.0.43'
+	mkdir -p "$WORK/kam-auth"
+	spawn timeout 90 kamailio -f "$SC/kamailio-auth-proxy.cfg" -DD -E -n 1 -Y "$WORK/kam-auth" \
+		-P "$WORK/kam-auth/kamailio.pid" -w "$WORK/kam-auth" >"$WORK/kam-auth.log" 2>&1
+	local kam=$BG_PID
+	wait_udp 127.0.0.42:5060
+	# per-call media ports ([auto_media_port]: -mp + 4 x (call - 1)); sipp
+	# itself binds the first one
+	rtp_sink 127.0.0.41 16004 16008 16012 16016
+	local sink_a=$SINK_PID
+	rtp_sink 127.0.0.43 17004 17008 17012 17016
+	local sink_b=$SINK_PID
+	sipp_uas auth-uas -sf "$SC/uas-auth-call.xml" -i 127.0.0.43 -p 5060 -mi 127.0.0.43 -mp 17000 -m 5
+	sipp_uac auth-uac -sf "$SC/uac-auth-call.xml" 127.0.0.42:5060 -i 127.0.0.41 -p 5060 -mi 127.0.0.41 \
+		-mp 16000 -s 2001 -key caller alice -au alice -ap alice-secret -auth_uri 2001@office.example \
+		-m 5 -r 1 -l 2 -cid_str 'auth-call-%u@127.0.0.41'
+	wait_pid "$UAS_PID"
+	sleep 0.5
+	sipp_uac auth-uac-bad -sf "$SC/uac-auth-call.xml" 127.0.0.42:5060 -i 127.0.0.41 -p 5060 -mi 127.0.0.41 \
+		-mp 16000 -s 2002 -key caller bob -au bob -ap wrong-password -auth_uri 2002@office.example \
+		-m 1 -cid_str 'auth-bad-%u@127.0.0.41'
+	sleep 0.5
+	kill -TERM "$kam" "$sink_a" "$sink_b" 2>/dev/null || true
+	wait_pid "$kam"
+	wait_pid "$sink_a"
+	wait_pid "$sink_b"
+	cap_stop
+	expect "$f" 'INVITE +: +17 Packets'
+	expect "$f" 'ACK +: +17 Packets'
+	expect "$f" 'BYE +: +10 Packets'
+	expect "$f" 'SIP 407 Proxy Authentication Required +: +6 Packets'
+	expect "$f" 'SIP 403 Forbidden +: +1 Packets'
+	expect "$f" 'SIP 200 OK +: +20 Packets'
+	expect "$f" 'SIP 180 Ringing +: +10 Packets'
+	expect "$f" 'SIP 100 Trying +: +5 Packets'
+	local n auth streams
+	auth=$(tshark -n -r "$OUT/$f" -Y 'sip.Method == "INVITE" && sip.Proxy-Authorization' 2>/dev/null | wc -l)
+	[ "$auth" -eq 6 ] || die "$f: expected 6 INVITEs with Proxy-Authorization, found $auth"
+	streams=$(tshark -n -r "$OUT/$f" -q -z rtp,streams 2>/dev/null | grep -Ec ' g711A +2[0-9][0-9] ' || true)
+	[ "$streams" -eq 10 ] || die "$f: expected 10 G.711 A-law RTP streams, found $streams"
+	n=$(tshark -n -r "$OUT/$f" -Y icmp 2>/dev/null | wc -l)
+	[ "$n" -eq 0 ] || die "$f: $n ICMP packets (RTP sent to a closed port?)"
+	log "$f: 6 authenticated INVITEs, $streams RTP streams"
+}
+
+ALL=(g711 tcp frag register failures proxy auth)
 [ $# -gt 0 ] && ALL=("$@")
 for n in "${ALL[@]}"; do
 	case $n in
-	g711 | tcp | frag | register | failures | proxy) "make_$n" ;;
-	*) die "unknown capture $n (one of: g711 tcp frag register failures proxy)" ;;
+	g711 | tcp | frag | register | failures | proxy | auth) "make_$n" ;;
+	*) die "unknown capture $n (one of: g711 tcp frag register failures proxy auth)" ;;
 	esac
 done
 log "done: $OUT"

@@ -102,6 +102,34 @@ OURS = {
         "-s 5000 -m 2 -r 1 -l 1 -cid_str 'proxy-call-%u@127.0.0.71'`; "
         "`tcpdump -i lo -U -w ... 'host 127.0.0.71 or host 127.0.0.72 or host 127.0.0.73'`",
     ),
+    "kamailio-auth-calls.pcap": (
+        "Office calls through a PBX/proxy that authenticates them with 407, as Kamailio, Asterisk and "
+        "FreeSWITCH do by default: sipp phone 127.0.0.41:5060 (`scripts/pcaps/uac-auth-call.xml`) to "
+        "kamailio 127.0.0.42:5060 (`scripts/pcaps/kamailio-auth-proxy.cfg`: auth module `proxy_challenge` "
+        "+ `pv_proxy_authenticate` against passwords held in the config, no database; transaction-stateful, "
+        "Record-Route) to the callee, a sipp UAS at 127.0.0.43:5060 (`scripts/pcaps/uas-auth-call.xml`). "
+        "Five calls from alice to 2001 (Call-IDs auth-call-1..5@127.0.0.41), 1 call/s with at most 2 at once "
+        "(they start at about 0, 1, 9, 10 and 18 s). Per call: INVITE with an SDP offer (PCMA, PCMU, "
+        "telephone-event), 407 Proxy Authentication Required with Proxy-Authenticate (realm \"office.example\", "
+        "qop=\"auth\", algorithm=MD5), ACK (Via branch of the first INVITE), INVITE again with "
+        "Proxy-Authorization (same Call-ID and From tag, CSeq 2, new branch, digest uri = Request-URI "
+        "sip:2001@office.example, nc=00000001), 100 from kamailio, INVITE forwarded to the UAS "
+        "(Proxy-Authorization removed, Record-Route, second Via), 180 and 200 (SDP answer PCMA) on both hops, "
+        "ACK and, 7.5 s later, BYE loose-routed through kamailio on both hops, 200 for BYE on both hops. "
+        "Between ACK and BYE both sipps play sipp's `g711a.pcap` (G.711 A-law, 236 packets, about 7.05 s, "
+        "SSRC 0xDEE0EE8F in both directions as in that file) to the address in the other's SDP, so each call "
+        "has two RTP streams; media ports differ per call (`[auto_media_port]`: 16000+4n on the phone, "
+        "17000+4n on the callee; a small python listener binds the ports sipp does not, so there is no ICMP). "
+        "Last, a call from bob to 2002 with a wrong password (auth-bad-1@127.0.0.41): INVITE, 407, ACK, "
+        "INVITE with Proxy-Authorization, 403 Forbidden, ACK; it never reaches the UAS and has no RTP.",
+        "`make_auth`: `kamailio -f scripts/pcaps/kamailio-auth-proxy.cfg -DD -E -n 1 ...`; "
+        "`sipp -sf scripts/pcaps/uas-auth-call.xml -i 127.0.0.43 -p 5060 -mi 127.0.0.43 -mp 17000 -m 5`; "
+        "`sipp -sf scripts/pcaps/uac-auth-call.xml 127.0.0.42:5060 -i 127.0.0.41 -p 5060 -mi 127.0.0.41 -mp 16000 "
+        "-s 2001 -key caller alice -au alice -ap alice-secret -auth_uri 2001@office.example -m 5 -r 1 -l 2 "
+        "-cid_str 'auth-call-%u@127.0.0.41'`; then the same with `-s 2002 -key caller bob -au bob "
+        "-ap wrong-password -auth_uri 2002@office.example -m 1 -cid_str 'auth-bad-%u@127.0.0.41'`; "
+        "`tcpdump -i lo -U -w ... 'host 127.0.0.41 or host 127.0.0.42 or host 127.0.0.43'`",
+    ),
 }
 
 # public files of the shared collection that were not copied, and why
@@ -225,7 +253,7 @@ def main():
     w("")
     w("```sh")
     w("scripts/install-deps.sh           # tshark sip-tester kamailio tcpdump tcpreplay iproute2 ...")
-    w("scripts/make-pcaps.sh             # all six, about 70 s; or: scripts/make-pcaps.sh g711 tcp frag register failures proxy")
+    w("scripts/make-pcaps.sh             # all seven, about 105 s; or: scripts/make-pcaps.sh g711 tcp frag register failures proxy auth")
     w("scripts/pcaps/write-readme.py     # refresh this file's facts")
     w("```")
     w("")

@@ -9,6 +9,7 @@ mod fanout;
 mod golden;
 mod live;
 mod media;
+mod office;
 mod oracle;
 mod prometheus;
 mod rtp_oracle;
