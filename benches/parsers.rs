@@ -5,11 +5,12 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use voip_sentinel::decode::{Decoder, DefragConfig, LinkType};
-use voip_sentinel::rtp::{parse_rtp, StreamStats};
-use voip_sentinel::sdp::parse_sdp;
+use voip_sentinel::base::packet::LinkType;
+use voip_sentinel::base::time::Ts;
+use voip_sentinel::decode::{Decoder, DefragConfig};
+use voip_sentinel::media::rtp::{parse_rtp, StreamStats};
 use voip_sentinel::sip::parser::{looks_like_sip, parse_datagram};
-use voip_sentinel::time::Ts;
+use voip_sentinel::sip::sdp::parse_sdp;
 
 /// Every frame of a capture, with its link type.
 fn frames(path: &str) -> (LinkType, Vec<Vec<u8>>) {

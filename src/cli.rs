@@ -97,7 +97,7 @@ pub struct Common {
         global = true,
         value_name = "ADDR",
         num_args = 0..=1,
-        default_missing_value = crate::metrics::DEFAULT_LISTEN
+        default_missing_value = crate::output::metrics::DEFAULT_LISTEN
     )]
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// SIP transactions tracked at most; when full, the least recently active are written as

@@ -1,38 +1,28 @@
 //! voip-sentinel: a passive VoIP security sensor.
 //!
-//! Data flows one way: [`capture`] reads packets, [`decode`] takes them apart, [`flow`] keys
-//! them to workers ([`pipeline`]), which reassemble [`tcp`] streams and find [`sip`] messages;
-//! the [`correlate`] stage follows transactions and dialogs ([`dialog`]) and writes [`eve`]
-//! records.
+//! Data flows one way, and the folders follow it; a module imports only [`base`] and the
+//! stages upstream of it:
+//!
+//! 1. [`capture`]: savefiles and live interfaces hand over frames.
+//! 2. [`decode`]: link, network and transport layers taken apart; fragments reassembled.
+//! 3. [`flow`]: flow keys, TCP reassembly, WebSocket frames, TLS hellos.
+//! 4. [`sip`]: SIP messages (and their SDP bodies) parsed and framed.
+//! 5. [`media`]: RTP and RTCP streams, the media SDP announced, wire evidence.
+//! 6. [`dialog`]: transactions and calls.
+//! 7. [`detect`]: signatures (rules), behavioural detectors, anomalies, inventory, policy.
+//! 8. [`output`]: EVE records, alerts, metrics.
+//!
+//! [`pipeline`] wires the stages into threads (capture thread, workers, merge, correlator) and
+//! [`cli`] is the command line.
 
-pub mod alert;
-pub mod anomaly;
+pub mod base;
 pub mod capture;
 pub mod cli;
-pub mod correlate;
 pub mod decode;
 pub mod detect;
 pub mod dialog;
-pub mod eve;
-pub mod evict;
-pub mod expect;
-pub mod fasthash;
 pub mod flow;
-pub mod inventory;
-pub mod iptext;
-pub mod media_evidence;
-pub mod metrics;
+pub mod media;
+pub mod output;
 pub mod pipeline;
-pub mod policy;
-pub mod privdrop;
-pub mod report;
-pub mod rtp;
-pub mod rules;
-pub mod sdp;
-pub mod segment;
 pub mod sip;
-pub mod streams;
-pub mod tcp;
-pub mod time;
-pub mod tls;
-pub mod ws;

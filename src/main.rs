@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use voip_sentinel::capture::{self, Live, LiveConfig, SourceEvent};
 
 use voip_sentinel::cli::{Cli, Command, RulesAction};
+use voip_sentinel::detect::policy::Policy;
+use voip_sentinel::pipeline::report;
 use voip_sentinel::pipeline::{self, PipelineConfig};
-use voip_sentinel::policy::Policy;
-use voip_sentinel::report;
 
 fn main() -> ExitCode {
     // A panic anywhere names the capture position a worker was at, so the packet can be found
@@ -51,7 +51,7 @@ fn watch_sighup(
     dir: Option<PathBuf>,
     reopen: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
-) -> Result<crossbeam_channel::Receiver<voip_sentinel::policy::Reload>> {
+) -> Result<crossbeam_channel::Receiver<voip_sentinel::detect::policy::Reload>> {
     let hup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
         .context("installing the SIGHUP handler")?;
@@ -139,14 +139,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     // The user to become, looked up before anything is opened: a wrong name fails at once.
     let run_as = match &cli.common.user {
         Some(u) => Some(
-            voip_sentinel::privdrop::lookup(u, cli.common.group.as_deref())
+            voip_sentinel::capture::privdrop::lookup(u, cli.common.group.as_deref())
                 .map_err(anyhow::Error::msg)?,
         ),
         None => None,
     };
     let drop_privileges = || -> Result<()> {
         if let Some(ids) = run_as {
-            voip_sentinel::privdrop::drop_to(ids)
+            voip_sentinel::capture::privdrop::drop_to(ids)
                 .map_err(|e| anyhow::anyhow!("cannot drop privileges: {e}"))?;
         }
         Ok(())
@@ -170,10 +170,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let metrics = cli
         .common
         .metrics_listen
-        .map(|_| voip_sentinel::metrics::Metrics::new());
+        .map(|_| voip_sentinel::output::metrics::Metrics::new());
     let _server = match (cli.common.metrics_listen, &metrics) {
         (Some(addr), Some(m)) => Some(
-            voip_sentinel::metrics::serve(Arc::clone(m), addr)
+            voip_sentinel::output::metrics::serve(Arc::clone(m), addr)
                 .with_context(|| format!("cannot serve metrics on {addr} (is the port in use?)"))?,
         ),
         _ => None,

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use voip_sentinel::capture::{self, SourceEvent};
+use voip_sentinel::detect::policy::Policy;
 use voip_sentinel::pipeline::{self, PipelineConfig, RunStats};
-use voip_sentinel::policy::Policy;
 
 /// Packets in a capture.
 pub fn packets_in(file: &Path) -> u64 {

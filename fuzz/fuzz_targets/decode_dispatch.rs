@@ -5,9 +5,8 @@
 
 use fuzz_common::{frames, option_bit, records, within};
 use libfuzzer_sys::fuzz_target;
-use voip_sentinel::decode::{
-    fast_udp4, sctp_data_chunks, Decoded, Decoder, DefragConfig, LinkType, Transport,
-};
+use voip_sentinel::base::packet::{LinkType, Transport};
+use voip_sentinel::decode::{fast_udp4, sctp_data_chunks, Decoded, Decoder, DefragConfig};
 use voip_sentinel::flow::FlowKey;
 
 // Input: records (see `fuzz_common::records`); the first one's first byte, when odd, asks

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use fuzz_common::{frames, option_bit, records};
 use libfuzzer_sys::fuzz_target;
 use voip_sentinel::capture::SourceEvent;
+use voip_sentinel::detect::policy::Policy;
+use voip_sentinel::detect::rules::RuleSet;
 use voip_sentinel::pipeline::{self, PipelineConfig};
-use voip_sentinel::policy::Policy;
-use voip_sentinel::rules::RuleSet;
 
 /// The EVE output, kept to be checked after the run.
 #[derive(Clone, Default)]

@@ -5,12 +5,12 @@
 
 use fuzz_common::{header, records, timed};
 use libfuzzer_sys::fuzz_target;
-use voip_sentinel::media_evidence::Evidence;
-use voip_sentinel::rtp::{
+use voip_sentinel::base::time::Ts;
+use voip_sentinel::media::evidence::Evidence;
+use voip_sentinel::media::rtp::{
     classify, parse_rtcp, parse_rtp, Codec, CodecImpairment, RtcpPacket, RtpInfo, RttTracker,
     StreamStats,
 };
-use voip_sentinel::time::Ts;
 
 // Input: records (see `fuzz_common::records`). The first is the stream's setup: option bits
 // (1: a clock rate, 2: a telephone-event payload type, 4: a frame size hint), the clock rate

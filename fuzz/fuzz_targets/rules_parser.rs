@@ -8,15 +8,15 @@ use std::path::Path;
 
 use fuzz_common::{records, timed};
 use libfuzzer_sys::fuzz_target;
-use voip_sentinel::decode::Transport;
+use voip_sentinel::base::packet::PacketCtx;
+use voip_sentinel::base::packet::Transport;
+use voip_sentinel::base::time::Ts;
 use voip_sentinel::detect::config::DetectConfig;
 use voip_sentinel::detect::fraud::{normalise, parse_plan};
-use voip_sentinel::inventory::parse_list;
-use voip_sentinel::pipeline::event::PacketCtx;
-use voip_sentinel::rules::tuning::Tuning;
-use voip_sentinel::rules::{RuleSet, Variables};
+use voip_sentinel::detect::inventory::parse_list;
+use voip_sentinel::detect::rules::tuning::Tuning;
+use voip_sentinel::detect::rules::{RuleSet, Variables};
 use voip_sentinel::sip::parse_message;
-use voip_sentinel::time::Ts;
 
 // Input: records (see `fuzz_common::records`): variables.conf text, rules text, a
 // detectors.conf / numbering plan / vulnerable.list text, a SIP message.
@@ -62,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
     });
     match tuning {
         Ok(t) => {
-            let (a, b) = (IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(Ipv4Addr::BROADCAST));
+            let (a, b) = (
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V4(Ipv4Addr::BROADCAST),
+            );
             for sid in [0, 1, 3, 2_200_001] {
                 let _ = t.is_suppressed(sid, a, b);
                 let _ = t.threshold(sid);
@@ -91,7 +94,7 @@ fuzz_target!(|data: &[u8]| {
         out.clear();
         set.matches(&msg, &ctx, &mut out)
     });
-    let head = voip_sentinel::eve::Head::new(&ctx, "alert");
+    let head = voip_sentinel::output::eve::Head::new(&ctx, "alert");
     for r in &out {
         assert!(r.is_match(&msg, &ctx), "matches() and is_match() disagree");
         let _ = r.alert_info(&head);

@@ -3,8 +3,8 @@
 
 use fuzz_common::{timed, within};
 use libfuzzer_sys::fuzz_target;
-use voip_sentinel::rtp::Codec;
-use voip_sentinel::sdp::{attribute_value, parse_sdp, redact_crypto_keys};
+use voip_sentinel::media::rtp::Codec;
+use voip_sentinel::sip::sdp::{attribute_value, parse_sdp, redact_crypto_keys};
 
 fuzz_target!(|data: &[u8]| {
     let first = timed("parse_sdp", data.len(), || parse_sdp(data));

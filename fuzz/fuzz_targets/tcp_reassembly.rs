@@ -6,9 +6,9 @@
 
 use fuzz_common::{header, records, timed, within};
 use libfuzzer_sys::fuzz_target;
+use voip_sentinel::flow::tcp::{SegmentOutcome, TcpConfig, TcpStream};
+use voip_sentinel::flow::{tls, websocket};
 use voip_sentinel::sip::{frame_len, parse_message, resync, skip_keepalive, Frame};
-use voip_sentinel::tcp::{SegmentOutcome, StreamConfig, TcpStream};
-use voip_sentinel::{tls, ws};
 
 // Input: records (see `fuzz_common::records`). The first: option bits (1: small caps, to
 // reach the over-cap and gap paths; 2: consume what the framing finds after each segment, as
@@ -20,13 +20,13 @@ fuzz_target!(|data: &[u8]| {
     let isn = u32::from_be_bytes([i0, i1, i2, i3]);
     let drain = opts & 2 != 0;
     let cfg = if opts & 1 != 0 {
-        StreamConfig {
+        TcpConfig {
             max_buffered: 512,
             max_out_of_order: 256,
             max_segments_ooo: 4,
         }
     } else {
-        StreamConfig::default()
+        TcpConfig::default()
     };
     let mut s = TcpStream::with_config(cfg);
     let mut fed: u64 = 0;
@@ -95,13 +95,13 @@ fn frame(data: &[u8]) -> usize {
     let _ = timed("tls::probe", data.len(), || tls::probe(data));
     let _ = tls::probe_records(data);
     let _ = tls::probe_dtls(data);
-    if ws::may_be_upgrade(data) {
-        if let Some(n) = ws::upgrade_len(data) {
+    if websocket::may_be_upgrade(data) {
+        if let Some(n) = websocket::upgrade_len(data) {
             assert!(n <= data.len(), "upgrade_len {n}");
         }
     }
-    let ws_len = match ws::parse_frame(data) {
-        ws::Frame::Complete {
+    let ws_len = match websocket::parse_frame(data) {
+        websocket::WsFrame::Complete {
             header_len,
             payload_len,
             mask,
@@ -112,12 +112,12 @@ fn frame(data: &[u8]) -> usize {
                 .expect("frame length overflows");
             if total <= data.len() {
                 let mut out = Vec::new();
-                ws::unmask_into(&data[header_len..total], mask, &mut out);
+                websocket::unmask_into(&data[header_len..total], mask, &mut out);
                 assert_eq!(out.len(), payload_len);
             }
             total
         }
-        ws::Frame::Incomplete | ws::Frame::Invalid(_) => 0,
+        websocket::WsFrame::Incomplete | websocket::WsFrame::Invalid(_) => 0,
     };
     let ka = skip_keepalive(data);
     assert!(ka <= data.len());

@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use voip_sentinel::decode::LinkType;
-use voip_sentinel::time::Ts;
+use voip_sentinel::base::packet::LinkType;
+use voip_sentinel::base::time::Ts;
 
 /// Whether `inner` lies inside `outer` (a parser's borrowed slice must come from its input).
 pub fn within(outer: &[u8], inner: &[u8]) -> bool {

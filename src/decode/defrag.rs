@@ -6,10 +6,10 @@
 
 use std::collections::VecDeque;
 
-use crate::fasthash::FastMap;
+use crate::base::fasthash::FastMap;
 use std::net::IpAddr;
 
-use crate::time::Ts;
+use crate::base::time::Ts;
 
 /// Limits of the reassembly table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,7 +23,8 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use etherparse::{Ipv4HeaderSlice, Ipv6HeaderSlice, TcpHeaderSlice, UdpHeaderSlice};
 
-use crate::time::Ts;
+use crate::base::packet::{LinkType, Transport};
+use crate::base::time::Ts;
 use defrag::{Defrag, Fragment, Insert};
 pub use defrag::{DefragConfig, DefragStats, FragKey};
 use link::{Vlans, L3};
@@ -34,58 +35,6 @@ pub const MAX_TUNNEL_DEPTH: usize = 4;
 const MAX_EXT_HEADERS: usize = 16;
 /// Most SCTP chunks looked at in one packet.
 const MAX_SCTP_CHUNKS: usize = 256;
-
-/// Link-layer header type of a capture (pcap DLT).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkType {
-    Ethernet,
-    LinuxSll,
-    LinuxSll2,
-    /// BSD loopback: 4-byte address family in the writer's byte order (both accepted).
-    Null,
-    /// OpenBSD loopback: big-endian address family.
-    Loop,
-    /// Raw IP, version from the first nibble.
-    Raw,
-    Ipv4,
-    Ipv6,
-}
-
-impl LinkType {
-    /// Every link type the decoder supports (for tests and fuzzing that try each).
-    pub const ALL: [LinkType; 8] = [
-        LinkType::Ethernet,
-        LinkType::LinuxSll,
-        LinkType::LinuxSll2,
-        LinkType::Null,
-        LinkType::Loop,
-        LinkType::Raw,
-        LinkType::Ipv4,
-        LinkType::Ipv6,
-    ];
-
-    /// Map a pcap DLT / LINKTYPE value.
-    pub fn from_dlt(dlt: i32) -> Option<LinkType> {
-        match dlt {
-            1 => Some(LinkType::Ethernet),
-            113 => Some(LinkType::LinuxSll),
-            276 => Some(LinkType::LinuxSll2),
-            0 => Some(LinkType::Null),
-            108 => Some(LinkType::Loop),
-            12 | 14 | 101 => Some(LinkType::Raw),
-            228 => Some(LinkType::Ipv4),
-            229 => Some(LinkType::Ipv6),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Transport {
-    Udp,
-    Tcp,
-    Sctp,
-}
 
 pub const TCP_FIN: u8 = 0x01;
 pub const TCP_SYN: u8 = 0x02;
@@ -661,7 +610,7 @@ pub fn test_packets(rel: &str) -> Vec<(Transport, u16, u16, Vec<u8>)> {
     let mut dec = Decoder::new(DefragConfig::default());
     let mut out = Vec::new();
     while let Ok(p) = cap.next_packet() {
-        if let Ok(d) = dec.decode(link, p.data, crate::time::Ts::ZERO) {
+        if let Ok(d) = dec.decode(link, p.data, crate::base::time::Ts::ZERO) {
             out.push((d.transport, d.sport, d.dport, d.payload.to_vec()));
         }
     }

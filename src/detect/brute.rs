@@ -13,9 +13,9 @@ use super::table::{Distinct, Lru, Rate, Samples};
 use super::{
     Emit, Pending, BRUTE_DISTRIBUTED, BRUTE_SOURCE, BRUTE_SUCCESS, BRUTE_USER, NEW_NETWORK,
 };
+use crate::base::iptext::IpText;
+use crate::base::time::Ts;
 use crate::dialog::Msg;
-use crate::iptext::IpText;
-use crate::time::Ts;
 
 #[derive(Default)]
 pub struct SourceFails {

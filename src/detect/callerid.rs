@@ -360,7 +360,7 @@ pub(crate) fn on_request(
         return;
     }
     let ctx = &m.ctx;
-    let src = crate::iptext::IpText::new(&ctx.src).to_string();
+    let src = crate::base::iptext::IpText::new(&ctx.src).to_string();
     let from_user = m.from.as_ref().and_then(|p| p.user.as_deref());
     let pai_user = m.pai.as_ref().and_then(|p| p.user.as_deref());
     let from = num_of(from_user, intl_prefixes);

@@ -183,8 +183,7 @@ detect_config! {
     }
 }
 
-/// One error of a configuration text: line and column (from 1) and what is wrong.
-pub type ConfigError = (usize, usize, String);
+pub use super::error::ConfigError;
 
 impl DetectConfig {
     /// Read a `rules/detectors.conf` text; what it does not set keeps its default.

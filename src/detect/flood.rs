@@ -11,9 +11,9 @@ use super::config::FloodConfig;
 use super::secs;
 use super::table::{Lru, Rate, Samples};
 use super::{Emit, FLOOD_CHALLENGES, FLOOD_DESTINATION, FLOOD_GLOBAL, FLOOD_SOURCE};
+use crate::base::iptext::IpText;
+use crate::base::time::Ts;
 use crate::dialog::Msg;
-use crate::iptext::IpText;
-use crate::time::Ts;
 
 /// The methods counted on their own; `ALL` counts every method.
 pub const METHODS: [&str; 6] = [
@@ -179,7 +179,7 @@ impl Flood {
         threshold: u64,
         window: u64,
         m: &Msg,
-        sig: crate::alert::Signature,
+        sig: crate::output::alert::Signature,
         who: &str,
         emit: &mut Emit<'_>,
     ) {

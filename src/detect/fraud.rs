@@ -20,7 +20,7 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use super::config::ConfigError;
+use super::error::ConfigError;
 use super::table::{Distinct, Lru, Rate, VALUE_CLIP};
 use super::{secs, usize_of, Emit};
 use super::{
@@ -28,11 +28,11 @@ use super::{
     FRAUD_CONCURRENT_SOURCE, FRAUD_CONCURRENT_TRUNK, FRAUD_HIGH_RISK, FRAUD_INTL_ACCOUNT,
     FRAUD_INTL_SOURCE, FRAUD_LONG_CALL, FRAUD_PREMIUM, FRAUD_PROBING, FRAUD_SHORT_CALLS,
 };
+use crate::base::iptext::IpText;
+use crate::base::packet::PacketCtx;
+use crate::base::time::Ts;
 use crate::dialog::msg::clip;
 use crate::dialog::Msg;
-use crate::iptext::IpText;
-use crate::pipeline::event::PacketCtx;
-use crate::time::Ts;
 
 // ---------------------------------------------------------------------------------------------
 // Number plan

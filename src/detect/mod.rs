@@ -46,13 +46,19 @@
 //! | 2300041 | PASSporT cannot be decoded | caller-id | 2 |
 //! | 2300042 | concurrent answered calls towards one destination (trunk) above its limit | toll-fraud | 2 |
 
+pub mod anomaly;
 pub mod brute;
 pub mod callerid;
 pub mod config;
+pub mod error;
 pub mod flood;
 pub mod fraud;
+pub mod inventory;
+pub mod policy;
 pub mod rate;
+pub mod rules;
 pub mod scanner;
+pub mod segmentation;
 pub mod table;
 pub mod threshold;
 
@@ -66,10 +72,10 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::alert::Signature;
+use crate::base::packet::PacketCtx;
+use crate::base::time::Ts;
 use crate::dialog::Msg;
-use crate::pipeline::event::PacketCtx;
-use crate::time::Ts;
+use crate::output::alert::Signature;
 
 pub use config::DetectConfig;
 use table::Lru;

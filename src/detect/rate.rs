@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::time::Ts;
+use crate::base::time::Ts;
 
 struct Bucket {
     tokens: f64,

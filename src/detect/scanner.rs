@@ -16,9 +16,9 @@ use super::config::ScannerConfig;
 use super::secs;
 use super::table::{Distinct, Lru, Rate, Samples};
 use super::{Emit, Pending, SCAN_ENUMERATION, SCAN_NO_RESPONSE, SCAN_SIPVICIOUS_TAG, SCAN_SWEEP};
+use crate::base::iptext::IpText;
+use crate::base::time::Ts;
 use crate::dialog::Msg;
-use crate::iptext::IpText;
-use crate::time::Ts;
 
 /// What one source did.
 #[derive(Default)]
@@ -129,7 +129,7 @@ impl Scanner {
         cfg: &ScannerConfig,
         p: &Pending,
         answer: Option<u16>,
-        ctx: &crate::pipeline::event::PacketCtx,
+        ctx: &crate::base::packet::PacketCtx,
         emit: &mut Emit<'_>,
     ) {
         let Some(user) = p.target.as_deref() else {

@@ -2,11 +2,11 @@
 //! when full and counts what it evicted, and drops keys idle for longer than asked on `expire`.
 //! Also the two small sliding-window counters the detectors keep per key.
 
-use crate::fasthash::FastMap;
+use crate::base::fasthash::FastMap;
 use std::collections::{BTreeMap, VecDeque};
 use std::hash::Hash;
 
-use crate::time::Ts;
+use crate::base::time::Ts;
 
 struct Slot<V> {
     v: V,

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 use super::*;
-use crate::decode::Transport;
+use crate::base::packet::Transport;
 use crate::dialog::msg::AuthInfo;
-use crate::eve::Party;
+use crate::output::eve::Party;
 
 const T0: u64 = 1_700_000_000_000; // ms
 
@@ -726,7 +726,8 @@ fn garbage_messages_do_not_panic() {
 /// Every SIP message of pcaps/<rel> with its addresses and capture time, and whether it
 /// repeats an earlier one (same direction, Call-ID, CSeq, first line, top Via branch).
 fn capture_msgs(rel: &str) -> Vec<(Msg, bool)> {
-    use crate::decode::{defrag::DefragConfig, Decoder, LinkType};
+    use crate::base::packet::LinkType;
+    use crate::decode::{defrag::DefragConfig, Decoder};
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("pcaps")
         .join(rel);

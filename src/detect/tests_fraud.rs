@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use super::callerid::{b64url_decode, decode_passport, malformed_reason};
 use super::fraud::{normalise, parse_plan, Class};
 use super::*;
-use crate::decode::Transport;
-use crate::eve::Party;
+use crate::base::packet::Transport;
+use crate::output::eve::Party;
 
 const T0: u64 = 1_700_000_000; // s, Tue 2023-11-14 22:13:20 UTC
 

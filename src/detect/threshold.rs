@@ -5,7 +5,7 @@
 
 use super::secs;
 use super::table::Lru;
-use crate::time::Ts;
+use crate::base::time::Ts;
 
 struct Period {
     start: Ts,

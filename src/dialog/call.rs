@@ -2,7 +2,7 @@
 //! failures and re-INVITEs. One `call` record per call, written when it ends (BYE answered,
 //! final failure, timeout, or the end of the capture).
 
-use crate::fasthash::FastMap;
+use crate::base::fasthash::FastMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,13 +12,13 @@ use serde_json::json;
 
 use super::media::MediaSummary;
 use super::msg::{MediaLine, Msg};
-use crate::alert::{
+use crate::base::packet::PacketCtx;
+use crate::base::time::Ts;
+use crate::output::alert::{
     AlertCall, AlertRecord, Signature, MEDIA_DOWNGRADE, SRTP_KEYS_EXPOSED, SRTP_NOT_ON_WIRE,
     UNENCRYPTED_SIGNALLING, UNENCRYPTED_VOICE,
 };
-use crate::eve::{proto_name, Head, Party};
-use crate::pipeline::event::PacketCtx;
-use crate::time::Ts;
+use crate::output::eve::{proto_name, Head, Party};
 
 /// The `call` object of a `call` record.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -202,11 +202,11 @@ impl Default for CallConfig {
     fn default() -> Self {
         CallConfig {
             max: 100_000,
-            setup_timeout_ns: crate::time::secs(300),
-            confirmed_idle_ns: crate::time::secs(4 * 3600),
-            bye_timeout_ns: crate::time::secs(32),
-            linger_ns: crate::time::secs(32),
-            auth_wait_ns: crate::time::secs(180),
+            setup_timeout_ns: crate::base::time::secs(300),
+            confirmed_idle_ns: crate::base::time::secs(4 * 3600),
+            bye_timeout_ns: crate::base::time::secs(32),
+            linger_ns: crate::base::time::secs(32),
+            auth_wait_ns: crate::base::time::secs(180),
         }
     }
 }
@@ -883,7 +883,7 @@ impl Calls {
         }
     }
 
-    /// Keep the table under its cap: when full, drop 1/64 of it at once ([`crate::evict`]),
+    /// Keep the table under its cap: when full, drop 1/64 of it at once ([`crate::base::evict`]),
     /// finished calls first, then the least recently active (written as `evicted`): a flood of
     /// new dialogs costs O(64) each instead of O(cap).
     fn make_room(&mut self, out: &mut Vec<CallRecord>) {
@@ -891,7 +891,7 @@ impl Calls {
             return;
         }
         let len = self.table.len();
-        let oldest = crate::evict::oldest(self.table.iter(), len, |_, c| {
+        let oldest = crate::base::evict::oldest(self.table.iter(), len, |_, c| {
             (c.done_at.is_none(), c.last_ts, c.seq)
         });
         for k in oldest {
@@ -1003,7 +1003,7 @@ fn secs(ns: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Transport;
+    use crate::base::packet::Transport;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
@@ -1157,9 +1157,9 @@ mod tests {
         calls.on_message(&msg(&invite, "10.0.0.1", "10.0.0.2", 0), &mut out);
         let challenge = "SIP/2.0 407 Proxy Authentication Required\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\nFrom: <sip:100@pbx>;tag=a\nTo: <sip:200@pbx>;tag=p\nCall-ID: gone\nCSeq: 1 INVITE\nProxy-Authenticate: Digest realm=\"office\", nonce=\"n\"\nContent-Length: 0\n\n";
         calls.on_message(&msg(challenge, "10.0.0.2", "10.0.0.1", 5), &mut out);
-        calls.expire(Ts(crate::time::secs(179)), &mut out);
+        calls.expire(Ts(crate::base::time::secs(179)), &mut out);
         assert!(out.is_empty(), "a user may still be typing the password");
-        calls.expire(Ts(crate::time::secs(181)), &mut out);
+        calls.expire(Ts(crate::base::time::secs(181)), &mut out);
         assert_eq!(out.len(), 1);
         let c = &out[0].call;
         assert_eq!((c.outcome.as_str(), c.final_status), ("failed", Some(407)));

@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::eve::Party;
-use crate::pipeline::event::PacketCtx;
-use crate::sdp;
+use crate::base::packet::PacketCtx;
+use crate::output::eve::Party;
 use crate::sip::header::{NameAddr, Via};
 use crate::sip::parser::{SipMessage, StartLine};
+use crate::sip::sdp;
 use crate::sip::View;
 
 /// One media line of an SDP body, as the call record shows it.

@@ -2,12 +2,12 @@
 //! to the source's `rtp` record when the stream ends: sender reports, the receiver's view (loss,
 //! jitter), round-trip time from LSR/DLSR, CNAME, BYE, and RTCP XR VoIP metrics.
 
-use crate::fasthash::FastMap;
+use crate::base::fasthash::FastMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rtp::rtcp::{RtcpPacket, XrBlock};
-use crate::time::Ts;
+use crate::base::time::Ts;
+use crate::media::rtp::rtcp::{RtcpPacket, XrBlock};
 
 /// The `rtcp` object of an `rtp` record.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -83,7 +83,7 @@ impl RtcpTable {
     fn source(&mut self, ssrc: u32, now: Ts) -> &mut Source {
         if !self.map.contains_key(&ssrc) && self.map.len() >= self.max {
             let len = self.map.len();
-            for old in crate::evict::oldest(self.map.iter(), len, |k, s| (s.last_seen, *k)) {
+            for old in crate::base::evict::oldest(self.map.iter(), len, |k, s| (s.last_seen, *k)) {
                 self.map.remove(&old);
                 self.evicted += 1;
             }
@@ -141,7 +141,7 @@ impl RtcpTable {
         }
     }
 
-    fn reports(&mut self, now: Ts, reports: &[crate::rtp::rtcp::ReportBlock]) {
+    fn reports(&mut self, now: Ts, reports: &[crate::media::rtp::rtcp::ReportBlock]) {
         for rb in reports {
             let s = self.source(rb.ssrc, now);
             s.view.receiver_reports += 1;

@@ -2,14 +2,14 @@
 //! (RFC 3261 17.2.3), retransmissions recognised and counted once. One `sip` record per
 //! transaction, written when its final response arrives or when it times out.
 
-use crate::fasthash::FastMap;
+use crate::base::fasthash::FastMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::msg::{AuthInfo, Msg};
-use crate::eve::{Head, Party};
-use crate::pipeline::event::PacketCtx;
-use crate::time::Ts;
+use crate::base::packet::PacketCtx;
+use crate::base::time::Ts;
+use crate::output::eve::{Head, Party};
 
 /// The `sip` object of a `sip` record.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -136,8 +136,8 @@ impl Default for TxConfig {
     fn default() -> Self {
         TxConfig {
             max: 100_000,
-            timeout_ns: crate::time::secs(32),
-            linger_ns: crate::time::secs(32),
+            timeout_ns: crate::base::time::secs(32),
+            linger_ns: crate::base::time::secs(32),
         }
     }
 }
@@ -331,13 +331,13 @@ impl Transactions {
     }
 
     /// Keep the table under its cap: write and drop the oldest open transactions, or forget the
-    /// oldest completed ones ([`crate::evict`]: a sixty-fourth of the table at once).
+    /// oldest completed ones ([`crate::base::evict`]: a sixty-fourth of the table at once).
     fn make_room(&mut self, out: &mut Vec<SipRecord>) {
         if self.table.len() < self.cfg.max {
             return;
         }
         let len = self.table.len();
-        for k in crate::evict::oldest(self.table.iter(), len, |_, t| (t.last_ts, t.seq)) {
+        for k in crate::base::evict::oldest(self.table.iter(), len, |_, t| (t.last_ts, t.seq)) {
             if let Some(mut tx) = self.table.remove(&k) {
                 self.stats.evicted += 1;
                 if tx.completed_at.is_none() {

@@ -4,9 +4,10 @@
 
 use std::net::IpAddr;
 
-use crate::decode::{Decoded, TcpInfo, Transport};
+use crate::base::packet::Transport;
+use crate::base::time::Ts;
+use crate::decode::{Decoded, TcpInfo};
 use crate::flow::FlowKey;
-use crate::time::Ts;
 
 /// Packets a batch holds at most.
 pub const BATCH_PACKETS: usize = 128;

@@ -1,11 +1,9 @@
 //! What travels between the stages: jobs from the capture thread to the workers, and ordered
 //! events from the workers to the correlator.
 
-use std::net::IpAddr;
-
 use super::batch::Batch;
-use crate::decode::Transport;
-use crate::time::Ts;
+use crate::base::packet::PacketCtx;
+use crate::base::time::Ts;
 
 /// A job for a worker. Control messages travel the same queue as packets, so a worker sees
 /// them in capture order.
@@ -23,7 +21,7 @@ pub enum Job {
     /// Media announced by an SDP body (read by the capture thread from SIP over UDP), sent to
     /// every worker in capture order.
     Expect {
-        list: std::sync::Arc<Vec<crate::expect::MediaExpect>>,
+        list: std::sync::Arc<Vec<crate::media::expect::MediaExpect>>,
         now: Ts,
     },
 }
@@ -61,19 +59,6 @@ impl Order {
     }
 }
 
-/// Where a message was seen: the fields every record starts with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PacketCtx {
-    pub ts: Ts,
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub sport: u16,
-    pub dport: u16,
-    pub transport: Transport,
-    pub vlan: Option<u16>,
-    pub flow_id: u64,
-}
-
 /// An event for the correlator.
 #[derive(Debug)]
 pub struct Event {
@@ -106,16 +91,16 @@ pub enum EventKind {
     /// A TLS (or DTLS) hello: the flow's signalling or media keying is encrypted.
     Tls {
         ctx: PacketCtx,
-        hello: Box<crate::tls::TlsHello>,
+        hello: Box<crate::flow::tls::TlsHello>,
         dtls: bool,
     },
     /// One RTCP datagram (compound packet), parsed.
     Rtcp {
         ctx: PacketCtx,
-        packets: Vec<crate::rtp::rtcp::RtcpPacket>,
+        packets: Vec<crate::media::rtp::rtcp::RtcpPacket>,
     },
     /// An RTP stream ended, with its figures.
-    RtpEnd(Box<crate::streams::StreamEnd>),
+    RtpEnd(Box<crate::media::streams::StreamEnd>),
     /// Packet time reached `now` (forwarded by worker 0 after every other event of its tick).
     Tick { now: Ts },
     /// End of input.

@@ -117,9 +117,10 @@ impl Merge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Transport;
-    use crate::pipeline::event::{EventKind, PacketCtx};
-    use crate::time::Ts;
+    use crate::base::packet::PacketCtx;
+    use crate::base::packet::Transport;
+    use crate::base::time::Ts;
+    use crate::pipeline::event::EventKind;
 
     fn ev(seq: u64) -> Event {
         let ip = "127.0.0.1".parse().unwrap();

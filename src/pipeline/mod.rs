@@ -10,8 +10,10 @@
 //! ```
 
 pub mod batch;
+pub mod correlate;
 pub mod event;
 pub mod merge;
+pub mod report;
 pub mod worker;
 
 use std::collections::BTreeMap;
@@ -21,11 +23,11 @@ use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
+use crate::base::time::Ts;
 use crate::capture::SourceEvent;
-use crate::correlate::{Correlator, CorrelatorConfig, CorrelatorStats};
 use crate::decode::{DecodeError, Decoder, DefragConfig, DefragStats};
 use crate::flow::FlowKey;
-use crate::time::Ts;
+use crate::pipeline::correlate::{Correlator, CorrelatorConfig, CorrelatorStats};
 use batch::Batch;
 use event::{Chunk, Job};
 use merge::Merge;
@@ -49,7 +51,7 @@ pub struct PipelineConfig {
     /// Period of the ticks that drive timeouts, in packet time.
     pub tick_ns: u64,
     /// Prometheus metrics, when served.
-    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    pub metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
 }
 
 impl Default for PipelineConfig {
@@ -61,7 +63,7 @@ impl Default for PipelineConfig {
             worker: WorkerConfig::default(),
             defrag: DefragConfig::default(),
             correlator: CorrelatorConfig::default(),
-            tick_ns: crate::time::secs(1),
+            tick_ns: crate::base::time::secs(1),
             metrics: None,
         }
     }
@@ -109,7 +111,7 @@ pub struct Dispatcher {
     /// Live: when the newest packet arrived, to advance packet time while the wire is quiet.
     last_packet_wall: Instant,
     pub stats: CaptureStats,
-    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
     /// What was last published to the metrics, to add the difference.
     published: CaptureStats,
     /// Kernel drops (pcap stats) already published.
@@ -146,7 +148,7 @@ impl Dispatcher {
         }
     }
 
-    fn packet(&mut self, ts: Ts, link: crate::decode::LinkType, data: &[u8], orig_len: u32) {
+    fn packet(&mut self, ts: Ts, link: crate::base::packet::LinkType, data: &[u8], orig_len: u32) {
         if ts > self.now {
             self.now = ts;
         }
@@ -169,10 +171,10 @@ impl Dispatcher {
         match self.decoder.decode(link, data, ts) {
             Ok(d) => {
                 self.stats.decoded += 1;
-                let sip = d.transport == crate::decode::Transport::Udp
+                let sip = d.transport == crate::base::packet::Transport::Udp
                     && crate::sip::parser::looks_like_sip(d.payload);
                 let announce = if sip {
-                    crate::expect::from_sip_datagram(d.payload)
+                    crate::media::expect::from_sip_datagram(d.payload)
                 } else {
                     None
                 };
@@ -275,7 +277,7 @@ impl Dispatcher {
 
     /// Media announced by an SDP: every worker learns it after the packets before it, so a
     /// stream's first packet finds it whatever the worker count.
-    fn announce(&mut self, list: std::sync::Arc<Vec<crate::expect::MediaExpect>>) {
+    fn announce(&mut self, list: std::sync::Arc<Vec<crate::media::expect::MediaExpect>>) {
         let now = self.now;
         for w in 0..self.tx.len() {
             if !self.pending[w].is_empty() {
@@ -306,9 +308,9 @@ impl Dispatcher {
             let before = p.decode_errors.get(kind).copied().unwrap_or(0);
             if *n > before {
                 m.decode_errors_total
-                    .with_label_values(&[crate::metrics::bounded_label(
+                    .with_label_values(&[crate::output::metrics::bounded_label(
                         kind,
-                        crate::metrics::DECODE_ERROR_KINDS,
+                        crate::output::metrics::DECODE_ERROR_KINDS,
                     )])
                     .inc_by(n - before);
             }
@@ -388,7 +390,7 @@ impl Dispatcher {
     }
 }
 
-impl std::fmt::Debug for crate::metrics::Metrics {
+impl std::fmt::Debug for crate::output::metrics::Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Metrics")
     }
@@ -403,8 +405,8 @@ fn worker_of(hash: u64, workers: usize) -> usize {
 /// and return the counters when the source is exhausted (or `stop` is set) and every record is written.
 pub fn run<S>(
     cfg: &PipelineConfig,
-    policy: crate::policy::Policy,
-    reload: Option<Receiver<crate::policy::Reload>>,
+    policy: crate::detect::policy::Policy,
+    reload: Option<Receiver<crate::detect::policy::Reload>>,
     out: Box<dyn Write + Send>,
     stop: &AtomicBool,
     source: S,

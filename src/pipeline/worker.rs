@@ -1,23 +1,24 @@
 //! A worker: owns the flows hashed to it. It reassembles TCP streams, finds SIP messages in
 //! datagrams and streams, and sends them, in capture order, to the correlator.
 
-use crate::fasthash::{FastMap, FastSet};
+use crate::base::fasthash::{FastMap, FastSet};
 
 use crossbeam_channel::{Receiver, Sender};
 
 use super::batch::{Batch, PacketMeta};
-use super::event::{Chunk, Event, EventKind, Job, Order, PacketCtx};
-use crate::decode::{sctp_data_chunks, Transport};
-use crate::expect::Expectations;
+use super::event::{Chunk, Event, EventKind, Job, Order};
+use crate::base::packet::{PacketCtx, Transport};
+use crate::base::time::Ts;
+use crate::decode::sctp_data_chunks;
+use crate::flow::tcp::{TcpStream, FIN, RST};
+use crate::flow::tls::{self, probe_dtls};
+use crate::flow::websocket;
 use crate::flow::FlowKey;
-use crate::rtp::{classify, parse_rtcp, parse_rtp, Kind, RtpInfo};
+use crate::media::expect::Expectations;
+use crate::media::rtp::{classify, parse_rtcp, parse_rtp, Kind, RtpInfo};
+use crate::media::streams::{Seen as StreamSeen, StreamConfig, StreamKey, Streams};
 use crate::sip::framing::{frame_len, resync, skip_keepalive, Frame};
 use crate::sip::parser::looks_like_sip;
-use crate::streams::{Seen as StreamSeen, StreamConfig, StreamKey, Streams};
-use crate::tcp::{TcpStream, FIN, RST};
-use crate::time::Ts;
-use crate::tls::{self, probe_dtls};
-use crate::ws;
 
 thread_local! {
     /// The capture position of the packet this thread is working on, for the panic report.
@@ -40,7 +41,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             max_tcp_flows: 65_536,
-            tcp_idle_ns: crate::time::secs(600),
+            tcp_idle_ns: crate::base::time::secs(600),
             tcp_probe_bytes: 4096,
             streams: StreamConfig::default(),
         }
@@ -126,7 +127,7 @@ pub struct Worker {
     cfg: WorkerConfig,
     expect: Expectations,
     streams: Streams,
-    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
     /// What was last published to the metrics.
     published: Published,
     /// Flows (and hello kinds) whose DTLS hello was reported: once each.
@@ -140,7 +141,7 @@ impl Worker {
     pub fn new(
         index: usize,
         cfg: WorkerConfig,
-        metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+        metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
     ) -> Worker {
         Worker {
             metrics,
@@ -149,7 +150,7 @@ impl Worker {
             // Two announced endpoints per call (offer and answer), every worker gets them all:
             // 262,144 holds 100,000 concurrent calls with room (about 64 bytes each). At 65,536
             // the media of a third of 100,000 synthetic calls went unannounced.
-            expect: Expectations::new(262_144, crate::time::secs(7200)),
+            expect: Expectations::new(262_144, crate::base::time::secs(7200)),
             streams: Streams::new(cfg.streams.clone()),
             dtls_seen: FastSet::default(),
             cfg,
@@ -288,8 +289,10 @@ impl Worker {
                         }
                         Kind::Dtls => {
                             if let Some(hello) = probe_dtls(payload) {
-                                let seen =
-                                    (m.key, hello.kind == crate::tls::HelloKind::ServerHello);
+                                let seen = (
+                                    m.key,
+                                    hello.kind == crate::flow::tls::HelloKind::ServerHello,
+                                );
                                 if self.dtls_seen.len() < 65_536 && self.dtls_seen.insert(seen) {
                                     let order = Order {
                                         seq: m.seq,
@@ -448,7 +451,7 @@ impl Worker {
             return;
         }
         let outcome = dir.stream.on_segment(tcp.seq, tcp.flags, payload);
-        if matches!(outcome, crate::tcp::SegmentOutcome::OverCap) {
+        if matches!(outcome, crate::flow::tcp::SegmentOutcome::OverCap) {
             self.stats.tcp_over_cap += 1;
         }
         let ctx = ctx_of(m);
@@ -487,8 +490,8 @@ impl Worker {
                 }
                 return;
             }
-            if dir.kind == DirKind::Unknown && ws::may_be_upgrade(data) {
-                if let Some(n) = ws::upgrade_len(data) {
+            if dir.kind == DirKind::Unknown && websocket::may_be_upgrade(data) {
+                if let Some(n) = websocket::upgrade_len(data) {
                     dir.stream.consume(n);
                     dir.kind = DirKind::WebSocket;
                     continue;
@@ -598,16 +601,16 @@ impl Worker {
     ) {
         loop {
             let data = dir.stream.data();
-            match ws::parse_frame(data) {
-                ws::Frame::Incomplete => return,
-                ws::Frame::Invalid(_) => {
+            match websocket::parse_frame(data) {
+                websocket::WsFrame::Incomplete => return,
+                websocket::WsFrame::Invalid(_) => {
                     stats.sip_framing_errors += 1;
                     dir.kind = DirKind::Other;
                     let n = data.len();
                     dir.stream.consume(n);
                     return;
                 }
-                ws::Frame::Complete {
+                websocket::WsFrame::Complete {
                     header_len,
                     payload_len,
                     opcode,
@@ -619,14 +622,16 @@ impl Worker {
                     if data.len() < total {
                         return;
                     }
-                    if matches!(opcode, ws::OP_CONTINUATION | ws::OP_TEXT | ws::OP_BINARY)
-                        && !compressed
+                    if matches!(
+                        opcode,
+                        websocket::OP_CONTINUATION | websocket::OP_TEXT | websocket::OP_BINARY
+                    ) && !compressed
                     {
-                        if opcode != ws::OP_CONTINUATION {
+                        if opcode != websocket::OP_CONTINUATION {
                             dir.ws_msg.clear();
                         }
-                        if dir.ws_msg.len() + payload_len <= ws::MAX_FRAME {
-                            ws::unmask_into(&data[header_len..total], mask, &mut dir.ws_msg);
+                        if dir.ws_msg.len() + payload_len <= websocket::MAX_FRAME {
+                            websocket::unmask_into(&data[header_len..total], mask, &mut dir.ws_msg);
                         }
                         if fin {
                             if looks_like_sip(&dir.ws_msg) {
@@ -646,11 +651,11 @@ impl Worker {
     }
 
     /// Make room in a full TCP flow table: drop the least recently seen 1/64 of it at once
-    /// ([`crate::evict`]): a SYN flood of new flows costs O(64) each instead of O(cap).
+    /// ([`crate::base::evict`]): a SYN flood of new flows costs O(64) each instead of O(cap).
     fn evict_oldest_tcp(&mut self) {
         let len = self.tcp.len();
         let order = |k: &FlowKey, f: &TcpFlow| (f.last_ts, k.lo_port, k.hi_port, k.stable_hash());
-        for key in crate::evict::oldest(self.tcp.iter(), len, order) {
+        for key in crate::base::evict::oldest(self.tcp.iter(), len, order) {
             self.tcp.remove(&key);
             self.stats.tcp_flows_evicted += 1;
         }
@@ -677,7 +682,11 @@ impl Worker {
         let before = self.tcp.len();
         self.tcp.retain(|_, f| {
             let closed = f.dirs[0].stream.is_closed() && f.dirs[1].stream.is_closed();
-            let linger = if closed { crate::time::secs(5) } else { idle };
+            let linger = if closed {
+                crate::base::time::secs(5)
+            } else {
+                idle
+            };
             !all && now.since(f.last_ts) < linger
         });
         self.stats.tcp_flows_timed_out += (before - self.tcp.len()) as u64;

@@ -6,7 +6,7 @@
 //! guessing. Secrets (URI passwords, digest responses, cnonces) are never
 //! kept in the returned structs.
 
-use super::parser::Method;
+use super::method::Method;
 
 /// RFC 3261 `token` character.
 #[inline]

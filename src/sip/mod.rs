@@ -2,6 +2,9 @@
 //!
 //! * [`parser`]: start line, header section and body of one message.
 //! * [`header`]: typed views of individual header values (URIs, Via, auth, ...).
+//! * [`method`]: the request method.
+//! * [`sdp`]: SDP bodies (RFC 4566 and the media security attributes).
+//! * [`view`]: one message's fields as the signatures and the summary read them.
 //! * [`framing`]: message boundaries on reassembled TCP/TLS streams.
 //!
 //! Everything here treats input as hostile: no panics, bounded work, borrowed
@@ -9,7 +12,9 @@
 
 pub mod framing;
 pub mod header;
+pub mod method;
 pub mod parser;
+pub mod sdp;
 pub mod view;
 
 pub use framing::{frame_len, resync, skip_keepalive, Frame};

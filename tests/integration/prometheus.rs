@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::util::{bin, captures, root};
-use voip_sentinel::metrics::{method_label, status_class, Metrics};
+use voip_sentinel::output::metrics::{method_label, status_class, Metrics};
 
 /// A child process killed (and reaped) when dropped.
 struct Killed {

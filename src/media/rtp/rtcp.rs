@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::time::Ts;
+use crate::base::time::Ts;
 
 /// Most RTCP packets read from one compound datagram.
 pub const MAX_PACKETS: usize = 32;

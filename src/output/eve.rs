@@ -7,9 +7,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decode::Transport;
-use crate::pipeline::event::PacketCtx;
-use crate::time::Ts;
+use crate::base::packet::PacketCtx;
+use crate::base::packet::Transport;
+use crate::base::time::Ts;
 
 /// Fields every record starts with.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -20,10 +20,10 @@ pub struct Head {
     pub event_type: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub vlan: Option<Vec<u16>>,
-    #[serde(serialize_with = "crate::iptext::serialize")]
+    #[serde(serialize_with = "crate::base::iptext::serialize")]
     pub src_ip: IpAddr,
     pub src_port: u16,
-    #[serde(serialize_with = "crate::iptext::serialize")]
+    #[serde(serialize_with = "crate::base::iptext::serialize")]
     pub dest_ip: IpAddr,
     pub dest_port: u16,
     pub proto: String,

@@ -894,7 +894,8 @@ mod tests {
 
     /// (proto, src port, dst port, L4 payload) of every TCP/UDP packet, by the crate's decoder.
     fn packets(rel: &str) -> Vec<(u8, u16, u16, Vec<u8>)> {
-        use crate::decode::{test_packets, Transport};
+        use crate::base::packet::Transport;
+        use crate::decode::test_packets;
         test_packets(rel)
             .into_iter()
             .filter_map(|(t, sp, dp, p)| match t {

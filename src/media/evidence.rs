@@ -483,7 +483,7 @@ mod tests {
     fn udp_payloads(rel: &str) -> Vec<Vec<u8>> {
         crate::decode::test_packets(rel)
             .into_iter()
-            .filter(|p| p.0 == crate::decode::Transport::Udp)
+            .filter(|p| p.0 == crate::base::packet::Transport::Udp)
             .map(|p| p.3)
             .collect()
     }

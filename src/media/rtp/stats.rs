@@ -47,7 +47,7 @@ use serde::{Serialize, Serializer};
 use super::codec::wireshark_static_clock;
 use super::header::RtpInfo;
 use super::mos::{self, CodecImpairment};
-use crate::time::Ts;
+use crate::base::time::Ts;
 
 /// Unit of the delta / jitter histograms, in microseconds: percentiles are exact to 10 us or
 /// 1 %, whichever is coarser.

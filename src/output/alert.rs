@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::eve::{Head, Party};
+use crate::output::eve::{Head, Party};
 
 /// A signature: what an alert says it found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub const BUILT_IN: &[Signature] = &[
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
-    #[serde(serialize_with = "crate::iptext::serialize")]
+    #[serde(serialize_with = "crate::base::iptext::serialize")]
     pub ip: IpAddr,
     pub port: u16,
 }

@@ -2,12 +2,14 @@
 //! machine allows, and live capture from an interface. Both hand every packet, with its capture
 //! timestamp and link type, to one callback; nothing here looks inside the packets.
 
+pub mod privdrop;
+
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::decode::LinkType;
-use crate::time::Ts;
+use crate::base::packet::LinkType;
+use crate::base::time::Ts;
 
 /// What the source hands to the pipeline.
 pub enum SourceEvent<'a> {

@@ -8,11 +8,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::alert::Signature;
 use crate::detect::table::Lru;
 use crate::detect::Finding;
 use crate::dialog::Msg;
-use crate::eve::Head;
+use crate::output::alert::Signature;
+use crate::output::eve::Head;
 
 /// A device runs a product version that `vulnerable.list` names.
 pub const VULNERABLE_DEVICE: Signature = Signature {

@@ -4,7 +4,7 @@ use super::codec::{is_telephone_event, wireshark_dynamic_clock, wireshark_static
 use super::mos::{self, CodecImpairment};
 use super::rtcp::{self, parse_rtcp, RtcpPacket, RttTracker, XrBlock};
 use super::*;
-use crate::time::Ts;
+use crate::base::time::Ts;
 
 fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
     let mut v = vec![0x80, pt | if marker { 0x80 } else { 0 }];

@@ -49,7 +49,7 @@ struct StatsBody<'a> {
     capture: CaptureBody<'a>,
     defrag: DefragBody,
     tcp: TcpBody,
-    sip: &'a crate::correlate::CorrelatorStats,
+    sip: &'a crate::pipeline::correlate::CorrelatorStats,
     calls: CallsBody,
     rtp: RtpBody,
     /// The correlator's capped tables (entries, cap, evictions) at the end.

@@ -4,13 +4,13 @@
 //! first packet, in capture order, whatever the worker count. (SIP over TCP is reassembled by one
 //! worker and cannot be announced this way: its streams fall back to static payload types.)
 
-use crate::fasthash::FastMap;
+use crate::base::fasthash::FastMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::sdp::parse_sdp;
+use crate::base::time::Ts;
 use crate::sip::parser::parse_datagram;
-use crate::time::Ts;
+use crate::sip::sdp::parse_sdp;
 
 /// One announced media endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,11 +107,11 @@ impl Expectations {
             .and_then(|(list, i, _)| list.get(*i))
     }
 
-    /// Full: forget the oldest 1/64 of the announcements ([`crate::evict`]). Refusing the
+    /// Full: forget the oldest 1/64 of the announcements ([`crate::base::evict`]). Refusing the
     /// new ones instead left every call after a flood of SDPs unannounced for the whole TTL.
     fn evict_oldest(&mut self) {
         let len = self.map.len();
-        for k in crate::evict::oldest(self.map.iter(), len, |k, v| (v.2, *k)) {
+        for k in crate::base::evict::oldest(self.map.iter(), len, |k, v| (v.2, *k)) {
             self.map.remove(&k);
             self.evicted += 1;
         }
@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_full_table_forgets_the_oldest_and_takes_the_newest() {
-        let mut t = Expectations::new(32, crate::time::secs(7200));
+        let mut t = Expectations::new(32, crate::base::time::secs(7200));
         let me = |i: u16| MediaExpect {
             addr: IpAddr::from([10, 0, (i >> 8) as u8, i as u8]),
             port: 16_000,

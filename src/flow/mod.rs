@@ -1,9 +1,16 @@
-//! Flow keys. A flow is the pair of endpoints of a conversation, in either direction: the key is
-//! symmetric so both directions hash to the same worker and the same `flow_id`.
+//! Flows: the stage between decoded packets and the protocols. Flow keys live here (a flow is
+//! the pair of endpoints of a conversation, in either direction: the key is symmetric so both
+//! directions hash to the same worker and the same `flow_id`), and so does what a flow's bytes
+//! need before SIP can be read: [`tcp`] reassembly, [`websocket`] frames (RFC 7118), and the
+//! [`tls`] hellos that say a flow is encrypted.
+
+pub mod tcp;
+pub mod tls;
+pub mod websocket;
 
 use std::net::IpAddr;
 
-use crate::decode::Transport;
+use crate::base::packet::Transport;
 
 /// Symmetric flow key: the two endpoints in a canonical order (lower address/port first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,7 +23,7 @@ pub struct FlowKey {
     pub vlan: Option<u16>,
 }
 
-/// Hashing for the in-memory tables (seeded foldhash, `crate::fasthash`): the fields packed
+/// Hashing for the in-memory tables (seeded foldhash, `crate::base::fasthash`): the fields packed
 /// into as few words as possible. The derived impl wrote each address's discriminant and bytes
 /// separately and was a tenth of a worker's time on RTP.
 impl std::hash::Hash for FlowKey {

@@ -100,7 +100,7 @@ pub use crate::sip::View;
 pub use matcher::{Buffer, Group, LenOp, Match};
 pub use net::Variables;
 
-use crate::pipeline::event::PacketCtx;
+use crate::base::packet::PacketCtx;
 use crate::sip::parser::SipMessage;
 
 /// One problem in a rule or variables file.
@@ -253,12 +253,12 @@ impl Rule {
     }
 
     /// The `alert` object of an EVE alert raised by this rule on the packet of `head`.
-    pub fn alert_info(&self, head: &crate::eve::Head) -> crate::alert::AlertInfo {
-        let side = crate::alert::Endpoint {
+    pub fn alert_info(&self, head: &crate::output::eve::Head) -> crate::output::alert::AlertInfo {
+        let side = crate::output::alert::Endpoint {
             ip: head.src_ip,
             port: head.src_port,
         };
-        let mut info = crate::alert::AlertInfo {
+        let mut info = crate::output::alert::AlertInfo {
             action: "allowed".to_string(),
             gid: 1,
             signature_id: self.sid,

@@ -10,13 +10,13 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::alert::Signature;
+use crate::base::packet::PacketCtx;
+use crate::base::time::{secs, Ts};
 use crate::detect::table::Lru;
 use crate::detect::threshold::Limiter;
 use crate::detect::Finding;
 use crate::dialog::Msg;
-use crate::pipeline::event::PacketCtx;
-use crate::time::{secs, Ts};
+use crate::output::alert::Signature;
 
 const fn sig(id: u32, name: &'static str, severity: u8) -> Signature {
     Signature {
@@ -170,7 +170,7 @@ impl Anomalies {
     ) {
         if let Some(suppressed) = self.limiter.check(
             sig.id,
-            &crate::iptext::IpText::new(&ctx.src).to_string(),
+            &crate::base::iptext::IpText::new(&ctx.src).to_string(),
             ctx.ts,
         ) {
             let mut evidence = evidence;
@@ -296,7 +296,7 @@ impl Anomalies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Transport;
+    use crate::base::packet::Transport;
     use crate::sip::parser::parse_message;
 
     fn msg(text: &str, t_secs: u64) -> Msg {

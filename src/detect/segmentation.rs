@@ -8,11 +8,11 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::alert::Signature;
+use crate::base::packet::PacketCtx;
+use crate::detect::rules::net::{parse_addr, parse_port, AddrExpr, PortExpr, Variables};
 use crate::detect::threshold::Limiter;
 use crate::detect::Finding;
-use crate::pipeline::event::PacketCtx;
-use crate::rules::net::{parse_addr, parse_port, AddrExpr, PortExpr, Variables};
+use crate::output::alert::Signature;
 
 pub const SIP_OUTSIDE: Signature = Signature {
     id: 2_500_002,

@@ -5,7 +5,7 @@ use memchr::memmem;
 
 /// What is at the start of a buffer of WebSocket stream bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Frame {
+pub enum WsFrame {
     /// A whole frame: `header_len` bytes of header, then `payload_len` bytes of payload.
     Complete {
         header_len: usize,
@@ -29,29 +29,29 @@ pub const OP_BINARY: u8 = 2;
 pub const MAX_FRAME: usize = 64 * 1024;
 
 /// Parse the frame header at the start of `buf`.
-pub fn parse_frame(buf: &[u8]) -> Frame {
+pub fn parse_frame(buf: &[u8]) -> WsFrame {
     if buf.len() < 2 {
-        return Frame::Incomplete;
+        return WsFrame::Incomplete;
     }
     let (b0, b1) = (buf[0], buf[1]);
     if b0 & 0x30 != 0 {
-        return Frame::Invalid("reserved bits set");
+        return WsFrame::Invalid("reserved bits set");
     }
     let opcode = b0 & 0x0f;
     if matches!(opcode, 3..=7 | 11..=15) {
-        return Frame::Invalid("reserved opcode");
+        return WsFrame::Invalid("reserved opcode");
     }
     let masked = b1 & 0x80 != 0;
     let (len, mut hl) = match b1 & 0x7f {
         126 => {
             if buf.len() < 4 {
-                return Frame::Incomplete;
+                return WsFrame::Incomplete;
             }
             (u16::from_be_bytes([buf[2], buf[3]]) as u64, 4)
         }
         127 => {
             if buf.len() < 10 {
-                return Frame::Incomplete;
+                return WsFrame::Incomplete;
             }
             let mut b = [0u8; 8];
             b.copy_from_slice(&buf[2..10]);
@@ -60,11 +60,11 @@ pub fn parse_frame(buf: &[u8]) -> Frame {
         n => (n as u64, 2),
     };
     if len > MAX_FRAME as u64 {
-        return Frame::Invalid("frame too long");
+        return WsFrame::Invalid("frame too long");
     }
     let mask = if masked {
         if buf.len() < hl + 4 {
-            return Frame::Incomplete;
+            return WsFrame::Incomplete;
         }
         let m = [buf[hl], buf[hl + 1], buf[hl + 2], buf[hl + 3]];
         hl += 4;
@@ -72,7 +72,7 @@ pub fn parse_frame(buf: &[u8]) -> Frame {
     } else {
         None
     };
-    Frame::Complete {
+    WsFrame::Complete {
         header_len: hl,
         payload_len: len as usize,
         opcode,
@@ -137,7 +137,7 @@ mod tests {
         let msg = b"OPTIONS sip:a@b SIP/2.0\r\n\r\n";
         for mask in [None, Some([1, 2, 3, 4])] {
             let f = frame(msg, mask, true);
-            let Frame::Complete {
+            let WsFrame::Complete {
                 header_len,
                 payload_len,
                 opcode,
@@ -153,14 +153,14 @@ mod tests {
             unmask_into(&f[header_len..header_len + payload_len], m, &mut out);
             assert_eq!(out, msg);
             for cut in 0..header_len {
-                assert_eq!(parse_frame(&f[..cut]), Frame::Incomplete);
+                assert_eq!(parse_frame(&f[..cut]), WsFrame::Incomplete);
             }
         }
         let long = vec![b'a'; 300];
         let f = frame(&long, Some([9, 9, 9, 9]), false);
         assert!(matches!(
             parse_frame(&f),
-            Frame::Complete {
+            WsFrame::Complete {
                 header_len: 8,
                 payload_len: 300,
                 fin: false,
@@ -171,11 +171,11 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_websocket() {
-        assert!(matches!(parse_frame(&[0xF1, 0x00]), Frame::Invalid(_)));
-        assert!(matches!(parse_frame(&[0x83, 0x00]), Frame::Invalid(_)));
+        assert!(matches!(parse_frame(&[0xF1, 0x00]), WsFrame::Invalid(_)));
+        assert!(matches!(parse_frame(&[0x83, 0x00]), WsFrame::Invalid(_)));
         let mut huge = vec![0x81, 127];
         huge.extend_from_slice(&u64::MAX.to_be_bytes());
-        assert!(matches!(parse_frame(&huge), Frame::Invalid(_)));
+        assert!(matches!(parse_frame(&huge), WsFrame::Invalid(_)));
     }
 
     #[test]

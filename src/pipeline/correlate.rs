@@ -1,7 +1,7 @@
 //! The correlator: the single place where SIP messages from all workers meet, in capture order.
 //! It parses each message, pairs transactions, follows dialogs, and writes the records.
 
-use crate::fasthash::FastMap;
+use crate::base::fasthash::FastMap;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::IpAddr;
@@ -12,9 +12,15 @@ use serde_json::json;
 
 use serde::Serialize;
 
-use crate::alert::{AlertInfo, AlertRecord};
-use crate::anomaly::Anomalies;
-use crate::decode::Transport;
+use crate::base::packet::PacketCtx;
+use crate::base::packet::Transport;
+use crate::base::time::Ts;
+use crate::detect::anomaly::Anomalies;
+use crate::detect::inventory::{DeviceRecord, Inventory};
+use crate::detect::policy::{Policy, Reload};
+use crate::detect::rules::tuning::Tuning;
+use crate::detect::rules::{RuleSet, Threshold, ThresholdKind, Track};
+use crate::detect::segmentation::SegmentCheck;
 use crate::detect::{Detectors, Finding};
 use crate::dialog::media::{rtp_record, summary_of};
 use crate::dialog::msg::clip;
@@ -23,22 +29,16 @@ use crate::dialog::rtcp::RtcpTable;
 use crate::dialog::{
     CallConfig, CallRecord, CallStats, Calls, Msg, Seen, SipRecord, Transactions, TxConfig, TxStats,
 };
-use crate::eve::{EveWriter, Head};
-use crate::inventory::{DeviceRecord, Inventory};
-use crate::media_evidence::Verdict;
-use crate::metrics::{
+use crate::media::evidence::Verdict;
+use crate::output::alert::{AlertInfo, AlertRecord};
+use crate::output::eve::{EveWriter, Head};
+use crate::output::metrics::{
     bounded_label, Metrics, DIALOG_OUTCOMES, MEDIA_PROTECTIONS, PARSE_EVENT_KINDS,
     REGISTRATION_OUTCOMES, WIRE_KINDS,
 };
-use crate::pipeline::event::PacketCtx;
 use crate::pipeline::event::{Event, EventKind};
-use crate::policy::{Policy, Reload};
-use crate::rules::tuning::Tuning;
-use crate::rules::{RuleSet, Threshold, ThresholdKind, Track};
-use crate::segment::SegmentCheck;
 use crate::sip::parser::{looks_like_sip, parse_datagram, parse_message, SipMessage, StartLine};
 use crate::sip::View;
-use crate::time::Ts;
 
 #[derive(Clone, Debug, Default)]
 pub struct CorrelatorConfig {
@@ -101,7 +101,7 @@ struct TlsRecord {
 #[derive(Serialize)]
 struct TlsBody {
     #[serde(flatten)]
-    hello: crate::tls::TlsHello,
+    hello: crate::flow::tls::TlsHello,
     dtls: bool,
 }
 
@@ -312,14 +312,14 @@ impl Correlator {
                 let secs = ctx.ts.since(since) as f64 / 1e9;
                 self.findings.push(Finding {
                     reversed: false,
-                    sig: crate::alert::RTP_FLOOD,
+                    sig: crate::output::alert::RTP_FLOOD,
                     ctx,
                     evidence: json!({
                         "ssrc": format!("0x{:08X}", ssrc),
                         "packets": packets,
                         "seconds": (secs * 1e3).round() / 1e3,
                         "packets_in_last_second": in_last_second,
-                        "limit_per_second": crate::streams::FLOOD_PACKETS_PER_SECOND,
+                        "limit_per_second": crate::media::streams::FLOOD_PACKETS_PER_SECOND,
                         "call_id": self.stream_calls.get(&stream_id(&ctx, ssrc)).map(|c| &c.0),
                     }),
                 });
@@ -412,7 +412,7 @@ impl Correlator {
                     }
                 }
                 self.publish();
-                self.rtcp.expire(self.now, crate::time::secs(3600));
+                self.rtcp.expire(self.now, crate::base::time::secs(3600));
                 self.calls.expire(self.now, &mut self.call_out);
                 self.write_out();
                 self.eve.flush();
@@ -454,7 +454,7 @@ impl Correlator {
         }
         self.findings.push(Finding {
             reversed: false,
-            sig: crate::alert::RTP_UNEXPECTED_SOURCE,
+            sig: crate::output::alert::RTP_UNEXPECTED_SOURCE,
             ctx,
             evidence,
         });
@@ -602,12 +602,12 @@ impl Correlator {
             && !self.rule_windows.contains_key(&(sid, key))
         {
             let len = self.rule_windows.len();
-            for old in crate::evict::oldest(self.rule_windows.iter(), len, |k, v| (v.0, *k)) {
+            for old in crate::base::evict::oldest(self.rule_windows.iter(), len, |k, v| (v.0, *k)) {
                 self.rule_windows.remove(&old);
                 self.rule_window_evictions += 1;
             }
         }
-        let window = crate::time::secs(u64::from(t.seconds));
+        let window = crate::base::time::secs(u64::from(t.seconds));
         let e = self.rule_windows.entry((sid, key)).or_insert((ts, 0));
         if ts.since(e.0) >= window {
             *e = (ts, 0);
@@ -718,8 +718,8 @@ impl Correlator {
         // Plaintext signalling is a property of a network more than of a call: once per source
         // and hour, the rest counted.
         for mut a in std::mem::take(&mut self.calls.alerts) {
-            if a.alert.signature_id == crate::alert::UNENCRYPTED_SIGNALLING.id {
-                let key = crate::iptext::IpText::new(&a.head.src_ip).to_string();
+            if a.alert.signature_id == crate::output::alert::UNENCRYPTED_SIGNALLING.id {
+                let key = crate::base::iptext::IpText::new(&a.head.src_ip).to_string();
                 match self
                     .posture_limiter
                     .check(a.alert.signature_id, &key, self.now)

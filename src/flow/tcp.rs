@@ -3,7 +3,7 @@
 //! One [`TcpStream`] reassembles one direction of a connection from the copies of segments the
 //! sensor sees: it may start mid-stream, and segments may be retransmitted, reordered, overlap
 //! one another (with the same or different bytes) or be lost for good. Every segment is treated
-//! as hostile: nothing panics, memory per stream is capped by [`StreamConfig`] (and exposed
+//! as hostile: nothing panics, memory per stream is capped by [`TcpConfig`] (and exposed
 //! through [`TcpStream::buffered_bytes`] / [`TcpStream::allocated_bytes`] for global accounting),
 //! and the work per segment is bounded by its length plus `max_segments_ooo`.
 //!
@@ -48,7 +48,7 @@ pub fn seq_after(a: u32, b: u32) -> bool {
 
 /// Per-stream memory caps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StreamConfig {
+pub struct TcpConfig {
     /// In-order bytes waiting for the consumer (the length of [`TcpStream::data`]).
     pub max_buffered: usize,
     /// Bytes held ahead of a hole.
@@ -57,9 +57,9 @@ pub struct StreamConfig {
     pub max_segments_ooo: usize,
 }
 
-impl Default for StreamConfig {
+impl Default for TcpConfig {
     fn default() -> Self {
-        StreamConfig {
+        TcpConfig {
             max_buffered: 256 * 1024,
             max_out_of_order: 256 * 1024,
             max_segments_ooo: 256,
@@ -180,7 +180,7 @@ impl Held {
 /// One direction of a TCP connection.
 #[derive(Debug)]
 pub struct TcpStream {
-    cfg: StreamConfig,
+    cfg: TcpConfig,
     /// Sequence number of relative offset 0, once known.
     base: Option<u32>,
     /// Relative offset of `data()[0]`.
@@ -207,10 +207,10 @@ impl Default for TcpStream {
 
 impl TcpStream {
     pub fn new() -> Self {
-        Self::with_config(StreamConfig::default())
+        Self::with_config(TcpConfig::default())
     }
 
-    pub fn with_config(cfg: StreamConfig) -> Self {
+    pub fn with_config(cfg: TcpConfig) -> Self {
         TcpStream {
             cfg,
             base: None,
@@ -226,7 +226,7 @@ impl TcpStream {
         }
     }
 
-    pub fn config(&self) -> &StreamConfig {
+    pub fn config(&self) -> &TcpConfig {
         &self.cfg
     }
 
@@ -640,8 +640,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn small() -> StreamConfig {
-        StreamConfig {
+    fn small() -> TcpConfig {
+        TcpConfig {
             max_buffered: 64,
             max_out_of_order: 32,
             max_segments_ooo: 4,
@@ -1027,7 +1027,7 @@ mod tests {
 
     #[test]
     fn caps_never_exceeded_under_flood() {
-        let cfg = StreamConfig {
+        let cfg = TcpConfig {
             max_buffered: 4096,
             max_out_of_order: 2048,
             max_segments_ooo: 16,
@@ -1139,7 +1139,7 @@ mod tests {
             max_out_of_order in 0usize..200,
             max_segments_ooo in 0usize..8,
         ) {
-            let cfg = StreamConfig { max_buffered, max_out_of_order, max_segments_ooo };
+            let cfg = TcpConfig { max_buffered, max_out_of_order, max_segments_ooo };
             let mut s = TcpStream::with_config(cfg);
             let bytes: Vec<u8> = (0..120u8).collect();
             for (raw, near, flags, len, use_near, consume) in segs {

@@ -5,25 +5,25 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::alert::Signature;
+use crate::detect::inventory::{load_list, Vulnerable};
+use crate::detect::rules::tuning::Tuning;
+use crate::detect::rules::RuleSet;
+use crate::detect::segmentation::Segments;
 use crate::detect::DetectConfig;
-use crate::inventory::{load_list, Vulnerable};
-use crate::rules::tuning::Tuning;
-use crate::rules::RuleSet;
-use crate::segment::Segments;
+use crate::output::alert::Signature;
 
 /// Every signature the sensor raises by itself (not from `*.rules`), in id order.
 pub fn builtin_signatures() -> Vec<Signature> {
     let mut all: Vec<Signature> = [
-        crate::alert::BUILT_IN,
+        crate::output::alert::BUILT_IN,
         crate::detect::SIGNATURES,
         crate::detect::FRAUD_SIGNATURES,
-        crate::anomaly::SIGNATURES,
+        crate::detect::anomaly::SIGNATURES,
         &[
-            crate::inventory::VULNERABLE_DEVICE,
-            crate::segment::SIP_OUTSIDE,
-            crate::segment::RTP_OUTSIDE,
-            crate::segment::WRONG_VLAN,
+            crate::detect::inventory::VULNERABLE_DEVICE,
+            crate::detect::segmentation::SIP_OUTSIDE,
+            crate::detect::segmentation::RTP_OUTSIDE,
+            crate::detect::segmentation::WRONG_VLAN,
         ],
     ]
     .concat();

@@ -3,14 +3,14 @@
 //! (version 2, same SSRC, next sequence number), so random UDP does not make streams. Streams end
 //! after a silence (packet time) or at the end of the input; each end is reported with its figures.
 
-use crate::fasthash::FastMap;
+use crate::base::fasthash::FastMap;
 
-use crate::expect::MediaExpect;
+use crate::base::packet::PacketCtx;
+use crate::base::time::Ts;
 use crate::flow::FlowKey;
-use crate::media_evidence::Evidence;
-use crate::pipeline::event::PacketCtx;
-use crate::rtp::{RtpInfo, StreamStats, StreamSummary};
-use crate::time::Ts;
+use crate::media::evidence::Evidence;
+use crate::media::expect::MediaExpect;
+use crate::media::rtp::{RtpInfo, StreamStats, StreamSummary};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamKey {
@@ -48,7 +48,7 @@ pub struct StreamConfig {
 impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
-            timeout_ns: crate::time::secs(30),
+            timeout_ns: crate::base::time::secs(30),
             max_streams: 20_000,
         }
     }
@@ -140,10 +140,10 @@ impl Stream {
         if let Some(st) = self.stats.as_mut() {
             st.on_packet(ctx.ts, info, clock);
             // Past its sample the evidence is not even looked at (its memory stays cold).
-            if st.packets() <= u64::from(crate::media_evidence::SAMPLE_PACKETS) + 1 {
+            if st.packets() <= u64::from(crate::media::evidence::SAMPLE_PACKETS) + 1 {
                 self.evidence.on_payload(pt, payload);
             }
-            if ctx.ts.since(self.window.0) >= crate::time::secs(1) {
+            if ctx.ts.since(self.window.0) >= crate::base::time::secs(1) {
                 self.window = (ctx.ts, 0);
             }
             self.window.1 += 1;
@@ -299,9 +299,9 @@ impl Streams {
         Seen::Candidate
     }
     fn evict_stalest(&mut self, ended: &mut Vec<StreamEnd>) {
-        // A sixty-fourth of the table at once (crate::evict): candidates first, then the stalest.
+        // A sixty-fourth of the table at once (crate::base::evict): candidates first, then the stalest.
         let len = self.map.len();
-        let stalest = crate::evict::oldest(self.map.iter(), len, |k, s| {
+        let stalest = crate::base::evict::oldest(self.map.iter(), len, |k, s| {
             (s.stats.is_some(), s.last_ts, k.order_key())
         });
         for k in stalest {
@@ -363,9 +363,9 @@ fn end_of(k: StreamKey, s: Stream, reason: EndReason) -> Option<StreamEnd> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Transport;
+    use crate::base::packet::Transport;
     use crate::flow::FlowKey;
-    use crate::rtp::RtpInfo;
+    use crate::media::rtp::RtpInfo;
     use std::net::IpAddr;
 
     /// `n` packets of payload type `pt`, `gap_us` apart: the packet numbers (1-based) at which

@@ -1,0 +1,72 @@
+//! What every stage knows of a packet: the link type it was captured with, its transport once
+//! decoded, and where and when it was seen (the context that every record starts with).
+
+use std::net::IpAddr;
+
+use super::time::Ts;
+
+/// Link-layer header type of a capture (pcap DLT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkType {
+    Ethernet,
+    LinuxSll,
+    LinuxSll2,
+    /// BSD loopback: 4-byte address family in the writer's byte order (both accepted).
+    Null,
+    /// OpenBSD loopback: big-endian address family.
+    Loop,
+    /// Raw IP, version from the first nibble.
+    Raw,
+    Ipv4,
+    Ipv6,
+}
+
+impl LinkType {
+    /// Every link type the decoder supports (for tests and fuzzing that try each).
+    pub const ALL: [LinkType; 8] = [
+        LinkType::Ethernet,
+        LinkType::LinuxSll,
+        LinkType::LinuxSll2,
+        LinkType::Null,
+        LinkType::Loop,
+        LinkType::Raw,
+        LinkType::Ipv4,
+        LinkType::Ipv6,
+    ];
+
+    /// Map a pcap DLT / LINKTYPE value.
+    pub fn from_dlt(dlt: i32) -> Option<LinkType> {
+        match dlt {
+            1 => Some(LinkType::Ethernet),
+            113 => Some(LinkType::LinuxSll),
+            276 => Some(LinkType::LinuxSll2),
+            0 => Some(LinkType::Null),
+            108 => Some(LinkType::Loop),
+            12 | 14 | 101 => Some(LinkType::Raw),
+            228 => Some(LinkType::Ipv4),
+            229 => Some(LinkType::Ipv6),
+            _ => None,
+        }
+    }
+}
+
+/// The transport protocol of a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+    Sctp,
+}
+
+/// Where a message was seen: the fields every record starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketCtx {
+    pub ts: Ts,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub transport: Transport,
+    pub vlan: Option<u16>,
+    pub flow_id: u64,
+}
