@@ -38,7 +38,7 @@ fn policy() -> Policy {
         Policy::load(&dir).unwrap_or_else(|e| panic!("rules/ does not load: {e:?}"))
     });
     Policy {
-        rules: RuleSet::from_rules(p.rules.rules().to_vec()),
+        rules: std::sync::Arc::new(RuleSet::from_rules(p.rules.rules().to_vec())),
         detect: p.detect.clone(),
         vulnerable: p.vulnerable.clone(),
         segments: p.segments.clone(),

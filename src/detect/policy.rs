@@ -4,6 +4,7 @@
 //! checked by `voip-sentinel rules check`, and reloaded on SIGHUP without losing detector state.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::detect::inventory::{load_list, Vulnerable};
 use crate::detect::rules::tuning::Tuning;
@@ -36,7 +37,9 @@ pub type Reload = (Result<Policy, Vec<String>>, std::time::Duration);
 
 /// A loaded policy.
 pub struct Policy {
-    pub rules: RuleSet,
+    /// Shared by every worker (which match the signatures) and the correlator (which applies
+    /// their thresholds), swapped at one capture position on a reload.
+    pub rules: Arc<RuleSet>,
     pub detect: DetectConfig,
     /// Product versions to flag (`vulnerable.list`).
     pub vulnerable: Vec<Vulnerable>,
@@ -45,6 +48,15 @@ pub struct Policy {
     /// Suppressions and threshold overrides (`threshold.config`).
     pub tuning: Tuning,
     pub dir: PathBuf,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("dir", &self.dir)
+            .field("rules", &self.rules.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Policy {
@@ -142,7 +154,7 @@ impl Policy {
         };
         match (rules, detect) {
             (Some(rules), Some(detect)) if errors.is_empty() => Ok(Policy {
-                rules,
+                rules: Arc::new(rules),
                 detect,
                 vulnerable,
                 segments,
@@ -156,7 +168,7 @@ impl Policy {
     /// No rules and default thresholds: what runs when there is no rules folder.
     pub fn builtin() -> Policy {
         Policy {
-            rules: RuleSet::default(),
+            rules: Arc::default(),
             detect: DetectConfig::default(),
             vulnerable: Vec::new(),
             segments: Segments::default(),

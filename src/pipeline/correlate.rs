@@ -7,13 +7,11 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crossbeam_channel::Receiver;
 use serde_json::json;
 
 use serde::Serialize;
 
 use crate::base::packet::PacketCtx;
-use crate::base::packet::Transport;
 use crate::base::time::Ts;
 use crate::detect::anomaly::Anomalies;
 use crate::detect::inventory::{DeviceRecord, Inventory};
@@ -36,9 +34,7 @@ use crate::output::metrics::{
     bounded_label, Metrics, DIALOG_OUTCOMES, MEDIA_PROTECTIONS, PARSE_EVENT_KINDS,
     REGISTRATION_OUTCOMES, WIRE_KINDS,
 };
-use crate::pipeline::event::{Event, EventKind};
-use crate::sip::parser::{looks_like_sip, parse_datagram, parse_message, SipMessage, StartLine};
-use crate::sip::View;
+use crate::pipeline::event::{Event, EventKind, SipSeen};
 
 #[derive(Clone, Debug, Default)]
 pub struct CorrelatorConfig {
@@ -143,7 +139,7 @@ pub struct Correlator {
     eve_reopen: Option<(Arc<std::sync::atomic::AtomicBool>, std::path::PathBuf)>,
     metrics: Option<Arc<Metrics>>,
     /// Signatures, and the behavioural detectors (their thresholds come with the policy).
-    rules: RuleSet,
+    rules: Arc<RuleSet>,
     detectors: Detectors,
     anomalies: Anomalies,
     inventory: Inventory,
@@ -157,8 +153,6 @@ pub struct Correlator {
     rule_windows: FastMap<(u32, TrackKey), (Ts, u32)>,
     /// Suppressions and threshold overrides of `threshold.config`.
     tuning: Tuning,
-    /// New policies from SIGHUP reloads, with how long the load took.
-    reload: Option<Receiver<Reload>>,
     findings: Vec<Finding>,
     alert_out: Vec<AlertRecord>,
     rule_window_evictions: u64,
@@ -190,7 +184,6 @@ impl Correlator {
         out: Box<dyn Write + Send>,
         metrics: Option<Arc<Metrics>>,
         policy: Policy,
-        reload: Option<Receiver<Reload>>,
     ) -> Correlator {
         if let Some(mx) = &metrics {
             mx.rules_loaded.set(policy.rules.len() as i64);
@@ -211,7 +204,6 @@ impl Correlator {
             device_out: Vec::new(),
             rule_windows: FastMap::default(),
             tuning: policy.tuning,
-            reload,
             findings: Vec::new(),
             alert_out: Vec::new(),
             rule_window_evictions: 0,
@@ -233,54 +225,37 @@ impl Correlator {
 
     pub fn handle(&mut self, ev: Event) {
         match ev.kind {
-            EventKind::Sip { ctx, bytes } => {
+            EventKind::Sip(seen) => {
+                let SipSeen {
+                    msg,
+                    hits,
+                    extra_bytes,
+                    long_method,
+                } = *seen;
+                let method = long_method.as_deref().or(msg.method.as_deref());
+                if msg.ctx.ts > self.now {
+                    self.now = msg.ctx.ts;
+                }
+                if let Some(n) = extra_bytes {
+                    self.anomalies
+                        .on_extra_message(&msg.ctx, n, &mut self.findings);
+                }
+                self.count(&msg, method);
+                self.signatures(&msg, method, &hits);
+                self.on_msg(&msg);
+            }
+            EventKind::SipError { ctx, kind } => {
                 if ctx.ts > self.now {
                     self.now = ctx.ts;
                 }
-                let parsed = if ctx.transport == Transport::Tcp {
-                    parse_message(&bytes)
-                } else {
-                    parse_datagram(&bytes)
-                };
-                let msg = match parsed {
-                    Ok((m, used)) => {
-                        if ctx.transport != Transport::Tcp {
-                            let rest = &bytes[used.min(bytes.len())..];
-                            let next = rest
-                                .iter()
-                                .position(|b| !matches!(b, b'\r' | b'\n'))
-                                .map_or(&[][..], |i| &rest[i..]);
-                            if looks_like_sip(next) {
-                                self.anomalies.on_extra_message(
-                                    &ctx,
-                                    rest.len(),
-                                    &mut self.findings,
-                                );
-                            }
-                        }
-                        self.count(&m);
-                        // One view for the signatures and the message summary: From and To
-                        // parsed once.
-                        let view = View::new(&m);
-                        self.signatures(&view, &ctx);
-                        Msg::from_view(&view, ctx, ev.order.seq)
-                    }
-                    Err(e) => {
-                        *self
-                            .stats
-                            .parse_errors
-                            .entry(e.kind.as_str().to_string())
-                            .or_insert(0) += 1;
-                        self.parse_event(e.kind.as_str());
-                        self.anomalies
-                            .on_parse_error(&ctx, e.kind.as_str(), &mut self.findings);
-                        self.take_findings();
-                        self.write_out();
-                        return;
-                    }
-                };
-                self.on_msg(&msg);
+                *self.stats.parse_errors.entry(kind.to_string()).or_insert(0) += 1;
+                self.parse_event(kind);
+                self.anomalies
+                    .on_parse_error(&ctx, kind, &mut self.findings);
+                self.take_findings();
+                self.write_out();
             }
+            EventKind::Reload(reload) => self.apply_reload(*reload),
             EventKind::RtpStart { ctx, ssrc, .. } => {
                 self.stats.rtp_streams += 1;
                 self.segments.check(&ctx, true, &mut self.findings);
@@ -403,7 +378,6 @@ impl Correlator {
                 self.anomalies.expire(self.now);
                 self.take_findings();
                 self.injection_checks();
-                self.take_reload();
                 if let Some((flag, path)) = &self.eve_reopen {
                     if flag.swap(false, std::sync::atomic::Ordering::Relaxed) {
                         if let Err(e) = self.eve.reopen(path) {
@@ -480,14 +454,13 @@ impl Correlator {
         }
     }
 
-    /// Count a message as tshark's sip,stat does: requests by their whole method name, responses
+    /// Count a message as tshark's sip,stat does: requests by their method name, responses
     /// by status code. Distinct names are capped, so a flood of invented methods cannot grow the map.
-    fn count(&mut self, m: &SipMessage<'_>) {
+    fn count(&mut self, m: &Msg, method: Option<&str>) {
         const MAX_METHOD_NAMES: usize = 256;
         self.stats.messages += 1;
-        match &m.start {
-            StartLine::Request { method, .. } => {
-                let name = method.as_str();
+        match (method, m.status) {
+            (Some(name), _) => {
                 let map = &mut self.stats.requests;
                 let key = if map.contains_key(name) || map.len() < MAX_METHOD_NAMES {
                     name
@@ -496,48 +469,35 @@ impl Correlator {
                 };
                 *map.entry(key.to_string()).or_insert(0) += 1;
             }
-            StartLine::Response { code, .. } => {
-                *self.stats.responses.entry(*code).or_insert(0) += 1
-            }
+            (None, Some(code)) => *self.stats.responses.entry(code).or_insert(0) += 1,
+            (None, None) => {}
         }
         if let Some(mx) = &self.metrics {
-            match &m.start {
-                StartLine::Request { method, .. } => mx.sip_request(method.as_str()),
-                StartLine::Response { code, .. } => {
-                    let cseq = m
-                        .cseq()
-                        .map(|c| c.method.as_str().to_string())
-                        .unwrap_or_default();
-                    mx.sip_response(&cseq, *code);
-                }
+            match (method, m.status) {
+                (Some(name), _) => mx.sip_request(name),
+                (None, Some(code)) => mx.sip_response(m.cseq_method(), code),
+                (None, None) => {}
             }
         }
         for w in &m.warnings {
-            self.parse_event(w.kind.as_str());
+            self.parse_event(w);
         }
         for w in &m.warnings {
-            *self
-                .stats
-                .parse_warnings
-                .entry(w.kind.as_str().to_string())
-                .or_insert(0) += 1;
+            *self.stats.parse_warnings.entry(w.to_string()).or_insert(0) += 1;
         }
     }
 
-    /// Match the signatures against one message and raise what passes their thresholds.
-    fn signatures(&mut self, view: &View<'_, '_>, ctx: &PacketCtx) {
-        if self.rules.is_empty() {
-            return;
-        }
-        let m = view.msg;
-        let mut hits = Vec::new();
-        self.rules.matches_view(view, ctx, &mut hits);
+    /// Raise the signatures a worker found matching one message (`hits`: indices into the
+    /// rules in force), as far as their thresholds let them.
+    fn signatures(&mut self, m: &Msg, method: Option<&str>, hits: &[u32]) {
         if hits.is_empty() {
             return;
         }
+        let ctx = &m.ctx;
         let head = Head::new(ctx, "alert");
         let found: Vec<(AlertInfo, Option<Threshold>, String)> = hits
             .iter()
+            .filter_map(|&i| self.rules.get(i))
             .map(|r| {
                 (
                     r.alert_info(&head),
@@ -559,11 +519,11 @@ impl Correlator {
             ) else {
                 continue;
             };
-            let what = match &m.start {
-                StartLine::Request { method, uri, .. } => {
-                    json!({"method": method.as_str(), "uri": clip(uri, 256)})
+            let what = match (method, m.status) {
+                (Some(method), _) => {
+                    json!({"method": method, "uri": clip(m.uri.as_deref().unwrap_or(""), 256)})
                 }
-                StartLine::Response { code, .. } => json!({"status": code}),
+                (None, code) => json!({ "status": code }),
             };
             self.alert_out.push(AlertRecord {
                 head: head.clone(),
@@ -571,8 +531,8 @@ impl Correlator {
                 call: None,
                 evidence: json!({
                     "message": what,
-                    "call_id": m.call_id().map(|c| clip(c, 256)),
-                    "user_agent": m.user_agent().or(m.server()).map(|u| clip(u, 256)),
+                    "call_id": m.call_id,
+                    "user_agent": m.user_agent.as_ref().or(m.server.as_ref()),
                     "matches_in_window": count,
                     "rule": place,
                 }),
@@ -623,37 +583,35 @@ impl Correlator {
         fire.then_some(n)
     }
 
-    /// Apply a reloaded policy, if one came: new signatures and thresholds, detector state kept.
-    fn take_reload(&mut self) {
-        let Some(rx) = &self.reload else { return };
-        while let Ok((result, took)) = rx.try_recv() {
-            let ok = result.is_ok();
-            match result {
-                Ok(policy) => {
-                    self.rules = policy.rules;
-                    let t = &policy.detect.threshold;
-                    self.alert_rate.configure(t.rate_per_second, t.rate_burst);
-                    self.detectors.set_config(policy.detect);
-                    self.inventory.set_list(policy.vulnerable);
-                    self.segments.set(policy.segments);
-                    self.tuning = policy.tuning;
-                    self.rule_windows.clear();
-                    self.stats.rules_reloads += 1;
-                }
-                Err(errors) => {
-                    self.stats.rules_reload_failures += 1;
-                    for e in errors {
-                        eprintln!("voip-sentinel: rules reload: {e}");
-                    }
+    /// Apply a policy reloaded on SIGHUP (the workers match with its signatures from the same
+    /// capture position on): new thresholds and tuning, detector state kept.
+    fn apply_reload(&mut self, (result, took): Reload) {
+        let ok = result.is_ok();
+        match result {
+            Ok(policy) => {
+                self.rules = policy.rules;
+                let t = &policy.detect.threshold;
+                self.alert_rate.configure(t.rate_per_second, t.rate_burst);
+                self.detectors.set_config(policy.detect);
+                self.inventory.set_list(policy.vulnerable);
+                self.segments.set(policy.segments);
+                self.tuning = policy.tuning;
+                self.rule_windows.clear();
+                self.stats.rules_reloads += 1;
+            }
+            Err(errors) => {
+                self.stats.rules_reload_failures += 1;
+                for e in errors {
+                    eprintln!("voip-sentinel: rules reload: {e}");
                 }
             }
-            if let Some(mx) = &self.metrics {
-                mx.rules_reloads_total
-                    .with_label_values(&[if ok { "success" } else { "failure" }])
-                    .inc();
-                mx.rules_reload_duration_seconds.set(took.as_secs_f64());
-                mx.rules_loaded.set(self.rules.len() as i64);
-            }
+        }
+        if let Some(mx) = &self.metrics {
+            mx.rules_reloads_total
+                .with_label_values(&[if ok { "success" } else { "failure" }])
+                .inc();
+            mx.rules_reload_duration_seconds.set(took.as_secs_f64());
+            mx.rules_loaded.set(self.rules.len() as i64);
         }
     }
 

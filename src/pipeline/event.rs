@@ -18,6 +18,15 @@ pub enum Job {
     Tick { seq: u64, now: Ts },
     /// End of input: close every flow and report.
     Flush { seq: u64, now: Ts },
+    /// The signatures of a reloaded policy, to every worker at the same capture position, so
+    /// that which rules a message was matched against does not depend on the worker count.
+    Rules(std::sync::Arc<crate::detect::rules::RuleSet>),
+    /// The reloaded policy itself (or why it did not load), to worker 0, which hands it on to
+    /// the correlator after the `Rules` of every worker.
+    Reload {
+        seq: u64,
+        reload: Box<crate::detect::policy::Reload>,
+    },
     /// Media announced by an SDP body (read by the capture thread from SIP over UDP), sent to
     /// every worker in capture order.
     Expect {
@@ -68,8 +77,11 @@ pub struct Event {
 
 #[derive(Debug)]
 pub enum EventKind {
-    /// One whole SIP message (a UDP datagram, or one message framed out of a TCP stream).
-    Sip { ctx: PacketCtx, bytes: Vec<u8> },
+    /// One whole SIP message (a UDP datagram, or one message framed out of a TCP stream),
+    /// parsed by the worker.
+    Sip(Box<SipSeen>),
+    /// A SIP message that did not parse: the reason (`ParseEventKind::as_str`).
+    SipError { ctx: PacketCtx, kind: &'static str },
     /// A TCP stream that looked like SIP could not be framed (the named problem); bytes were skipped.
     SipFraming { ctx: PacketCtx, kind: &'static str },
     /// An RTP stream began (its first packet, or the second of an unannounced one).
@@ -101,6 +113,8 @@ pub enum EventKind {
     },
     /// An RTP stream ended, with its figures.
     RtpEnd(Box<crate::media::streams::StreamEnd>),
+    /// A policy reloaded on SIGHUP (forwarded by worker 0 once every worker matches with it).
+    Reload(Box<crate::detect::policy::Reload>),
     /// Packet time reached `now` (forwarded by worker 0 after every other event of its tick).
     Tick { now: Ts },
     /// End of input.
@@ -111,4 +125,18 @@ pub enum EventKind {
 pub struct Chunk {
     pub events: Vec<Event>,
     pub mark: Order,
+}
+
+/// What a worker made of one SIP message: the summary that transactions, dialogs, detectors and
+/// records need (no bytes to parse again), and the stateless part of detection.
+#[derive(Debug)]
+pub struct SipSeen {
+    pub msg: crate::dialog::Msg,
+    /// The rules that matched, as indices into the rule set in force at this message.
+    pub hits: Vec<u32>,
+    /// A datagram held another SIP message after this one: the bytes left after the first.
+    pub extra_bytes: Option<usize>,
+    /// The request method whole, when it is longer than the summary keeps (counted by name as
+    /// tshark counts it, and quoted whole in signature evidence).
+    pub long_method: Option<String>,
 }

@@ -14,6 +14,7 @@ pub mod correlate;
 pub mod event;
 pub mod merge;
 pub mod report;
+pub mod sip_read;
 pub mod worker;
 
 use std::collections::BTreeMap;
@@ -116,6 +117,8 @@ pub struct Dispatcher {
     published: CaptureStats,
     /// Kernel drops (pcap stats) already published.
     kernel_dropped: u64,
+    /// Policies reloaded on SIGHUP, handed to the workers at the next tick.
+    reload: Option<Receiver<crate::detect::policy::Reload>>,
 }
 
 impl Dispatcher {
@@ -330,9 +333,38 @@ impl Dispatcher {
         p.decode_errors = s.decode_errors.clone();
     }
 
+    /// A policy reloaded since the last tick: its signatures to every worker, then the policy
+    /// to worker 0 for the correlator, all at this capture position (whatever the worker
+    /// count, every message is matched against the same rules). Never dropped, also live.
+    fn hand_on_reloads(&mut self) {
+        let Some(rx) = &self.reload else { return };
+        let reloads: Vec<_> = rx.try_iter().collect();
+        let seq = self.seq;
+        for reload in reloads {
+            if let Ok(policy) = &reload.0 {
+                for w in 0..self.tx.len() {
+                    if !self.pending[w].is_empty() {
+                        let fresh = self.fresh_batch();
+                        let batch = std::mem::replace(&mut self.pending[w], fresh);
+                        self.send_blocking(w, Job::Packets(batch));
+                    }
+                    self.send_blocking(w, Job::Rules(std::sync::Arc::clone(&policy.rules)));
+                }
+            }
+            self.send_blocking(
+                0,
+                Job::Reload {
+                    seq,
+                    reload: Box::new(reload),
+                },
+            );
+        }
+    }
+
     /// Send the partial batches, then a tick, to every worker.
     fn tick(&mut self) {
         self.publish();
+        self.hand_on_reloads();
         let (seq, now) = (self.seq, self.now);
         for w in 0..self.tx.len() {
             if !self.pending[w].is_empty() {
@@ -423,7 +455,12 @@ where
     for i in 0..n {
         let (jt, jr) = bounded::<Job>(cfg.queue_batches);
         let (ct, cr) = bounded::<Chunk>(cfg.queue_batches * 4);
-        let worker = Worker::new(i, cfg.worker.clone(), cfg.metrics.clone());
+        let worker = Worker::new(
+            i,
+            cfg.worker.clone(),
+            cfg.metrics.clone(),
+            std::sync::Arc::clone(&policy.rules),
+        );
         let recycle = pool_tx.clone();
         let h = std::thread::Builder::new()
             .name(format!("worker-{i}"))
@@ -440,7 +477,7 @@ where
         .name("correlator".into())
         .spawn(move || {
             let mut merge = Merge::new(chunk_rx);
-            let mut c = Correlator::new(ccfg, out, cmetrics, policy, reload);
+            let mut c = Correlator::new(ccfg, out, cmetrics, policy);
             while let Some(ev) = merge.next_event() {
                 c.handle(ev);
             }
@@ -465,6 +502,7 @@ where
         metrics: cfg.metrics.clone(),
         published: CaptureStats::default(),
         kernel_dropped: 0,
+        reload,
     };
     source(&mut d, stop);
     let (capture, defrag) = d.finish();

@@ -7,6 +7,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::batch::{Batch, PacketMeta};
 use super::event::{Chunk, Event, EventKind, Job, Order};
+use super::sip_read::SipReader;
 use crate::base::packet::{PacketCtx, Transport};
 use crate::base::time::Ts;
 use crate::decode::sctp_data_chunks;
@@ -135,6 +136,8 @@ pub struct Worker {
     tcp: FastMap<FlowKey, TcpFlow>,
     stats: WorkerStats,
     events: Vec<Event>,
+    /// Parses SIP and matches the signatures.
+    sip: SipReader,
 }
 
 impl Worker {
@@ -142,6 +145,7 @@ impl Worker {
         index: usize,
         cfg: WorkerConfig,
         metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
+        rules: std::sync::Arc<crate::detect::rules::RuleSet>,
     ) -> Worker {
         Worker {
             metrics,
@@ -157,6 +161,7 @@ impl Worker {
             tcp: FastMap::default(),
             stats: WorkerStats::default(),
             events: Vec::new(),
+            sip: SipReader::new(rules),
         }
     }
 
@@ -191,6 +196,8 @@ impl Worker {
                     mark = mark.max(Order::mark(seq, true));
                 }
                 Job::Expect { list, now } => self.expect.insert(&list, now),
+                Job::Rules(rules) => self.sip.set_rules(rules),
+                Job::Reload { seq, reload } => self.forward(seq, EventKind::Reload(reload)),
                 Job::Flush { seq, now } => {
                     self.expire(seq, now, true);
                     self.publish();
@@ -277,7 +284,7 @@ impl Worker {
                 self.stats.udp_packets += 1;
                 if m.sip {
                     self.stats.sip_udp += 1;
-                    self.emit_sip(m, 0, payload.to_vec());
+                    self.emit_sip(m, 0, payload);
                 } else {
                     match classify(payload) {
                         Kind::Rtp => {
@@ -340,7 +347,7 @@ impl Worker {
                 for chunk in sctp_data_chunks(payload) {
                     if looks_like_sip(chunk) {
                         self.stats.sip_sctp += 1;
-                        self.emit_sip(m, idx, chunk.to_vec());
+                        self.emit_sip(m, idx, chunk);
                         idx += 1;
                     }
                 }
@@ -413,7 +420,8 @@ impl Worker {
         self.events.push(Event { order, kind });
     }
 
-    fn emit_sip(&mut self, m: &PacketMeta, idx: u32, bytes: Vec<u8>) {
+    fn emit_sip(&mut self, m: &PacketMeta, idx: u32, bytes: &[u8]) {
+        let kind = self.sip.read(ctx_of(m), m.seq, bytes);
         self.events.push(Event {
             order: Order {
                 seq: m.seq,
@@ -421,10 +429,7 @@ impl Worker {
                 key: 0,
                 idx,
             },
-            kind: EventKind::Sip {
-                ctx: ctx_of(m),
-                bytes,
-            },
+            kind,
         });
     }
 
@@ -457,7 +462,16 @@ impl Worker {
         let ctx = ctx_of(m);
         let mut out = Vec::new();
         let closing = tcp.flags & (FIN | RST) != 0;
-        Self::drain_sip(dir, probe_limit, &ctx, &mut out, &mut self.stats, closing);
+        let reader = (&self.sip, m.seq);
+        Self::drain_sip(
+            dir,
+            probe_limit,
+            &ctx,
+            reader,
+            &mut out,
+            &mut self.stats,
+            closing,
+        );
         for (idx, kind) in out.into_iter().enumerate() {
             self.events.push(Event {
                 order: Order {
@@ -476,6 +490,7 @@ impl Worker {
         dir: &mut TcpDir,
         probe_limit: usize,
         ctx: &PacketCtx,
+        (reader, seq): (&SipReader, u64),
         out: &mut Vec<EventKind>,
         stats: &mut WorkerStats,
         closing: bool,
@@ -506,7 +521,7 @@ impl Worker {
                 return;
             }
             if dir.kind == DirKind::WebSocket {
-                Self::drain_ws(dir, ctx, out, stats);
+                Self::drain_ws(dir, ctx, (reader, seq), out, stats);
                 return;
             }
             if dir.kind == DirKind::Unknown && data[0] == 0x16 {
@@ -555,10 +570,7 @@ impl Worker {
                 Frame::Complete(n) => {
                     let n = n.min(data.len());
                     stats.sip_tcp += 1;
-                    out.push(EventKind::Sip {
-                        ctx: *ctx,
-                        bytes: data[..n].to_vec(),
-                    });
+                    out.push(reader.read(*ctx, seq, &data[..n]));
                     dir.stream.consume(n);
                 }
                 Frame::Incomplete => {
@@ -596,6 +608,7 @@ impl Worker {
     fn drain_ws(
         dir: &mut TcpDir,
         ctx: &PacketCtx,
+        (reader, seq): (&SipReader, u64),
         out: &mut Vec<EventKind>,
         stats: &mut WorkerStats,
     ) {
@@ -636,10 +649,7 @@ impl Worker {
                         if fin {
                             if looks_like_sip(&dir.ws_msg) {
                                 stats.sip_tcp += 1;
-                                out.push(EventKind::Sip {
-                                    ctx: *ctx,
-                                    bytes: std::mem::take(&mut dir.ws_msg),
-                                });
+                                out.push(reader.read(*ctx, seq, &dir.ws_msg));
                             }
                             dir.ws_msg.clear();
                         }

@@ -458,6 +458,19 @@ impl RuleSet {
         ctx: &PacketCtx,
         out: &mut Vec<&'r Rule>,
     ) {
+        let mut hits = Vec::new();
+        self.matching(view, ctx, &mut hits);
+        out.extend(hits.into_iter().filter_map(|i| self.get(i)));
+    }
+
+    /// The rule at `index` (as [`RuleSet::matching`] gives it).
+    pub fn get(&self, index: u32) -> Option<&Rule> {
+        self.rules.get(index as usize)
+    }
+
+    /// Append the index of every rule matching the viewed message to `out`, in file order:
+    /// what a worker hands on, so that the stage that applies thresholds need not match again.
+    pub fn matching(&self, view: &View<'_, '_>, ctx: &PacketCtx, out: &mut Vec<u32>) {
         let msg = view.msg;
         let (a, b): (&[usize], &[usize]) = match msg.method() {
             Some(m) => (
@@ -488,7 +501,7 @@ impl RuleSet {
             };
             if let Some(r) = self.rules.get(next) {
                 if r.is_match_view(view, ctx) {
-                    out.push(r);
+                    out.push(next as u32);
                 }
             }
         }
