@@ -48,6 +48,7 @@ ALLOWED = {
     ("src/dialog/transaction.rs", "output"): "transactions build their EVE sip record",
     ("src/dialog/media.rs", "output"): "the media summary is part of the EVE call record",
     ("src/detect/mod.rs", "output"): "detectors build alert records instead of findings",
+    ("src/detect/gate.rs", "output"): "the gate edits alert records before they are written",
     ("src/detect/anomaly.rs", "output"): "anomalies build alert records instead of findings",
     ("src/detect/inventory.rs", "output"): "the inventory builds device and alert records",
     ("src/detect/policy.rs", "output"): "the policy lists the built-in alert signatures",

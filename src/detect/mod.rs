@@ -53,6 +53,7 @@ pub mod config;
 pub mod error;
 pub mod flood;
 pub mod fraud;
+pub mod gate;
 pub mod inventory;
 pub mod policy;
 pub mod rate;

@@ -14,10 +14,10 @@ use serde::Serialize;
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
 use crate::detect::anomaly::Anomalies;
+use crate::detect::gate::{AlertGate, Decision};
 use crate::detect::inventory::{DeviceRecord, Inventory};
 use crate::detect::policy::{Policy, Reload};
-use crate::detect::rules::tuning::Tuning;
-use crate::detect::rules::{RuleSet, Threshold, ThresholdKind, Track};
+use crate::detect::rules::RuleSet;
 use crate::detect::segmentation::SegmentCheck;
 use crate::detect::{Detectors, Finding};
 use crate::dialog::media::{rtp_record, summary_of};
@@ -28,7 +28,7 @@ use crate::dialog::{
     CallConfig, CallRecord, CallStats, Calls, Msg, Seen, SipRecord, Transactions, TxConfig, TxStats,
 };
 use crate::media::evidence::Verdict;
-use crate::output::alert::{AlertInfo, AlertRecord};
+use crate::output::alert::AlertRecord;
 use crate::output::eve::{EveWriter, Head};
 use crate::output::metrics::{
     bounded_label, Metrics, DIALOG_OUTCOMES, MEDIA_PROTECTIONS, PARSE_EVENT_KINDS,
@@ -114,8 +114,6 @@ struct Published {
     calls_evicted: u64,
 }
 
-/// Per-rule threshold windows kept at most ((sid, tracked address) pairs).
-const MAX_RULE_WINDOWS: usize = 100_000;
 /// RTP injection (2100006) is decided this long after a stream attributed to a call began (or
 /// when it ends, if sooner): long enough for the answer's SDP, which may trail the callee's
 /// first media, to be seen; soon enough to tell the operator while the call is up.
@@ -131,10 +129,6 @@ fn stream_id(ctx: &PacketCtx, ssrc: u32) -> StreamId {
     (ctx.src, ctx.sport, ctx.dst, ctx.dport, ssrc)
 }
 
-/// The addresses a threshold counts per: none (by rule), one (by source or destination), or the
-/// pair (lower first, so both directions count together).
-type TrackKey = (Option<IpAddr>, Option<IpAddr>);
-
 pub struct Correlator {
     eve_reopen: Option<(Arc<std::sync::atomic::AtomicBool>, std::path::PathBuf)>,
     metrics: Option<Arc<Metrics>>,
@@ -145,17 +139,10 @@ pub struct Correlator {
     inventory: Inventory,
     device_out: Vec<DeviceRecord>,
     segments: SegmentCheck,
-    posture_limiter: crate::detect::threshold::Limiter,
-    alert_rate: crate::detect::rate::AlertRate,
-    /// Per-rule thresholds: (sid, tracked address) -> (window start, matches in the window).
-    /// Threshold windows, of rules and of `threshold.config` entries: (sid, tracked addresses)
-    /// -> (window start, matches in the window).
-    rule_windows: FastMap<(u32, TrackKey), (Ts, u32)>,
-    /// Suppressions and threshold overrides of `threshold.config`.
-    tuning: Tuning,
+    /// Thresholds, suppression, the posture limiter and the rate ceiling.
+    gate: AlertGate,
     findings: Vec<Finding>,
     alert_out: Vec<AlertRecord>,
-    rule_window_evictions: u64,
     published: Published,
     published_registrations: BTreeMap<String, u64>,
     /// What RTCP said about each source, until its stream ends.
@@ -192,7 +179,8 @@ impl Correlator {
             eve_reopen: cfg.eve_reopen.clone(),
             metrics,
             rules: policy.rules,
-            alert_rate: crate::detect::rate::AlertRate::new(
+            gate: AlertGate::new(
+                policy.tuning,
                 policy.detect.threshold.rate_per_second,
                 policy.detect.threshold.rate_burst,
             ),
@@ -200,13 +188,9 @@ impl Correlator {
             anomalies: Anomalies::default(),
             inventory: Inventory::new(policy.vulnerable, 50_000),
             segments: SegmentCheck::new(policy.segments),
-            posture_limiter: crate::detect::threshold::Limiter::new(1, 3600, 50_000),
             device_out: Vec::new(),
-            rule_windows: FastMap::default(),
-            tuning: policy.tuning,
             findings: Vec::new(),
             alert_out: Vec::new(),
-            rule_window_evictions: 0,
             published: Published::default(),
             published_registrations: BTreeMap::new(),
             rtcp: RtcpTable::new(100_000),
@@ -495,30 +479,13 @@ impl Correlator {
         }
         let ctx = &m.ctx;
         let head = Head::new(ctx, "alert");
-        let found: Vec<(AlertInfo, Option<Threshold>, String)> = hits
-            .iter()
-            .filter_map(|&i| self.rules.get(i))
-            .map(|r| {
-                (
-                    r.alert_info(&head),
-                    self.tuning
-                        .threshold(r.sid)
-                        .or(r.threshold.as_ref())
-                        .copied(),
-                    format!("{}:{}", r.file.display(), r.line),
-                )
-            })
-            .collect();
-        for (info, threshold, place) in found {
-            let Some(count) = self.threshold_pass(
-                info.signature_id,
-                threshold.as_ref(),
-                ctx.src,
-                ctx.dst,
-                ctx.ts,
-            ) else {
+        for &i in hits {
+            let Some(r) = self.rules.get(i) else { continue };
+            let Some(count) = self.gate.rule_match(r, ctx.src, ctx.dst, ctx.ts) else {
                 continue;
             };
+            let info = r.alert_info(&head);
+            let place = format!("{}:{}", r.file.display(), r.line);
             let what = match (method, m.status) {
                 (Some(method), _) => {
                     json!({"method": method, "uri": clip(m.uri.as_deref().unwrap_or(""), 256)})
@@ -540,49 +507,6 @@ impl Correlator {
         }
     }
 
-    /// Suricata's threshold semantics for one match of `sid` between `src` and `dst` at `ts`:
-    /// `Some(matches in the window)` when it raises an alert. Without a threshold every match
-    /// alerts. Rules' own thresholds and `threshold.config` ones share these windows.
-    fn threshold_pass(
-        &mut self,
-        sid: u32,
-        t: Option<&Threshold>,
-        src: IpAddr,
-        dst: IpAddr,
-        ts: Ts,
-    ) -> Option<u32> {
-        let Some(t) = t else { return Some(1) };
-        let key = match t.track {
-            Track::BySrc => (Some(src), None),
-            Track::ByDst => (Some(dst), None),
-            Track::ByRule => (None, None),
-            Track::ByBoth => (Some(src.min(dst)), Some(src.max(dst))),
-        };
-        if self.rule_windows.len() >= MAX_RULE_WINDOWS
-            && !self.rule_windows.contains_key(&(sid, key))
-        {
-            let len = self.rule_windows.len();
-            for old in crate::base::evict::oldest(self.rule_windows.iter(), len, |k, v| (v.0, *k)) {
-                self.rule_windows.remove(&old);
-                self.rule_window_evictions += 1;
-            }
-        }
-        let window = crate::base::time::secs(u64::from(t.seconds));
-        let e = self.rule_windows.entry((sid, key)).or_insert((ts, 0));
-        if ts.since(e.0) >= window {
-            *e = (ts, 0);
-        }
-        e.1 = e.1.saturating_add(1);
-        let n = e.1;
-        let count = t.count.max(1);
-        let fire = match t.kind {
-            ThresholdKind::Limit => n <= count,
-            ThresholdKind::Threshold => n.is_multiple_of(count),
-            ThresholdKind::Both => n == count,
-        };
-        fire.then_some(n)
-    }
-
     /// Apply a policy reloaded on SIGHUP (the workers match with its signatures from the same
     /// capture position on): new thresholds and tuning, detector state kept.
     fn apply_reload(&mut self, (result, took): Reload) {
@@ -591,12 +515,11 @@ impl Correlator {
             Ok(policy) => {
                 self.rules = policy.rules;
                 let t = &policy.detect.threshold;
-                self.alert_rate.configure(t.rate_per_second, t.rate_burst);
+                self.gate
+                    .reconfigure(policy.tuning, t.rate_per_second, t.rate_burst);
                 self.detectors.set_config(policy.detect);
                 self.inventory.set_list(policy.vulnerable);
                 self.segments.set(policy.segments);
-                self.tuning = policy.tuning;
-                self.rule_windows.clear();
                 self.stats.rules_reloads += 1;
             }
             Err(errors) => {
@@ -673,93 +596,30 @@ impl Correlator {
             }
             self.eve.write("call", &r);
         }
-        // Plaintext signalling is a property of a network more than of a call: once per source
-        // and hour, the rest counted.
         for mut a in std::mem::take(&mut self.calls.alerts) {
-            if a.alert.signature_id == crate::output::alert::UNENCRYPTED_SIGNALLING.id {
-                let key = crate::base::iptext::IpText::new(&a.head.src_ip).to_string();
-                match self
-                    .posture_limiter
-                    .check(a.alert.signature_id, &key, self.now)
-                {
-                    Some(suppressed) => {
-                        if let Some(o) = a.evidence.as_object_mut() {
-                            o.insert("suppressed".into(), json!(suppressed));
-                        }
-                    }
-                    None => continue,
-                }
+            if self.gate.posture(&mut a, self.now) {
+                self.alert_out.push(a);
             }
-            self.alert_out.push(a);
         }
         for mut a in std::mem::take(&mut self.alert_out) {
             let sid = a.alert.signature_id;
-            if !self.tune(&mut a) {
-                continue;
-            }
-            match self.alert_rate.check(sid, self.now) {
-                Some(0) => {}
-                Some(held) => {
-                    if let Some(o) = a.evidence.as_object_mut() {
-                        o.insert("rate_limited".into(), json!(held));
-                    }
-                }
-                None => {
-                    if let Some(mx) = &self.metrics {
-                        mx.alerts_rate_limited_total
-                            .with_label_values(&[&sid.to_string()])
-                            .inc();
-                    }
-                    continue;
-                }
-            }
-            *self.stats.alerts.entry(sid).or_insert(0) += 1;
+            let is_rule = self.rules.by_sid(sid).is_some();
+            let decision = self.gate.admit(&mut a, is_rule, self.now);
             if let Some(mx) = &self.metrics {
-                mx.alert(a.alert.signature_id, &a.alert.category, a.alert.severity);
-            }
-            self.eve.write("alert", &a);
-        }
-    }
-
-    /// `threshold.config` on one alert: `false` when it is suppressed or held back by a
-    /// threshold set for a built-in signature (a rule's was applied when it matched); both
-    /// counted per signature.
-    fn tune(&mut self, a: &mut AlertRecord) -> bool {
-        if self.tuning.is_empty() {
-            return true;
-        }
-        let sid = a.alert.signature_id;
-        let (src, dst) = (a.head.src_ip, a.head.dest_ip);
-        if self.tuning.is_suppressed(sid, src, dst) {
-            *self.stats.alerts_suppressed.entry(sid).or_insert(0) += 1;
-            if let Some(mx) = &self.metrics {
-                mx.alerts_suppressed_total
-                    .with_label_values(&[&sid.to_string()])
-                    .inc();
-            }
-            return false;
-        }
-        if self.rules.by_sid(sid).is_some() {
-            return true;
-        }
-        let Some(t) = self.tuning.threshold(sid).copied() else {
-            return true;
-        };
-        match self.threshold_pass(sid, Some(&t), src, dst, self.now) {
-            Some(n) => {
-                if let Some(o) = a.evidence.as_object_mut() {
-                    o.insert("threshold_matches_in_window".into(), json!(n));
+                let held = match decision {
+                    Decision::Write => None,
+                    Decision::Suppressed => Some(&mx.alerts_suppressed_total),
+                    Decision::Thresholded => Some(&mx.alerts_thresholded_total),
+                    Decision::RateLimited => Some(&mx.alerts_rate_limited_total),
+                };
+                match held {
+                    Some(counter) => counter.with_label_values(&[&sid.to_string()]).inc(),
+                    None => mx.alert(sid, &a.alert.category, a.alert.severity),
                 }
-                true
             }
-            None => {
-                *self.stats.alerts_thresholded.entry(sid).or_insert(0) += 1;
-                if let Some(mx) = &self.metrics {
-                    mx.alerts_thresholded_total
-                        .with_label_values(&[&sid.to_string()])
-                        .inc();
-                }
-                false
+            if decision == Decision::Write {
+                *self.stats.alerts.entry(sid).or_insert(0) += 1;
+                self.eve.write("alert", &a);
             }
         }
     }
@@ -837,13 +697,13 @@ impl Correlator {
             .inc_by(evictions.saturating_sub(p.detector_evictions));
         mx.state_entries
             .with_label_values(&["rule_thresholds"])
-            .set(self.rule_windows.len() as i64);
+            .set(self.gate.windows.len() as i64);
         mx.state_evictions_total
             .with_label_values(&["rule_thresholds"])
-            .inc_by(self.rule_window_evictions - p.rule_window_evictions);
+            .inc_by(self.gate.windows.evictions() - p.rule_window_evictions);
         *p = Published {
             detector_evictions: evictions,
-            rule_window_evictions: self.rule_window_evictions,
+            rule_window_evictions: self.gate.windows.evictions(),
             retransmissions: txs.retransmissions,
             transactions: txs.transactions,
             dialogs: cs.dialogs,
@@ -914,9 +774,9 @@ impl Correlator {
             (
                 "posture_limiter",
                 t(
-                    self.posture_limiter.len(),
-                    self.posture_limiter.max_keys(),
-                    self.posture_limiter.evictions(),
+                    self.gate.posture.len(),
+                    self.gate.posture.max_keys(),
+                    self.gate.posture.evictions(),
                 ),
             ),
             (
@@ -926,9 +786,9 @@ impl Correlator {
             (
                 "rule_thresholds",
                 t(
-                    self.rule_windows.len(),
-                    MAX_RULE_WINDOWS,
-                    self.rule_window_evictions,
+                    self.gate.windows.len(),
+                    crate::detect::rules::windows::MAX_WINDOWS,
+                    self.gate.windows.evictions(),
                 ),
             ),
             (
@@ -961,7 +821,9 @@ impl Correlator {
         s.transactions_evicted = evicted;
         s.calls = self.calls.stats.clone();
         s.records = self.eve.written.clone();
-        s.alerts_rate_limited = self.alert_rate.limited.clone();
+        s.alerts_rate_limited = self.gate.rate.limited.clone();
+        s.alerts_suppressed = self.gate.suppressed.clone();
+        s.alerts_thresholded = self.gate.thresholded.clone();
         s.output_errors = self.eve.errors;
         (s, self.eve.into_inner())
     }

@@ -88,6 +88,7 @@ mod matcher;
 pub mod net;
 mod parse;
 pub mod tuning;
+pub mod windows;
 
 #[cfg(test)]
 mod tests;
