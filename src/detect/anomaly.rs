@@ -12,11 +12,11 @@ use serde_json::json;
 
 use crate::base::packet::PacketCtx;
 use crate::base::time::{secs, Ts};
+use crate::detect::signature::Signature;
 use crate::detect::table::Lru;
 use crate::detect::threshold::Limiter;
 use crate::detect::Finding;
 use crate::dialog::Msg;
-use crate::output::alert::Signature;
 
 const fn sig(id: u32, name: &'static str, severity: u8) -> Signature {
     Signature {

@@ -179,7 +179,7 @@ impl Flood {
         threshold: u64,
         window: u64,
         m: &Msg,
-        sig: crate::output::alert::Signature,
+        sig: crate::detect::signature::Signature,
         who: &str,
         emit: &mut Emit<'_>,
     ) {

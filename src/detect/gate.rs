@@ -13,9 +13,10 @@ use super::rate::AlertRate;
 use super::rules::tuning::Tuning;
 use super::rules::windows::ThresholdWindows;
 use super::rules::Rule;
+use super::signature::UNENCRYPTED_SIGNALLING;
 use super::threshold::Limiter;
 use crate::base::time::Ts;
-use crate::output::alert::{AlertRecord, UNENCRYPTED_SIGNALLING};
+use crate::output::alert::AlertRecord;
 
 /// What the gate made of an alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

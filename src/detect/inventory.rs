@@ -8,10 +8,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::detect::signature::Signature;
 use crate::detect::table::Lru;
 use crate::detect::Finding;
 use crate::dialog::Msg;
-use crate::output::alert::Signature;
 use crate::output::eve::Head;
 
 /// A device runs a product version that `vulnerable.list` names.

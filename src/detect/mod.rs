@@ -54,12 +54,14 @@ pub mod error;
 pub mod flood;
 pub mod fraud;
 pub mod gate;
+pub mod injection;
 pub mod inventory;
 pub mod policy;
 pub mod rate;
 pub mod rules;
 pub mod scanner;
 pub mod segmentation;
+pub mod signature;
 pub mod table;
 pub mod threshold;
 
@@ -75,8 +77,8 @@ use serde::Serialize;
 
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
+use crate::detect::signature::Signature;
 use crate::dialog::Msg;
-use crate::output::alert::Signature;
 
 pub use config::DetectConfig;
 use table::Lru;

@@ -10,13 +10,13 @@ use crate::detect::inventory::{load_list, Vulnerable};
 use crate::detect::rules::tuning::Tuning;
 use crate::detect::rules::RuleSet;
 use crate::detect::segmentation::Segments;
+use crate::detect::signature::Signature;
 use crate::detect::DetectConfig;
-use crate::output::alert::Signature;
 
 /// Every signature the sensor raises by itself (not from `*.rules`), in id order.
 pub fn builtin_signatures() -> Vec<Signature> {
     let mut all: Vec<Signature> = [
-        crate::output::alert::BUILT_IN,
+        crate::detect::signature::BUILT_IN,
         crate::detect::SIGNATURES,
         crate::detect::FRAUD_SIGNATURES,
         crate::detect::anomaly::SIGNATURES,

@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::base::packet::PacketCtx;
 use crate::detect::rules::net::{parse_addr, parse_port, AddrExpr, PortExpr, Variables};
+use crate::detect::signature::Signature;
 use crate::detect::threshold::Limiter;
 use crate::detect::Finding;
-use crate::output::alert::Signature;
 
 pub const SIP_OUTSIDE: Signature = Signature {
     id: 2_500_002,

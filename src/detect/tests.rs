@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::*;
 use crate::base::packet::Transport;
 use crate::dialog::msg::AuthInfo;
-use crate::output::eve::Party;
+use crate::dialog::msg::Party;
 
 const T0: u64 = 1_700_000_000_000; // ms
 

@@ -7,7 +7,7 @@ use super::callerid::{b64url_decode, decode_passport, malformed_reason};
 use super::fraud::{normalise, parse_plan, Class};
 use super::*;
 use crate::base::packet::Transport;
-use crate::output::eve::Party;
+use crate::dialog::msg::Party;
 
 const T0: u64 = 1_700_000_000; // s, Tue 2023-11-14 22:13:20 UTC
 

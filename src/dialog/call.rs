@@ -11,14 +11,15 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use super::media::MediaSummary;
-use super::msg::{MediaLine, Msg};
+use super::msg::{MediaLine, Msg, Party};
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
-use crate::output::alert::{
-    AlertCall, AlertRecord, Signature, MEDIA_DOWNGRADE, SRTP_KEYS_EXPOSED, SRTP_NOT_ON_WIRE,
-    UNENCRYPTED_SIGNALLING, UNENCRYPTED_VOICE,
+use crate::detect::signature::{
+    Signature, MEDIA_DOWNGRADE, SRTP_KEYS_EXPOSED, SRTP_NOT_ON_WIRE, UNENCRYPTED_SIGNALLING,
+    UNENCRYPTED_VOICE,
 };
-use crate::output::eve::{proto_name, Head, Party};
+use crate::output::alert::{AlertCall, AlertRecord};
+use crate::output::eve::{proto_name, Head};
 
 /// The `call` object of a `call` record.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]

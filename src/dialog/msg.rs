@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::base::packet::PacketCtx;
-use crate::output::eve::Party;
 use crate::sip::header::{NameAddr, Via};
 use crate::sip::parser::{SipMessage, StartLine};
 use crate::sip::sdp;
@@ -75,6 +74,19 @@ mod tests {
         assert_eq!(clip("abcdef", 3), "abc");
         assert_eq!(clip("aé", 2), "a");
     }
+}
+
+/// A party of a SIP message (From, To, P-Asserted-Identity): never with credentials.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Party {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub display: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user: Option<String>,
+    pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tag: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]

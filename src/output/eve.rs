@@ -58,19 +58,6 @@ pub fn proto_name(t: Transport) -> &'static str {
     }
 }
 
-/// A party of a SIP message (From, To, P-Asserted-Identity): never with credentials.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Party {
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub display: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub user: Option<String>,
-    pub host: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub tag: Option<String>,
-}
-
 /// Writes records as JSON lines and counts them by type.
 pub struct EveWriter {
     out: Box<dyn Write + Send>,

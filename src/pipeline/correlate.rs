@@ -15,6 +15,7 @@ use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
 use crate::detect::anomaly::Anomalies;
 use crate::detect::gate::{AlertGate, Decision};
+use crate::detect::injection::InjectionChecks;
 use crate::detect::inventory::{DeviceRecord, Inventory};
 use crate::detect::policy::{Policy, Reload};
 use crate::detect::rules::RuleSet;
@@ -114,13 +115,6 @@ struct Published {
     calls_evicted: u64,
 }
 
-/// RTP injection (2100006) is decided this long after a stream attributed to a call began (or
-/// when it ends, if sooner): long enough for the answer's SDP, which may trail the callee's
-/// first media, to be seen; soon enough to tell the operator while the call is up.
-const INJECTION_CHECK_AFTER_SECS: u64 = 10;
-/// Pending injection checks kept at most (a flood of new SSRCs must not grow the queue).
-const MAX_INJECTION_CHECKS: usize = 100_000;
-
 /// The identity of a stream across its start and end events: addresses, ports and SSRC.
 type StreamId = (IpAddr, u16, IpAddr, u16, u32);
 
@@ -151,11 +145,8 @@ pub struct Correlator {
     /// RTP streams attributed to a call, until they end: the Call-ID, and whether the stream
     /// was checked for injection already.
     stream_calls: FastMap<StreamId, (String, bool)>,
-    /// Injection checks due [`INJECTION_CHECK_AFTER_SECS`] after a stream's first packet, oldest
-    /// first (the stream's first packet and SSRC). Capped: a full queue forgets its oldest,
-    /// whose stream is then checked when it ends.
-    injection_due: std::collections::VecDeque<(Ts, PacketCtx, u32)>,
-    injection_due_dropped: u64,
+    /// RTP injection checks due while calls are up.
+    injection: InjectionChecks,
     tx: Transactions,
     calls: Calls,
     eve: EveWriter,
@@ -195,8 +186,7 @@ impl Correlator {
             published_registrations: BTreeMap::new(),
             rtcp: RtcpTable::new(100_000),
             stream_calls: FastMap::default(),
-            injection_due: std::collections::VecDeque::new(),
-            injection_due_dropped: 0,
+            injection: InjectionChecks::default(),
             tx: Transactions::new(cfg.tx),
             calls: Calls::new(cfg.calls),
             eve: EveWriter::new(out),
@@ -250,15 +240,7 @@ impl Correlator {
                     .attach_stream((ctx.dst, ctx.dport), (ctx.src, ctx.sport))
                 {
                     self.stream_calls.insert(stream_id(&ctx, ssrc), (id, false));
-                    if self.injection_due.len() >= MAX_INJECTION_CHECKS {
-                        self.injection_due.pop_front();
-                        self.injection_due_dropped += 1;
-                    }
-                    self.injection_due.push_back((
-                        ctx.ts.add_secs(INJECTION_CHECK_AFTER_SECS),
-                        ctx,
-                        ssrc,
-                    ));
+                    self.injection.schedule(ctx, ssrc);
                 }
             }
             EventKind::RtpFlood {
@@ -271,7 +253,7 @@ impl Correlator {
                 let secs = ctx.ts.since(since) as f64 / 1e9;
                 self.findings.push(Finding {
                     reversed: false,
-                    sig: crate::output::alert::RTP_FLOOD,
+                    sig: crate::detect::signature::RTP_FLOOD,
                     ctx,
                     evidence: json!({
                         "ssrc": format!("0x{:08X}", ssrc),
@@ -397,43 +379,21 @@ impl Correlator {
         {
             return;
         }
-        let mut evidence = json!({
-            "ssrc": format!("0x{:08X}", ssrc),
-            "call_id": id,
-            "src": format!("{}:{}", ctx.src, ctx.sport),
-            "dest": format!("{}:{}", ctx.dst, ctx.dport),
-            "decided": match packets {
-                Some(_) => "at its end".to_string(),
-                None => format!("{INJECTION_CHECK_AFTER_SECS} s after its first packet"),
-            },
-        });
-        if let (Some(n), Some(o)) = (packets, evidence.as_object_mut()) {
-            o.insert("packets".into(), json!(n));
-        }
-        self.findings.push(Finding {
-            reversed: false,
-            sig: crate::output::alert::RTP_UNEXPECTED_SOURCE,
-            ctx,
-            evidence,
-        });
+        self.findings
+            .push(InjectionChecks::finding(id, ctx, ssrc, packets));
         self.take_findings();
     }
 
     /// The injection checks that are due by now, for streams still up and not checked yet.
     fn injection_checks(&mut self) {
-        while let Some(&(due, ctx, ssrc)) = self.injection_due.front() {
-            if due > self.now {
-                break;
-            }
-            self.injection_due.pop_front();
-            let Some((id, checked)) = self.stream_calls.get_mut(&stream_id(&ctx, ssrc)) else {
+        while let Some((at, ssrc)) = self.injection.next_due(self.now) {
+            let Some((id, checked)) = self.stream_calls.get_mut(&stream_id(&at, ssrc)) else {
                 continue;
             };
             if std::mem::replace(checked, true) {
                 continue;
             }
             let id = id.clone();
-            let at = PacketCtx { ts: due, ..ctx };
             self.check_injection(&id, at, ssrc, None);
         }
     }
@@ -794,9 +754,9 @@ impl Correlator {
             (
                 "injection_checks",
                 t(
-                    self.injection_due.len(),
-                    MAX_INJECTION_CHECKS,
-                    self.injection_due_dropped,
+                    self.injection.len(),
+                    crate::detect::injection::MAX_CHECKS,
+                    self.injection.dropped(),
                 ),
             ),
         ])
