@@ -117,6 +117,8 @@ pub struct Dispatcher {
     published: CaptureStats,
     /// Kernel drops (pcap stats) already published.
     kernel_dropped: u64,
+    /// SIP datagrams handed out so far (they go to the workers in turn).
+    sip_turn: u64,
     /// Policies reloaded on SIGHUP, handed to the workers at the next tick.
     reload: Option<Receiver<crate::detect::policy::Reload>>,
 }
@@ -184,7 +186,15 @@ impl Dispatcher {
                 let (key, forward) =
                     FlowKey::new(d.src, d.sport, d.dst, d.dport, d.transport, d.vlan);
                 let hash = key.stable_hash();
-                let w = worker_of(hash, workers);
+                // A SIP datagram needs no flow state: they take turns on the workers, so that
+                // the SIP of one busy trunk (one flow) is parsed in parallel. Everything else
+                // goes to its flow's worker.
+                let w = if sip {
+                    self.sip_turn = self.sip_turn.wrapping_add(1);
+                    (self.sip_turn % workers as u64) as usize
+                } else {
+                    worker_of(hash, workers)
+                };
                 self.pending[w].push(seq, ts, &d, (key, forward, hash), sip);
                 if let Some(list) = announce {
                     self.announce(list);
@@ -502,6 +512,7 @@ where
         metrics: cfg.metrics.clone(),
         published: CaptureStats::default(),
         kernel_dropped: 0,
+        sip_turn: 0,
         reload,
     };
     source(&mut d, stop);
