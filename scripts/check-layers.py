@@ -47,6 +47,7 @@ ALLOWED = {
     ("src/dialog/call.rs", "detect"): "calls raise the encryption alerts (their signatures)",
     ("src/dialog/transaction.rs", "output"): "transactions build their EVE sip record",
     ("src/dialog/media.rs", "output"): "the media summary is part of the EVE call record",
+    ("src/detect/engine.rs", "output"): "findings and signature matches become alert records here",
     ("src/detect/gate.rs", "output"): "the gate edits alert records before they are written",
     ("src/detect/inventory.rs", "output"): "the inventory builds device and alert records",
     ("src/detect/rules/mod.rs", "output"): "signatures build alert records",

@@ -50,6 +50,7 @@ pub mod anomaly;
 pub mod brute;
 pub mod callerid;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod flood;
 pub mod fraud;

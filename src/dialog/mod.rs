@@ -2,6 +2,7 @@
 //! and INVITE dialogs (calls). Fed in capture order by the correlator.
 
 pub mod call;
+pub mod dialogs;
 pub mod media;
 pub mod msg;
 pub mod rtcp;

@@ -5,3 +5,4 @@
 pub mod alert;
 pub mod eve;
 pub mod metrics;
+pub mod writer;

@@ -1,0 +1,307 @@
+//! The detection stage: everything that counts across messages, calls and streams, in capture
+//! order. It takes the message summaries (with the signature hits the workers found), the
+//! transaction verdict and the stream events, runs the behavioural detectors, anomalies,
+//! inventory, segmentation and RTP injection checks, and hands on alert and device records;
+//! the [`AlertGate`] has the last word on each alert. It keeps no dialog state and writes
+//! nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::anomaly::Anomalies;
+use super::gate::{AlertGate, Decision};
+use super::injection::InjectionChecks;
+use super::inventory::{DeviceRecord, Inventory};
+use super::policy::Policy;
+use super::rules::RuleSet;
+use super::segmentation::SegmentCheck;
+use super::{Detectors, Finding, TableStats};
+use crate::base::packet::PacketCtx;
+use crate::base::time::Ts;
+use crate::dialog::msg::clip;
+use crate::dialog::Msg;
+use crate::output::alert::AlertRecord;
+use crate::output::eve::Head;
+
+pub struct Detection {
+    /// The signatures in force (the workers match them; here their thresholds apply).
+    rules: Arc<RuleSet>,
+    detectors: Detectors,
+    anomalies: Anomalies,
+    inventory: Inventory,
+    segments: SegmentCheck,
+    injection: InjectionChecks,
+    /// Thresholds, suppression, the posture limiter and the rate ceiling.
+    pub gate: AlertGate,
+    findings: Vec<Finding>,
+    /// Alerts raised, waiting for the gate.
+    pub alerts: Vec<AlertRecord>,
+    /// Device records of the inventory, to write.
+    pub devices: Vec<DeviceRecord>,
+}
+
+impl Detection {
+    pub fn new(policy: Policy) -> Detection {
+        Detection {
+            rules: policy.rules,
+            gate: AlertGate::new(
+                policy.tuning,
+                policy.detect.threshold.rate_per_second,
+                policy.detect.threshold.rate_burst,
+            ),
+            detectors: Detectors::new(policy.detect),
+            anomalies: Anomalies::default(),
+            inventory: Inventory::new(policy.vulnerable, 50_000),
+            segments: SegmentCheck::new(policy.segments),
+            injection: InjectionChecks::default(),
+            findings: Vec::new(),
+            alerts: Vec::new(),
+            devices: Vec::new(),
+        }
+    }
+
+    /// Signatures loaded.
+    pub fn rules(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// A policy reloaded on SIGHUP: new signatures, thresholds and lists; detector state kept.
+    pub fn apply(&mut self, policy: Policy) {
+        self.rules = policy.rules;
+        let t = &policy.detect.threshold;
+        self.gate
+            .reconfigure(policy.tuning, t.rate_per_second, t.rate_burst);
+        self.detectors.set_config(policy.detect);
+        self.inventory.set_list(policy.vulnerable);
+        self.segments.set(policy.segments);
+    }
+
+    /// A datagram carried a second SIP message (decided with the rest of the message's
+    /// findings, in [`Detection::on_message`]).
+    pub fn on_extra_message(&mut self, ctx: &PacketCtx, extra_bytes: usize) {
+        self.anomalies
+            .on_extra_message(ctx, extra_bytes, &mut self.findings);
+    }
+
+    /// Raise the signatures a worker found matching one message (`hits`: indices into the
+    /// rules in force; `method`: the request method whole), as far as their thresholds let them.
+    pub fn signatures(&mut self, m: &Msg, method: Option<&str>, hits: &[u32]) {
+        if hits.is_empty() {
+            return;
+        }
+        let ctx = &m.ctx;
+        let head = Head::new(ctx, "alert");
+        for &i in hits {
+            let Some(r) = self.rules.get(i) else { continue };
+            let Some(count) = self.gate.rule_match(r, ctx.src, ctx.dst, ctx.ts) else {
+                continue;
+            };
+            let info = r.alert_info(&head);
+            let place = format!("{}:{}", r.file.display(), r.line);
+            let what = match (method, m.status) {
+                (Some(method), _) => {
+                    json!({"method": method, "uri": clip(m.uri.as_deref().unwrap_or(""), 256)})
+                }
+                (None, code) => json!({ "status": code }),
+            };
+            self.alerts.push(AlertRecord {
+                head: head.clone(),
+                alert: info,
+                call: None,
+                evidence: json!({
+                    "message": what,
+                    "call_id": m.call_id,
+                    "user_agent": m.user_agent.as_ref().or(m.server.as_ref()),
+                    "matches_in_window": count,
+                    "rule": place,
+                }),
+            });
+        }
+    }
+
+    /// One message, once its transaction has placed it (`retransmission`: a copy).
+    pub fn on_message(&mut self, m: &Msg, retransmission: bool) {
+        self.detectors
+            .on_message(m, retransmission, &mut self.findings);
+        self.anomalies
+            .on_message(m, retransmission, &mut self.findings);
+        self.inventory
+            .on_message(m, &mut self.devices, &mut self.findings);
+        self.segments.check(&m.ctx, false, &mut self.findings);
+        self.take_findings();
+    }
+
+    /// A message that did not parse.
+    pub fn on_parse_error(&mut self, ctx: &PacketCtx, kind: &str) {
+        self.anomalies.on_parse_error(ctx, kind, &mut self.findings);
+        self.take_findings();
+    }
+
+    /// An RTP stream began: is it where voice belongs?
+    pub fn on_rtp_start(&mut self, ctx: &PacketCtx) {
+        self.segments.check(ctx, true, &mut self.findings);
+        self.take_findings();
+    }
+
+    /// A stream of a call began: check it for injection later.
+    pub fn schedule_injection_check(&mut self, ctx: PacketCtx, ssrc: u32) {
+        self.injection.schedule(ctx, ssrc);
+    }
+
+    /// The next injection check due by `now`: the stream's first packet (at the time it is
+    /// due) and its SSRC.
+    pub fn next_injection_check(&mut self, now: Ts) -> Option<(PacketCtx, u32)> {
+        self.injection.next_due(now)
+    }
+
+    /// A stream of call `id` came from where the call did not announce.
+    pub fn injection(&mut self, id: &str, ctx: PacketCtx, ssrc: u32, packets: Option<u64>) {
+        self.findings
+            .push(InjectionChecks::finding(id, ctx, ssrc, packets));
+        self.take_findings();
+    }
+
+    /// A stream became a flood (the worker saw it): its packets, those of the last second,
+    /// when it began, and its call.
+    pub fn rtp_flood(
+        &mut self,
+        ctx: PacketCtx,
+        ssrc: u32,
+        (packets, in_last_second, since): (u64, u32, Ts),
+        call_id: Option<&str>,
+    ) {
+        let secs = ctx.ts.since(since) as f64 / 1e9;
+        self.findings.push(Finding {
+            reversed: false,
+            sig: crate::detect::signature::RTP_FLOOD,
+            ctx,
+            evidence: json!({
+                "ssrc": format!("0x{:08X}", ssrc),
+                "packets": packets,
+                "seconds": (secs * 1e3).round() / 1e3,
+                "packets_in_last_second": in_last_second,
+                "limit_per_second": crate::media::streams::FLOOD_PACKETS_PER_SECOND,
+                "call_id": call_id,
+            }),
+        });
+        self.take_findings();
+    }
+
+    /// Packet time reached `now`: windows and idle keys expire.
+    pub fn expire(&mut self, now: Ts) {
+        self.detectors.expire(now, &mut self.findings);
+        self.anomalies.expire(now);
+        self.take_findings();
+    }
+
+    /// The gate on one alert about to be written.
+    pub fn admit(&mut self, a: &mut AlertRecord, now: Ts) -> Decision {
+        let is_rule = self.rules.by_sid(a.alert.signature_id).is_some();
+        self.gate.admit(a, is_rule, now)
+    }
+
+    /// Behavioural findings become alerts.
+    fn take_findings(&mut self) {
+        for f in self.findings.drain(..) {
+            let mut a = AlertRecord::new(Head::new(&f.ctx, "alert"), f.sig, None, f.evidence);
+            if f.reversed {
+                a.alert.sides(&a.head, true);
+            }
+            self.alerts.push(a);
+        }
+    }
+
+    /// Entries and evictions of the detectors' and anomalies' tables together, and of the
+    /// threshold windows (for the metrics).
+    pub fn totals(&self) -> ((usize, u64), (usize, u64)) {
+        let d = self.detectors.stats();
+        let tables = [
+            &d.pending,
+            &d.scanner_sources,
+            &d.flood_sources,
+            &d.flood_destinations,
+            &d.flood_challenges,
+            &d.brute_sources,
+            &d.brute_users,
+            &d.user_networks,
+            &d.limiter,
+            &d.fraud_accounts,
+            &d.fraud_sources,
+            &d.fraud_trunks,
+            &d.fraud_calls,
+        ];
+        let entries = tables.iter().map(|t| t.entries).sum::<usize>() + self.anomalies.entries();
+        let evictions =
+            tables.iter().map(|t| t.evictions).sum::<u64>() + self.anomalies.evictions();
+        let w = &self.gate.windows;
+        ((entries, evictions), (w.len(), w.evictions()))
+    }
+
+    /// Every capped table of detection: entries, cap and evictions (the `stats` record's
+    /// `state`).
+    pub fn state_tables(&self, out: &mut BTreeMap<&'static str, TableStats>) {
+        let t = |entries, max_keys, evictions| TableStats {
+            entries,
+            max_keys,
+            evictions,
+        };
+        let d = self.detectors.stats();
+        out.extend([
+            ("pairing", d.pending),
+            ("scanner_sources", d.scanner_sources),
+            ("flood_sources", d.flood_sources),
+            ("flood_destinations", d.flood_destinations),
+            ("flood_challenges", d.flood_challenges),
+            ("brute_sources", d.brute_sources),
+            ("brute_users", d.brute_users),
+            ("user_networks", d.user_networks),
+            ("alert_limiter", d.limiter),
+            ("fraud_accounts", d.fraud_accounts),
+            ("fraud_sources", d.fraud_sources),
+            ("fraud_trunks", d.fraud_trunks),
+            ("fraud_calls", d.fraud_calls),
+            (
+                "anomalies",
+                t(
+                    self.anomalies.entries(),
+                    self.anomalies.max_entries(),
+                    self.anomalies.evictions(),
+                ),
+            ),
+            (
+                "devices",
+                t(
+                    self.inventory.len(),
+                    self.inventory.max_devices(),
+                    self.inventory.evictions(),
+                ),
+            ),
+            (
+                "posture_limiter",
+                t(
+                    self.gate.posture.len(),
+                    self.gate.posture.max_keys(),
+                    self.gate.posture.evictions(),
+                ),
+            ),
+            (
+                "rule_thresholds",
+                t(
+                    self.gate.windows.len(),
+                    super::rules::windows::MAX_WINDOWS,
+                    self.gate.windows.evictions(),
+                ),
+            ),
+            (
+                "injection_checks",
+                t(
+                    self.injection.len(),
+                    super::injection::MAX_CHECKS,
+                    self.injection.dropped(),
+                ),
+            ),
+        ]);
+    }
+}

@@ -1,0 +1,116 @@
+//! The output stage: every record the other stages made is written here as one EVE line, and
+//! the metrics that follow from a written record (call outcomes and durations, stream quality,
+//! alerts by signature, alerts the gate held back) are counted as it is written. SIGHUP asks
+//! for the file to be reopened (logrotate), at the next tick.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::alert::AlertRecord;
+use super::eve::EveWriter;
+use super::metrics::{bounded_label, Metrics, DIALOG_OUTCOMES, MEDIA_PROTECTIONS, WIRE_KINDS};
+use crate::detect::gate::Decision;
+use crate::dialog::media::RtpRecord;
+use crate::dialog::CallRecord;
+
+pub struct RecordWriter {
+    pub eve: EveWriter,
+    metrics: Option<Arc<Metrics>>,
+    /// The flag SIGHUP sets, and the file to reopen.
+    reopen: Option<(Arc<AtomicBool>, std::path::PathBuf)>,
+}
+
+impl RecordWriter {
+    pub fn new(
+        out: Box<dyn Write + Send>,
+        metrics: Option<Arc<Metrics>>,
+        reopen: Option<(Arc<AtomicBool>, std::path::PathBuf)>,
+    ) -> RecordWriter {
+        RecordWriter {
+            eve: EveWriter::new(out),
+            metrics,
+            reopen,
+        }
+    }
+
+    /// A record with nothing to count beside it (`sip`, `device`, `tls`).
+    pub fn record<T: Serialize>(&mut self, event_type: &str, record: &T) {
+        self.eve.write(event_type, record);
+    }
+
+    pub fn call(&mut self, r: &CallRecord) {
+        if let Some(mx) = &self.metrics {
+            let c = &r.call;
+            mx.dialogs_ended_total
+                .with_label_values(&[bounded_label(&c.outcome, &DIALOG_OUTCOMES)])
+                .inc();
+            mx.calls_by_encryption_total
+                .with_label_values(&[bounded_label(
+                    &c.encryption.media_answered,
+                    &MEDIA_PROTECTIONS,
+                )])
+                .inc();
+            if let Some(t) = c.setup_time {
+                mx.call_setup_seconds.observe(t);
+            }
+            if c.answer.is_some() {
+                mx.call_duration_seconds.observe(c.duration);
+            }
+        }
+        self.eve.write("call", r);
+    }
+
+    pub fn rtp(&mut self, rec: &RtpRecord) {
+        if let Some(mx) = &self.metrics {
+            let r = &rec.rtp;
+            mx.rtp_streams_total
+                .with_label_values(&[if r.call_id.is_some() { "yes" } else { "no" }])
+                .inc();
+            mx.rtp_lost_packets_total.inc_by(r.lost.max(0) as u64);
+            mx.rtp_jitter_seconds.observe(r.max_jitter_ms / 1e3);
+            mx.rtp_mos.observe(r.mos);
+            mx.rtp_streams_by_wire_total
+                .with_label_values(&[bounded_label(&r.wire, &WIRE_KINDS)])
+                .inc();
+        }
+        self.eve.write("rtp", rec);
+    }
+
+    /// An alert the gate decided on: written when admitted, counted either way.
+    pub fn alert(&mut self, a: &AlertRecord, decision: Decision) {
+        let sid = a.alert.signature_id;
+        if let Some(mx) = &self.metrics {
+            let held = match decision {
+                Decision::Write => None,
+                Decision::Suppressed => Some(&mx.alerts_suppressed_total),
+                Decision::Thresholded => Some(&mx.alerts_thresholded_total),
+                Decision::RateLimited => Some(&mx.alerts_rate_limited_total),
+            };
+            match held {
+                Some(counter) => counter.with_label_values(&[&sid.to_string()]).inc(),
+                None => mx.alert(sid, &a.alert.category, a.alert.severity),
+            }
+        }
+        if decision == Decision::Write {
+            self.eve.write("alert", a);
+        }
+    }
+
+    /// Reopen the file if SIGHUP asked for it (logrotate moved it away).
+    pub fn reopen_if_asked(&mut self) {
+        if let Some((flag, path)) = &self.reopen {
+            if flag.swap(false, Ordering::Relaxed) {
+                if let Err(e) = self.eve.reopen(path) {
+                    eprintln!("voip-sentinel: cannot reopen {}: {e}", path.display());
+                }
+            }
+        }
+    }
+
+    pub fn flush(&mut self) {
+        self.eve.flush();
+    }
+}
