@@ -8,6 +8,10 @@
 # Usage: scripts/perf-compare.sh [FILE]   (default: target/bench/sipp-500-calls.pcap, made by
 #        scripts/make-bench-pcap.sh when missing). RUNS=3 by default; TSHARK_RUNS=1.
 # sipmon is installed into target/tools with `cargo install sipmon` when not on PATH.
+# SIP-heavy capture: when target/bench/sip-heavy.pcap exists (scripts/make-sip-bench-pcap.sh,
+# as root), or SIP_PCAP=path names one (made by that script when missing; SIP_PCAP= skips
+# it), a second table follows for that file: the sensor with 2 and 1 workers, the read floor,
+# sipmon and tshark (-z sip,stat), in SIP messages/s (tshark's sip,stat count of the file).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +27,12 @@ log() { printf '[perf-compare] %s\n' "$*" >&2; }
 if [ ! -f "$FILE" ]; then
 	log "no $FILE: making it (scripts/make-bench-pcap.sh)"
 	"$ROOT/scripts/make-bench-pcap.sh" "$FILE"
+fi
+SIP_FILE=${SIP_PCAP-$ROOT/target/bench/sip-heavy.pcap}
+[ -z "$SIP_FILE" ] || SIP_FILE=$(realpath -m "$SIP_FILE")
+if [ -n "${SIP_PCAP:-}" ] && [ ! -f "$SIP_FILE" ]; then
+	log "no $SIP_FILE: making it (scripts/make-sip-bench-pcap.sh)"
+	"$ROOT/scripts/make-sip-bench-pcap.sh" "$SIP_FILE"
 fi
 cd "$ROOT"
 cargo build --release --quiet --bin voip-sentinel --example read_floor
@@ -86,3 +96,45 @@ row "sipmon $("$SIPMON" --version 2>/dev/null | awk '{print $2}') (file --no-tui
 row "tshark $(tshark --version 2>/dev/null | awk 'NR==1 {print $3}') (-z rtp,streams -z sip,stat)" tshark
 echo
 grep -h 'voip-sentinel:' "$WORK/sensor2.err" | head -1 | sed 's/^/sensor summary: /'
+
+# The SIP-heavy capture: the same tools (no dd), its rate in SIP messages/s.
+if [ -z "$SIP_FILE" ] || [ ! -f "$SIP_FILE" ]; then
+	log "no SIP-heavy capture${SIP_FILE:+ $SIP_FILE} (make it with scripts/make-sip-bench-pcap.sh as root): SIP table skipped"
+	exit 0
+fi
+SIP_PACKETS=$(capinfos -c -M "$SIP_FILE" | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
+SIP_BYTES=$(stat -c %s "$SIP_FILE")
+cat "$SIP_FILE" >/dev/null # page cache
+
+measure sip_sensor2 "$RUNS" "$SENSOR" replay --workers 2 --eve "$WORK/eve.json" "$SIP_FILE"
+measure sip_sensor1 "$RUNS" "$SENSOR" replay --workers 1 --eve "$WORK/eve.json" "$SIP_FILE"
+measure sip_floor "$RUNS" "$FLOOR" "$SIP_FILE"
+# sipmon's row only when it ran (it is made for RTP monitoring; a failure here does not stop the table)
+SIP_SIPMON=
+[ -x "$SIPMON" ] && measure sip_sipmon "$RUNS" "$SIPMON" file -r "$SIP_FILE" --no-tui && SIP_SIPMON=1
+measure sip_tshark "$TSHARK_RUNS" tshark -n -q -r "$SIP_FILE" -z sip,stat
+# the SIP message count, once: tshark's sip,stat total (every SIP message, resent ones too)
+SIP_MSGS=$(awk -F: '/Number of SIP messages/ {gsub(/ /, "", $2); print $2}' "$WORK/sip_tshark.out")
+[ -n "$SIP_MSGS" ] && [ "$SIP_MSGS" -gt 0 ] || { log "no SIP message count in tshark's sip,stat"; exit 1; }
+
+sip_row() { # sip_row LABEL NAME
+	local wall rss
+	read -r wall rss <"$WORK/$2.res"
+	awk -v l="$1" -v w="$wall" -v r="$rss" -v m="$SIP_MSGS" -v s2="$(cut -d' ' -f1 "$WORK/sip_sensor2.res")" \
+		-v fl="$(cut -d' ' -f1 "$WORK/sip_floor.res")" \
+		'BEGIN { printf "| %s | %.3f | %.0f | %.1f | %.2f | %.2f |\n", l, w, m / w, r / 1024, w / fl, w / s2 }'
+}
+
+echo
+echo "File: \`$(basename "$SIP_FILE")\`, $SIP_PACKETS packets, $SIP_MSGS SIP messages (tshark sip,stat), $((SIP_BYTES / 1000000)) MB; $(nproc) cores; $(date -u +%Y-%m-%d)."
+echo
+echo "| run | wall s | SIP messages/s | peak RSS MB | x read floor | x sensor (2 workers) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+sip_row "voip-sentinel, 2 workers (full analysis, EVE written)" sip_sensor2
+sip_row "voip-sentinel, 1 worker" sip_sensor1
+sip_row "read floor (pcap crate, one byte per packet)" sip_floor
+[ -z "$SIP_SIPMON" ] ||
+	sip_row "sipmon $("$SIPMON" --version 2>/dev/null | awk '{print $2}') (file --no-tui)" sip_sipmon
+sip_row "tshark $(tshark --version 2>/dev/null | awk 'NR==1 {print $3}') (-z sip,stat)" sip_tshark
+echo
+grep -h 'voip-sentinel:' "$WORK/sip_sensor2.err" | head -1 | sed 's/^/sensor summary: /'

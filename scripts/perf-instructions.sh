@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Instructions per packet of each pipeline thread (capture, workers, correlator), counted by
-# valgrind's callgrind: unlike wall time, the count does not move with the machine's load, so
-# it is how a change's effect is measured on a shared machine. Prints a Markdown table.
+# Instructions per packet and per SIP message of each pipeline thread (capture, workers,
+# correlator), counted by valgrind's callgrind: unlike wall time, the count does not move with
+# the machine's load, so it is how a change's effect is measured on a shared machine. Prints a
+# Markdown table.
 #
 # Usage: scripts/perf-instructions.sh [FILE]   (default: target/bench/sipp-500-calls.pcap,
-#        made by scripts/make-bench-pcap.sh). WORKERS=2. About 30 s on the 1.15M-packet file.
+#        made by scripts/make-bench-pcap.sh; the SIP-heavy one is scripts/make-sip-bench-pcap.sh's,
+#        cut with `editcap -r FILE OUT 1-60000` to keep callgrind short). WORKERS=2. About 30 s on
+#        the 1.15M-packet file.
 # Per-function detail: callgrind_annotate on the files kept in $KEEP (when set).
 set -euo pipefail
 
@@ -20,14 +23,19 @@ command -v valgrind >/dev/null || { echo "perf-instructions: needs valgrind" >&2
 cd "$ROOT"
 cargo build --release --quiet --bin voip-sentinel
 PACKETS=$(capinfos -c -M "$FILE" | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
+rm -f "$WORK"/cg.* # a kept folder of an earlier run
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$WORK/cg.%p" \
     target/release/voip-sentinel replay --workers "$WORKERS" --eve "$WORK/eve.json" "$FILE" \
     2>"$WORK/valgrind.err" >/dev/null
 
-echo "File: \`$(basename "$FILE")\`, $PACKETS packets, $WORKERS workers; $(git rev-parse --short HEAD)."
+# SIP messages the sensor analysed (its stats record), for the per-message column.
+SIP=$(python3 -c 'import json,sys
+last=[l for l in open(sys.argv[1]) if "\"event_type\":\"stats\"" in l][-1]
+print(json.loads(last)["stats"]["sip"]["messages"])' "$WORK/eve.json")
+echo "File: \`$(basename "$FILE")\`, $PACKETS packets, $SIP SIP messages, $WORKERS workers; $(git rev-parse --short HEAD)."
 echo
-echo "| thread | instructions | per packet |"
-echo "| --- | ---: | ---: |"
+echo "| thread | instructions | per packet | per SIP message |"
+echo "| --- | ---: | ---: | ---: |"
 total=0
 for f in "$WORK"/cg.*-*; do
     ir=$(awk '/^summary:/ {print $2; exit}' "$f")
@@ -40,6 +48,8 @@ for f in "$WORK"/cg.*-*; do
         name=capture
     fi
     total=$((total + ir))
-    awk -v n="$name" -v i="$ir" -v p="$PACKETS" 'BEGIN { printf "| %s | %.0f | %.0f |\n", n, i, i / p }'
+    awk -v n="$name" -v i="$ir" -v p="$PACKETS" -v s="$SIP" \
+        'BEGIN { printf "| %s | %.0f | %.0f | %s |\n", n, i, i / p, (s > 0 ? sprintf("%.0f", i / s) : "-") }'
 done
-awk -v i="$total" -v p="$PACKETS" 'BEGIN { printf "| all | %.0f | %.0f |\n", i, i / p }'
+awk -v i="$total" -v p="$PACKETS" -v s="$SIP" \
+    'BEGIN { printf "| all | %.0f | %.0f | %s |\n", i, i / p, (s > 0 ? sprintf("%.0f", i / s) : "-") }'

@@ -156,77 +156,202 @@ impl Msg {
     /// [`Msg::from_parsed`] through a view the signatures already read (From and To parsed
     /// once for both).
     pub fn from_view(v: &View<'_, '_>, ctx: PacketCtx, seq: u64) -> Msg {
-        let m = v.msg;
-        let (method, uri, status, reason) = match &m.start {
-            StartLine::Request { method, uri, .. } => (
-                Some(clip(method.as_str(), 256)),
-                Some(clip(uri, 1024)),
-                None,
-                None,
-            ),
-            StartLine::Response { code, reason, .. } => {
-                (None, None, Some(*code), Some(clip(reason, 128)))
-            }
-        };
-        let top_via: Option<Via<'_>> = m.top_via();
-        let is_sdp = m
-            .content_type()
-            .is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("application/sdp"));
-        let media = if is_sdp && !m.body.is_empty() {
-            sdp::parse_sdp(m.body).ok().map(|s| media_lines(&s))
-        } else {
-            None
-        };
+        let mut m = Msg::empty(ctx);
+        m.fill(v, ctx, seq);
+        m
+    }
+
+    /// A summary with nothing in it, to [`Msg::fill`].
+    pub fn empty(ctx: PacketCtx) -> Msg {
         Msg {
             ctx,
-            seq,
+            seq: 0,
+            method: None,
+            uri: None,
+            status: None,
+            reason: None,
+            call_id: None,
+            cseq: None,
+            branch: None,
+            via_transport: None,
+            from: None,
+            to: None,
+            user_agent: None,
+            server: None,
+            pai: None,
+            identity: None,
+            contact: None,
+            auth: None,
+            challenge: None,
+            content_type: None,
+            expires: None,
+            media: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Overwrite every field with what the viewed message says, keeping the text buffers this
+    /// summary already has: a worker refills recycled summaries, so a steady flow of SIP
+    /// allocates nothing per message but its SDP.
+    pub fn fill(&mut self, v: &View<'_, '_>, ctx: PacketCtx, seq: u64) {
+        let m = v.msg;
+        // Every field named: a new one cannot be forgotten here.
+        let Msg {
+            ctx: c,
+            seq: s,
             method,
             uri,
             status,
             reason,
-            call_id: m.call_id().map(|c| clip(c, 256)),
-            cseq: m.cseq().map(|c| (c.seq, clip(c.method.as_str(), 64))),
-            branch: top_via
-                .as_ref()
-                .and_then(|v| v.branch.map(|b| clip(b, 128))),
-            via_transport: top_via
-                .as_ref()
-                .map(|v| clip(v.transport, 16).to_ascii_uppercase()),
-            from: v.from().map(party),
-            to: v.to().map(party),
-            user_agent: m.user_agent().map(|u| clip(u, 256)),
-            server: m.server().map(|u| clip(u, 256)),
-            pai: m.p_asserted_identity().map(|n| party(&n)),
-            identity: m.identity().map(|i| clip(i, 4096)),
-            contact: m.contact().map(|c| {
-                let mut s = format!("{}:", c.uri.scheme);
-                if let Some(u) = c.uri.user {
-                    s.push_str(u);
-                    s.push('@');
-                }
-                s.push_str(c.uri.host);
-                clip(&s, 256)
-            }),
-            auth: m
-                .authorization()
-                .or_else(|| m.proxy_authorization())
-                .map(|c| AuthInfo {
-                    scheme: clip(c.scheme, 32),
-                    username: c.username.map(|u| clip(u, 128)),
-                    realm: c.realm.map(|r| clip(r, 128)),
-                }),
-            challenge: m
-                .www_authenticate()
-                .or_else(|| m.proxy_authenticate())
-                .map(|c| AuthInfo {
-                    scheme: clip(c.scheme, 32),
-                    username: None,
-                    realm: c.realm.map(|r| clip(r, 128)),
-                }),
-            content_type: m.content_type().map(|c| clip(c, 128)),
-            expires: m.expires(),
+            call_id,
+            cseq,
+            branch,
+            via_transport,
+            from,
+            to,
+            user_agent,
+            server,
+            pai,
+            identity,
+            contact,
+            auth,
+            challenge,
+            content_type,
+            expires,
             media,
-            warnings: m.warnings.iter().map(|w| w.kind.as_str()).collect(),
+            warnings,
+        } = self;
+        *c = ctx;
+        *s = seq;
+        match &m.start {
+            StartLine::Request {
+                method: mt, uri: u, ..
+            } => {
+                put(method, Some(mt.as_str()), 256);
+                put(uri, Some(u), 1024);
+                *status = None;
+                *reason = None;
+            }
+            StartLine::Response {
+                code, reason: r, ..
+            } => {
+                *method = None;
+                *uri = None;
+                *status = Some(*code);
+                put(reason, Some(r), 128);
+            }
+        }
+        put(call_id, m.call_id(), 256);
+        match (m.cseq(), cseq.as_mut()) {
+            (None, _) => *cseq = None,
+            (Some(x), Some(have)) => {
+                have.0 = x.seq;
+                set(&mut have.1, x.method.as_str(), 64);
+            }
+            (Some(x), None) => *cseq = Some((x.seq, clip(x.method.as_str(), 64))),
+        }
+        let top_via: Option<Via<'_>> = m.top_via();
+        put(branch, top_via.as_ref().and_then(|v| v.branch), 128);
+        put(via_transport, top_via.as_ref().map(|v| v.transport), 16);
+        if let Some(t) = via_transport {
+            t.make_ascii_uppercase();
+        }
+        put_party(from, v.from());
+        put_party(to, v.to());
+        put(user_agent, m.user_agent(), 256);
+        put(server, m.server(), 256);
+        put_party(pai, m.p_asserted_identity().as_ref());
+        put(identity, m.identity(), 4096);
+        match m.contact() {
+            None => *contact = None,
+            Some(ct) => {
+                let out = contact.get_or_insert_with(String::new);
+                out.clear();
+                out.push_str(ct.uri.scheme);
+                out.push(':');
+                if let Some(u) = ct.uri.user {
+                    out.push_str(u);
+                    out.push('@');
+                }
+                out.push_str(ct.uri.host);
+                let keep = clipped(out, 256).len();
+                out.truncate(keep);
+            }
+        }
+        let creds = m.authorization().or_else(|| m.proxy_authorization());
+        put_auth(auth, creds.map(|c| (c.scheme, c.username, c.realm)));
+        let offered = m.www_authenticate().or_else(|| m.proxy_authenticate());
+        put_auth(challenge, offered.map(|c| (c.scheme, None, c.realm)));
+        put(content_type, m.content_type(), 128);
+        *expires = m.expires();
+        let is_sdp = m
+            .content_type()
+            .is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("application/sdp"));
+        *media = if is_sdp && !m.body.is_empty() {
+            sdp::parse_sdp(m.body).ok().map(|s| media_lines(&s))
+        } else {
+            None
+        };
+        warnings.clear();
+        warnings.extend(m.warnings.iter().map(|w| w.kind.as_str()));
+    }
+}
+
+/// `s` cut to at most `max` bytes at a character boundary.
+fn clipped(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// `dst` becomes `src` clipped to `max` bytes, in the buffer it has.
+fn set(dst: &mut String, src: &str, max: usize) {
+    dst.clear();
+    dst.push_str(clipped(src, max));
+}
+
+/// [`set`] for an optional field.
+fn put(dst: &mut Option<String>, src: Option<&str>, max: usize) {
+    match (src, dst.as_mut()) {
+        (None, _) => *dst = None,
+        (Some(s), Some(d)) => set(d, s, max),
+        (Some(s), None) => *dst = Some(clip(s, max)),
+    }
+}
+
+fn put_party(dst: &mut Option<Party>, src: Option<&NameAddr<'_>>) {
+    match (src, dst.as_mut()) {
+        (None, _) => *dst = None,
+        (Some(n), Some(p)) => {
+            put(&mut p.display, n.display.filter(|d| !d.is_empty()), 128);
+            put(&mut p.user, n.uri.user, 128);
+            set(&mut p.host, n.uri.host, 256);
+            put(&mut p.tag, n.tag, 128);
+        }
+        (Some(n), None) => *dst = Some(party(n)),
+    }
+}
+
+/// Scheme, user name and realm of credentials or a challenge (never more).
+fn put_auth(dst: &mut Option<AuthInfo>, src: Option<(&str, Option<&str>, Option<&str>)>) {
+    match (src, dst.as_mut()) {
+        (None, _) => *dst = None,
+        (Some((scheme, user, realm)), Some(a)) => {
+            set(&mut a.scheme, scheme, 32);
+            put(&mut a.username, user, 128);
+            put(&mut a.realm, realm, 128);
+        }
+        (Some((scheme, user, realm)), None) => {
+            *dst = Some(AuthInfo {
+                scheme: clip(scheme, 32),
+                username: user.map(|u| clip(u, 128)),
+                realm: realm.map(|r| clip(r, 128)),
+            })
         }
     }
 }
@@ -234,14 +359,7 @@ impl Msg {
 /// At most `max` bytes of `s` (cut at a character boundary): what the tables keep of a
 /// value an attacker chose, so a 60 KiB header costs no more than a normal one.
 pub fn clip(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
+    clipped(s, max).to_string()
 }
 
 pub fn party(n: &NameAddr<'_>) -> Party {

@@ -100,6 +100,8 @@ struct Published {
 
 pub struct Correlator {
     metrics: Option<Arc<Metrics>>,
+    /// SIP summaries handled, back to the workers to refill.
+    recycle: Option<crossbeam_channel::Sender<Box<SipSeen>>>,
     dialogs: Dialogs,
     detect: Detection,
     out: RecordWriter,
@@ -115,6 +117,7 @@ impl Correlator {
         out: Box<dyn Write + Send>,
         metrics: Option<Arc<Metrics>>,
         policy: Policy,
+        recycle: Option<crossbeam_channel::Sender<Box<SipSeen>>>,
     ) -> Correlator {
         if let Some(mx) = &metrics {
             mx.rules_loaded.set(policy.rules.len() as i64);
@@ -122,6 +125,7 @@ impl Correlator {
         Correlator {
             out: RecordWriter::new(out, metrics.clone(), cfg.eve_reopen.clone()),
             metrics,
+            recycle,
             dialogs: Dialogs::new(cfg.tx, cfg.calls),
             detect: Detection::new(policy),
             stats: CorrelatorStats::default(),
@@ -145,15 +149,19 @@ impl Correlator {
                     hits,
                     extra_bytes,
                     long_method,
-                } = *seen;
+                } = &*seen;
                 let method = long_method.as_deref().or(msg.method.as_deref());
                 self.advance(msg.ctx.ts);
-                if let Some(n) = extra_bytes {
+                if let Some(n) = *extra_bytes {
                     self.detect.on_extra_message(&msg.ctx, n);
                 }
-                self.count(&msg, method);
-                self.detect.signatures(&msg, method, &hits);
-                self.on_msg(&msg);
+                self.count(msg, method);
+                self.detect.signatures(msg, method, hits);
+                self.on_msg(msg);
+                if let Some(r) = &self.recycle {
+                    // A full pool: the workers have enough; this one is freed.
+                    let _ = r.try_send(seen);
+                }
             }
             EventKind::SipError { ctx, kind } => {
                 self.advance(ctx.ts);

@@ -459,6 +459,8 @@ where
     let started = Instant::now();
     let n = cfg.workers.max(1);
     let (pool_tx, pool_rx) = bounded::<Batch>(n * (cfg.queue_batches + 2));
+    // SIP summaries the correlator has done with, back to the workers to refill.
+    let (seen_tx, seen_rx) = bounded::<Box<event::SipSeen>>(1024);
     let mut job_tx = Vec::with_capacity(n);
     let mut chunk_rx = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
@@ -470,6 +472,7 @@ where
             cfg.worker.clone(),
             cfg.metrics.clone(),
             std::sync::Arc::clone(&policy.rules),
+            Some(seen_rx.clone()),
         );
         let recycle = pool_tx.clone();
         let h = std::thread::Builder::new()
@@ -487,7 +490,7 @@ where
         .name("correlator".into())
         .spawn(move || {
             let mut merge = Merge::new(chunk_rx);
-            let mut c = Correlator::new(ccfg, out, cmetrics, policy);
+            let mut c = Correlator::new(ccfg, out, cmetrics, policy, Some(seen_tx));
             while let Some(ev) = merge.next_event() {
                 c.handle(ev);
             }

@@ -146,6 +146,7 @@ impl Worker {
         cfg: WorkerConfig,
         metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
         rules: std::sync::Arc<crate::detect::rules::RuleSet>,
+        recycled: Option<Receiver<Box<super::event::SipSeen>>>,
     ) -> Worker {
         Worker {
             metrics,
@@ -161,7 +162,7 @@ impl Worker {
             tcp: FastMap::default(),
             stats: WorkerStats::default(),
             events: Vec::new(),
-            sip: SipReader::new(rules),
+            sip: SipReader::new(rules, recycled),
         }
     }
 
