@@ -71,18 +71,24 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
         self.next += 1;
         if !self.map.contains_key(&k) {
             while self.map.len() >= self.max_keys && self.evict_oldest() {}
+            self.order.insert(stamp, k.clone());
+            let slot = self.map.entry(k).or_insert(Slot {
+                v: make(),
+                last: now,
+                stamp,
+            });
+            return &mut slot.v;
         }
-        let slot = self.map.entry(k.clone()).or_insert_with(|| Slot {
-            v: make(),
-            last: now,
-            stamp,
-        });
-        self.order.remove(&slot.stamp);
+        // A key seen before: its order entry moves to the new stamp, no copy of the key made
+        // (a formatted key would cost an allocation per touch).
+        let slot = self.map.get_mut(&k).expect("checked above");
+        if let Some(key) = self.order.remove(&slot.stamp) {
+            self.order.insert(stamp, key);
+        }
         slot.stamp = stamp;
         if now > slot.last {
             slot.last = now;
         }
-        self.order.insert(stamp, k);
         &mut slot.v
     }
 
