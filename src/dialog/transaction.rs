@@ -214,7 +214,7 @@ impl Transactions {
                 // An ACK has no response: its record is written now.
                 let mut tx = tx;
                 tx.rec.state = "no_response".into();
-                out.push(record(&tx));
+                out.push(complete(&mut tx));
                 tx.completed_at = Some(m.ctx.ts);
                 self.table.insert(key, Box::new(tx));
             } else {
@@ -285,7 +285,7 @@ impl Transactions {
         tx.rec.response_time_ms = Some(m.ctx.ts.since(tx.started) as f64 / 1e6);
         tx.rec.state = "completed".into();
         tx.completed_at = Some(m.ctx.ts);
-        out.push(record(tx));
+        out.push(complete(tx));
         Seen::Response
     }
 
@@ -387,6 +387,19 @@ fn fill_response(rec: &mut SipTx, m: &Msg) {
         if !rec.warnings.iter().any(|x| x == w) {
             rec.warnings.push(w.to_string());
         }
+    }
+}
+
+/// The record of a transaction that is done: its fields move into the record, and the table
+/// keeps only what recognises a retransmission during the linger (the final status and the
+/// provisional codes), so a completed transaction costs its key and little else.
+fn complete(tx: &mut Tx) -> SipRecord {
+    let sip = std::mem::take(&mut tx.rec);
+    tx.rec.status = sip.status;
+    tx.rec.provisional.clone_from(&sip.provisional);
+    SipRecord {
+        head: Head::at(tx.started, &tx.ctx, "sip"),
+        sip,
     }
 }
 

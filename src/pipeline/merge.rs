@@ -17,7 +17,7 @@ use super::event::{Chunk, Event, Order};
 
 /// Events of one worker buffered in the merge before the merge stops reading that worker's
 /// queue (its bounded queue then holds the worker back).
-const HEAD_CAP: usize = 1 << 16;
+const HEAD_CAP: usize = 4096;
 
 pub struct Merge {
     rx: Vec<Receiver<Chunk>>,
