@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cargo build --release --locked
-./target/release/voip-sentinel replay --eve eve.json pcaps/
+# cargo run finds the binary wherever CARGO_TARGET_DIR puts it.
+cargo run --release --locked --quiet --bin voip-sentinel -- replay --eve eve.json pcaps/
 echo "records: eve.json ($(wc -l < eve.json) lines)"

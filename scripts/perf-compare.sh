@@ -36,8 +36,11 @@ if [ -n "${SIP_PCAP:-}" ] && [ ! -f "$SIP_FILE" ]; then
 fi
 cd "$ROOT"
 cargo build --release --quiet --bin voip-sentinel --example read_floor
-SENSOR=$ROOT/target/release/voip-sentinel
-FLOOR=$ROOT/target/release/examples/read_floor
+# Where cargo puts what it builds (CARGO_TARGET_DIR or the build config may move it).
+TARGET=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+SENSOR=$TARGET/release/voip-sentinel
+FLOOR=$TARGET/release/examples/read_floor
 SIPMON=$(command -v sipmon || true)
 if [ -z "$SIPMON" ]; then
 	SIPMON=$ROOT/target/tools/bin/sipmon

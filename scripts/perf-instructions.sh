@@ -22,10 +22,13 @@ command -v valgrind >/dev/null || { echo "perf-instructions: needs valgrind" >&2
 
 cd "$ROOT"
 cargo build --release --quiet --bin voip-sentinel
+# Where cargo puts what it builds (CARGO_TARGET_DIR or the build config may move it).
+TARGET=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 PACKETS=$(capinfos -c -M "$FILE" | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
 rm -f "$WORK"/cg.* # a kept folder of an earlier run
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$WORK/cg.%p" \
-    target/release/voip-sentinel replay --workers "$WORKERS" --eve "$WORK/eve.json" "$FILE" \
+    "$TARGET/release/voip-sentinel" replay --workers "$WORKERS" --eve "$WORK/eve.json" "$FILE" \
     2>"$WORK/valgrind.err" >/dev/null
 
 # SIP messages the sensor analysed (its stats record), for the per-message column.

@@ -27,7 +27,10 @@ log() { printf '[perf-live] %s\n' "$*" >&2; }
 command -v tcpreplay >/dev/null || { log "missing tcpreplay: run scripts/install-deps.sh"; exit 1; }
 [ -f "$FILE" ] || "$ROOT/scripts/make-bench-pcap.sh" "$FILE"
 cargo build --release --quiet --bin voip-sentinel --manifest-path "$ROOT/Cargo.toml"
-SENSOR=$ROOT/target/release/voip-sentinel
+# Where cargo puts what it builds (CARGO_TARGET_DIR or the build config may move it).
+TARGET=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+SENSOR=$TARGET/release/voip-sentinel
 cat "$FILE" >/dev/null
 
 echo "| tcpreplay rate (packets/s) | achieved | sensor packets | kernel drops | queue drops |"
