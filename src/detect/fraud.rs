@@ -188,6 +188,54 @@ pub struct Dialled {
     pub international: bool,
 }
 
+/// How a number was dialled, in the site's dialling context.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialledAs {
+    /// `+` or an international prefix: the digits are E.164.
+    International,
+    /// The national prefix with a known home country: E.164 is the home country and the rest.
+    National,
+    /// An extension or short code (at most `extension_digits`, no international prefix).
+    Extension,
+    /// Anything else without an international prefix: no country can be told.
+    Local,
+}
+
+impl DialledAs {
+    pub fn name(self) -> &'static str {
+        match self {
+            DialledAs::International => "international",
+            DialledAs::National => "national",
+            DialledAs::Extension => "extension",
+            DialledAs::Local => "local",
+        }
+    }
+}
+
+/// Place a normalised number in the dialling context: how it was dialled, and its E.164 digits
+/// when that can be told (international format, or the national prefix with a home country).
+/// Only E.164 digits are classified against the plan's country, premium and high-risk ranges;
+/// an extension such as 225 is never Cote d'Ivoire.
+pub fn in_context(d: &Dialled, cfg: &FraudConfig) -> (DialledAs, Option<String>) {
+    if d.international {
+        return (DialledAs::International, Some(d.digits.clone()));
+    }
+    if d.digits.len() as u64 <= cfg.extension_digits {
+        return (DialledAs::Extension, None);
+    }
+    let np = cfg.national_prefix.as_str();
+    match d.digits.strip_prefix(np) {
+        Some(rest) if !np.is_empty() && !cfg.home_country.is_empty() && !rest.is_empty() => {
+            let e164 = format!("{}{rest}", cfg.home_country);
+            (
+                DialledAs::National,
+                (e164.len() <= E164_MAX).then_some(e164),
+            )
+        }
+        _ => (DialledAs::Local, None),
+    }
+}
+
 /// Normalise a user part or URI into digits: drop `<>`, a `sip:`/`sips:`/`tel:` scheme, `@host`,
 /// `;params`, `?headers`, visual separators (space - . ( ) /), then a leading `+` or one of
 /// `intl_prefixes` (longest first). `None` unless 1..=20 digits remain.
@@ -364,6 +412,14 @@ pub struct FraudConfig {
     pub international_prefix: Vec<String>,
     /// Our country code: international-format numbers under it are not international ("" none).
     pub home_country: String,
+    /// The national (trunk) prefix, `0` in most of Europe, `1` in NANP: with `home_country`, a
+    /// number dialled with it is a national number, classified as `home_country` + the rest
+    /// ("" none: numbers without an international prefix are not classified).
+    pub national_prefix: String,
+    /// Numbers of at most this many digits dialled without an international prefix are
+    /// extensions or short codes (6): never a country, premium or international destination,
+    /// and not dial-prefix probing (a walk over them is extension enumeration).
+    pub extension_digits: u64,
     /// International calls of one account / one source that make a burst (10 in 60 s).
     pub intl_calls: u64,
     pub intl_window: u64,
@@ -409,6 +465,8 @@ impl Default for FraudConfig {
         FraudConfig {
             international_prefix: vec!["00".to_string(), "011".to_string()],
             home_country: String::new(),
+            national_prefix: String::new(),
+            extension_digits: 6,
             intl_calls: 10,
             intl_window: 60,
             max_concurrent: 10,
@@ -479,6 +537,13 @@ impl FraudConfig {
                 self.home_country = value.to_string();
                 return Some(Ok(()));
             }
+            "national_prefix" => {
+                if !value.bytes().all(|b| b.is_ascii_digit()) || value.len() > 2 {
+                    return Some(Err(format!("{key}: a trunk prefix (0-2 digits) expected")));
+                }
+                self.national_prefix = value.to_string();
+                return Some(Ok(()));
+            }
             "business_hours" => {
                 return Some(match parse_hours(value) {
                     Some((s, e)) => {
@@ -522,6 +587,7 @@ impl FraudConfig {
             "probe_prefixes" => (&mut self.probe_prefixes, 2, MAX_COUNT),
             "probe_digits" => (&mut self.probe_digits, 1, E164_MAX as u64),
             "probe_window" => (&mut self.probe_window, 1, MAX_SECS),
+            "extension_digits" => (&mut self.extension_digits, 0, E164_MAX as u64),
             "after_hours" => (&mut self.after_hours, 0, 1),
             "long_call_secs" => (&mut self.long_call_secs, 1, MAX_SECS),
             "call_timeout" => (&mut self.call_timeout, 60, MAX_SECS),
@@ -540,6 +606,7 @@ impl FraudConfig {
         let mut kv = |k: &str, v: String| s.push_str(&format!("{k} = {v}\n"));
         kv("international_prefix", self.international_prefix.join(", "));
         kv("home_country", self.home_country.clone());
+        kv("national_prefix", self.national_prefix.clone());
         for (k, v) in [
             ("intl_calls", self.intl_calls),
             ("intl_window", self.intl_window),
@@ -556,6 +623,7 @@ impl FraudConfig {
             ("probe_prefixes", self.probe_prefixes),
             ("probe_digits", self.probe_digits),
             ("probe_window", self.probe_window),
+            ("extension_digits", self.extension_digits),
             ("after_hours", self.after_hours),
             ("long_call_secs", self.long_call_secs),
             ("call_timeout", self.call_timeout),
@@ -663,6 +731,8 @@ pub struct Call {
     ctx: PacketCtx,
     account: String,
     number: Option<String>,
+    /// Dialled as an extension: failures to it are enumeration, not dial-prefix probing.
+    extension: bool,
     class: Option<Class>,
     label: String,
     answered: Option<Ts>,
@@ -752,18 +822,33 @@ impl Fraud {
         let ctx = &m.ctx;
         let src = IpText::new(&ctx.src).to_string();
         let account = account_of(m).unwrap_or_else(|| "?".to_string());
-        let dialled = called_raw(m).and_then(|u| normalise(u, &cfg.international_prefix));
-        let hit = dialled
-            .as_ref()
-            .and_then(|d| plan.classify(&d.digits))
-            .map(|(p, c, l)| (p.to_string(), c, clip(l, 120)));
+        let raw = called_raw(m);
+        let dialled = raw.and_then(|u| normalise(u, &cfg.international_prefix));
+        let (dialled_as, e164) = match &dialled {
+            Some(d) => in_context(d, cfg),
+            None => (DialledAs::Local, None),
+        };
+        let hit = match &e164 {
+            Some(digits) => plan.classify(digits),
+            // Not E.164: only an emergency number (a whole-number match) can be told.
+            None => dialled
+                .as_ref()
+                .and_then(|d| plan.classify(&d.digits))
+                .filter(|h| h.1 == Class::Emergency),
+        }
+        .map(|(p, c, l)| (p.to_string(), c, clip(l, 120)));
         let class = hit.as_ref().map(|h| h.1);
-        let number = dialled.as_ref().map(|d| d.digits.clone());
+        let number = e164
+            .clone()
+            .or_else(|| dialled.as_ref().map(|d| d.digits.clone()));
+        let as_dialled = raw.map(|r| clip(r, 64));
         let ev_base = || {
             json!({
                 "source": src,
                 "account": account,
                 "number": number,
+                "dialled": as_dialled,
+                "dialled_as": dialled_as.name(),
                 "prefix": hit.as_ref().map(|h| h.0.clone()),
                 "class": class.map(Class::name),
                 "label": hit.as_ref().map(|h| h.2.clone()),
@@ -782,12 +867,11 @@ impl Fraud {
             }
             _ => {}
         }
-        let international = match (class, &dialled) {
-            (Some(Class::National | Class::Emergency), _) => false,
-            (Some(Class::International | Class::HighRisk), _) => true,
-            (_, Some(d)) => {
-                d.international
-                    && (cfg.home_country.is_empty() || !d.digits.starts_with(&cfg.home_country))
+        let international = match (class, dialled_as, &e164) {
+            (Some(Class::National | Class::Emergency), _, _) => false,
+            (Some(Class::International | Class::HighRisk), _, _) => true,
+            (_, DialledAs::International, Some(d)) => {
+                cfg.home_country.is_empty() || !d.starts_with(&cfg.home_country)
             }
             _ => false,
         };
@@ -864,6 +948,7 @@ impl Fraud {
             ctx: *ctx,
             account,
             number,
+            extension: dialled_as == DialledAs::Extension,
             class,
             label: hit.map(|h| h.2).unwrap_or_default(),
             answered: None,
@@ -951,8 +1036,9 @@ impl Fraud {
         let Some(call) = self.calls.remove(&cid) else {
             return;
         };
-        // 487: the caller cancelled; 3xx: redirected. Neither is a probe.
-        if status < 400 || status == 487 {
+        // 487: the caller cancelled; 3xx: redirected. Neither is a probe; nor is a failed call
+        // to an extension (a walk over extensions is enumeration, reported as such).
+        if status < 400 || status == 487 || call.extension {
             return;
         }
         let Some(number) = call.number.as_deref() else {

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::callerid::{b64url_decode, decode_passport, malformed_reason};
-use super::fraud::{normalise, parse_plan, Class};
+use super::fraud::{in_context, normalise, parse_plan, Class, DialledAs};
 use super::*;
 use crate::base::packet::Transport;
 use crate::dialog::msg::Party;
@@ -363,6 +363,70 @@ fn short_calls_from_one_source() {
     d.on_message(&bye(&long[0], 60_000), false, &mut out);
     d.on_message(&bye(&v[19], 9_000), false, &mut out);
     assert_eq!(n(&out, FRAUD_SHORT_CALLS), 1);
+}
+
+/// The dialling context: only numbers whose country can be told are E.164.
+#[test]
+fn dialling_context() {
+    let mut cfg = super::fraud::FraudConfig::default();
+    let ctx = |cfg: &super::fraud::FraudConfig, raw: &str| {
+        let d = normalise(raw, &cfg.international_prefix).unwrap();
+        in_context(&d, cfg)
+    };
+    assert_eq!(ctx(&cfg, "225"), (DialledAs::Extension, None));
+    assert_eq!(ctx(&cfg, "123456"), (DialledAs::Extension, None));
+    assert_eq!(ctx(&cfg, "2252012345"), (DialledAs::Local, None));
+    assert_eq!(
+        ctx(&cfg, "+2252012345"),
+        (DialledAs::International, Some("2252012345".into()))
+    );
+    assert_eq!(
+        ctx(&cfg, "002252012345"),
+        (DialledAs::International, Some("2252012345".into()))
+    );
+    // national prefix without a home country: nothing to map it to
+    assert_eq!(ctx(&cfg, "09098790000"), (DialledAs::Local, None));
+    // the UK
+    cfg.home_country = "44".into();
+    cfg.national_prefix = "0".into();
+    assert_eq!(
+        ctx(&cfg, "0909 879 0000"),
+        (DialledAs::National, Some("449098790000".into()))
+    );
+    assert_eq!(ctx(&cfg, "999"), (DialledAs::Extension, None));
+    // NANP: 1 is both the country code and the national prefix
+    cfg.home_country = "1".into();
+    cfg.national_prefix = "1".into();
+    assert_eq!(
+        ctx(&cfg, "19005550123"),
+        (DialledAs::National, Some("19005550123".into()))
+    );
+    assert_eq!(ctx(&cfg, "5550123"), (DialledAs::Local, None));
+    cfg.extension_digits = 0;
+    assert_eq!(ctx(&cfg, "225"), (DialledAs::Local, None));
+}
+
+/// An extension walk (SIPVicious svwar dials 200..230) is no toll fraud and no dial-prefix
+/// probing, though 225 is Cote d'Ivoire's country code; the same digits in international format
+/// are; an emergency number dialled as a short code is still recognised (and never alerted).
+#[test]
+fn extensions_are_no_countries() {
+    let mut d = Detectors::new(quiet());
+    let mut out = Vec::new();
+    for ext in 200..231u64 {
+        let m = invite(ext * 100, a(), "100", &ext.to_string(), &format!("x{ext}"));
+        d.on_message(&m, false, &mut out);
+        d.on_message(&resp(&m, ext * 100 + 50, 404), false, &mut out);
+    }
+    assert_eq!(n(&out, FRAUD_HIGH_RISK), 0, "{out:?}");
+    assert_eq!(n(&out, FRAUD_PROBING), 0, "{out:?}");
+    calls(&mut d, 1, a(), "100", "+2252012345", &mut out);
+    assert_eq!(n(&out, FRAUD_HIGH_RISK), 1);
+    let f = out.iter().find(|f| f.sig.id == FRAUD_HIGH_RISK.id).unwrap();
+    assert_eq!(f.evidence["dialled"], "+2252012345");
+    assert_eq!(f.evidence["dialled_as"], "international");
+    assert_eq!(f.evidence["number"], "2252012345");
+    assert_eq!(f.evidence["prefix"], "225");
 }
 
 #[test]
