@@ -69,7 +69,7 @@ pub enum RulesAction {
     /// Check a rules folder (signatures, variables.conf, detectors.conf): every error as
     /// `file:line:column: message`, exit status 1 when there is any.
     Check {
-        /// The folder (default: rules/).
+        /// The folder (default: the one the sensor would run with, see --rules).
         #[arg(value_name = "DIR")]
         dir: Option<PathBuf>,
     },
@@ -81,7 +81,9 @@ pub struct Common {
     /// Worker threads (default: the number of cores).
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
-    /// Folder of rule files (default: rules/ when it exists). SIGHUP reloads it.
+    /// Folder of rule files (default: the rules installed with the binary,
+    /// ../share/voip-sentinel/rules beside it or /usr/share/voip-sentinel/rules, else those of
+    /// the source tree it was built from). SIGHUP reloads it.
     #[arg(long, global = true, value_name = "DIR")]
     pub rules: Option<PathBuf>,
     /// Where to write the JSON-lines records (`-` for stdout).

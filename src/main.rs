@@ -77,6 +77,26 @@ fn watch_sighup(
     Ok(rx)
 }
 
+/// The rules folder when none is given, wherever the sensor is run from: the one installed
+/// beside the binary (`../share/voip-sentinel/rules`), the system's
+/// (`/usr/share/voip-sentinel/rules`), or the source tree the binary was built from. A `rules/`
+/// of the working directory no longer decides what runs (from another folder, a replay used
+/// to lose the scanner and toll-fraud alerts without a word).
+fn default_rules_dir() -> Option<PathBuf> {
+    let beside = std::env::current_exe().ok().and_then(|exe| {
+        exe.parent()
+            .map(|bin| bin.join("../share/voip-sentinel/rules"))
+    });
+    [
+        beside,
+        Some(PathBuf::from("/usr/share/voip-sentinel/rules")),
+        Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|d| d.is_dir())
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
@@ -117,7 +137,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         action: RulesAction::Check { dir },
     } = &cli.command
     {
-        let dir = dir.clone().unwrap_or_else(|| PathBuf::from("rules"));
+        let Some(dir) = dir.clone().or_else(default_rules_dir) else {
+            eprintln!("voip-sentinel: no rules folder found: give one (rules check DIR)");
+            return Ok(ExitCode::from(1));
+        };
         return Ok(match Policy::load(&dir) {
             Ok(p) => {
                 let (suppress, thresholds) = p.tuning.counts();
@@ -151,11 +174,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Ok(())
     };
-    // The rules folder: as given (it must load), or rules/ when there is one.
-    let rules_dir = match &cli.common.rules {
-        Some(d) => Some(d.clone()),
-        None => Some(PathBuf::from("rules")).filter(|d| d.is_dir()),
-    };
+    // The rules folder: as given (it must load), or the one installed or built with the binary.
+    let rules_dir = cli.common.rules.clone().or_else(default_rules_dir);
+    if rules_dir.is_none() && !cli.common.quiet {
+        eprintln!(
+            "voip-sentinel: no rules folder found (give --rules DIR): only the built-in signatures and detectors run"
+        );
+    }
     let policy = match &rules_dir {
         Some(d) => Policy::load(d).map_err(|errors| {
             anyhow::anyhow!(

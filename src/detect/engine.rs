@@ -99,7 +99,10 @@ impl Detection {
                 continue;
             };
             let info = r.alert_info(&head);
-            let place = format!("{}:{}", r.file.display(), r.line);
+            // The file within the rules folder, as Suricata names it: the same wherever the
+            // folder is.
+            let file = r.file.file_name().unwrap_or(r.file.as_os_str());
+            let place = format!("{}:{}", std::path::Path::new(file).display(), r.line);
             let what = match (method, m.status) {
                 (Some(method), _) => {
                     json!({"method": method, "uri": clip(m.uri.as_deref().unwrap_or(""), 256)})

@@ -39,31 +39,7 @@ fn party(user: &str, tag: Option<&str>) -> Party {
 }
 
 pub(super) fn msg(c: PacketCtx) -> Msg {
-    Msg {
-        ctx: c,
-        seq: 0,
-        method: None,
-        uri: None,
-        status: None,
-        reason: None,
-        call_id: None,
-        cseq: None,
-        branch: None,
-        via_transport: None,
-        from: None,
-        to: None,
-        user_agent: None,
-        server: None,
-        pai: None,
-        identity: None,
-        contact: None,
-        auth: None,
-        challenge: None,
-        content_type: None,
-        expires: None,
-        media: None,
-        warnings: Vec::new(),
-    }
+    Msg::empty(c)
 }
 
 /// A request at `ms` from `src` to `dst` for `to_user`.

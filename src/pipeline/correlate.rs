@@ -63,6 +63,12 @@ pub struct CorrelatorStats {
     pub tls: BTreeMap<String, u64>,
     pub rules_reloads: u64,
     pub rules_reload_failures: u64,
+    /// The rules folder in force at the end ("" none: built-in signatures and detectors only)
+    /// and the signatures it held (the `stats` record's `rules`).
+    #[serde(skip)]
+    pub rules_dir: String,
+    #[serde(skip)]
+    pub rules_loaded: usize,
     /// Every capped table at the end of the run: entries, cap and evictions (the `stats`
     /// record's `state`).
     #[serde(skip)]
@@ -122,13 +128,17 @@ impl Correlator {
         if let Some(mx) = &metrics {
             mx.rules_loaded.set(policy.rules.len() as i64);
         }
+        let stats = CorrelatorStats {
+            rules_dir: policy.dir.display().to_string(),
+            ..CorrelatorStats::default()
+        };
         Correlator {
             out: RecordWriter::new(out, metrics.clone(), cfg.eve_reopen.clone()),
             metrics,
             recycle,
             dialogs: Dialogs::new(cfg.tx, cfg.calls),
             detect: Detection::new(policy),
-            stats: CorrelatorStats::default(),
+            stats,
             published: Published::default(),
             published_registrations: BTreeMap::new(),
             now: Ts::ZERO,
@@ -300,6 +310,7 @@ impl Correlator {
         let ok = result.is_ok();
         match result {
             Ok(policy) => {
+                self.stats.rules_dir = policy.dir.display().to_string();
                 self.detect.apply(policy);
                 self.stats.rules_reloads += 1;
             }
@@ -464,6 +475,7 @@ impl Correlator {
         s.transactions_timed_out = timed_out;
         s.transactions_evicted = evicted;
         s.calls = self.dialogs.calls.stats.clone();
+        s.rules_loaded = self.detect.rules();
         s.registrations = self.dialogs.registrations;
         let gate = &self.detect.gate;
         s.alerts_rate_limited = gate.rate.limited.clone();

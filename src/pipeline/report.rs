@@ -54,7 +54,16 @@ struct StatsBody<'a> {
     rtp: RtpBody,
     /// The correlator's capped tables (entries, cap, evictions) at the end.
     state: &'a BTreeMap<&'static str, crate::detect::TableStats>,
+    rules: RulesBody<'a>,
     memory: MemoryBody,
+}
+
+/// The rules in force: their folder (`null`: none was found, only the built-in signatures and
+/// detectors ran) and how many signatures it held.
+#[derive(Serialize)]
+struct RulesBody<'a> {
+    dir: Option<&'a str>,
+    signatures: usize,
 }
 
 #[derive(Serialize)]
@@ -180,6 +189,10 @@ pub fn write_stats_record(
                 reinvites: c.reinvites,
             },
             state: &s.correlator.state,
+            rules: RulesBody {
+                dir: Some(s.correlator.rules_dir.as_str()).filter(|d| !d.is_empty()),
+                signatures: s.correlator.rules_loaded,
+            },
             memory: MemoryBody {
                 peak_rss_bytes: peak_rss_bytes(),
             },

@@ -319,3 +319,47 @@ fn voice_traffic_outside_its_networks_and_vlans_is_reported() {
     let outside = count("VOICE_NET = [10.0.0.0/8]\n");
     assert_eq!(outside, [(2500002, 2), (2500003, 1)].into_iter().collect());
 }
+
+/// The rules do not depend on the working directory: replaying the attack captures from an
+/// empty folder gives the alerts a replay from the repository gives (it used to lose the
+/// scanner and toll-fraud alerts, with exit status 0), and the stats record names the folder.
+#[test]
+fn the_same_alerts_from_any_working_directory() {
+    let alerts = |cwd: &std::path::Path| {
+        let out = std::process::Command::new(bin())
+            .current_dir(cwd)
+            .args(["replay", "--quiet", "--eve", "-"])
+            .arg(root().join("pcaps/attack"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let recs: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let mut ids: Vec<u64> = recs
+            .iter()
+            .filter(|r| r["event_type"] == "alert")
+            .map(|r| r["alert"]["signature_id"].as_u64().unwrap())
+            .collect();
+        ids.sort_unstable();
+        (ids, stats_of(&recs)["stats"]["rules"].clone())
+    };
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (here, rules_here) = alerts(&root());
+    let (there, rules_there) = alerts(elsewhere.path());
+    assert!(
+        here.contains(&2300022) && here.contains(&2300012),
+        "{here:?}"
+    );
+    assert_eq!(here, there);
+    assert_eq!(rules_here, rules_there);
+    let want = std::fs::read_to_string(root().join("rules/sip.rules"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("alert "))
+        .count();
+    assert_eq!(rules_there["signatures"], want as u64, "{rules_there}");
+    assert!(rules_there["dir"].as_str().unwrap().ends_with("rules"));
+}
