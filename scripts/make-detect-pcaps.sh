@@ -5,17 +5,19 @@
 # fire (scanner tools, sweeps and unanswered requests, challenge floods, new
 # networks, dial-prefix probing, concurrent and long premium calls, broken
 # PASSporTs, over-long fields and bad versions, empty fields, Call-ID reuse,
-# INVITE replay, SRTP negotiated but sent in the clear, RTP injection and flood).
+# INVITE replay, SRTP negotiated but sent in the clear, RTP injection and flood),
+# and a real SIPVicious svwar INVITE extension walk.
 #
 # Same approach as scripts/make-attack-pcaps.sh: real tools on loopback
-# addresses 127.0.0.190-246 and 127.0.1.193 (one set per scenario), every
+# addresses 127.0.0.190-247 and 127.0.1.193 (one set per scenario), every
 # capture written by tcpdump on lo with a BPF filter limited to the scenario's
 # addresses, started before and stopped after the traffic; every process runs
 # under `timeout` and is stopped on exit. Real scanners where Debian has them:
-# nmap's sip-methods NSE script, sipsak. Scanners Debian does not package
-# (sipcli, VaxSIPUserAgent, pplsip, iWar, sip-scan, SiVuS, smap, SIPPTS,
-# sundayddr, PortSIP-based bots) are played by sipp sending the OPTIONS probe
-# with the tool's published User-Agent (scripts/detect/uac-options-ua.xml).
+# nmap's sip-methods NSE script, sipsak; and SIPVicious svwar from PyPI.
+# Scanners Debian does not package (sipcli, VaxSIPUserAgent, pplsip, iWar,
+# sip-scan, SiVuS, smap, SIPPTS, sundayddr, PortSIP-based bots) are played by
+# sipp sending the OPTIONS probe with the tool's published User-Agent
+# (scripts/detect/uac-options-ua.xml).
 # Servers: kamailio 5.6 (scripts/detect/kamailio-detect.cfg) and sipp UASs.
 # RTP injection and flood: tcpreplay-edit replays sipp's own g711a.pcap with
 # rewritten addresses into the media port of a running call. No packet is sent
@@ -25,12 +27,13 @@
 #   NAME is one of: nmap-sweep scanner-uas sipsak-flood challenge-flood
 #     new-network prefix-probing concurrent-calls long-premium stir-invalid
 #     anomalies callid-dialogs srtp-plaintext rtp-injection rtp-flood
-#     invite-replay empty-fields                     (default: all, ~3 min)
+#     invite-replay empty-fields svwar-invite        (default: all, ~3 min)
 # Environment: OUT=dir to write somewhere other than pcaps/detect/;
 #              KEEP_WORK=1 to keep the temporary directory;
 #              NO_README=1 not to rewrite $OUT/README.md (scripts/detect/write-readme.py).
 # Dependencies: those of scripts/install-deps.sh (sip-tester kamailio tcpdump
-#   tshark tcpreplay iproute2 sipsak nmap) plus openssl and python3.
+#   tshark tcpreplay iproute2 sipsak nmap) plus openssl and python3; for
+#   svwar-invite, SIPVicious for that python3: pip install sipvicious==0.3.8.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -431,12 +434,45 @@ make_empty-fields() {
 	expect_calls "$f" 1
 }
 
+# 17. Real SIPVicious svwar 0.3.8 (PyPI sipvicious) walking extensions
+#     200-230 with INVITE from 127.0.0.247:5060 against kamailio 127.0.0.213,
+#     which refuses every INVITE with 404: first svwar's own probe of a random
+#     nonexistent extension (a 32-bit number, up to 10 digits: how it learns
+#     the "no such user" answer), then sip:200@127.0.0.213 ...
+#     sip:230@127.0.0.213, one Call-ID each, every 404 acknowledged
+#     (User-Agent: friendly-scanner). kamailio never rings, hence no CANCEL;
+#     svwar stops 0.5 s after the last answer. svwar 0.3.8 ignores its own
+#     -b/--bindingip (it would send from 127.0.0.1): scripts/detect/svwar-bound.py
+#     runs svwar's main() with -b passed on, nothing else changed.
+make_svwar-invite() {
+	local f=svwar-invite.pcap users
+	"$PY" -c 'import sipvicious.svwar' 2>/dev/null || die "no sipvicious for $PY: pip install sipvicious (see header)"
+	log "$f"
+	cap_start "$f" 'host 127.0.0.247'
+	kam_start svwar
+	timeout 60 "$PY" "$SC/svwar-bound.py" -m INVITE -e 200-230 -b 127.0.0.247 -P 5060 127.0.0.213 \
+		>"$WORK/svwar.out" 2>&1 || { cat "$WORK/svwar.out" >&2; die "svwar failed"; }
+	kam_stop
+	cap_stop
+	expect "$f" 'INVITE +: +32 Packets'
+	expect "$f" 'SIP 404 Not Found +: +32 Packets'
+	expect "$f" 'ACK +: +32 Packets'
+	expect_count "$f" 'sip.Method == "INVITE" and sip.User-Agent == "friendly-scanner"' 32
+	expect_count "$f" 'sip.Method == "INVITE" and sip.r-uri.user == "225"' 1
+	expect_count "$f" 'ip.src != 127.0.0.247 and ip.src != 127.0.0.213' 0
+	# every extension 200..230 exactly once (the 32nd INVITE is svwar's probe)
+	users=$(tshark -n -r "$OUT/$f" -Y 'sip.Method == "INVITE"' -T fields -e sip.r-uri.user 2>/dev/null |
+		grep -xE '2[0-2][0-9]|230' | sort -n | tr '\n' ' ')
+	[ "$users" = "$(seq -s ' ' 200 230) " ] || die "$f: INVITE users 200-230 expected once each, got: $users"
+	expect_calls "$f" 32
+}
+
 ALL=(nmap-sweep scanner-uas sipsak-flood challenge-flood new-network prefix-probing
 	concurrent-calls long-premium stir-invalid anomalies callid-dialogs srtp-plaintext
-	rtp-injection rtp-flood invite-replay empty-fields)
+	rtp-injection rtp-flood invite-replay empty-fields svwar-invite)
 [ $# -gt 0 ] && ALL=("$@")
 for n in "${ALL[@]}"; do
-	case " nmap-sweep scanner-uas sipsak-flood challenge-flood new-network prefix-probing concurrent-calls long-premium stir-invalid anomalies callid-dialogs srtp-plaintext rtp-injection rtp-flood invite-replay empty-fields " in
+	case " nmap-sweep scanner-uas sipsak-flood challenge-flood new-network prefix-probing concurrent-calls long-premium stir-invalid anomalies callid-dialogs srtp-plaintext rtp-injection rtp-flood invite-replay empty-fields svwar-invite " in
 	*" $n "*) "make_$n" ;;
 	*) die "unknown capture $n" ;;
 	esac

@@ -179,6 +179,21 @@ OURS = {
         "--srcipmap=127.0.0.243/32:127.0.0.235/32 --dstipmap=127.0.0.244/32:127.0.0.234/32 "
         "--portmap=16600:16500 --pps=1000 --fixcsum stream.pcap`",
     ),
+    "svwar-invite.pcap": (
+        "Real SIPVicious svwar 0.3.8 (PyPI `sipvicious`: `User-Agent: friendly-scanner`, From tag "
+        "the hex of `<extension> 0x01 <random number>`) walking extensions 200-230 with INVITE from "
+        "127.0.0.247:5060 against kamailio 127.0.0.213, which refuses every INVITE with 404 (svwar "
+        "ACKs each): first svwar's probe of a random nonexistent extension (a 32-bit number, up to "
+        "10 digits, another each run) that learns the answer for \"no such user\", then one INVITE "
+        "each to `sip:200@127.0.0.213` ... `sip:230@127.0.0.213` (From and To the extension, an SDP "
+        "offer of PCMU/PCMA at 127.0.0.247:6060, one Call-ID each), all in about 0.2 s; no CANCEL "
+        "(kamailio never rings). Extension 225 is no call to Cote d'Ivoire (+225).",
+        "2200001, 2300002, 2300004, 2300005, 2100003; no toll-fraud signature (neither 2300022 for "
+        "225 nor 2300029)",
+        f"`{M} svwar-invite`: `{D}/svwar-bound.py -m INVITE -e 200-230 -b 127.0.0.247 -P 5060 "
+        "127.0.0.213` (svwar's own main(), the entry point of `sipvicious_svwar`, with the `-b` "
+        "that svwar 0.3.8 parses but never uses passed on); `tcpdump -i lo ... 'host 127.0.0.247'`",
+    ),
 }
 
 
@@ -196,8 +211,9 @@ def main():
     w("")
     w("Captures for the signatures of `rules/README.md` that the other captures do not fire, "
       "made on this machine by `scripts/make-detect-pcaps.sh` with real tools on loopback "
-      "(127.0.0.190-246 and 127.0.1.193; nothing left the machine): nmap and sipsak as "
-      "themselves, sipp and kamailio as clients and servers, tcpreplay-edit for injected RTP. "
+      "(127.0.0.190-247 and 127.0.1.193; nothing left the machine): nmap, sipsak and SIPVicious "
+      "svwar as themselves, sipp and kamailio as clients and servers, tcpreplay-edit for injected "
+      "RTP. "
       "Scanner tools Debian does not package are played by sipp with the tool's User-Agent "
       "(said so below). The tests are in `tests/integration/detect.rs`.")
     w("")
@@ -205,7 +221,8 @@ def main():
       "`scripts/make-detect-pcaps.sh [NAME...]` (about 3 minutes, 65 s of which is the INVITE "
       "replay); this file is rewritten by `scripts/detect/write-readme.py`. What changes from "
       "run to run: timestamps, sipp Via branches and tags (they hold its pid), kamailio nonces, "
-      "the PASSporT key and signature. Counts are stable.")
+      "the PASSporT key and signature, svwar's Call-IDs, branches, tags and probe extension "
+      "(random numbers, hence a few bytes of size). Counts are stable.")
     w("")
     for name, (what, sids, how) in OURS.items():
         path = os.path.join(a.out, name)

@@ -99,6 +99,24 @@ fn scanner_tools_are_named_by_their_user_agent() {
     );
 }
 
+/// SIPVicious svwar walking extensions 200 to 230 with INVITE (kamailio answers 404): its
+/// User-Agent, its From-tag, extension enumeration, and a source flood of INVITEs; plaintext
+/// signalling once. No toll fraud: the extension 225 is not Cote d'Ivoire's country code, and
+/// failed calls to extensions are enumeration, not dial-prefix probing (both used to fire).
+#[test]
+fn an_svwar_extension_walk_is_enumeration_not_toll_fraud() {
+    assert_eq!(
+        alerts("detect/svwar-invite.pcap"),
+        map(&[
+            (2100003, 1),
+            (2200001, 1),
+            (2300002, 1),
+            (2300004, 1),
+            (2300005, 2)
+        ])
+    );
+}
+
 #[test]
 fn nmap_sweeping_twelve_servers_is_a_sweep() {
     // nmap's sip-methods script: its User-Agent (limited to one per source), and one source
