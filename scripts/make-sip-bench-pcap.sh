@@ -29,7 +29,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=${1:-${OUT:-$ROOT/target/bench/sip-heavy.pcap}}
+PCAP=$(realpath -m "${1:-${OUT:-$ROOT/target/bench/sip-heavy.pcap}}") # absolute: the script works in $WORK
 CALLS=${CALLS:-40000}
 CALL_RATE=${CALL_RATE:-2000}
 HOLD_MS=${HOLD_MS:-1000}
@@ -44,45 +44,19 @@ KAM=127.0.88.10
 # flood source k (0-based) is 127.0.88.(21 + k)
 FLOOD_BASE=21
 
-log() { printf '[make-sip-bench-pcap] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# Logging, the root and tool checks, the work folder and its cleanup, wait_udp.
+CAP_TAG=make-sip-bench-pcap
+CAP_TOOLS=(sipp kamailio tcpdump tshark capinfos timeout ss)
+OUT=$(dirname "$PCAP")
+# shellcheck source=scripts/capture-lib.sh
+. "$ROOT/scripts/capture-lib.sh"
 
-[ "$(id -u)" -eq 0 ] || die "must run as root (tcpdump)"
-for t in sipp kamailio tcpdump tshark capinfos timeout ss; do
-	command -v "$t" >/dev/null 2>&1 || die "missing $t: run scripts/install-deps.sh"
-done
 for v in CALLS CALL_RATE HOLD_MS FLOOD_SOURCES FLOOD_CALLS FLOOD_RATE MIN_SIP; do
 	[[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || die "$v must be a positive integer"
 done
 [ "$FLOOD_SOURCES" -ge 4 ] && [ "$FLOOD_SOURCES" -le 20 ] || die "FLOOD_SOURCES must be 4-20"
 
-WORK=$(mktemp -d /tmp/voip-sentinel-sip-bench.XXXXXX)
-chmod 700 "$WORK"
 TCPDUMP_PID=
-cleanup() {
-	local p running
-	# only this shell's own background jobs that are still running
-	running=$(jobs -pr)
-	if [ -n "$running" ]; then
-		for p in $running; do kill -TERM "$p" 2>/dev/null || true; done
-		sleep 0.5
-		for p in $(jobs -pr); do kill -KILL "$p" 2>/dev/null || true; done
-		wait 2>/dev/null || true
-	fi
-	if [ -n "${KEEP_WORK:-}" ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# wait_udp ADDR:PORT: wait until something listens there.
-wait_udp() {
-	local i
-	for i in $(seq 100); do
-		ss -H -lun "( sport = :${1##*:} )" | grep -q "${1%:*}:" && return 0
-		sleep 0.1
-	done
-	die "nothing listening on udp $1"
-}
 
 # sipp_result LOG MIN NAME: check sipp's final "Successful call" count (sipp exits non-zero
 # when any call failed; on a loaded machine a few do, and they are real traffic too).
@@ -93,7 +67,6 @@ sipp_result() {
 	[ "${ok%% *}" -ge "$2" ] || die "$3 completed too few calls: $(tail -15 "$1")"
 }
 
-mkdir -p "$(dirname "$OUT")"
 cd "$WORK"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -162,15 +135,15 @@ for p in $(jobs -pr); do wait "$p" 2>/dev/null || true; done
 grep -E 'packets (captured|received|dropped)' "$WORK/tcpdump.log" >&2 || true
 grep -q '^0 packets dropped by kernel' "$WORK/tcpdump.log" ||
 	die "tcpdump dropped packets (or did not report): lower CALL_RATE / FLOOD_RATE"
-mv -f "$WORK/out.pcap" "$OUT"
-chmod 644 "$OUT"
+mv -f "$WORK/out.pcap" "$PCAP"
+chmod 644 "$PCAP"
 
 # facts
-log "traffic took $((END - START)) s; facts of $OUT:"
-capinfos -M -c -s -u -y -x "$OUT" >&2
-tshark -n -q -z sip,stat -r "$OUT" >"$WORK/sip-stat.txt" 2>/dev/null || die "tshark failed on $OUT"
+log "traffic took $((END - START)) s; facts of $PCAP:"
+capinfos -M -c -s -u -y -x "$PCAP" >&2
+tshark -n -q -z sip,stat -r "$PCAP" >"$WORK/sip-stat.txt" 2>/dev/null || die "tshark failed on $PCAP"
 grep -v -e '^$' -e '^=*$' "$WORK/sip-stat.txt" >&2
 SIP=$(awk -F: '/Number of SIP messages/ {gsub(/ /, "", $2); print $2}' "$WORK/sip-stat.txt")
 [ -n "$SIP" ] || die "no SIP message count in tshark's sip,stat"
 [ "$SIP" -ge "$MIN_SIP" ] || die "$SIP SIP messages, fewer than $MIN_SIP: raise CALLS / FLOOD_CALLS"
-log "OK: $SIP SIP messages (>= $MIN_SIP), $(stat -c %s "$OUT") bytes, $OUT"
+log "OK: $SIP SIP messages (>= $MIN_SIP), $(stat -c %s "$PCAP") bytes, $PCAP"
