@@ -219,25 +219,10 @@ impl Detection {
     /// Entries and evictions of the detectors' and anomalies' tables together, and of the
     /// threshold windows (for the metrics).
     pub fn totals(&self) -> ((usize, u64), (usize, u64)) {
-        let d = self.detectors.stats();
-        let tables = [
-            &d.pending,
-            &d.scanner_sources,
-            &d.flood_sources,
-            &d.flood_destinations,
-            &d.flood_challenges,
-            &d.brute_sources,
-            &d.brute_users,
-            &d.user_networks,
-            &d.limiter,
-            &d.fraud_accounts,
-            &d.fraud_sources,
-            &d.fraud_trunks,
-            &d.fraud_calls,
-        ];
-        let entries = tables.iter().map(|t| t.entries).sum::<usize>() + self.anomalies.entries();
+        let tables = self.detectors.stats().tables();
+        let entries = tables.iter().map(|t| t.1.entries).sum::<usize>() + self.anomalies.entries();
         let evictions =
-            tables.iter().map(|t| t.evictions).sum::<u64>() + self.anomalies.evictions();
+            tables.iter().map(|t| t.1.evictions).sum::<u64>() + self.anomalies.evictions();
         let w = &self.gate.windows;
         ((entries, evictions), (w.len(), w.evictions()))
     }
@@ -250,21 +235,8 @@ impl Detection {
             max_keys,
             evictions,
         };
-        let d = self.detectors.stats();
+        out.extend(self.detectors.stats().tables());
         out.extend([
-            ("pairing", d.pending),
-            ("scanner_sources", d.scanner_sources),
-            ("flood_sources", d.flood_sources),
-            ("flood_destinations", d.flood_destinations),
-            ("flood_challenges", d.flood_challenges),
-            ("brute_sources", d.brute_sources),
-            ("brute_users", d.brute_users),
-            ("user_networks", d.user_networks),
-            ("alert_limiter", d.limiter),
-            ("fraud_accounts", d.fraud_accounts),
-            ("fraud_sources", d.fraud_sources),
-            ("fraud_trunks", d.fraud_trunks),
-            ("fraud_calls", d.fraud_calls),
             (
                 "anomalies",
                 t(

@@ -417,6 +417,27 @@ pub struct DetectStats {
     pub passports_undecodable: u64,
 }
 
+impl DetectStats {
+    /// Every capped table of the detectors, by the name the `stats` record's `state` gives it.
+    pub fn tables(&self) -> [(&'static str, TableStats); 13] {
+        [
+            ("pairing", self.pending),
+            ("scanner_sources", self.scanner_sources),
+            ("flood_sources", self.flood_sources),
+            ("flood_destinations", self.flood_destinations),
+            ("flood_challenges", self.flood_challenges),
+            ("brute_sources", self.brute_sources),
+            ("brute_users", self.brute_users),
+            ("user_networks", self.user_networks),
+            ("alert_limiter", self.limiter),
+            ("fraud_accounts", self.fraud_accounts),
+            ("fraud_sources", self.fraud_sources),
+            ("fraud_trunks", self.fraud_trunks),
+            ("fraud_calls", self.fraud_calls),
+        ]
+    }
+}
+
 /// (Call-ID, CSeq number, CSeq method).
 pub type PendingKey = (String, u32, String);
 
