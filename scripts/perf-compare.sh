@@ -78,11 +78,13 @@ measure sensor1 "$RUNS" "$SENSOR" replay --workers 1 --eve "$WORK/eve.json" "$FI
 measure sipmon "$RUNS" "$SIPMON" file -r "$FILE" --no-tui
 measure tshark "$TSHARK_RUNS" tshark -n -q -r "$FILE" -z rtp,streams -z sip,stat
 
-row() { # row LABEL NAME
-	local wall rss
+# row LABEL NAME [UNITS PREFIX]: one table row; UNITS (default: the packets) per second, and
+# the times against the floor and the 2-worker sensor of the same table (runs named PREFIX...).
+row() {
+	local wall rss units=${3:-$PACKETS} pre=${4:-}
 	read -r wall rss <"$WORK/$2.res"
-	awk -v l="$1" -v w="$wall" -v r="$rss" -v p="$PACKETS" -v s2="$(cut -d' ' -f1 "$WORK/sensor2.res")" \
-		-v fl="$(cut -d' ' -f1 "$WORK/floor.res")" \
+	awk -v l="$1" -v w="$wall" -v r="$rss" -v p="$units" -v s2="$(cut -d' ' -f1 "$WORK/${pre}sensor2.res")" \
+		-v fl="$(cut -d' ' -f1 "$WORK/${pre}floor.res")" \
 		'BEGIN { printf "| %s | %.3f | %.0f | %.1f | %.2f | %.2f |\n", l, w, p / w, r / 1024, w / fl, w / s2 }'
 }
 
@@ -120,13 +122,7 @@ measure sip_tshark "$TSHARK_RUNS" tshark -n -q -r "$SIP_FILE" -z sip,stat
 SIP_MSGS=$(awk -F: '/Number of SIP messages/ {gsub(/ /, "", $2); print $2}' "$WORK/sip_tshark.out")
 [ -n "$SIP_MSGS" ] && [ "$SIP_MSGS" -gt 0 ] || { log "no SIP message count in tshark's sip,stat"; exit 1; }
 
-sip_row() { # sip_row LABEL NAME
-	local wall rss
-	read -r wall rss <"$WORK/$2.res"
-	awk -v l="$1" -v w="$wall" -v r="$rss" -v m="$SIP_MSGS" -v s2="$(cut -d' ' -f1 "$WORK/sip_sensor2.res")" \
-		-v fl="$(cut -d' ' -f1 "$WORK/sip_floor.res")" \
-		'BEGIN { printf "| %s | %.3f | %.0f | %.1f | %.2f | %.2f |\n", l, w, m / w, r / 1024, w / fl, w / s2 }'
-}
+sip_row() { row "$1" "$2" "$SIP_MSGS" sip_; }
 
 echo
 echo "File: \`$(basename "$SIP_FILE")\`, $SIP_PACKETS packets, $SIP_MSGS SIP messages (tshark sip,stat), $((SIP_BYTES / 1000000)) MB; $(nproc) cores; $(date -u +%Y-%m-%d)."

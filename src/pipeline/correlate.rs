@@ -107,7 +107,7 @@ struct Published {
 pub struct Correlator {
     metrics: Option<Arc<Metrics>>,
     /// SIP summaries handled, back to the workers to refill.
-    recycle: Option<crossbeam_channel::Sender<Box<SipSeen>>>,
+    recycle: crossbeam_channel::Sender<Box<SipSeen>>,
     dialogs: Dialogs,
     detect: Detection,
     out: RecordWriter,
@@ -123,7 +123,7 @@ impl Correlator {
         out: Box<dyn Write + Send>,
         metrics: Option<Arc<Metrics>>,
         policy: Policy,
-        recycle: Option<crossbeam_channel::Sender<Box<SipSeen>>>,
+        recycle: crossbeam_channel::Sender<Box<SipSeen>>,
     ) -> Correlator {
         if let Some(mx) = &metrics {
             mx.rules_loaded.set(policy.rules.len() as i64);
@@ -168,10 +168,8 @@ impl Correlator {
                 self.count(msg, method);
                 self.detect.signatures(msg, method, hits);
                 self.on_msg(msg);
-                if let Some(r) = &self.recycle {
-                    // A full pool: the workers have enough; this one is freed.
-                    let _ = r.try_send(seen);
-                }
+                // A full pool: the workers have enough; this one is freed.
+                let _ = self.recycle.try_send(seen);
             }
             EventKind::SipError { ctx, kind } => {
                 self.advance(ctx.ts);

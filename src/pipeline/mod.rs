@@ -354,9 +354,7 @@ impl Dispatcher {
             if let Ok(policy) = &reload.0 {
                 for w in 0..self.tx.len() {
                     if !self.pending[w].is_empty() {
-                        let fresh = self.fresh_batch();
-                        let batch = std::mem::replace(&mut self.pending[w], fresh);
-                        self.send_blocking(w, Job::Packets(batch));
+                        self.send_batch(w);
                     }
                     self.send_blocking(w, Job::Rules(std::sync::Arc::clone(&policy.rules)));
                 }
@@ -472,7 +470,7 @@ where
             cfg.worker.clone(),
             cfg.metrics.clone(),
             std::sync::Arc::clone(&policy.rules),
-            Some(seen_rx.clone()),
+            seen_rx.clone(),
         );
         let recycle = pool_tx.clone();
         let h = std::thread::Builder::new()
@@ -490,7 +488,7 @@ where
         .name("correlator".into())
         .spawn(move || {
             let mut merge = Merge::new(chunk_rx);
-            let mut c = Correlator::new(ccfg, out, cmetrics, policy, Some(seen_tx));
+            let mut c = Correlator::new(ccfg, out, cmetrics, policy, seen_tx);
             while let Some(ev) = merge.next_event() {
                 c.handle(ev);
             }

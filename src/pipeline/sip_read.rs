@@ -19,11 +19,11 @@ pub struct SipReader {
     /// Summaries the correlator is done with, to refill: their buffers are reused, so the
     /// worker does not allocate them and the correlator does not free them, message after
     /// message (a free across threads costs glibc several times a local one).
-    recycled: Option<Receiver<Box<SipSeen>>>,
+    recycled: Receiver<Box<SipSeen>>,
 }
 
 impl SipReader {
-    pub fn new(rules: Arc<RuleSet>, recycled: Option<Receiver<Box<SipSeen>>>) -> SipReader {
+    pub fn new(rules: Arc<RuleSet>, recycled: Receiver<Box<SipSeen>>) -> SipReader {
         SipReader { rules, recycled }
     }
 
@@ -61,7 +61,7 @@ impl SipReader {
         } else {
             None
         };
-        let mut seen = match self.recycled.as_ref().and_then(|r| r.try_recv().ok()) {
+        let mut seen = match self.recycled.try_recv().ok() {
             Some(old) => old,
             None => Box::new(SipSeen {
                 msg: Msg::empty(ctx),

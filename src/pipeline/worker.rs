@@ -146,7 +146,7 @@ impl Worker {
         cfg: WorkerConfig,
         metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
         rules: std::sync::Arc<crate::detect::rules::RuleSet>,
-        recycled: Option<Receiver<Box<super::event::SipSeen>>>,
+        recycled: Receiver<Box<super::event::SipSeen>>,
     ) -> Worker {
         Worker {
             metrics,
