@@ -15,9 +15,10 @@
 #   prometheus   a real Prometheus (and promtool) scrapes the sensor in a test
 #   sipsak       real SIP scanner/flooder for scripts/make-detect-pcaps.sh
 #   nmap         its sip-methods NSE script sweeps for scripts/make-detect-pcaps.sh
+#   curl         the install test scrapes the installed sensor's metrics
 set -euo pipefail
 
-PKGS=(libpcap-dev tshark sip-tester kamailio tcpdump tcpreplay iproute2 procps python3 prometheus
+PKGS=(libpcap-dev tshark sip-tester kamailio tcpdump tcpreplay iproute2 procps python3 prometheus curl
 	sipsak nmap)
 
 if [ "$(id -u)" -ne 0 ]; then

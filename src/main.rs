@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
 
 use std::path::PathBuf;
 use voip_sentinel::capture::{self, Live, LiveConfig, SourceEvent};
 
-use voip_sentinel::cli::{Cli, Command, RulesAction};
+use voip_sentinel::cli::{Cli, Command, GenerateWhat, RulesAction};
 use voip_sentinel::detect::policy::Policy;
+use voip_sentinel::detect::rules::folders::RuleFolders;
 use voip_sentinel::pipeline::report;
 use voip_sentinel::pipeline::{self, PipelineConfig};
 
@@ -32,7 +32,13 @@ fn main() -> ExitCode {
         }
         default_hook(info);
     }));
-    let cli = Cli::parse();
+    let cli = match Cli::parse_with_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("voip-sentinel: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         // A reader that went away (`| head`) is not an error worth a message.
@@ -48,7 +54,7 @@ fn main() -> ExitCode {
 /// hand the result to the correlator, which swaps it in without losing detector state.
 /// SIGHUP also asks the correlator to reopen the EVE file (`reopen`), for logrotate.
 fn watch_sighup(
-    dir: Option<PathBuf>,
+    dir: Option<RuleFolders>,
     reopen: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 ) -> Result<crossbeam_channel::Receiver<voip_sentinel::detect::policy::Reload>> {
@@ -83,6 +89,7 @@ fn watch_sighup(
 /// of the working directory no longer decides what runs (from another folder, a replay used
 /// to lose the scanner and toll-fraud alerts without a word).
 fn default_rules_dir() -> Option<PathBuf> {
+    // (the shipped rules; `--rules` folders given after them override them file by file)
     let beside = std::env::current_exe().ok().and_then(|exe| {
         exe.parent()
             .map(|bin| bin.join("../share/voip-sentinel/rules"))
@@ -123,46 +130,49 @@ fn open_output(path: &std::path::Path, append: bool) -> Result<Box<dyn Write + S
     Ok(Box::new(BufWriter::with_capacity(1 << 16, f)))
 }
 
+/// The rules folders to run with: those given (`--rules`, in order), else the default one.
+fn rule_folders(given: &[PathBuf]) -> Option<RuleFolders> {
+    if given.is_empty() {
+        default_rules_dir().map(|d| RuleFolders::new(vec![d]))
+    } else {
+        Some(RuleFolders::new(given.to_vec()))
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
+    let (run, linger) = match &cli.command {
+        Command::Rules {
+            action: RulesAction::Check { dirs },
+        } => return Ok(check_rules(dirs)),
+        Command::Generate { what } => {
+            match what {
+                GenerateWhat::Man { dir } => voip_sentinel::cli::write_man_pages(dir)
+                    .with_context(|| format!("cannot write manual pages to {}", dir.display()))?,
+                GenerateWhat::Completions { shell } => {
+                    let mut out = std::io::stdout().lock();
+                    voip_sentinel::cli::write_completions(*shell, &mut out);
+                    out.flush()?;
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Replay(a) => (&a.run, a.linger),
+        Command::Live(a) => (&a.run, false),
+    };
     let mut cfg = PipelineConfig::default();
-    if let Some(n) = cli.common.workers {
+    if let Some(n) = run.workers {
         cfg.workers = n as usize;
     }
-    cfg.correlator.tx.max = cli.common.max_transactions as usize;
-    cfg.correlator.calls.max = cli.common.max_calls as usize;
-    cfg.worker.streams.max_streams = cli.common.max_streams as usize;
-    cfg.tick_ns = cli.common.tick_ms * 1_000_000;
-    cfg.queue_batches = cli.common.queue_batches as usize;
-    if let Command::Rules {
-        action: RulesAction::Check { dir },
-    } = &cli.command
-    {
-        let Some(dir) = dir.clone().or_else(default_rules_dir) else {
-            eprintln!("voip-sentinel: no rules folder found: give one (rules check DIR)");
-            return Ok(ExitCode::from(1));
-        };
-        return Ok(match Policy::load(&dir) {
-            Ok(p) => {
-                let (suppress, thresholds) = p.tuning.counts();
-                println!(
-                    "{}: {} signatures, detectors.conf ok, threshold.config: {suppress} suppress, {thresholds} threshold",
-                    dir.display(),
-                    p.rules.len()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(errors) => {
-                for e in &errors {
-                    eprintln!("{e}");
-                }
-                ExitCode::from(1)
-            }
-        });
-    }
+    cfg.correlator.tx.max = run.max_transactions as usize;
+    cfg.correlator.calls.max = run.max_calls as usize;
+    cfg.worker.streams.max_streams = run.max_streams as usize;
+    cfg.tick_ns = run.tick_ms * 1_000_000;
+    cfg.queue_batches = run.queue_batches as usize;
+    cfg.stats_every_ns = run.stats_interval.saturating_mul(1_000_000_000);
     // The user to become, looked up before anything is opened: a wrong name fails at once.
-    let run_as = match &cli.common.user {
+    let run_as = match &run.user {
         Some(u) => Some(
-            voip_sentinel::capture::privdrop::lookup(u, cli.common.group.as_deref())
+            voip_sentinel::capture::privdrop::lookup(u, run.group.as_deref())
                 .map_err(anyhow::Error::msg)?,
         ),
         None => None,
@@ -175,8 +185,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Ok(())
     };
     // The rules folder: as given (it must load), or the one installed or built with the binary.
-    let rules_dir = cli.common.rules.clone().or_else(default_rules_dir);
-    if rules_dir.is_none() && !cli.common.quiet {
+    let rules_dir = rule_folders(&run.rules);
+    if rules_dir.is_none() && !run.quiet {
         eprintln!(
             "voip-sentinel: no rules folder found (give --rules DIR): only the built-in signatures and detectors run"
         );
@@ -187,18 +197,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 "invalid rules: {} ({} problems in all; `voip-sentinel rules check {}` lists them)",
                 errors[0],
                 errors.len(),
-                d.display()
+                d.dirs()
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )
         })?,
         None => Policy::builtin(),
     };
-    let metrics = cli
-        .common
+    let metrics = run
         .metrics_listen
         .map(|_| voip_sentinel::output::metrics::Metrics::new());
-    let _server = match (cli.common.metrics_listen, &metrics) {
+    let _server = match (run.metrics_listen, &metrics) {
         (Some(addr), Some(m)) => Some(
-            voip_sentinel::output::metrics::serve(Arc::clone(m), addr)
+            voip_sentinel::output::http::serve(Arc::clone(m), addr)
                 .with_context(|| format!("cannot serve metrics on {addr} (is the port in use?)"))?,
         ),
         _ => None,
@@ -212,21 +225,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
+    let output_failed = Arc::new(AtomicBool::new(false));
     let reopen = Arc::new(AtomicBool::new(false));
     let reload = Some(watch_sighup(
         rules_dir,
         Arc::clone(&reopen),
         Arc::clone(&stop),
     )?);
-    if cli.common.eve.as_os_str() != "-" {
-        cfg.correlator.eve_reopen = Some((Arc::clone(&reopen), cli.common.eve.clone()));
+    if run.eve.as_os_str() != "-" {
+        cfg.correlator.eve_reopen = Some((Arc::clone(&reopen), run.eve.clone()));
     }
-    let quiet = cli.common.quiet;
+    let quiet = run.quiet;
     let progress = !quiet && std::io::stderr().is_terminal();
     let (stats, mut out, kernel) = match &cli.command {
-        Command::Replay { paths } => {
+        Command::Replay(a) => {
+            let paths = &a.paths;
             let files = capture::expand_paths(paths)?;
-            let out = open_output(&cli.common.eve, false)?;
+            let out = open_output(&run.eve, false)?;
             drop_privileges()?;
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
                 let started = Instant::now();
@@ -249,15 +264,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
             (stats, out, None)
         }
-        Command::Rules { .. } => unreachable!("handled above"),
-        Command::Live {
-            iface,
-            filter,
-            snaplen,
-            no_promisc,
-            buffer_mib,
-            fanout_group,
-        } => {
+        Command::Rules { .. } | Command::Generate { .. } => unreachable!("handled above"),
+        Command::Live(a) => {
+            if a.output_fail_secs > 0 {
+                cfg.correlator.give_up = Some(voip_sentinel::output::writer::GiveUp {
+                    after: std::time::Duration::from_secs(a.output_fail_secs),
+                    stop: Arc::clone(&stop),
+                    failed: Arc::clone(&output_failed),
+                });
+            }
+            let (iface, filter, snaplen, no_promisc, buffer_mib, fanout_group) = (
+                &a.iface,
+                &a.filter,
+                &a.snaplen,
+                &a.no_promisc,
+                &a.buffer_mib,
+                &a.fanout_group,
+            );
             cfg.live = true;
             let mut live = Live::open(&LiveConfig {
                 iface: iface.clone(),
@@ -267,7 +290,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 buffer_bytes: buffer_mib.saturating_mul(1 << 20),
                 fanout_group: *fanout_group,
             })?;
-            let out = open_output(&cli.common.eve, true)?;
+            let out = open_output(&run.eve, true)?;
             drop_privileges()?;
             let mut kernel = None;
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
@@ -281,12 +304,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         m.capture_kernel_drops_total
             .inc_by(k.dropped + k.if_dropped);
     }
-    report::write_stats_record(&mut out, &stats, kernel).context("writing the stats record")?;
+    let stats_written = report::write_stats_record(&mut out, &stats, kernel);
     if !quiet {
         eprint!("{}", report::summary(&stats, kernel));
     }
-    if cli.common.linger {
-        if let Some(addr) = cli.common.metrics_listen {
+    if linger {
+        if let Some(addr) = run.metrics_listen {
             if !quiet {
                 eprintln!("voip-sentinel: serving http://{addr}/metrics until interrupted");
             }
@@ -295,12 +318,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
+    if output_failed.load(Ordering::Relaxed) {
+        // Said when it happened; the status tells the service manager to restart the sensor.
+        eprintln!(
+            "voip-sentinel: error: {} records could not be written",
+            stats.correlator.output_errors
+        );
+        return Ok(ExitCode::from(1));
+    }
     if stats.correlator.output_errors > 0 {
         bail!(
-            "{} records could not be written",
+            "{} records could not be written (the cause was said when it happened)",
             stats.correlator.output_errors
         );
     }
+    stats_written.context("writing the stats record")?;
     // A file that could not be read (to its end) is an error even when the others were
     // processed: one line each, after the summary, and exit status 1.
     for e in &stats.capture.file_errors {
@@ -310,4 +342,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `rules check [DIR...]`: load the folders as the sensor would; every error on its own line.
+fn check_rules(dirs: &[PathBuf]) -> ExitCode {
+    let Some(folders) = rule_folders(dirs) else {
+        eprintln!("voip-sentinel: no rules folder found: give one (rules check DIR)");
+        return ExitCode::from(1);
+    };
+    match Policy::load(&folders) {
+        Ok(p) => {
+            let (suppress, thresholds) = p.tuning.counts();
+            println!(
+                "{folders}: {} signatures, detectors.conf ok, threshold.config: {suppress} suppress, {thresholds} threshold",
+                p.rules.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            ExitCode::from(1)
+        }
+    }
 }

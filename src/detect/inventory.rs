@@ -2,8 +2,8 @@
 //! written as `device` records the first time each is seen, and checked against
 //! `rules/vulnerable.list`, the product versions an operator wants flagged.
 
+use crate::detect::rules::folders::RuleFolders;
 use std::net::IpAddr;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -61,9 +61,9 @@ pub fn parse_list(text: &str) -> Result<Vec<Vulnerable>, Vec<(usize, usize, Stri
     }
 }
 
-/// Load `dir/vulnerable.list` if there is one.
-pub fn load_list(dir: &Path) -> Result<Vec<Vulnerable>, Vec<String>> {
-    let path = dir.join("vulnerable.list");
+/// Load the folders' `vulnerable.list` if there is one.
+pub fn load_list(dirs: &RuleFolders) -> Result<Vec<Vulnerable>, Vec<String>> {
+    let path = dirs.file("vulnerable.list");
     if !path.exists() {
         return Ok(Vec::new());
     }

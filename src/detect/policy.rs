@@ -3,10 +3,10 @@
 //! (`detectors.conf`), and the analyst's tuning of alerts (`threshold.config`). Loaded at start,
 //! checked by `voip-sentinel rules check`, and reloaded on SIGHUP without losing detector state.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::detect::inventory::{load_list, Vulnerable};
+use crate::detect::rules::folders::RuleFolders;
 use crate::detect::rules::tuning::Tuning;
 use crate::detect::rules::RuleSet;
 use crate::detect::segmentation::Segments;
@@ -47,26 +47,30 @@ pub struct Policy {
     pub segments: Segments,
     /// Suppressions and threshold overrides (`threshold.config`).
     pub tuning: Tuning,
-    pub dir: PathBuf,
+    /// Where it was read from (`None`: the built-in policy, no folder).
+    pub folders: Option<RuleFolders>,
 }
 
 impl std::fmt::Debug for Policy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Policy")
-            .field("dir", &self.dir)
+            .field("folders", &self.folders)
             .field("rules", &self.rules.len())
             .finish_non_exhaustive()
     }
 }
 
 impl Policy {
-    /// Load the folder; every problem of every file, as `file:line:column: message` lines.
-    pub fn load(dir: &Path) -> Result<Policy, Vec<String>> {
+    /// Load the folders (later ones override earlier ones file by file); every problem of
+    /// every file, as `file:line:column: message` lines.
+    pub fn load(dirs: impl Into<RuleFolders>) -> Result<Policy, Vec<String>> {
+        let dirs: RuleFolders = dirs.into();
+        let dir = &dirs;
         let mut errors = Vec::new();
-        if !dir.is_dir() {
+        if let Some(missing) = dirs.missing() {
             return Err(vec![format!(
                 "{}: rules folder not found (give --rules DIR)",
-                dir.display()
+                missing.display()
             )]);
         }
         let builtin = builtin_signatures();
@@ -99,7 +103,7 @@ impl Policy {
                 Tuning::default()
             }
         };
-        let conf = dir.join("detectors.conf");
+        let conf = dirs.file("detectors.conf");
         let detect = if conf.exists() {
             match std::fs::read_to_string(&conf) {
                 Ok(text) => match DetectConfig::parse(&text) {
@@ -119,7 +123,7 @@ impl Policy {
         } else {
             Some(DetectConfig::default())
         };
-        let plan = dir.join("numbering.plan");
+        let plan = dirs.file("numbering.plan");
         let detect = match (detect, plan.exists()) {
             (Some(d), true) => match std::fs::read_to_string(&plan) {
                 Ok(text) => match d.with_plan(&text) {
@@ -159,7 +163,7 @@ impl Policy {
                 vulnerable,
                 segments,
                 tuning,
-                dir: dir.to_path_buf(),
+                folders: Some(dirs.clone()),
             }),
             _ => Err(errors),
         }
@@ -173,7 +177,7 @@ impl Policy {
             vulnerable: Vec::new(),
             segments: Segments::default(),
             tuning: Tuning::default(),
-            dir: PathBuf::new(),
+            folders: None,
         }
     }
 }

@@ -3,8 +3,8 @@
 //! folder defines them (`VOICE_NET = [10.20.0.0/16, 10.21.0.0/16]`, `VOICE_VLANS = [100, 200]`).
 //! Without those variables the policy is off.
 
+use crate::detect::rules::folders::RuleFolders;
 use std::net::IpAddr;
-use std::path::Path;
 
 use serde_json::json;
 
@@ -43,9 +43,9 @@ pub struct Segments {
 }
 
 impl Segments {
-    /// Read `VOICE_NET` and `VOICE_VLANS` from `dir/variables.conf`, if there is one.
-    pub fn load(dir: &Path) -> Result<Segments, Vec<String>> {
-        let path = dir.join("variables.conf");
+    /// Read `VOICE_NET` and `VOICE_VLANS` from the folders' `variables.conf`, if there is one.
+    pub fn load(dirs: &RuleFolders) -> Result<Segments, Vec<String>> {
+        let path = dirs.file("variables.conf");
         if !path.exists() {
             return Ok(Segments::default());
         }

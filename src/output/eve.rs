@@ -4,12 +4,14 @@
 
 use std::io::Write;
 use std::net::IpAddr;
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::base::packet::PacketCtx;
 use crate::base::packet::Transport;
 use crate::base::time::Ts;
+use crate::output::loss::WriteHealth;
 
 /// Fields every record starts with.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -58,11 +60,13 @@ pub fn proto_name(t: Transport) -> &'static str {
     }
 }
 
-/// Writes records as JSON lines and counts them by type.
+/// Writes records as JSON lines and counts them by type; a failed write is counted and said
+/// on stderr as it happens ([`WriteHealth`]).
 pub struct EveWriter {
     out: Box<dyn Write + Send>,
     pub written: std::collections::BTreeMap<String, u64>,
     pub errors: u64,
+    pub health: WriteHealth,
     /// The record being written: serialised whole here, then handed to `out` in one call (a
     /// record that fails to serialise leaves nothing half-written; serde_json's many small
     /// writes stay out of the boxed writer).
@@ -70,21 +74,26 @@ pub struct EveWriter {
 }
 
 impl EveWriter {
-    pub fn new(out: Box<dyn Write + Send>) -> EveWriter {
+    /// `name` is how log lines call the output (its path, or `stdout`).
+    pub fn new(out: Box<dyn Write + Send>, name: &str) -> EveWriter {
         EveWriter {
             out,
             written: Default::default(),
             errors: 0,
+            health: WriteHealth::new(name),
             line: Vec::with_capacity(4096),
         }
     }
 
     pub fn write<T: Serialize>(&mut self, event_type: &str, record: &T) {
         self.line.clear();
-        let ok = serde_json::to_writer(&mut self.line, record).is_ok() && {
-            self.line.push(b'\n');
-            self.out.write_all(&self.line).is_ok()
-        };
+        if serde_json::to_writer(&mut self.line, record).is_err() {
+            self.errors += 1;
+            return;
+        }
+        self.line.push(b'\n');
+        let result = self.out.write_all(&self.line);
+        let ok = result.is_ok() || self.wrote(result);
         // A record far larger than usual does not keep its buffer.
         if self.line.capacity() > 1 << 20 {
             self.line = Vec::with_capacity(4096);
@@ -96,9 +105,24 @@ impl EveWriter {
                     self.written.insert(event_type.to_string(), 1);
                 }
             }
-        } else {
-            self.errors += 1;
         }
+    }
+
+    /// Count and say the outcome of a failed write or of a flush; whether it succeeded. (A
+    /// buffered write that succeeds proves nothing about the file: only a flush says that
+    /// writing works again.)
+    fn wrote(&mut self, result: std::io::Result<()>) -> bool {
+        let line = match &result {
+            Ok(()) => self.health.succeeded(Instant::now()),
+            Err(e) => {
+                self.errors += 1;
+                self.health.failed(Instant::now(), &e.to_string())
+            }
+        };
+        if let Some(line) = line {
+            eprintln!("{line}");
+        }
+        result.is_ok()
     }
 
     /// Close the file and open `path` again (appending): after logrotate moved it away, records
@@ -118,8 +142,7 @@ impl EveWriter {
     }
 
     pub fn flush(&mut self) {
-        if self.out.flush().is_err() {
-            self.errors += 1;
-        }
+        let result = self.out.flush();
+        self.wrote(result);
     }
 }

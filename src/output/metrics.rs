@@ -1,5 +1,5 @@
-//! Prometheus metrics: the sensor's counters, gauges and histograms, their text exposition, and a
-//! tiny HTTP server for `GET /metrics`.
+//! Prometheus metrics: the sensor's counters, gauges and histograms and their text exposition
+//! (served by [`crate::output::http`]).
 //!
 //! Every family is named `voipsentinel_*`, registered in one [`prometheus::Registry`] by
 //! [`Metrics::new`], and exposed as a public field so the pipeline can update it. Label values
@@ -10,17 +10,12 @@
 //! Every labelled family whose label values are known in advance is initialised at 0 for each
 //! of them, so a family is exported from the first scrape and dashboards show 0, not "no data".
 //!
-//! The server ([`serve`]) listens on [`DEFAULT_LISTEN`] unless told otherwise. Prometheus itself
+//! The server ([`crate::output::http::serve`]) listens on [`DEFAULT_LISTEN`] unless told otherwise. Prometheus itself
 //! uses port 9090 and the node exporter 9100; 9917 is, as far as we can tell, unclaimed in the
 //! Prometheus exporter default port allocations
 //! (<https://github.com/prometheus/prometheus/wiki/Default-port-allocations>).
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use prometheus::core::Collector;
 use prometheus::{
@@ -267,6 +262,10 @@ pub struct Metrics {
     pub rules_loaded: IntGauge,
     pub rules_reloads_total: IntCounterVec,
     pub rules_reload_duration_seconds: prometheus::Gauge,
+
+    // The sensor's own outputs.
+    pub output_write_errors_total: IntCounter,
+    pub http_connections_evicted_total: IntCounter,
 }
 
 /// Registers collectors and remembers their names.
@@ -537,7 +536,18 @@ impl Metrics {
             .expect("valid gauge"),
         );
 
+        let output_write_errors_total = b.counter(
+            "output_write_errors_total",
+            "Records that could not be written (EVE file or stdout); each is lost.",
+        );
+        let http_connections_evicted_total = b.counter(
+            "http_connections_evicted_total",
+            "Metrics-endpoint connections closed to make room for a new one (the cap was reached).",
+        );
+
         Arc::new(Metrics {
+            output_write_errors_total,
+            http_connections_evicted_total,
             rules_loaded,
             rules_reloads_total,
             rules_reload_duration_seconds,
@@ -630,219 +640,11 @@ impl Metrics {
     }
 }
 
-/// A running metrics server: stops when dropped or on [`ServerHandle::shutdown`].
-pub struct ServerHandle {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl ServerHandle {
-    /// The address the server listens on (useful after binding port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stop accepting connections and wait for the server thread to end.
-    pub fn shutdown(mut self) {
-        self.stop_and_join();
-    }
-
-    fn stop_and_join(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        self.stop_and_join();
-    }
-}
-
-/// How long the accept loop sleeps when no connection is waiting (bounds the shutdown delay).
-const ACCEPT_POLL: Duration = Duration::from_millis(20);
-/// Each read and write on a connection times out after this.
-const IO_TIMEOUT: Duration = Duration::from_secs(2);
-/// A whole request must arrive within this (slow clients are cut off).
-const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
-/// The largest request head read; longer requests get 431.
-const MAX_REQUEST_BYTES: usize = 8 * 1024;
-
-/// Serve `GET /metrics` on `addr` from a thread of its own, one connection at a time.
-///
-/// `GET` (or `HEAD`) `/metrics` answers 200 with the text exposition; another path 404; another
-/// method on `/metrics` 405; a request that is not HTTP 400; a request head over 8 KiB 431.
-/// Requests are read with timeouts; every connection is closed after one response. Errors on a
-/// connection never end the server, and nothing in it panics the process.
-pub fn serve(metrics: Arc<Metrics>, addr: SocketAddr) -> io::Result<ServerHandle> {
-    let listener = TcpListener::bind(addr)?;
-    listener.set_nonblocking(true)?;
-    let local = listener.local_addr()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = Arc::clone(&stop);
-    let thread = std::thread::Builder::new()
-        .name("metrics-http".into())
-        .spawn(move || accept_loop(&listener, &metrics, &stop2))?;
-    Ok(ServerHandle {
-        addr: local,
-        stop,
-        thread: Some(thread),
-    })
-}
-
-fn accept_loop(listener: &TcpListener, metrics: &Metrics, stop: &AtomicBool) {
-    while !stop.load(Ordering::SeqCst) {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                // A panic while answering one client must not end the server.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let _ = handle_connection(stream, metrics);
-                }));
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // Out of file descriptors, connection reset before accept, ...: back off, go on.
-            Err(_) => std::thread::sleep(ACCEPT_POLL * 5),
-        }
-    }
-}
-
-/// What became of reading a request head.
-enum Head {
-    Complete(Vec<u8>),
-    TooLarge,
-    Incomplete,
-}
-
-fn read_head(stream: &mut TcpStream) -> io::Result<Head> {
-    let start = Instant::now();
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    loop {
-        if start.elapsed() > REQUEST_DEADLINE {
-            return Ok(Head::Incomplete);
-        }
-        let n = match stream.read(&mut chunk) {
-            Ok(0) => return Ok(Head::Incomplete),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        // Only the new bytes (and the 3 before them) can complete "\r\n\r\n".
-        let from = buf.len().saturating_sub(3);
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = find_head_end(&buf[from..]) {
-            buf.truncate(from + end);
-            return Ok(Head::Complete(buf));
-        }
-        if buf.len() > MAX_REQUEST_BYTES {
-            return Ok(Head::TooLarge);
-        }
-    }
-}
-
-/// Offset of the end of "\r\n\r\n" (or a bare "\n\n") in `b`.
-fn find_head_end(b: &[u8]) -> Option<usize> {
-    (0..b.len()).find_map(|i| {
-        if b[i..].starts_with(b"\r\n\r\n") {
-            Some(i + 4)
-        } else if b[i..].starts_with(b"\n\n") {
-            Some(i + 2)
-        } else {
-            None
-        }
-    })
-}
-
-fn handle_connection(mut stream: TcpStream, metrics: &Metrics) -> io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(IO_TIMEOUT))?;
-    stream.set_write_timeout(Some(IO_TIMEOUT))?;
-    let head = match read_head(&mut stream)? {
-        Head::Complete(h) => h,
-        Head::TooLarge => {
-            return respond(
-                &mut stream,
-                "431 Request Header Fields Too Large",
-                "",
-                b"",
-                false,
-            )
-        }
-        Head::Incomplete => return respond(&mut stream, "400 Bad Request", "", b"", false),
-    };
-    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
-    let mut parts = line.trim_end().split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return respond(&mut stream, "400 Bad Request", "", b"", false);
-    };
-    if !version.starts_with("HTTP/1.") {
-        return respond(&mut stream, "400 Bad Request", "", b"", false);
-    }
-    let path = target.split('?').next().unwrap_or_default();
-    if path != "/metrics" {
-        return respond(&mut stream, "404 Not Found", "", b"not found\n", false);
-    }
-    match method {
-        "GET" | "HEAD" => {
-            let body = metrics.encode();
-            respond(
-                &mut stream,
-                "200 OK",
-                CONTENT_TYPE,
-                body.as_bytes(),
-                method == "HEAD",
-            )
-        }
-        _ => respond(
-            &mut stream,
-            "405 Method Not Allowed",
-            "",
-            b"method not allowed\n",
-            false,
-        ),
-    }
-}
-
-fn respond(
-    stream: &mut TcpStream,
-    status: &str,
-    content_type: &str,
-    body: &[u8],
-    head_only: bool,
-) -> io::Result<()> {
-    let content_type = if content_type.is_empty() {
-        "text/plain; charset=utf-8"
-    } else {
-        content_type
-    };
-    let mut extra = String::new();
-    if status.starts_with("405") {
-        extra.push_str("Allow: GET, HEAD\r\n");
-    }
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    if !head_only {
-        stream.write_all(body)?;
-    }
-    stream.flush()?;
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+    use std::io::Write;
     use std::process::Command;
 
     /// Metric family names in an exposition (from its `# TYPE` lines).
@@ -884,7 +686,7 @@ mod tests {
         let m = Metrics::new();
         m.set_workers(1);
         let names = m.all_metric_names();
-        assert_eq!(names.len(), 38, "{names:?}");
+        assert_eq!(names.len(), 40, "{names:?}");
         let unique: BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names");
         let text = m.encode();
@@ -994,108 +796,5 @@ mod tests {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-    }
-
-    /// Send raw bytes, return the whole answer (empty if the server closed without one).
-    fn raw(addr: SocketAddr, req: &[u8]) -> String {
-        let mut s = TcpStream::connect(addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let _ = s.write_all(req);
-        let _ = s.shutdown(std::net::Shutdown::Write);
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn status_of(resp: &str) -> &str {
-        resp.lines().next().unwrap_or_default()
-    }
-
-    fn local() -> SocketAddr {
-        "127.0.0.1:0".parse().unwrap()
-    }
-
-    #[test]
-    fn http_serves_metrics_and_404() {
-        let m = Metrics::new();
-        m.capture_packets_total.inc_by(7);
-        let server = serve(Arc::clone(&m), local()).expect("bind");
-        let addr = server.local_addr();
-        assert_ne!(addr.port(), 0);
-
-        let r = raw(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert_eq!(status_of(&r), "HTTP/1.1 200 OK", "{r}");
-        let (head, body) = r.split_once("\r\n\r\n").expect("head and body");
-        assert!(head
-            .lines()
-            .any(|l| l
-                .eq_ignore_ascii_case("content-type: text/plain; version=0.0.4; charset=utf-8")));
-        assert!(head
-            .lines()
-            .any(|l| l.eq_ignore_ascii_case(&format!("content-length: {}", body.len()))));
-        assert!(body.contains("voipsentinel_capture_packets_total 7"));
-
-        let r = raw(addr, b"GET /metrics?x=1 HTTP/1.0\r\n\r\n");
-        assert_eq!(status_of(&r), "HTTP/1.1 200 OK");
-        let r = raw(addr, b"HEAD /metrics HTTP/1.1\r\n\r\n");
-        assert_eq!(status_of(&r), "HTTP/1.1 200 OK");
-        assert!(r.ends_with("\r\n\r\n"), "HEAD has no body");
-        for path in [
-            "/",
-            "/metricsx",
-            "/metrics/",
-            "/favicon.ico",
-            "/../etc/passwd",
-        ] {
-            let r = raw(addr, format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes());
-            assert_eq!(status_of(&r), "HTTP/1.1 404 Not Found", "{path}");
-        }
-        let r = raw(addr, b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
-        assert_eq!(status_of(&r), "HTTP/1.1 405 Method Not Allowed");
-        server.shutdown();
-        assert!(TcpStream::connect(addr).is_err(), "listener closed");
-    }
-
-    #[test]
-    fn http_survives_garbage() {
-        let m = Metrics::new();
-        let server = serve(Arc::clone(&m), local()).expect("bind");
-        let addr = server.local_addr();
-
-        // Not HTTP at all.
-        let r = raw(addr, b"\x00\xff\xfe garbage\r\n\r\n");
-        assert_eq!(status_of(&r), "HTTP/1.1 400 Bad Request");
-        let r = raw(addr, b"GET\r\n\r\n");
-        assert_eq!(status_of(&r), "HTTP/1.1 400 Bad Request");
-        let r = raw(addr, b"GET /metrics SIP/2.0\r\n\r\n");
-        assert_eq!(status_of(&r), "HTTP/1.1 400 Bad Request");
-        // Closed before the end of the head.
-        let r = raw(addr, b"GET /metr");
-        assert_eq!(status_of(&r), "HTTP/1.1 400 Bad Request");
-        let r = raw(addr, b"");
-        assert!(r.is_empty() || status_of(&r) == "HTTP/1.1 400 Bad Request");
-        // Oversized head.
-        let mut big = b"GET /metrics HTTP/1.1\r\nX: ".to_vec();
-        big.extend(std::iter::repeat_n(b'a', 64 * 1024));
-        let r = raw(addr, &big);
-        assert!(
-            r.is_empty() || status_of(&r) == "HTTP/1.1 431 Request Header Fields Too Large",
-            "{}",
-            status_of(&r)
-        );
-        // A client that connects and says nothing is cut off by the timeout.
-        let idle = TcpStream::connect(addr).expect("connect");
-        let t0 = Instant::now();
-        let r = raw(addr, b"GET /metrics HTTP/1.1\r\n\r\n");
-        assert_eq!(status_of(&r), "HTTP/1.1 200 OK");
-        assert!(t0.elapsed() < Duration::from_secs(8));
-        drop(idle);
-        // Many connections opened and dropped.
-        for _ in 0..50 {
-            drop(TcpStream::connect(addr).expect("connect"));
-        }
-        let r = raw(addr, b"GET /metrics HTTP/1.1\r\n\r\n");
-        assert_eq!(status_of(&r), "HTTP/1.1 200 OK");
-        drop(server);
     }
 }

@@ -21,6 +21,18 @@ pub struct RecordWriter {
     metrics: Option<Arc<Metrics>>,
     /// The flag SIGHUP sets, and the file to reopen.
     reopen: Option<(Arc<AtomicBool>, std::path::PathBuf)>,
+    /// Write errors already added to the metrics.
+    errors_published: u64,
+    give_up: Option<GiveUp>,
+}
+
+/// A live sensor whose output has been failing for `after` stops (sets `stop`) and says why
+/// (sets `failed`), so that its service manager restarts it.
+#[derive(Clone, Debug)]
+pub struct GiveUp {
+    pub after: std::time::Duration,
+    pub stop: Arc<AtomicBool>,
+    pub failed: Arc<AtomicBool>,
 }
 
 impl RecordWriter {
@@ -29,11 +41,22 @@ impl RecordWriter {
         metrics: Option<Arc<Metrics>>,
         reopen: Option<(Arc<AtomicBool>, std::path::PathBuf)>,
     ) -> RecordWriter {
+        let name = match &reopen {
+            Some((_, path)) => path.display().to_string(),
+            None => "the output".to_string(),
+        };
         RecordWriter {
-            eve: EveWriter::new(out),
+            eve: EveWriter::new(out, &name),
             metrics,
             reopen,
+            errors_published: 0,
+            give_up: None,
         }
+    }
+
+    /// Stop the sensor when writing has failed for longer than `g.after`.
+    pub fn give_up_after(&mut self, g: Option<GiveUp>) {
+        self.give_up = g;
     }
 
     /// A record with nothing to count beside it (`sip`, `device`, `tls`).
@@ -110,7 +133,27 @@ impl RecordWriter {
         }
     }
 
+    /// Flush; count new write errors in the metrics; give up if writing has failed too long.
     pub fn flush(&mut self) {
         self.eve.flush();
+        if let Some(mx) = &self.metrics {
+            mx.output_write_errors_total
+                .inc_by(self.eve.errors - self.errors_published);
+            self.errors_published = self.eve.errors;
+        }
+        if let Some(g) = &self.give_up {
+            if self
+                .eve
+                .health
+                .failing_longer_than(std::time::Instant::now(), g.after)
+                && !g.failed.swap(true, Ordering::Relaxed)
+            {
+                eprintln!(
+                    "voip-sentinel: records could not be written for {} s: stopping (exit status 1, for the service manager to restart the sensor)",
+                    g.after.as_secs()
+                );
+                g.stop.store(true, Ordering::Relaxed);
+            }
+        }
     }
 }

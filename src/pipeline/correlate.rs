@@ -26,6 +26,8 @@ pub struct CorrelatorConfig {
     pub calls: CallConfig,
     /// The EVE file and the flag SIGHUP sets to have it reopened (logrotate).
     pub eve_reopen: Option<(Arc<std::sync::atomic::AtomicBool>, std::path::PathBuf)>,
+    /// Live: stop when records cannot be written for this long.
+    pub give_up: Option<crate::output::writer::GiveUp>,
 }
 
 /// What the correlator counted.
@@ -66,7 +68,8 @@ pub struct CorrelatorStats {
     /// The rules folder in force at the end ("" none: built-in signatures and detectors only)
     /// and the signatures it held (the `stats` record's `rules`).
     #[serde(skip)]
-    pub rules_dir: String,
+    /// The rules folders in force (base first), empty for the built-in policy.
+    pub rules_dirs: Vec<String>,
     #[serde(skip)]
     pub rules_loaded: usize,
     /// Every capped table at the end of the run: entries, cap and evictions (the `stats`
@@ -129,11 +132,13 @@ impl Correlator {
             mx.rules_loaded.set(policy.rules.len() as i64);
         }
         let stats = CorrelatorStats {
-            rules_dir: policy.dir.display().to_string(),
+            rules_dirs: folder_names(&policy),
             ..CorrelatorStats::default()
         };
+        let mut out = RecordWriter::new(out, metrics.clone(), cfg.eve_reopen.clone());
+        out.give_up_after(cfg.give_up.clone());
         Correlator {
-            out: RecordWriter::new(out, metrics.clone(), cfg.eve_reopen.clone()),
+            out,
             metrics,
             recycle,
             dialogs: Dialogs::new(cfg.tx, cfg.calls),
@@ -247,6 +252,8 @@ impl Correlator {
                 self.write_out();
                 self.out.flush();
             }
+            // Assembled by the pipeline's loop before the correlator (see `pipeline::run`).
+            EventKind::Stats(_) => {}
             EventKind::Flush { now } => {
                 self.advance(now);
                 self.dialogs.flush();
@@ -308,7 +315,7 @@ impl Correlator {
         let ok = result.is_ok();
         match result {
             Ok(policy) => {
-                self.stats.rules_dir = policy.dir.display().to_string();
+                self.stats.rules_dirs = folder_names(&policy);
                 self.detect.apply(policy);
                 self.stats.rules_reloads += 1;
             }
@@ -459,9 +466,14 @@ impl Correlator {
     pub fn finish(mut self) -> (CorrelatorStats, Box<dyn Write + Send>) {
         self.write_out();
         self.out.flush();
-        let state = self.state_tables();
-        let mut s = self.stats;
-        s.state = state;
+        let s = self.snapshot();
+        (s, self.out.eve.into_inner())
+    }
+
+    /// The counters as the stats record reports them, so far.
+    pub fn snapshot(&self) -> CorrelatorStats {
+        let mut s = self.stats.clone();
+        s.state = self.state_tables();
         let TxStats {
             transactions,
             retransmissions,
@@ -474,14 +486,30 @@ impl Correlator {
         s.transactions_evicted = evicted;
         s.calls = self.dialogs.calls.stats.clone();
         s.rules_loaded = self.detect.rules();
-        s.registrations = self.dialogs.registrations;
+        s.registrations = self.dialogs.registrations.clone();
         let gate = &self.detect.gate;
         s.alerts_rate_limited = gate.rate.limited.clone();
         s.alerts_suppressed = gate.suppressed.clone();
         s.alerts_thresholded = gate.thresholded.clone();
-        let eve = self.out.eve;
-        s.records = eve.written.clone();
-        s.output_errors = eve.errors;
-        (s, eve.into_inner())
+        s.records = self.out.eve.written.clone();
+        s.output_errors = self.out.eve.errors;
+        s
     }
+
+    /// Write a record made outside the correlator (a periodic stats record), in order with
+    /// the others: what is pending goes first.
+    pub fn write_record<T: Serialize>(&mut self, event_type: &str, record: &T) {
+        self.write_out();
+        self.out.record(event_type, record);
+    }
+}
+
+/// The folders a policy was read from, for the stats record.
+fn folder_names(policy: &Policy) -> Vec<String> {
+    policy
+        .folders
+        .iter()
+        .flat_map(|f| f.dirs())
+        .map(|d| d.display().to_string())
+        .collect()
 }

@@ -18,6 +18,12 @@ pub enum Job {
     Tick { seq: u64, now: Ts },
     /// End of input: close every flow and report.
     Flush { seq: u64, now: Ts },
+    /// Time for a periodic stats record (after the tick at `seq`): every worker sends its
+    /// counters on; worker 0 also the capture thread's (`capture`).
+    Stats {
+        seq: u64,
+        capture: Option<Box<crate::pipeline::stats::CaptureSnapshot>>,
+    },
     /// The signatures of a reloaded policy, to every worker at the same capture position, so
     /// that which rules a message was matched against does not depend on the worker count.
     Rules(std::sync::Arc<crate::detect::rules::RuleSet>),
@@ -58,6 +64,16 @@ impl Order {
     /// Everything up to and including packet `seq`, and, if `tick`, the tick after it: its
     /// events (phase 1) and the tick itself as worker 0 forwards it (phase 2). Marking phase 2
     /// lets the merge hand the tick on at once, also when no packet follows (a quiet wire).
+    /// After a worker's share of a periodic stats snapshot at `seq` (phase 3).
+    pub fn stats_mark(seq: u64) -> Order {
+        Order {
+            seq,
+            phase: 3,
+            key: u64::MAX,
+            idx: u32::MAX,
+        }
+    }
+
     pub fn mark(seq: u64, tick: bool) -> Order {
         Order {
             seq,
@@ -117,6 +133,8 @@ pub enum EventKind {
     Reload(Box<crate::detect::policy::Reload>),
     /// Packet time reached `now` (forwarded by worker 0 after every other event of its tick).
     Tick { now: Ts },
+    /// One worker's counters for a periodic stats record (phase 3 of a tick, by worker).
+    Stats(Box<crate::pipeline::stats::StatsPart>),
     /// End of input.
     Flush { now: Ts },
 }

@@ -11,13 +11,14 @@
 
 pub mod batch;
 pub mod correlate;
+pub mod droplog;
 pub mod event;
 pub mod merge;
 pub mod report;
 pub mod sip_read;
+pub mod stats;
 pub mod worker;
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -28,11 +29,13 @@ use crate::base::time::Ts;
 use crate::capture::SourceEvent;
 use crate::decode::{DecodeError, Decoder, DefragConfig, DefragStats};
 use crate::flow::FlowKey;
-use crate::pipeline::correlate::{Correlator, CorrelatorConfig, CorrelatorStats};
+use crate::pipeline::correlate::{Correlator, CorrelatorConfig};
 use batch::Batch;
 use event::{Chunk, Job};
 use merge::Merge;
-use worker::{Worker, WorkerConfig, WorkerStats};
+pub use report::RunStats;
+pub use stats::{CaptureStats, WorkerStats};
+use worker::{Worker, WorkerConfig};
 
 /// Live capture: how long the capture thread waits for room in a full worker queue before it
 /// drops the batch (counted in `queue_drops`).
@@ -51,6 +54,8 @@ pub struct PipelineConfig {
     pub correlator: CorrelatorConfig,
     /// Period of the ticks that drive timeouts, in packet time.
     pub tick_ns: u64,
+    /// Packet time between periodic `stats` records (0: only the one at the end).
+    pub stats_every_ns: u64,
     /// Prometheus metrics, when served.
     pub metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
 }
@@ -65,35 +70,10 @@ impl Default for PipelineConfig {
             defrag: DefragConfig::default(),
             correlator: CorrelatorConfig::default(),
             tick_ns: crate::base::time::secs(1),
+            stats_every_ns: 0,
             metrics: None,
         }
     }
-}
-
-/// Counters of the capture thread.
-#[derive(Clone, Debug, Default)]
-pub struct CaptureStats {
-    pub packets: u64,
-    pub bytes: u64,
-    pub decoded: u64,
-    /// Packets not handed on, by reason (`DecodeError::kind`).
-    pub decode_errors: BTreeMap<&'static str, u64>,
-    /// Packets dropped because a worker queue was full (live only).
-    pub queue_drops: u64,
-    pub files: u64,
-    pub file_errors: Vec<String>,
-    pub first_ts: Option<Ts>,
-    pub last_ts: Option<Ts>,
-}
-
-/// Everything the pipeline counted.
-#[derive(Clone, Debug, Default)]
-pub struct RunStats {
-    pub capture: CaptureStats,
-    pub defrag: DefragStats,
-    pub workers: Vec<WorkerStats>,
-    pub correlator: CorrelatorStats,
-    pub elapsed: std::time::Duration,
 }
 
 /// The capture thread's half of the pipeline.
@@ -117,6 +97,13 @@ pub struct Dispatcher {
     published: CaptureStats,
     /// Kernel drops (pcap stats) already published.
     kernel_dropped: u64,
+    /// The kernel's counters as last read (live), for periodic stats records.
+    kernel_last: Option<crate::capture::KernelStats>,
+    /// Packet time between periodic stats records (0: none), and when the next is due.
+    stats_every_ns: u64,
+    next_stats: u64,
+    /// Says when drops start and stop (live).
+    drop_log: droplog::DropLog,
     /// SIP datagrams handed out so far (they go to the workers in turn).
     sip_turn: u64,
     /// Policies reloaded on SIGHUP, handed to the workers at the next tick.
@@ -135,12 +122,20 @@ impl Dispatcher {
             } => self.packet(ts, link, data, orig_len),
             SourceEvent::Idle => self.idle(),
             SourceEvent::Kernel(k) => {
+                self.kernel_last = Some(k);
                 let dropped = k.dropped + k.if_dropped;
                 if let Some(m) = &self.metrics {
                     m.capture_kernel_drops_total
                         .inc_by(dropped.saturating_sub(self.kernel_dropped));
                 }
                 self.kernel_dropped = self.kernel_dropped.max(dropped);
+                if let Some(line) = self.drop_log.observe(
+                    std::time::Instant::now(),
+                    self.kernel_dropped,
+                    self.stats.queue_drops,
+                ) {
+                    eprintln!("{line}");
+                }
             }
             SourceEvent::FileError { path, error } => self
                 .stats
@@ -386,6 +381,41 @@ impl Dispatcher {
             self.sent_mark[w] = seq;
         }
         self.next_tick = now.0 - now.0 % self.tick_ns + self.tick_ns;
+        self.periodic_stats();
+    }
+
+    /// At the first tick after a stats interval has passed (packet time), ask every worker
+    /// for its counters, with the capture thread's to worker 0: the correlator writes a
+    /// `stats` record from them in order with the other records.
+    fn periodic_stats(&mut self) {
+        let every = self.stats_every_ns;
+        if every == 0 {
+            return;
+        }
+        let now = self.now.0;
+        let due = self.next_stats != 0 && now >= self.next_stats;
+        if self.next_stats == 0 || due {
+            self.next_stats = now - now % every + every;
+        }
+        if !due {
+            return;
+        }
+        let mut snapshot = Some(Box::new(stats::CaptureSnapshot {
+            capture: self.stats.clone(),
+            defrag: self.decoder.defrag_stats(),
+            kernel: self.kernel_last,
+        }));
+        for w in 0..self.tx.len() {
+            let job = Job::Stats {
+                seq: self.seq,
+                capture: if w == 0 { snapshot.take() } else { None },
+            };
+            if self.live {
+                let _ = self.tx[w].try_send(job);
+            } else {
+                self.send_blocking(w, job);
+            }
+        }
     }
 
     /// Live: nothing on the wire for a while. Hand on what is pending, and let packet time
@@ -489,8 +519,26 @@ where
         .spawn(move || {
             let mut merge = Merge::new(chunk_rx);
             let mut c = Correlator::new(ccfg, out, cmetrics, policy, seen_tx);
+            let mut snapshot = stats::Collect::new(n);
             while let Some(ev) = merge.next_event() {
-                c.handle(ev);
+                match ev.kind {
+                    event::EventKind::Stats(part) => {
+                        if let Some((capture, workers)) = snapshot.add(*part) {
+                            let run = RunStats {
+                                capture: capture.capture,
+                                defrag: capture.defrag,
+                                workers,
+                                correlator: c.snapshot(),
+                                elapsed: started.elapsed(),
+                            };
+                            c.write_record("stats", &report::stats_record(&run, capture.kernel));
+                        }
+                    }
+                    kind => c.handle(event::Event {
+                        order: ev.order,
+                        kind,
+                    }),
+                }
             }
             c.finish()
         })
@@ -513,6 +561,10 @@ where
         metrics: cfg.metrics.clone(),
         published: CaptureStats::default(),
         kernel_dropped: 0,
+        kernel_last: None,
+        stats_every_ns: cfg.stats_every_ns,
+        next_stats: 0,
+        drop_log: droplog::DropLog::default(),
         sip_turn: 0,
         reload,
     };

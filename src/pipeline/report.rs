@@ -6,11 +6,23 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::capture::KernelStats;
-use crate::pipeline::RunStats;
+use crate::decode::DefragStats;
+use crate::pipeline::correlate::CorrelatorStats;
+use crate::pipeline::stats::{CaptureStats, WorkerStats};
 
 /// Sum the worker counters.
-fn worker_totals(s: &RunStats) -> crate::pipeline::worker::WorkerStats {
-    let mut t = crate::pipeline::worker::WorkerStats::default();
+/// Everything the pipeline counted.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    pub capture: CaptureStats,
+    pub defrag: DefragStats,
+    pub workers: Vec<WorkerStats>,
+    pub correlator: CorrelatorStats,
+    pub elapsed: std::time::Duration,
+}
+
+fn worker_totals(s: &RunStats) -> WorkerStats {
+    let mut t = WorkerStats::default();
     for w in &s.workers {
         t.packets += w.packets;
         t.udp_packets += w.udp_packets;
@@ -62,7 +74,11 @@ struct StatsBody<'a> {
 /// detectors ran) and how many signatures it held.
 #[derive(Serialize)]
 struct RulesBody<'a> {
+    /// The base folder (the shipped rules).
     dir: Option<&'a str>,
+    /// Site folders merged over it, file by file.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    overrides: &'a [String],
     signatures: usize,
 }
 
@@ -140,6 +156,13 @@ pub fn write_stats_record(
     s: &RunStats,
     kernel: Option<KernelStats>,
 ) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &stats_record(s, kernel))?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The `stats` record of the counters `s` (at the end of a run, or periodically).
+pub fn stats_record(s: &RunStats, kernel: Option<KernelStats>) -> impl Serialize + '_ {
     let w = worker_totals(s);
     let c = &s.correlator.calls;
     let rec = StatsRecord {
@@ -190,7 +213,8 @@ pub fn write_stats_record(
             },
             state: &s.correlator.state,
             rules: RulesBody {
-                dir: Some(s.correlator.rules_dir.as_str()).filter(|d| !d.is_empty()),
+                dir: s.correlator.rules_dirs.first().map(String::as_str),
+                overrides: s.correlator.rules_dirs.get(1..).unwrap_or_default(),
                 signatures: s.correlator.rules_loaded,
             },
             memory: MemoryBody {
@@ -198,9 +222,7 @@ pub fn write_stats_record(
             },
         },
     };
-    serde_json::to_writer(&mut *out, &rec)?;
-    out.write_all(b"\n")?;
-    out.flush()
+    rec
 }
 
 /// The human summary printed on stderr at the end of a run.

@@ -8,6 +8,7 @@ use crossbeam_channel::{Receiver, Sender};
 use super::batch::{Batch, PacketMeta};
 use super::event::{Chunk, Event, EventKind, Job, Order};
 use super::sip_read::SipReader;
+use super::stats::{StatsPart, WorkerStats};
 use crate::base::packet::{PacketCtx, Transport};
 use crate::base::time::Ts;
 use crate::decode::sctp_data_chunks;
@@ -47,32 +48,6 @@ impl Default for WorkerConfig {
             streams: StreamConfig::default(),
         }
     }
-}
-
-/// Counters of one worker, summed over workers at the end.
-#[derive(Clone, Debug, Default)]
-pub struct WorkerStats {
-    pub packets: u64,
-    pub udp_packets: u64,
-    pub tcp_packets: u64,
-    pub sctp_packets: u64,
-    pub sip_udp: u64,
-    pub sip_tcp: u64,
-    pub sip_sctp: u64,
-    pub tcp_flows: u64,
-    pub tcp_flows_evicted: u64,
-    pub tcp_flows_timed_out: u64,
-    pub tcp_gaps: u64,
-    pub tcp_over_cap: u64,
-    pub sip_framing_errors: u64,
-    pub sip_incomplete_at_close: u64,
-    pub rtp_packets: u64,
-    pub rtcp_packets: u64,
-    pub rtp_streams: u64,
-    pub rtp_streams_announced: u64,
-    pub rtp_streams_evicted: u64,
-    pub rtp_candidates_dropped: u64,
-    pub expectations_evicted: u64,
 }
 
 /// Counters as last published to the metrics.
@@ -196,6 +171,23 @@ impl Worker {
                     self.forward(seq, EventKind::Tick { now });
                     mark = mark.max(Order::mark(seq, true));
                 }
+                Job::Stats { seq, capture } => {
+                    self.sync_stats();
+                    self.events.push(Event {
+                        order: Order {
+                            seq,
+                            phase: 3,
+                            key: self.index as u64,
+                            idx: 0,
+                        },
+                        kind: EventKind::Stats(Box::new(StatsPart {
+                            worker: self.index,
+                            stats: self.stats.clone(),
+                            capture,
+                        })),
+                    });
+                    mark = mark.max(Order::stats_mark(seq));
+                }
                 Job::Expect { list, now } => self.expect.insert(&list, now),
                 Job::Rules(rules) => self.sip.set_rules(rules),
                 Job::Reload { seq, reload } => self.forward(seq, EventKind::Reload(reload)),
@@ -211,6 +203,12 @@ impl Worker {
                 break;
             }
         }
+        self.sync_stats();
+        self.stats
+    }
+
+    /// Copy the counters kept by the stream table and expectations into `stats`.
+    fn sync_stats(&mut self) {
         let c = &self.streams.counters;
         self.stats.rtp_packets = c.rtp_packets;
         self.stats.rtp_streams = c.streams;
@@ -218,7 +216,6 @@ impl Worker {
         self.stats.rtp_streams_evicted = c.evicted;
         self.stats.rtp_candidates_dropped = c.candidates_dropped;
         self.stats.expectations_evicted = self.expect.evicted;
-        self.stats
     }
 
     /// Add what this worker counted since the last time to the metrics (gauges of table

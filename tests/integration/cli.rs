@@ -200,3 +200,197 @@ fn help_has_examples() {
     assert_eq!(code, 0);
     assert!(out.contains("Examples:") && out.contains("replay") && out.contains("live"));
 }
+
+/// Each subcommand's help shows its own options only, with examples.
+#[test]
+fn each_command_has_its_own_help() {
+    let (code, out, _) = run(&["rules", "check", "--help"]);
+    assert_eq!(code, 0);
+    for other in ["--workers", "--linger", "--user", "--eve", "--interface"] {
+        assert!(
+            !out.contains(other),
+            "rules check --help shows {other}:\n{out}"
+        );
+    }
+    let (_, out, _) = run(&["replay", "--help"]);
+    assert!(out.contains("--linger") && out.contains("--config") && out.contains("Examples:"));
+    assert!(
+        !out.contains("--interface") && !out.contains("--snaplen"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["live", "--help"]);
+    assert!(out.contains("--interface") && out.contains("--output-fail-secs"));
+    assert!(!out.contains("--linger"), "{out}");
+    assert!(out.contains("Examples:"), "{out}");
+}
+
+/// A config file sets options by their long names; the command line wins over it; a site
+/// rules folder named after the shipped one adds its rules and replaces same-named files.
+#[test]
+fn a_config_file_sets_options_and_site_rules_merge_over_the_shipped_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site-rules");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(
+        site.join("local.rules"),
+        "alert sip any any -> any any (msg:\"site: every INVITE\"; sip.method:INVITE; \
+         classtype:policy; severity:3; sid:9000001; rev:1; \
+         threshold:type limit, track by_src, count 1, seconds 3600;)\n",
+    )
+    .unwrap();
+    let eve = dir.path().join("from-config.json");
+    let cfg = dir.path().join("voip-sentinel.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "# a site's settings\nworkers = 1\nquiet = true\neve = \"{}\"\nrules = [\"{}\", \"{}\"]\n\
+             [live]\ninterface = \"eth9\"\n",
+            eve.display(),
+            root().join("rules").display(),
+            site.display()
+        ),
+    )
+    .unwrap();
+    let pcap = root().join("pcaps/kamailio-auth-calls.pcap");
+    let (code, out, err) = run(&[
+        "replay",
+        "--config",
+        cfg.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.is_empty() && err.is_empty(),
+        "quiet, records to the file: {out}{err}"
+    );
+    let text = std::fs::read_to_string(&eve).unwrap();
+    let recs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let site_alerts = recs
+        .iter()
+        .filter(|r| r["alert"]["signature_id"] == 9000001)
+        .count();
+    assert!(site_alerts >= 1, "the site rule fired");
+    let stats = recs.iter().find(|r| r["event_type"] == "stats").unwrap();
+    let rules = &stats["stats"]["rules"];
+    assert!(
+        rules["dir"].as_str().unwrap().ends_with("/rules"),
+        "{rules}"
+    );
+    assert_eq!(rules["overrides"][0], site.to_str().unwrap(), "{rules}");
+    // The command line wins: records to stdout, not to the config's file.
+    std::fs::remove_file(&eve).unwrap();
+    let (code, out, err) = run(&[
+        "replay",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--eve",
+        "-",
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!eve.exists());
+    assert!(out.contains("9000001"));
+    // A mistake in the file is one line naming the file and the key.
+    std::fs::write(&cfg, "wrokers = 2\n").unwrap();
+    let (code, _, err) = run(&[
+        "replay",
+        "--config",
+        cfg.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("voip-sentinel.toml") && err.contains("wrokers"),
+        "{err}"
+    );
+}
+
+/// Man pages and completions come from the CLI definition.
+#[test]
+fn man_pages_and_completions_are_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&["generate", "man", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let live = std::fs::read_to_string(dir.path().join("voip-sentinel-live.1")).unwrap();
+    assert!(live.contains(".TH") && live.contains("interface"), "{live}");
+    assert!(dir.path().join("voip-sentinel.1").exists());
+    for (shell, word) in [
+        ("bash", "complete"),
+        ("zsh", "#compdef"),
+        ("fish", "complete -c"),
+    ] {
+        let (code, out, _) = run(&["generate", "completions", shell]);
+        assert_eq!(code, 0);
+        assert!(out.contains(word) && out.contains("replay"), "{shell}");
+    }
+}
+
+/// Records that cannot be written are said when it happens (once, not once a record) and the
+/// replay ends with the count lost and a non-zero status.
+#[test]
+fn an_output_that_cannot_be_written_is_loud() {
+    let pcap = root().join("pcaps/kamailio-auth-calls.pcap");
+    let (code, _, err) = run(&["replay", "-q", "--eve", "/dev/full", pcap.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(
+        err.lines()
+            .next()
+            .unwrap()
+            .contains("cannot write records to /dev/full: No space left"),
+        "{err}"
+    );
+    let last = err.lines().last().unwrap();
+    assert!(last.contains("records could not be written"), "{err}");
+}
+
+/// `--stats-interval`: a `stats` record every N seconds of capture time, as Suricata's
+/// stats.log, with counters that only grow, ending with the full one; the same records for any
+/// worker count.
+#[test]
+fn periodic_stats_records_grow_and_do_not_depend_on_workers() {
+    let pcap = root().join("pcaps/kamailio-auth-calls.pcap");
+    let stats_of = |workers: &str| -> Vec<serde_json::Value> {
+        let (code, out, err) = run(&[
+            "replay",
+            "-q",
+            "--workers",
+            workers,
+            "--stats-interval",
+            "5",
+            "--eve",
+            "-",
+            pcap.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|r| r["event_type"] == "stats")
+            .map(|mut r| {
+                r["stats"]["memory"] = serde_json::Value::Null;
+                r
+            })
+            .collect()
+    };
+    let one = stats_of("1");
+    // The capture spans about 21 s: records at 5, 10, 15, 20 and 25 s, then the final one.
+    assert_eq!(one.len(), 6, "{one:?}");
+    let packets: Vec<u64> = one
+        .iter()
+        .map(|r| r["stats"]["capture"]["packets"].as_u64().unwrap())
+        .collect();
+    assert!(packets.windows(2).all(|w| w[0] < w[1]), "{packets:?}");
+    let sip: Vec<u64> = one
+        .iter()
+        .map(|r| r["stats"]["sip"]["messages"].as_u64().unwrap())
+        .collect();
+    assert!(
+        sip.windows(2).all(|w| w[0] <= w[1]) && sip[0] > 0,
+        "{sip:?}"
+    );
+    assert_eq!(one, stats_of("3"));
+}

@@ -459,3 +459,72 @@ fn a_live_rtp_flood_is_reported_as_it_happens() {
     assert!(status.success(), "sensor exit: {status:?}");
     assert_eq!(flood_alerts(), 1);
 }
+
+/// A live sensor whose records cannot be written (here `/dev/full`, as a full disk) says so
+/// when it happens, and with `--output-fail-secs` gives up with exit status 1 so that its
+/// service manager restarts it, instead of capturing on with its records lost in silence.
+#[test]
+fn a_live_sensor_whose_output_fails_says_so_and_exits_non_zero() {
+    let (a, b) = ("127.0.0.243", "127.0.0.244");
+    let filter = format!("host {a} or host {b}");
+    let mut sensor = Command::new(bin())
+        .args(["live", "-i", "lo", "-f", &filter, "--workers", "2", "-q"])
+        .args([
+            "--eve",
+            "/dev/full",
+            "--output-fail-secs",
+            "1",
+            "--tick-ms",
+            "100",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut uas = sipp_uas(b, 400);
+    let _kill = Killer(vec![]);
+    std::thread::sleep(Duration::from_millis(300));
+    // Calls until the sensor gives up (a call every 20 ms for at most 8 s).
+    let mut uac = Command::new("timeout")
+        .args([
+            "10",
+            "sipp",
+            "-sn",
+            "uac",
+            &format!("{b}:5060"),
+            "-i",
+            a,
+            "-p",
+            "5061",
+        ])
+        .args(["-m", "400", "-r", "50", "-d", "100", "-nostdin"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut sensor, Duration::from_secs(15));
+    let _ = uac.kill();
+    let _ = uac.wait();
+    let _ = uas.kill();
+    let _ = uas.wait();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut sensor.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.matches("cannot write records to /dev/full: No space left on device")
+            .count(),
+        1,
+        "said once when it started: {err}"
+    );
+    assert!(
+        err.contains("could not be written for 1 s: stopping"),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .last()
+            .unwrap()
+            .contains("records could not be written"),
+        "{err}"
+    );
+}

@@ -7,6 +7,7 @@ mod detect;
 mod exhaustion;
 mod fanout;
 mod golden;
+mod install;
 mod live;
 mod media;
 mod office;

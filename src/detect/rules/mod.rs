@@ -84,6 +84,7 @@
 //! Every problem is a [`RuleError`] (`file:line:column: message`, the column pointing at the
 //! option or header field at fault); loading reports every error of every file.
 
+pub mod folders;
 mod matcher;
 pub mod net;
 mod parse;
@@ -355,9 +356,11 @@ impl RuleSet {
         set
     }
 
-    /// Read every `*.rules` file of `dir` (sorted by name) with `variables.conf` if present.
-    /// A folder without rule files gives an empty set. Every error of every file is returned.
-    pub fn load(dir: &Path) -> Result<RuleSet, Vec<RuleError>> {
+    /// Read every `*.rules` file of the folders (sorted by name; a later folder's file replaces
+    /// the same name of an earlier one) with `variables.conf` if present. A folder without rule
+    /// files gives an empty set. Every error of every file is returned.
+    pub fn load(dirs: impl Into<folders::RuleFolders>) -> Result<RuleSet, Vec<RuleError>> {
+        let dirs: folders::RuleFolders = dirs.into();
         let whole = |file: &Path, message: String| RuleError {
             file: file.to_path_buf(),
             line: 0,
@@ -365,17 +368,14 @@ impl RuleSet {
             message,
         };
         let mut errors = Vec::new();
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) => return Err(vec![whole(dir, format!("cannot read rules folder: {e}"))]),
+        let files = match dirs.files_ending(".rules") {
+            Ok(f) => f,
+            Err((dir, e)) => {
+                return Err(vec![whole(&dir, format!("cannot read rules folder: {e}"))])
+            }
         };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "rules") && p.is_file())
-            .collect();
-        files.sort();
 
-        let var_path = dir.join("variables.conf");
+        let var_path = dirs.file("variables.conf");
         let vars = if var_path.is_file() {
             match std::fs::read_to_string(&var_path) {
                 Ok(t) => Variables::parse(&var_path, &t).unwrap_or_else(|mut e| {

@@ -61,11 +61,14 @@ pub struct Tuning {
 }
 
 impl Tuning {
-    /// Read `dir/threshold.config` if there is one. `known` says whether a sid is a signature
+    /// Read `threshold.config` of the folders if there is one. `known` says whether a sid is a signature
     /// (a rule or a built-in one). Errors in `variables.conf` itself are the rules loader's to
     /// report; here its variables are only used.
-    pub fn load(dir: &Path, known: impl Fn(u32) -> bool) -> Result<Tuning, Vec<RuleError>> {
-        let path = dir.join(FILE);
+    pub fn load(
+        dirs: &super::folders::RuleFolders,
+        known: impl Fn(u32) -> bool,
+    ) -> Result<Tuning, Vec<RuleError>> {
+        let path = dirs.file(FILE);
         if !path.exists() {
             return Ok(Tuning::default());
         }
@@ -77,7 +80,7 @@ impl Tuning {
                 message: format!("cannot read: {e}"),
             }]
         })?;
-        let var_path = dir.join("variables.conf");
+        let var_path = dirs.file("variables.conf");
         let vars = std::fs::read_to_string(&var_path)
             .ok()
             .and_then(|t| Variables::parse(&var_path, &t).ok())

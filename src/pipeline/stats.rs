@@ -1,0 +1,99 @@
+//! The counters of the pipeline's threads: the capture thread's ([`CaptureStats`]) and each
+//! worker's ([`WorkerStats`]). They travel to the output stage at the end of a run and, for a
+//! periodic `stats` record, at a tick ([`StatsPart`]).
+
+use std::collections::BTreeMap;
+
+use crate::base::time::Ts;
+use crate::capture::KernelStats;
+use crate::decode::DefragStats;
+
+/// Counters of the capture thread.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub decoded: u64,
+    /// Packets not handed on, by reason (`DecodeError::kind`).
+    pub decode_errors: BTreeMap<&'static str, u64>,
+    /// Packets dropped because a worker queue was full (live only).
+    pub queue_drops: u64,
+    pub files: u64,
+    pub file_errors: Vec<String>,
+    pub first_ts: Option<Ts>,
+    pub last_ts: Option<Ts>,
+}
+
+/// Counters of one worker, summed over workers at the end.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerStats {
+    pub packets: u64,
+    pub udp_packets: u64,
+    pub tcp_packets: u64,
+    pub sctp_packets: u64,
+    pub sip_udp: u64,
+    pub sip_tcp: u64,
+    pub sip_sctp: u64,
+    pub tcp_flows: u64,
+    pub tcp_flows_evicted: u64,
+    pub tcp_flows_timed_out: u64,
+    pub tcp_gaps: u64,
+    pub tcp_over_cap: u64,
+    pub sip_framing_errors: u64,
+    pub sip_incomplete_at_close: u64,
+    pub rtp_packets: u64,
+    pub rtcp_packets: u64,
+    pub rtp_streams: u64,
+    pub rtp_streams_announced: u64,
+    pub rtp_streams_evicted: u64,
+    pub rtp_candidates_dropped: u64,
+    pub expectations_evicted: u64,
+}
+
+/// One worker's share of a periodic stats snapshot, taken at a tick; worker 0 also carries the
+/// capture thread's counters as of that tick.
+#[derive(Clone, Debug, Default)]
+pub struct StatsPart {
+    pub worker: usize,
+    pub stats: WorkerStats,
+    pub capture: Option<Box<CaptureSnapshot>>,
+}
+
+/// The capture thread's counters at a tick.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureSnapshot {
+    pub capture: CaptureStats,
+    pub defrag: DefragStats,
+    pub kernel: Option<KernelStats>,
+}
+
+/// Gathers the parts of one periodic snapshot as they arrive (worker 0 first, as events of one
+/// tick are ordered by worker). A snapshot a live worker missed (its queue was full) is
+/// dropped when the next one begins.
+pub struct Collect {
+    workers: usize,
+    parts: Vec<StatsPart>,
+}
+
+impl Collect {
+    pub fn new(workers: usize) -> Collect {
+        Collect {
+            workers,
+            parts: Vec::new(),
+        }
+    }
+
+    /// Add a part; the whole snapshot once every worker's part is in.
+    pub fn add(&mut self, part: StatsPart) -> Option<(CaptureSnapshot, Vec<WorkerStats>)> {
+        if part.worker == 0 {
+            self.parts.clear();
+        }
+        self.parts.push(part);
+        if self.parts.len() < self.workers {
+            return None;
+        }
+        let mut parts = std::mem::take(&mut self.parts);
+        let capture = parts.first_mut()?.capture.take()?;
+        Some((*capture, parts.into_iter().map(|p| p.stats).collect()))
+    }
+}
