@@ -177,6 +177,11 @@ pub struct RunOptions {
     /// Suricata's stats.log), besides the one at the end. 0: only at the end.
     #[arg(long, default_value_t = 0, value_name = "SECS")]
     pub stats_interval: u64,
+    /// Say on stderr which stage (capture, a worker, the correlator) has made no progress for
+    /// this long while it had work, what it was doing and at which capture packet; and when it
+    /// moves again. 0: no watchdog.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub watchdog_secs: u64,
     /// SIP transactions tracked at most; when full, the least recently active are written as
     /// `evicted` (counted in the stats record's `state`).
     #[arg(long, default_value_t = 100_000, value_name = "N",
@@ -444,41 +449,16 @@ mod tests {
             "workers = 3\neve = \"/var/log/e.json\"\nquiet = true\nrules = [\"/a\", \"/b\"]\n\
                     [live]\ninterface = \"eth1\"\nfilter = \"udp\"\nno-promisc = false\n";
         let got = with(text, &["live", "-i", "lo", "--eve", "-"]).unwrap();
+        // (top-level keys first, in name order, then the command's table; the command line last)
         assert_eq!(
-            got,
-            // (keys in name order; which comes first does not matter)
-            [
-                "--quiet",
-                "--rules",
-                "/a",
-                "--rules",
-                "/b",
-                "--workers",
-                "3",
-                "--filter",
-                "udp",
-                "-i",
-                "lo",
-                "--eve",
-                "-"
-            ]
+            got.join(" "),
+            "--quiet --rules /a --rules /b --workers 3 --filter udp -i lo --eve -"
         );
         // The live table is not for replay.
         let got = with(text, &["replay", "x.pcap"]).unwrap();
         assert_eq!(
-            got,
-            [
-                "--eve",
-                "/var/log/e.json",
-                "--quiet",
-                "--rules",
-                "/a",
-                "--rules",
-                "/b",
-                "--workers",
-                "3",
-                "x.pcap"
-            ]
+            got.join(" "),
+            "--eve /var/log/e.json --quiet --rules /a --rules /b --workers 3 x.pcap"
         );
         let cli =
             Cli::try_parse_from(with_config(args(&["voip-sentinel", "replay", "x.pcap"])).unwrap())

@@ -14,6 +14,7 @@ use voip_sentinel::capture::{self, Live, LiveConfig, SourceEvent};
 use voip_sentinel::cli::{Cli, Command, GenerateWhat, RulesAction};
 use voip_sentinel::detect::policy::Policy;
 use voip_sentinel::detect::rules::folders::RuleFolders;
+use voip_sentinel::output::progress::Progress;
 use voip_sentinel::pipeline::report;
 use voip_sentinel::pipeline::{self, PipelineConfig};
 
@@ -169,6 +170,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     cfg.tick_ns = run.tick_ms * 1_000_000;
     cfg.queue_batches = run.queue_batches as usize;
     cfg.stats_every_ns = run.stats_interval.saturating_mul(1_000_000_000);
+    cfg.watchdog =
+        (run.watchdog_secs > 0).then(|| std::time::Duration::from_secs(run.watchdog_secs));
     // The user to become, looked up before anything is opened: a wrong name fails at once.
     let run_as = match &run.user {
         Some(u) => Some(
@@ -243,23 +246,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let files = capture::expand_paths(paths)?;
             let out = open_output(&run.eve, false)?;
             drop_privileges()?;
+            let total: u64 = files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum();
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
-                let started = Instant::now();
-                let mut last = Instant::now();
-                let mut n: u64 = 0;
+                let mut shown = Progress::new(total, Instant::now());
                 capture::replay_files(&files, stop, |ev| {
                     if progress {
-                        n += 1;
-                        if n.is_multiple_of(65_536) && last.elapsed().as_millis() >= 1000 {
-                            last = Instant::now();
-                            let secs = started.elapsed().as_secs_f64();
-                            eprint!("\r  {n} packets, {:.0} packets/s   ", n as f64 / secs);
+                        if let SourceEvent::Packet { data, .. } = &ev {
+                            if let Some(line) = shown.packet(data.len(), Instant::now) {
+                                eprint!("{line}");
+                            }
                         }
                     }
                     d.on_event(ev)
                 });
-                if progress && n >= 65_536 {
-                    eprint!("\r{:60}\r", "");
+                if shown.shown() {
+                    eprint!("\r{:70}\r", "");
                 }
             });
             (stats, out, None)

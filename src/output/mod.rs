@@ -7,4 +7,5 @@ pub mod eve;
 pub mod http;
 pub mod loss;
 pub mod metrics;
+pub mod progress;
 pub mod writer;

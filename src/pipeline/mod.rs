@@ -17,6 +17,7 @@ pub mod merge;
 pub mod report;
 pub mod sip_read;
 pub mod stats;
+pub mod watchdog;
 pub mod worker;
 
 use std::io::Write;
@@ -35,6 +36,7 @@ use event::{Chunk, Job};
 use merge::Merge;
 pub use report::RunStats;
 pub use stats::{CaptureStats, WorkerStats};
+use watchdog::{Doing, Heartbeat, Stage};
 use worker::{Worker, WorkerConfig};
 
 /// Live capture: how long the capture thread waits for room in a full worker queue before it
@@ -56,6 +58,9 @@ pub struct PipelineConfig {
     pub tick_ns: u64,
     /// Packet time between periodic `stats` records (0: only the one at the end).
     pub stats_every_ns: u64,
+    /// Say when a stage has made no progress for this long while it had work (None: no
+    /// watchdog).
+    pub watchdog: Option<std::time::Duration>,
     /// Prometheus metrics, when served.
     pub metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
 }
@@ -71,6 +76,7 @@ impl Default for PipelineConfig {
             correlator: CorrelatorConfig::default(),
             tick_ns: crate::base::time::secs(1),
             stats_every_ns: 0,
+            watchdog: None,
             metrics: None,
         }
     }
@@ -104,6 +110,8 @@ pub struct Dispatcher {
     next_stats: u64,
     /// Says when drops start and stop (live).
     drop_log: droplog::DropLog,
+    /// Signs of life for the watchdog.
+    heart: std::sync::Arc<Heartbeat>,
     /// SIP datagrams handed out so far (they go to the workers in turn).
     sip_turn: u64,
     /// Policies reloaded on SIGHUP, handed to the workers at the next tick.
@@ -113,6 +121,13 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// Hand one source event to the pipeline.
     pub fn on_event(&mut self, ev: SourceEvent<'_>) {
+        self.heart.doing(Doing::Working);
+        self.heart.beat();
+        self.on_event_inner(ev);
+        self.heart.doing(Doing::Waiting);
+    }
+
+    fn on_event_inner(&mut self, ev: SourceEvent<'_>) {
         match ev {
             SourceEvent::Packet {
                 ts,
@@ -243,7 +258,10 @@ impl Dispatcher {
             Ok(()) => {}
             Err(TrySendError::Full(job)) => {
                 self.nudge();
+                self.heart.doing(Doing::Handing);
+                self.heart.at_packet(self.seq);
                 let _ = self.tx[w].send(job);
+                self.heart.doing(Doing::Working);
             }
             Err(TrySendError::Disconnected(_)) => {}
         }
@@ -444,6 +462,9 @@ impl Dispatcher {
     /// End of input: send everything, then a flush, and close the queues.
     fn finish(mut self) -> (CaptureStats, DefragStats) {
         self.publish();
+        // From here on this thread only hands what is left to the workers.
+        self.heart.doing(Doing::Handing);
+        self.heart.at_packet(self.seq);
         for w in 0..self.tx.len() {
             if !self.pending[w].is_empty() {
                 let fresh = Batch::default();
@@ -492,7 +513,20 @@ where
     let mut job_tx = Vec::with_capacity(n);
     let mut chunk_rx = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
+    let capture_heart = std::sync::Arc::new(Heartbeat::default());
+    let correlator_heart = std::sync::Arc::new(Heartbeat::default());
+    let mut stages = vec![Stage::new(
+        "the capture thread",
+        "a worker",
+        std::sync::Arc::clone(&capture_heart),
+    )];
     for i in 0..n {
+        let heart = std::sync::Arc::new(Heartbeat::default());
+        stages.push(Stage::new(
+            format!("worker-{i}"),
+            "the correlator",
+            std::sync::Arc::clone(&heart),
+        ));
         let (jt, jr) = bounded::<Job>(cfg.queue_batches);
         let (ct, cr) = bounded::<Chunk>(cfg.queue_batches * 4);
         let worker = Worker::new(
@@ -501,7 +535,8 @@ where
             cfg.metrics.clone(),
             std::sync::Arc::clone(&policy.rules),
             seen_rx.clone(),
-        );
+        )
+        .with_heart(heart);
         let recycle = pool_tx.clone();
         let h = std::thread::Builder::new()
             .name(format!("worker-{i}"))
@@ -512,6 +547,15 @@ where
         handles.push(h);
     }
     drop(pool_tx);
+    stages.push(Stage::new(
+        "the correlator",
+        "the output",
+        std::sync::Arc::clone(&correlator_heart),
+    ));
+    let watchdog_stop = std::sync::Arc::new(AtomicBool::new(false));
+    let watchdog = cfg.watchdog.and_then(|after| {
+        watchdog::spawn(stages, after, std::sync::Arc::clone(&watchdog_stop)).ok()
+    });
     let ccfg = cfg.correlator.clone();
     let cmetrics = cfg.metrics.clone();
     let correlator = std::thread::Builder::new()
@@ -520,7 +564,13 @@ where
             let mut merge = Merge::new(chunk_rx);
             let mut c = Correlator::new(ccfg, out, cmetrics, policy, seen_tx);
             let mut snapshot = stats::Collect::new(n);
-            while let Some(ev) = merge.next_event() {
+            let heart = correlator_heart;
+            loop {
+                heart.doing(Doing::Waiting);
+                let Some(ev) = merge.next_event() else { break };
+                heart.doing(Doing::Working);
+                heart.beat();
+                heart.at_packet(ev.order.seq);
                 match ev.kind {
                     event::EventKind::Stats(part) => {
                         if let Some((capture, workers)) = snapshot.add(*part) {
@@ -565,6 +615,7 @@ where
         stats_every_ns: cfg.stats_every_ns,
         next_stats: 0,
         drop_log: droplog::DropLog::default(),
+        heart: capture_heart,
         sip_turn: 0,
         reload,
     };
@@ -577,6 +628,11 @@ where
     let (correlator, out) = correlator
         .join()
         .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    watchdog_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(w) = watchdog {
+        w.thread().unpark();
+        let _ = w.join();
+    }
     let stats = RunStats {
         capture,
         defrag,

@@ -9,6 +9,7 @@ use super::batch::{Batch, PacketMeta};
 use super::event::{Chunk, Event, EventKind, Job, Order};
 use super::sip_read::SipReader;
 use super::stats::{StatsPart, WorkerStats};
+use super::watchdog::{Doing, Heartbeat};
 use crate::base::packet::{PacketCtx, Transport};
 use crate::base::time::Ts;
 use crate::decode::sctp_data_chunks;
@@ -113,6 +114,8 @@ pub struct Worker {
     events: Vec<Event>,
     /// Parses SIP and matches the signatures.
     sip: SipReader,
+    /// Signs of life for the watchdog.
+    heart: std::sync::Arc<Heartbeat>,
 }
 
 impl Worker {
@@ -138,7 +141,14 @@ impl Worker {
             stats: WorkerStats::default(),
             events: Vec::new(),
             sip: SipReader::new(rules, recycled),
+            heart: std::sync::Arc::default(),
         }
+    }
+
+    /// Report signs of life to `heart` (watched by the watchdog).
+    pub fn with_heart(mut self, heart: std::sync::Arc<Heartbeat>) -> Worker {
+        self.heart = heart;
+        self
     }
 
     /// Run until the job queue closes; returns the counters.
@@ -150,8 +160,12 @@ impl Worker {
     ) -> WorkerStats {
         let mut mark = Order::default();
         for job in jobs {
+            self.heart.doing(Doing::Working);
             match job {
                 Job::Packets(mut batch) => {
+                    if let Some(first) = batch.metas.first() {
+                        self.heart.at_packet(first.seq);
+                    }
                     for i in 0..batch.metas.len() {
                         let m = batch.metas[i];
                         CURRENT_PACKET.with(|c| c.set(m.seq));
@@ -199,9 +213,12 @@ impl Worker {
                 }
             }
             let events = std::mem::take(&mut self.events);
+            self.heart.doing(Doing::Handing);
             if out.send(Chunk { events, mark }).is_err() {
                 break;
             }
+            self.heart.beat();
+            self.heart.doing(Doing::Waiting);
         }
         self.sync_stats();
         self.stats

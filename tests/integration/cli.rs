@@ -394,3 +394,85 @@ fn periodic_stats_records_grow_and_do_not_depend_on_workers() {
     );
     assert_eq!(one, stats_of("3"));
 }
+
+/// The watchdog names a stage that stops moving while it has work. Here the records go to a
+/// pipe whose reader never reads (as to a stuck log shipper): the correlator blocks writing,
+/// then the workers block handing it their events, then the capture thread. Once the reader
+/// goes away, writing fails loudly and the replay ends non-zero.
+#[test]
+fn the_watchdog_names_a_stage_that_stopped_moving() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("eve.pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    // Holds the pipe open for reading (with a small buffer) and never reads.
+    let mut reader = Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_RDONLY); \
+             fcntl.fcntl(fd, 1031, 4096); time.sleep(60)",
+        ])
+        .arg(&fifo)
+        .spawn()
+        .unwrap();
+    let pcap = root().join("pcaps/attack/invite-flood.pcap");
+    let mut sensor = Command::new(bin())
+        .args(["replay", "-q", "--workers", "2", "--watchdog-secs", "1"])
+        // Small queues, so that the stages behind the correlator fill theirs at once.
+        .args(["--queue-batches", "1", "--eve"])
+        .arg(&fifo)
+        .arg(&pcap)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = sensor.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let seen = |lines: &[String], what: &str| lines.iter().any(|l| l.contains(what));
+    while !(seen(&lines, "the correlator has made no progress")
+        && seen(&lines, "blocked handing its work to the correlator")
+        && seen(&lines, "the capture thread has made no progress"))
+    {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => lines.push(l),
+            Err(_) => panic!("no watchdog line in 20 s: {lines:?}"),
+        }
+    }
+    let _ = reader.kill();
+    let _ = reader.wait();
+    let status = sensor.wait().unwrap();
+    lines.extend(rx.iter());
+    let text = lines.join("\n");
+    assert_ne!(status.code(), Some(0), "{text}");
+    let stalled = lines
+        .iter()
+        .find(|l| l.contains("the correlator has made no progress"))
+        .unwrap();
+    assert!(
+        stalled.contains("busy with one piece of work at capture packet #"),
+        "{stalled}"
+    );
+    assert!(
+        text.contains("blocked handing its work to the correlator"),
+        "the workers wait on it: {text}"
+    );
+    assert!(
+        text.contains("blocked handing its work to a worker"),
+        "the capture thread waits on the workers: {text}"
+    );
+    assert!(text.contains("cannot write records to"), "{text}");
+}
