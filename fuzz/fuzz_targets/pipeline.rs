@@ -44,7 +44,7 @@ fn policy() -> Policy {
         vulnerable: p.vulnerable.clone(),
         segments: p.segments.clone(),
         tuning: p.tuning.clone(),
-        dir: p.dir.clone(),
+        folders: p.folders.clone(),
     }
 }
 
