@@ -94,7 +94,7 @@ fuzz_target!(|data: &[u8]| {
         out.clear();
         set.matches(&msg, &ctx, &mut out)
     });
-    let head = voip_sentinel::output::eve::Head::new(&ctx, "alert");
+    let head = voip_sentinel::base::head::Head::new(&ctx, "alert");
     for r in &out {
         assert!(r.is_match(&msg, &ctx), "matches() and is_match() disagree");
         let _ = r.alert_info(&head);

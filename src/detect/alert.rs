@@ -7,9 +7,10 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::detect::signature::Signature;
+use crate::base::head::Head;
+use crate::detect::signature::Signature;
+use crate::dialog::call::{CallExposure, Exposure};
 use crate::dialog::msg::Party;
-use crate::output::eve::Head;
 
 /// One side of an alert, as Suricata's `alert.source` and `alert.target` name them.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
@@ -107,4 +108,30 @@ impl AlertRecord {
             evidence,
         }
     }
+}
+
+/// The alert of what a call gave away about its protection (reported by the dialog stage):
+/// the exposure's signature, the call, and its evidence.
+pub fn exposure_alert(e: CallExposure) -> AlertRecord {
+    use crate::detect::signature::{
+        MEDIA_DOWNGRADE, SRTP_KEYS_EXPOSED, SRTP_NOT_ON_WIRE, UNENCRYPTED_SIGNALLING,
+        UNENCRYPTED_VOICE,
+    };
+    let sig = match e.what {
+        Exposure::SrtpKeysExposed => SRTP_KEYS_EXPOSED,
+        Exposure::MediaDowngrade => MEDIA_DOWNGRADE,
+        Exposure::UnencryptedVoice => UNENCRYPTED_VOICE,
+        Exposure::SrtpNotOnWire => SRTP_NOT_ON_WIRE,
+        Exposure::UnencryptedSignalling => UNENCRYPTED_SIGNALLING,
+    };
+    AlertRecord::new(
+        Head::new(&e.ctx, "alert"),
+        sig,
+        Some(AlertCall {
+            call_id: e.call_id,
+            caller: e.caller,
+            callee: e.callee,
+        }),
+        e.evidence,
+    )
 }

@@ -18,12 +18,12 @@ use super::policy::Policy;
 use super::rules::RuleSet;
 use super::segmentation::SegmentCheck;
 use super::{Detectors, Finding, TableStats};
+use crate::base::head::Head;
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
+use crate::detect::alert::AlertRecord;
 use crate::dialog::msg::clip;
 use crate::dialog::Msg;
-use crate::output::alert::AlertRecord;
-use crate::output::eve::Head;
 
 pub struct Detection {
     /// The signatures in force (the workers match them; here their thresholds apply).

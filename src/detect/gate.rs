@@ -16,7 +16,7 @@ use super::rules::Rule;
 use super::signature::UNENCRYPTED_SIGNALLING;
 use super::threshold::Limiter;
 use crate::base::time::Ts;
-use crate::output::alert::AlertRecord;
+use crate::detect::alert::AlertRecord;
 
 /// What the gate made of an alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,11 +8,11 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::base::head::Head;
 use crate::detect::signature::Signature;
 use crate::detect::table::Lru;
 use crate::detect::Finding;
 use crate::dialog::Msg;
-use crate::output::eve::Head;
 
 /// A device runs a product version that `vulnerable.list` names.
 pub const VULNERABLE_DEVICE: Signature = Signature {

@@ -46,6 +46,7 @@
 //! | 2300041 | PASSporT cannot be decoded | caller-id | 2 |
 //! | 2300042 | concurrent answered calls towards one destination (trunk) above its limit | toll-fraud | 2 |
 
+pub mod alert;
 pub mod anomaly;
 pub mod brute;
 pub mod callerid;

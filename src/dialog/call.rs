@@ -12,14 +12,9 @@ use serde_json::json;
 
 use super::media::MediaSummary;
 use super::msg::{MediaLine, Msg, Party};
+use crate::base::head::{proto_name, Head};
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
-use crate::detect::signature::{
-    Signature, MEDIA_DOWNGRADE, SRTP_KEYS_EXPOSED, SRTP_NOT_ON_WIRE, UNENCRYPTED_SIGNALLING,
-    UNENCRYPTED_VOICE,
-};
-use crate::output::alert::{AlertCall, AlertRecord};
-use crate::output::eve::{proto_name, Head};
 
 /// The `call` object of a `call` record.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -174,8 +169,8 @@ struct Call {
     held: Option<CallRecord>,
     /// Media endpoints of the call in the endpoint index.
     endpoints: Vec<(IpAddr, u16)>,
-    /// Signatures already raised for this call (each once per call).
-    alerted: Vec<u32>,
+    /// Exposures already reported for this call (each once per call).
+    alerted: Vec<Exposure>,
     /// The current INVITE was challenged (401/407) at this time: the call waits for the INVITE
     /// sent again with credentials, or ends as failed when none comes in time.
     challenged_at: Option<Ts>,
@@ -224,9 +219,36 @@ pub struct CallStats {
     pub reinvites: u64,
 }
 
+/// What a call's signalling or media gave away about its protection: data for detection, which
+/// turns each into an alert of its signature (the dialog stage raises no alerts itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exposure {
+    /// An SDP in plaintext SIP carries SRTP keys (`a=crypto` inline).
+    SrtpKeysExposed,
+    /// SRTP offered, plain RTP answered.
+    MediaDowngrade,
+    /// The call's voice went as plain RTP.
+    UnencryptedVoice,
+    /// SRTP negotiated, but the packets on the wire are plain RTP.
+    SrtpNotOnWire,
+    /// The call was set up over plaintext SIP.
+    UnencryptedSignalling,
+}
+
+/// One exposure of one call, at the packet that showed it.
+#[derive(Clone, Debug)]
+pub struct CallExposure {
+    pub what: Exposure,
+    pub ctx: PacketCtx,
+    pub call_id: String,
+    pub caller: Party,
+    pub callee: Party,
+    pub evidence: serde_json::Value,
+}
+
 pub struct Calls {
-    /// Alerts raised, for the correlator to write.
-    pub alerts: Vec<AlertRecord>,
+    /// Exposures found, for detection to raise.
+    pub exposures: Vec<CallExposure>,
     cfg: CallConfig,
     table: FastMap<String, Box<Call>>,
     /// Media endpoint (SDP c= address and m= port) -> the Call-IDs announcing it (newest last;
@@ -238,7 +260,7 @@ pub struct Calls {
 impl Calls {
     pub fn new(cfg: CallConfig) -> Calls {
         Calls {
-            alerts: Vec::new(),
+            exposures: Vec::new(),
             cfg,
             table: FastMap::default(),
             endpoints: FastMap::default(),
@@ -270,46 +292,44 @@ impl Calls {
         if let (Some(media), Some(id)) = (&m.media, m.call_id.as_deref()) {
             self.index_endpoints(id);
             if let Some(call) = self.table.get_mut(id) {
-                Self::sdp_alerts(&mut self.alerts, call, media, m);
+                Self::sdp_exposures(&mut self.exposures, call, media, m);
             }
         }
     }
 
-    /// Raise a signature for a call, once per call.
-    fn raise(
-        alerts: &mut Vec<AlertRecord>,
+    /// Report an exposure of a call, once per call.
+    fn expose(
+        found: &mut Vec<CallExposure>,
         call: &mut Call,
-        sig: Signature,
+        what: Exposure,
         ctx: &PacketCtx,
         evidence: serde_json::Value,
     ) {
-        if call.alerted.contains(&sig.id) {
+        if call.alerted.contains(&what) {
             return;
         }
-        call.alerted.push(sig.id);
-        alerts.push(AlertRecord::new(
-            Head::new(ctx, "alert"),
-            sig,
-            Some(AlertCall {
-                call_id: call.info.call_id.clone(),
-                caller: call.info.caller.clone(),
-                callee: call.info.callee.clone(),
-            }),
+        call.alerted.push(what);
+        found.push(CallExposure {
+            what,
+            ctx: *ctx,
+            call_id: call.info.call_id.clone(),
+            caller: call.info.caller.clone(),
+            callee: call.info.callee.clone(),
             evidence,
-        ));
+        });
     }
 
     /// What an SDP body in plaintext SIP gives away: inline SRTP keys, or a downgrade.
-    fn sdp_alerts(alerts: &mut Vec<AlertRecord>, call: &mut Call, media: &[MediaLine], m: &Msg) {
+    fn sdp_exposures(found: &mut Vec<CallExposure>, call: &mut Call, media: &[MediaLine], m: &Msg) {
         if let Some(line) = media.iter().find(|l| l.inline_key) {
             let what = m
                 .method
                 .clone()
                 .unwrap_or_else(|| format!("{} response", m.status.unwrap_or(0)));
-            Self::raise(
-                alerts,
+            Self::expose(
+                found,
                 call,
-                SRTP_KEYS_EXPOSED,
+                Exposure::SrtpKeysExposed,
                 &m.ctx,
                 json!({
                     "message": what,
@@ -326,10 +346,10 @@ impl Calls {
             && offered != "none"
             && answered == "rtp"
         {
-            Self::raise(
-                alerts,
+            Self::expose(
+                found,
                 call,
-                MEDIA_DOWNGRADE,
+                Exposure::MediaDowngrade,
                 &m.ctx,
                 json!({
                     "offered": offered,
@@ -481,16 +501,16 @@ impl Calls {
             } else {
                 negotiated
             };
-            let sig = if negotiated == "rtp" || negotiated == "none" {
-                UNENCRYPTED_VOICE
+            let what = if negotiated == "rtp" || negotiated == "none" {
+                Exposure::UnencryptedVoice
             } else {
-                SRTP_NOT_ON_WIRE
+                Exposure::SrtpNotOnWire
             };
             let ctx = call.ctx;
-            Self::raise(
-                &mut self.alerts,
+            Self::expose(
+                &mut self.exposures,
                 call,
-                sig,
+                what,
                 &ctx,
                 json!({
                     "src": summary.src,
@@ -563,10 +583,10 @@ impl Calls {
                 }),
             );
             let call = self.table.get_mut(call_id).expect("inserted");
-            Self::raise(
-                &mut self.alerts,
+            Self::expose(
+                &mut self.exposures,
                 call,
-                UNENCRYPTED_SIGNALLING,
+                Exposure::UnencryptedSignalling,
                 &m.ctx,
                 json!({
                     "transport": call.info.transport,

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::rtcp::RtcpView;
+use crate::base::head::Head;
 use crate::media::streams::StreamEnd;
-use crate::output::eve::Head;
 
 /// The `rtp` object of an `rtp` record. Figures are Wireshark's (`tshark -z rtp,streams`):
 /// `lost` is expected minus received and may be negative with duplicates.

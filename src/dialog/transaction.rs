@@ -7,9 +7,9 @@ use crate::base::fasthash::FastMap;
 use serde::{Deserialize, Serialize};
 
 use super::msg::{AuthInfo, Msg, Party};
+use crate::base::head::Head;
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
-use crate::output::eve::Head;
 
 /// The `sip` object of a `sip` record.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]

@@ -1,8 +1,8 @@
-//! Output: the EVE JSON records ([`eve`]), the alert record and the built-in media and
-//! encryption signatures ([`alert`]), the Prometheus metrics ([`metrics`]) and the HTTP server
-//! that exposes them ([`http`]).
+//! Output: every record the other stages made is written here ([`writer`], as EVE JSON lines
+//! by [`eve`]), with what goes wrong said and counted ([`loss`]); the Prometheus metrics
+//! ([`metrics`]) and the HTTP server that exposes them ([`http`]); the replay's progress line
+//! ([`progress`]).
 
-pub mod alert;
 pub mod eve;
 pub mod http;
 pub mod loss;

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::alert::AlertRecord;
 use super::eve::EveWriter;
 use super::metrics::{bounded_label, Metrics, DIALOG_OUTCOMES, MEDIA_PROTECTIONS, WIRE_KINDS};
+use crate::detect::alert::AlertRecord;
 use crate::detect::gate::Decision;
 use crate::dialog::media::RtpRecord;
 use crate::dialog::CallRecord;

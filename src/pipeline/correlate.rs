@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::base::head::Head;
 use crate::base::time::Ts;
 use crate::detect::engine::Detection;
 use crate::detect::policy::{Policy, Reload};
 use crate::dialog::dialogs::Dialogs;
 use crate::dialog::{CallConfig, CallStats, Msg, Seen, TxConfig, TxStats};
-use crate::output::eve::Head;
 use crate::output::metrics::{bounded_label, Metrics, PARSE_EVENT_KINDS, REGISTRATION_OUTCOMES};
 use crate::output::writer::RecordWriter;
 use crate::pipeline::event::{Event, EventKind, SipSeen};
@@ -359,7 +359,8 @@ impl Correlator {
         for r in self.dialogs.call_out.drain(..) {
             self.out.call(&r);
         }
-        for mut a in std::mem::take(&mut self.dialogs.calls.alerts) {
+        for e in std::mem::take(&mut self.dialogs.calls.exposures) {
+            let mut a = crate::detect::alert::exposure_alert(e);
             if self.detect.gate.posture(&mut a, self.now) {
                 self.detect.alerts.push(a);
             }

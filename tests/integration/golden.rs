@@ -100,7 +100,7 @@ fn records_match_the_schema() {
                         .unwrap_or_else(|e| panic!("{}: rtp record {r}: {e}", rel(&cap)));
                 }
                 Some("alert") => {
-                    serde_json::from_value::<voip_sentinel::output::alert::AlertRecord>(r.clone())
+                    serde_json::from_value::<voip_sentinel::detect::alert::AlertRecord>(r.clone())
                         .unwrap_or_else(|e| panic!("{}: alert record {r}: {e}", rel(&cap)));
                 }
                 Some("tls") => {

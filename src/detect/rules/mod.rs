@@ -255,12 +255,12 @@ impl Rule {
     }
 
     /// The `alert` object of an EVE alert raised by this rule on the packet of `head`.
-    pub fn alert_info(&self, head: &crate::output::eve::Head) -> crate::output::alert::AlertInfo {
-        let side = crate::output::alert::Endpoint {
+    pub fn alert_info(&self, head: &crate::base::head::Head) -> crate::detect::alert::AlertInfo {
+        let side = crate::detect::alert::Endpoint {
             ip: head.src_ip,
             port: head.src_port,
         };
-        let mut info = crate::output::alert::AlertInfo {
+        let mut info = crate::detect::alert::AlertInfo {
             action: "allowed".to_string(),
             gid: 1,
             signature_id: self.sid,

@@ -152,13 +152,13 @@ fn shipped_rules_load() {
             seconds: 300
         })
     );
-    let head = crate::output::eve::Head::new(&ctx("10.0.0.1", 5070, "10.0.0.2", 5060), "alert");
+    let head = crate::base::head::Head::new(&ctx("10.0.0.1", 5070, "10.0.0.2", 5060), "alert");
     let info = r.alert_info(&head);
     assert_eq!(info.signature_id, 2_200_001);
     assert_eq!((info.gid, info.rev), (1, 1));
     assert_eq!(info.category, "scanner");
     // no target option: the packet's destination is the target
-    let side = |ip: &str, port| crate::output::alert::Endpoint {
+    let side = |ip: &str, port| crate::detect::alert::Endpoint {
         ip: ip.parse().unwrap(),
         port,
     };

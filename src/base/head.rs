@@ -1,0 +1,59 @@
+//! The head every EVE record starts with (`timestamp`, `flow_id`, `event_type`, `vlan`,
+//! addresses, `proto`): the packet context a record is about, as Suricata's EVE writes it. It
+//! lives at the base because every stage that makes record data (dialogs, detection) fills one,
+//! and the output stage only writes them.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::base::packet::PacketCtx;
+use crate::base::packet::Transport;
+use crate::base::time::Ts;
+
+/// Fields every record starts with.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Head {
+    pub timestamp: String,
+    pub flow_id: u64,
+    pub event_type: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub vlan: Option<Vec<u16>>,
+    #[serde(serialize_with = "crate::base::iptext::serialize")]
+    pub src_ip: IpAddr,
+    pub src_port: u16,
+    #[serde(serialize_with = "crate::base::iptext::serialize")]
+    pub dest_ip: IpAddr,
+    pub dest_port: u16,
+    pub proto: String,
+}
+
+impl Head {
+    pub fn new(ctx: &PacketCtx, event_type: &str) -> Head {
+        Head::at(ctx.ts, ctx, event_type)
+    }
+
+    /// A head with the addresses of `ctx` and another timestamp.
+    pub fn at(ts: Ts, ctx: &PacketCtx, event_type: &str) -> Head {
+        Head {
+            timestamp: ts.to_string(),
+            flow_id: ctx.flow_id,
+            event_type: event_type.to_string(),
+            vlan: ctx.vlan.map(|v| vec![v]),
+            src_ip: ctx.src,
+            src_port: ctx.sport,
+            dest_ip: ctx.dst,
+            dest_port: ctx.dport,
+            proto: proto_name(ctx.transport).to_string(),
+        }
+    }
+}
+
+pub fn proto_name(t: Transport) -> &'static str {
+    match t {
+        Transport::Udp => "UDP",
+        Transport::Tcp => "TCP",
+        Transport::Sctp => "SCTP",
+    }
+}
