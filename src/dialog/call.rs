@@ -165,8 +165,9 @@ struct Call {
     last_ts: Ts,
     /// RTP streams attributed to the call that have not ended yet.
     active_streams: u32,
-    /// The finished record, held until the call's streams have ended.
-    held: Option<CallRecord>,
+    /// The finished record, held until the call's streams have ended (boxed: most calls
+    /// never hold one, and a record is as large as the rest of the call).
+    held: Option<Box<CallRecord>>,
     /// Media endpoints of the call in the endpoint index.
     endpoints: Vec<(IpAddr, u16)>,
     /// Exposures already reported for this call (each once per call).
@@ -529,7 +530,7 @@ impl Calls {
             rec.call.encryption = encryption_of(&rec.call);
             rec.call.one_way_audio = one_way(&rec.call);
             if call.active_streams == 0 {
-                out.push(call.held.take().expect("held"));
+                out.push(*call.held.take().expect("held"));
             }
         }
     }
@@ -772,7 +773,7 @@ impl Calls {
             call: call.info.clone(),
         };
         if call.active_streams > 0 {
-            call.held = Some(rec);
+            call.held = Some(Box::new(rec));
         } else {
             out.push(rec);
         }
@@ -876,7 +877,7 @@ impl Calls {
             // held is written as it is.
             c.active_streams = 0;
             if let Some(rec) = c.held.take() {
-                out.push(rec);
+                out.push(*rec);
                 continue;
             }
             let (end, outcome, reason) = match c.bye_at {
@@ -921,7 +922,7 @@ impl Calls {
                 Self::forget(&mut self.endpoints, &k, &c);
                 c.active_streams = 0;
                 if let Some(rec) = c.held.take() {
-                    out.push(rec);
+                    out.push(*rec);
                 } else if c.done_at.is_none() {
                     let end = c.last_ts;
                     Self::finish(&mut c, end, "open", "evicted", out);

@@ -109,9 +109,34 @@ struct Tx {
     ctx: PacketCtx,
     started: Ts,
     rec: SipTx,
-    /// Set once the final response is in (the record is written then).
-    completed_at: Option<Ts>,
     last_ts: Ts,
+}
+
+/// A transaction in the table: open (its record being filled), or done (its record written),
+/// kept through the linger with only what recognises a retransmission, a few dozen bytes
+/// rather than the whole record.
+enum Entry {
+    Open(Box<Tx>),
+    Done(Done),
+}
+
+struct Done {
+    seq: u64,
+    completed_at: Ts,
+    last_ts: Ts,
+    status: u16,
+    /// Provisional codes seen (each once), to recognise their retransmissions.
+    provisional: Vec<u16>,
+}
+
+impl Entry {
+    /// Age for eviction: last activity, then creation order.
+    fn age(&self) -> (Ts, u64) {
+        match self {
+            Entry::Open(t) => (t.last_ts, t.seq),
+            Entry::Done(d) => (d.last_ts, d.seq),
+        }
+    }
 }
 
 /// What the table saw in a message.
@@ -152,7 +177,7 @@ pub struct TxStats {
 
 pub struct Transactions {
     cfg: TxConfig,
-    table: FastMap<TxKey, Box<Tx>>,
+    table: FastMap<TxKey, Entry>,
     pub stats: TxStats,
 }
 
@@ -182,9 +207,14 @@ impl Transactions {
     pub fn on_message(&mut self, m: &Msg, out: &mut Vec<SipRecord>) -> Seen {
         let key = TxKey::of(m);
         if m.is_request() {
-            if let Some(tx) = self.table.get_mut(&key) {
-                tx.rec.request_retransmissions += 1;
-                tx.last_ts = m.ctx.ts;
+            if let Some(entry) = self.table.get_mut(&key) {
+                match entry {
+                    Entry::Open(tx) => {
+                        tx.rec.request_retransmissions += 1;
+                        tx.last_ts = m.ctx.ts;
+                    }
+                    Entry::Done(d) => d.last_ts = m.ctx.ts,
+                }
                 self.stats.retransmissions += 1;
                 return Seen::Retransmission;
             }
@@ -207,24 +237,23 @@ impl Transactions {
                 ctx: m.ctx,
                 started: m.ctx.ts,
                 rec,
-                completed_at: None,
                 last_ts: m.ctx.ts,
             };
             if m.method.as_deref() == Some("ACK") {
                 // An ACK has no response: its record is written now.
                 let mut tx = tx;
                 tx.rec.state = "no_response".into();
-                out.push(complete(&mut tx));
-                tx.completed_at = Some(m.ctx.ts);
-                self.table.insert(key, Box::new(tx));
+                let (rec, done) = complete(tx, m.ctx.ts);
+                out.push(rec);
+                self.table.insert(key, Entry::Done(done));
             } else {
-                self.table.insert(key, Box::new(tx));
+                self.table.insert(key, Entry::Open(Box::new(tx)));
             }
             return Seen::New;
         }
         let code = m.status.unwrap_or(0);
-        let tx = match self.table.get_mut(&key) {
-            Some(tx) => tx,
+        let entry = match self.table.get_mut(&key) {
+            Some(entry) => entry,
             None => {
                 // The request was not captured: a transaction known from its response only.
                 self.make_room(out);
@@ -247,15 +276,37 @@ impl Transactions {
                     dport: m.ctx.sport,
                     ..m.ctx
                 };
-                self.table.entry(key).or_insert(Box::new(Tx {
-                    seq: m.seq,
-                    ctx,
-                    started: m.ctx.ts,
-                    rec,
-                    completed_at: None,
-                    last_ts: m.ctx.ts,
-                }))
+                self.table
+                    .entry(key.clone())
+                    .or_insert(Entry::Open(Box::new(Tx {
+                        seq: m.seq,
+                        ctx,
+                        started: m.ctx.ts,
+                        rec,
+                        last_ts: m.ctx.ts,
+                    })))
             }
+        };
+        let tx = match entry {
+            Entry::Done(d) => {
+                // The record is written: only retransmissions are recognised.
+                d.last_ts = m.ctx.ts;
+                let again = if code < 200 {
+                    d.provisional.contains(&code)
+                } else {
+                    d.status == code
+                };
+                if again {
+                    self.stats.retransmissions += 1;
+                    return Seen::Retransmission;
+                }
+                if code < 200 && d.provisional.len() < 16 {
+                    d.provisional.push(code);
+                }
+                // A new provisional code or another final response (forking): not written.
+                return Seen::Response;
+            }
+            Entry::Open(tx) => tx,
         };
         tx.last_ts = m.ctx.ts;
         if code < 200 {
@@ -270,22 +321,17 @@ impl Transactions {
             fill_response(&mut tx.rec, m);
             return Seen::Response;
         }
-        if tx.completed_at.is_some() {
-            if tx.rec.status == Some(code) {
-                tx.rec.response_retransmissions += 1;
-                self.stats.retransmissions += 1;
-                return Seen::Retransmission;
-            }
-            // Another final response (forking): not written again.
-            return Seen::Response;
-        }
         tx.rec.status = Some(code);
         tx.rec.reason = m.reason.clone();
         fill_response(&mut tx.rec, m);
         tx.rec.response_time_ms = Some(m.ctx.ts.since(tx.started) as f64 / 1e6);
         tx.rec.state = "completed".into();
-        tx.completed_at = Some(m.ctx.ts);
-        out.push(complete(tx));
+        let done_at = m.ctx.ts;
+        if let Some(Entry::Open(tx)) = self.table.remove(&key) {
+            let (rec, done) = complete(*tx, done_at);
+            out.push(rec);
+            self.table.insert(key, Entry::Done(done));
+        }
         Seen::Response
     }
 
@@ -293,20 +339,19 @@ impl Transactions {
     pub fn expire(&mut self, now: Ts, out: &mut Vec<SipRecord>) {
         let (timeout, linger) = (self.cfg.timeout_ns, self.cfg.linger_ns);
         let mut timed_out: Vec<Tx> = Vec::new();
-        self.table.retain(|_, tx| match tx.completed_at {
-            Some(done) => now.since(done) < linger,
-            None if now.since(tx.last_ts) >= timeout => {
+        self.table.retain(|_, entry| match entry {
+            Entry::Done(d) => now.since(d.completed_at) < linger,
+            Entry::Open(tx) if now.since(tx.last_ts) >= timeout => {
                 timed_out.push(Tx {
                     seq: tx.seq,
                     ctx: tx.ctx,
                     started: tx.started,
                     rec: std::mem::take(&mut tx.rec),
-                    completed_at: None,
                     last_ts: tx.last_ts,
                 });
                 false
             }
-            None => true,
+            Entry::Open(_) => true,
         });
         timed_out.sort_by_key(|t| t.seq);
         self.stats.timed_out += timed_out.len() as u64;
@@ -321,8 +366,10 @@ impl Transactions {
         let mut open: Vec<Box<Tx>> = self
             .table
             .drain()
-            .map(|(_, t)| t)
-            .filter(|t| t.completed_at.is_none())
+            .filter_map(|(_, e)| match e {
+                Entry::Open(t) => Some(t),
+                Entry::Done(_) => None,
+            })
             .collect();
         open.sort_by_key(|t| t.seq);
         for tx in open {
@@ -337,10 +384,10 @@ impl Transactions {
             return;
         }
         let len = self.table.len();
-        for k in crate::base::evict::oldest(self.table.iter(), len, |_, t| (t.last_ts, t.seq)) {
-            if let Some(mut tx) = self.table.remove(&k) {
+        for k in crate::base::evict::oldest(self.table.iter(), len, |_, e| e.age()) {
+            if let Some(entry) = self.table.remove(&k) {
                 self.stats.evicted += 1;
-                if tx.completed_at.is_none() {
+                if let Entry::Open(mut tx) = entry {
                     tx.rec.state = "evicted".into();
                     out.push(record(&tx));
                 }
@@ -390,22 +437,42 @@ fn fill_response(rec: &mut SipTx, m: &Msg) {
     }
 }
 
-/// The record of a transaction that is done: its fields move into the record, and the table
-/// keeps only what recognises a retransmission during the linger (the final status and the
-/// provisional codes), so a completed transaction costs its key and little else.
-fn complete(tx: &mut Tx) -> SipRecord {
-    let sip = std::mem::take(&mut tx.rec);
-    tx.rec.status = sip.status;
-    tx.rec.provisional.clone_from(&sip.provisional);
-    SipRecord {
+/// The record of a transaction that is done at `at` (its fields move into the record), and
+/// what the table keeps of it through the linger: the final status and the provisional codes
+/// that recognise a retransmission, so a completed transaction costs its key and little else.
+fn complete(tx: Tx, at: Ts) -> (SipRecord, Done) {
+    let done = Done {
+        seq: tx.seq,
+        completed_at: at,
+        last_ts: tx.last_ts,
+        status: tx.rec.status.unwrap_or(0),
+        provisional: tx.rec.provisional.clone(),
+    };
+    let rec = SipRecord {
         head: Head::at(tx.started, &tx.ctx, "sip"),
-        sip,
-    }
+        sip: tx.rec,
+    };
+    (rec, done)
 }
 
 fn record(tx: &Tx) -> SipRecord {
     SipRecord {
         head: Head::at(tx.started, &tx.ctx, "sip"),
         sip: tx.rec.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A completed transaction waiting out its linger costs a fraction of an open one: the
+    /// table holds its key and a small `Done` inline, no boxed record.
+    #[test]
+    fn a_completed_transaction_costs_a_fraction_of_an_open_one() {
+        let entry = std::mem::size_of::<Entry>();
+        let open = entry + std::mem::size_of::<Tx>();
+        assert!(entry <= 64, "Entry {entry} bytes");
+        assert!(open >= 8 * entry, "open {open} bytes, done {entry}");
     }
 }
