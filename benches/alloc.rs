@@ -8,6 +8,10 @@
 //! --example synth -- calls ...`) that window is pure steady-state RTP. The correlator (SIP,
 //! records) is reported apart.
 //!
+//! On SIP-heavy traffic (`ALLOC_BENCH_PCAP=target/bench/sip-heavy.pcap`, from
+//! `scripts/make-sip-bench-pcap.sh`) the figures are also given per SIP message: the packet
+//! path parses SIP in the workers, the correlator keeps transactions and dialogs and writes.
+//!
 //! Run: `cargo bench --bench alloc` (prints the figures; the target is < 0.01 per packet).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -142,4 +146,15 @@ fn main() {
         "  correlator (SIP, records): {corr} allocations, {:.5} per packet",
         corr as f64 / window.max(1) as f64
     );
+    // SIP messages in the window, estimated from the share of SIP messages in the whole file.
+    let sip = stats.correlator.messages;
+    if sip > 0 {
+        let in_window = (sip as f64 * window as f64 / total.max(1) as f64).max(1.0);
+        println!(
+            "  per SIP message ({sip} in the file, about {in_window:.0} in the window): \
+             packet path {:.2}, correlator {:.2}",
+            path as f64 / in_window,
+            corr as f64 / in_window
+        );
+    }
 }
