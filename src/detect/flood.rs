@@ -116,8 +116,7 @@ impl Flood {
             }
         }
         if let Some(method) = m.method.as_deref() {
-            let upper = method.to_ascii_uppercase();
-            let own = METHODS.iter().position(|x| *x == upper);
+            let own = METHODS.iter().position(|x| x.eq_ignore_ascii_case(method));
             for i in std::iter::once(0).chain(own.filter(|&i| i > 0)) {
                 let idx = i as u8;
                 let thr = src_threshold(cfg, i);

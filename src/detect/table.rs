@@ -233,9 +233,10 @@ fn add(v: &mut Vec<String>, s: Option<&str>) {
     if v.len() >= SAMPLES || s.is_empty() {
         return;
     }
-    let s = crate::dialog::msg::clip(s, VALUE_CLIP);
-    if !v.contains(&s) {
-        v.push(s);
+    // Compared before it is copied: most messages repeat a sample already kept.
+    let s = crate::dialog::msg::clipped(s, VALUE_CLIP);
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
     }
 }
 

@@ -298,7 +298,7 @@ impl Msg {
 }
 
 /// `s` cut to at most `max` bytes at a character boundary.
-fn clipped(s: &str, max: usize) -> &str {
+pub fn clipped(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }
