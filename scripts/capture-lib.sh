@@ -48,12 +48,13 @@ spawn() {
 	BG_PID=$!
 }
 
-# cap_start FILE FILTER: start tcpdump on lo, wait until it listens.
+# cap_start FILE FILTER [LIMIT]: start tcpdump on lo (for at most LIMIT s, default 180), wait
+# until it listens.
 cap_start() {
-	local file=$1 filter=$2
+	local file=$1 filter=$2 limit=${3:-180}
 	CAP_ERR="$WORK/$file.tcpdump.log"
 	CAP_FILE=$file
-	spawn timeout 180 tcpdump -i lo -n -s 0 -U -Z root -w "$WORK/$file" "$filter" 2>"$CAP_ERR"
+	spawn timeout "$limit" tcpdump -i lo -n -s 0 -U -Z root -w "$WORK/$file" "$filter" 2>"$CAP_ERR"
 	CAP_PID=$BG_PID
 	local i
 	for i in $(seq 50); do

@@ -331,6 +331,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
+    if stats.correlator.output_closed {
+        // `| head`: the reader had what it wanted.
+        return Ok(ExitCode::SUCCESS);
+    }
     if stats.correlator.output_errors > 0 {
         bail!(
             "{} records could not be written (the cause was said when it happened)",

@@ -6,9 +6,13 @@ scripts/make-benign-pcaps.sh so that each phone, the voicemail server and the
 carrier play the same short recording under their own SSRC instead of all
 sharing the file's 0xDEE0EE8F.
 
-usage: rtp-variant.py IN.pcap OUT.pcap PACKETS SEED
+usage: rtp-variant.py IN.pcap OUT.pcap PACKETS SEED [AFTER_MS]
 
-Only the 12-byte RTP headers change (payload type, marker, timing and audio
+With AFTER_MS, the output is what the same phone sends when it takes a call
+off hold AFTER_MS ms after the first PACKETS packets began: the same SSRC,
+sequence numbers going on from the last packet of the first file and
+timestamps advanced by the time that passed (8 per ms), as a phone whose
+RTP clock kept running. Only the 12-byte RTP headers change (payload type, marker, timing and audio
 are kept); sipp recomputes the UDP checksum and rewrites addresses and ports
 when it plays the file. The seed makes the output reproducible.
 """
@@ -18,13 +22,16 @@ import sys
 
 
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) not in (5, 6):
         sys.exit(__doc__)
     src, dst, count, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     rnd = random.Random(seed)
     ssrc = rnd.getrandbits(32)
     seq0 = rnd.getrandbits(16)
     ts0 = rnd.getrandbits(32)
+    if len(sys.argv) == 6:
+        seq0 += count
+        ts0 += int(sys.argv[5]) * 8
     with open(src, "rb") as f:
         data = f.read()
     magic = struct.unpack("<I", data[:4])[0]

@@ -67,6 +67,10 @@ detect_config! {
         sweep_hosts = [10, 2, MAX_COUNT],
         /// Sweep window, seconds (60).
         sweep_window = [60, 1, MAX_SECS],
+        /// Sweep by a source that has shown a scanner's traits (a SIPVicious From-tag, a
+        /// scanner's User-Agent): this many distinct hosts are enough (3: svmap over a handful
+        /// of addresses is reconnaissance, whatever the size of the range).
+        sweep_hosts_scanner = [3, 2, MAX_COUNT],
         /// Extension enumeration: distinct target users (To, else Request-URI user) one source's
         /// requests got 404/403/401/407/484 for, or no final answer (10 in 60 s; svwar tries
         /// ranges of extensions several per second). Caveat: many phones behind one NAT all

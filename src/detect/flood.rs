@@ -25,11 +25,20 @@ pub const METHODS: [&str; 6] = [
     "SUBSCRIBE",
 ];
 
+/// Index of OPTIONS in [`METHODS`].
+const OPTIONS: usize = 3;
+
 #[derive(Default)]
 pub struct RateState {
     rate: Rate,
     samples: Samples,
+    /// Under a source's OPTIONS key: when it last sent OPTIONS to each of its recent
+    /// destinations (at most [`KEEPALIVE_PEERS`]), to tell a keepalive round from a flood.
+    keepalive: Vec<(IpAddr, Ts)>,
 }
+
+/// Destinations remembered per source for keepalive rounds; beyond them every OPTIONS counts.
+const KEEPALIVE_PEERS: usize = 64;
 
 pub struct Flood {
     /// (source, index in [`METHODS`]).
@@ -117,19 +126,26 @@ impl Flood {
         }
         if let Some(method) = m.method.as_deref() {
             let own = METHODS.iter().position(|x| x.eq_ignore_ascii_case(method));
+            let keepalive = own == Some(OPTIONS) && self.keepalive_round(ctx, cfg.window);
             for i in std::iter::once(0).chain(own.filter(|&i| i > 0)) {
                 let idx = i as u8;
                 let thr = src_threshold(cfg, i);
-                Self::count(
-                    &mut self.sources,
-                    (ctx.src, idx),
-                    thr,
-                    cfg.window,
-                    m,
-                    FLOOD_SOURCE,
-                    "source",
-                    emit,
-                );
+                // A source's first OPTIONS to a host within the window is a keepalive round
+                // (a PBX pinging each of its trunks), not part of a flood from that source;
+                // a second one to the same host within the window counts. Per destination,
+                // every request counts.
+                if !keepalive {
+                    Self::count(
+                        &mut self.sources,
+                        (ctx.src, idx),
+                        thr,
+                        cfg.window,
+                        m,
+                        FLOOD_SOURCE,
+                        "source",
+                        emit,
+                    );
+                }
                 let thr = dst_threshold(cfg, i);
                 Self::count(
                     &mut self.destinations,
@@ -167,6 +183,32 @@ impl Flood {
                 if emit.fire(FLOOD_CHALLENGES, &key, ctx, ev) {
                     s.rate.since_alert = 0;
                 }
+            }
+        }
+    }
+
+    /// Whether this OPTIONS is the source's first to its destination within `window` seconds
+    /// (remembering it either way).
+    fn keepalive_round(&mut self, ctx: &crate::base::packet::PacketCtx, window: u64) -> bool {
+        let s = self
+            .sources
+            .touch((ctx.src, OPTIONS as u8), ctx.ts, RateState::default);
+        if let Some((_, last)) = s.keepalive.iter_mut().find(|(d, _)| *d == ctx.dst) {
+            let first = ctx.ts.since(*last) >= secs(window);
+            *last = ctx.ts;
+            return first;
+        }
+        match () {
+            () if s.keepalive.len() < KEEPALIVE_PEERS => {
+                s.keepalive.push((ctx.dst, ctx.ts));
+                true
+            }
+            () => {
+                // Full: the stalest destination makes room; this OPTIONS counts.
+                if let Some(oldest) = s.keepalive.iter_mut().min_by_key(|(_, t)| *t) {
+                    *oldest = (ctx.dst, ctx.ts);
+                }
+                false
             }
         }
     }

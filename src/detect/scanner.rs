@@ -23,6 +23,8 @@ use crate::dialog::Msg;
 /// What one source did.
 #[derive(Default)]
 pub struct SourceState {
+    /// The source has shown a scanner's traits (`scanner_trait`): a handful of hosts is a sweep.
+    scanner: bool,
     hosts: Distinct,
     users: Distinct,
     unanswered: Rate,
@@ -31,6 +33,34 @@ pub struct SourceState {
 
 pub struct Scanner {
     pub sources: Lru<IpAddr, SourceState>,
+}
+
+/// User-Agents of SIP scanners and attack tools (lowercase substrings): SIPVicious, sipcli,
+/// the VaxSIP SDK of many scanners, pplsip, nmap's NSE scripts, SiVuS, iWar, smap, sundayddr.
+const SCANNER_AGENTS: &[&str] = &[
+    "friendly-scanner",
+    "sipvicious",
+    "sipcli",
+    "vaxsipuseragent",
+    "pplsip",
+    "nmap nse",
+    "sivus",
+    "iwar",
+    "smap",
+    "sundayddr",
+    "sipscan",
+];
+
+/// A scanner's trait in one request: the SIPVicious From-tag or a scanner's User-Agent.
+fn scanner_trait(m: &Msg) -> bool {
+    m.from_tag().and_then(sipvicious_tag).is_some()
+        || m.user_agent.as_deref().is_some_and(|ua| {
+            let ua = ua.as_bytes();
+            SCANNER_AGENTS.iter().any(|s| {
+                ua.windows(s.len())
+                    .any(|w| w.eq_ignore_ascii_case(s.as_bytes()))
+            })
+        })
 }
 
 /// Responses that tell an enumerator an extension does not exist (or exists: 401/407).
@@ -85,30 +115,18 @@ impl Scanner {
                 .or_else(|| super::target_user(m)),
             m.user_agent.as_deref(),
         );
-        let n = s.hosts.hit(
-            &IpText::new(&ctx.dst),
-            ctx.ts,
-            secs(cfg.sweep_window),
-            cfg.sweep_hosts,
-        );
-        if n >= cfg.sweep_hosts {
-            let ev = || {
-                json!({
-                    "source": src,
-                    "hosts": n,
-                    "window_s": cfg.sweep_window,
-                    "threshold": cfg.sweep_hosts,
-                    "requests": s.hosts.since_alert,
-                    "sample_hosts": s.hosts.sample(super::table::SAMPLES),
-                    "samples": s.samples.json(),
-                })
-            };
-            if emit.fire(SCAN_SWEEP, &src, ctx, ev) {
-                s.hosts.since_alert = 0;
-            }
+        if !s.scanner && scanner_trait(m) {
+            s.scanner = true;
+        }
+        // A source with a scanner's traits sweeps with every request; any other source only
+        // with requests that fail or go unanswered (`sweep_hit` from `on_final` and
+        // `on_unanswered`): hosts that answer are its peers (keepalives to trunks), not a sweep.
+        if s.scanner {
+            self.sweep_hit(cfg, ctx.src, ctx.dst, ctx, emit);
         }
         if cfg.sipvicious_tag != 0 {
             if let Some(prefix) = m.from_tag().and_then(sipvicious_tag) {
+                let s = self.sources.touch(ctx.src, ctx.ts, SourceState::default);
                 let tag = m.from_tag().unwrap_or("");
                 let ev = || {
                     json!({
@@ -121,6 +139,51 @@ impl Scanner {
                 };
                 emit.fire(SCAN_SIPVICIOUS_TAG, &src, ctx, ev);
             }
+        }
+    }
+
+    /// One more host in `src`'s sweep: every host for a source with a scanner's traits (then
+    /// `sweep_hosts_scanner` of them are enough), else hosts whose requests failed or went
+    /// unanswered (`sweep_hosts`). `ctx` is the packet that decided it.
+    fn sweep_hit(
+        &mut self,
+        cfg: &ScannerConfig,
+        src_ip: IpAddr,
+        host: IpAddr,
+        ctx: &crate::base::packet::PacketCtx,
+        emit: &mut Emit<'_>,
+    ) {
+        let src = IpText::new(&src_ip).to_string();
+        let s = self.sources.touch(src_ip, ctx.ts, SourceState::default);
+        let threshold = if s.scanner {
+            cfg.sweep_hosts_scanner.min(cfg.sweep_hosts)
+        } else {
+            cfg.sweep_hosts
+        };
+        let n = s.hosts.hit(
+            &IpText::new(&host),
+            ctx.ts,
+            secs(cfg.sweep_window),
+            cfg.sweep_hosts,
+        );
+        if n < threshold {
+            return;
+        }
+        let scanner = s.scanner;
+        let ev = || {
+            json!({
+                "source": src,
+                "hosts": n,
+                "window_s": cfg.sweep_window,
+                "threshold": threshold,
+                "scanner_traits": scanner,
+                "requests": s.hosts.since_alert,
+                "sample_hosts": s.hosts.sample(super::table::SAMPLES),
+                "samples": s.samples.json(),
+            })
+        };
+        if emit.fire(SCAN_SWEEP, &src, ctx, ev) {
+            s.hosts.since_alert = 0;
         }
     }
 
@@ -172,11 +235,15 @@ impl Scanner {
         if enumeration_status(status) {
             self.enumeration_hit(cfg, p, Some(status), &m.ctx, emit);
         }
+        if status >= 300 {
+            self.sweep_hit(cfg, p.ctx.src, p.ctx.dst, &m.ctx, emit);
+        }
     }
 
     /// A request that got no response at all within `no_response_timeout`.
     pub(crate) fn on_unanswered(&mut self, cfg: &ScannerConfig, p: &Pending, emit: &mut Emit<'_>) {
         self.enumeration_hit(cfg, p, None, &p.ctx, emit);
+        self.sweep_hit(cfg, p.ctx.src, p.ctx.dst, &p.ctx, emit);
         let src = IpText::new(&p.ctx.src).to_string();
         let s = self
             .sources

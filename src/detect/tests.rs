@@ -130,57 +130,116 @@ fn signatures_are_numbered_and_named() {
     assert_eq!(BRUTE_SUCCESS.severity, 1);
 }
 
+/// A request answered with an error, and its response, through the detectors.
+fn refused(d: &mut Detectors, out: &mut Vec<Finding>, ms: u64, dst: IpAddr, call_id: &str) {
+    let r = req(ms, a(), dst, "OPTIONS", call_id, "100");
+    d.on_message(&r, false, out);
+    d.on_message(&resp(&r, ms + 5, 503), false, out);
+}
+
 #[test]
-fn sweep_fires_at_ten_hosts_not_nine_and_is_limited() {
+fn sweep_counts_hosts_that_fail_or_do_not_answer_fires_at_ten_and_is_limited() {
     let mut d = Detectors::new(no_floods());
     let mut out = Vec::new();
+    // Hosts that answer are peers (a PBX's keepalives to its trunks), however many: no sweep.
+    for round in 0..3u64 {
+        for i in 0..20u64 {
+            let r = req(
+                round * 15_000 + i,
+                server(),
+                ip(&format!("198.18.0.{i}")),
+                "OPTIONS",
+                &format!("k{round}-{i}"),
+                "ping",
+            );
+            d.on_message(&r, false, &mut out);
+            d.on_message(&resp(&r, round * 15_000 + i + 3, 200), false, &mut out);
+        }
+    }
+    assert!(out.is_empty(), "{out:?}");
     for i in 0..9 {
-        let dst = ip(&format!("203.0.113.{i}"));
-        d.on_message(
-            &req(i * 100, a(), dst, "OPTIONS", &format!("c{i}"), "100"),
-            false,
+        refused(
+            &mut d,
             &mut out,
+            50_000 + i * 100,
+            ip(&format!("203.0.113.{i}")),
+            &format!("c{i}"),
         );
     }
     // the same host again is not a new host; a retransmission is not counted
+    refused(&mut d, &mut out, 50_950, ip("203.0.113.0"), "cx");
     d.on_message(
-        &req(950, a(), ip("203.0.113.0"), "OPTIONS", "cx", "100"),
-        false,
-        &mut out,
-    );
-    d.on_message(
-        &req(960, a(), ip("203.0.113.99"), "OPTIONS", "cy", "100"),
+        &req(50_960, a(), ip("203.0.113.99"), "OPTIONS", "cy", "100"),
         true,
         &mut out,
     );
     assert!(out.is_empty(), "{out:?}");
-    d.on_message(
-        &req(1000, a(), ip("203.0.113.9"), "OPTIONS", "c9", "100"),
-        false,
-        &mut out,
-    );
+    refused(&mut d, &mut out, 51_000, ip("203.0.113.9"), "c9");
     assert_eq!(ids(&out), vec![SCAN_SWEEP.id]);
     assert_eq!(out[0].evidence["hosts"], 10);
     assert_eq!(out[0].evidence["window_s"], 60);
+    assert_eq!(out[0].evidence["threshold"], 10);
+    assert_eq!(out[0].evidence["scanner_traits"], false);
     assert_eq!(out[0].evidence["source"], "198.51.100.7");
-    assert_eq!(out[0].ctx.dst, ip("203.0.113.9"));
+    // decided on the host's error response
+    assert_eq!(out[0].ctx.src, ip("203.0.113.9"));
     out.clear();
     for i in 10..200 {
-        let dst = ip(&format!("203.0.113.{i}"));
+        refused(
+            &mut d,
+            &mut out,
+            51_000 + i * 10,
+            ip(&format!("203.0.113.{i}")),
+            &format!("c{i}"),
+        );
+    }
+    assert!(out.is_empty(), "limited to 1 per 60 s: {out:?}");
+    refused(&mut d, &mut out, 112_000, ip("203.0.113.250"), "z");
+    assert_eq!(ids(&out), vec![SCAN_SWEEP.id]);
+    assert_eq!(out[0].evidence["suppressed"], 190);
+}
+
+#[test]
+fn unanswered_hosts_are_a_sweep_and_a_scanner_needs_only_three() {
+    let mut d = Detectors::new(no_floods());
+    let mut out = Vec::new();
+    // Ten hosts that never answer: counted once the no-response timeout has passed.
+    for i in 0..10u64 {
         d.on_message(
-            &req(1000 + i * 10, a(), dst, "OPTIONS", &format!("c{i}"), "100"),
+            &req(
+                i * 10,
+                a(),
+                ip(&format!("203.0.113.{i}")),
+                "OPTIONS",
+                &format!("u{i}"),
+                "100",
+            ),
             false,
             &mut out,
         );
     }
-    assert!(out.is_empty(), "limited to 1 per 60 s: {out:?}");
-    d.on_message(
-        &req(62_000, a(), ip("203.0.113.250"), "OPTIONS", "z", "100"),
-        false,
-        &mut out,
-    );
+    assert!(out.is_empty());
+    d.expire(Ts((T0 + 6_000) * 1_000_000), &mut out);
+    assert!(ids(&out).contains(&SCAN_SWEEP.id), "{out:?}");
+    // A scanner's User-Agent: three hosts are a sweep, answered or not.
+    let mut d = Detectors::new(no_floods());
+    let mut out = Vec::new();
+    for i in 0..3u64 {
+        let mut r = req(
+            i * 10,
+            server(),
+            ip(&format!("198.18.1.{i}")),
+            "OPTIONS",
+            &format!("s{i}"),
+            "100",
+        );
+        r.user_agent = Some("friendly-scanner".to_string());
+        d.on_message(&r, false, &mut out);
+        d.on_message(&resp(&r, i * 10 + 2, 200), false, &mut out);
+    }
     assert_eq!(ids(&out), vec![SCAN_SWEEP.id]);
-    assert_eq!(out[0].evidence["suppressed"], 190);
+    assert_eq!(out[0].evidence["threshold"], 3);
+    assert_eq!(out[0].evidence["scanner_traits"], true);
 }
 
 #[test]
@@ -276,6 +335,46 @@ fn sipvicious_tag_fires_once_per_source() {
     out.clear();
     d.on_message(&m, false, &mut out);
     assert!(out.is_empty());
+}
+
+/// A keepalive round (a PBX's OPTIONS to each of its 40 trunks within a few ms, every 15 s) is
+/// not a flood of that source; OPTIONS hammering one host is.
+#[test]
+fn a_keepalive_round_is_not_a_source_flood_but_options_to_one_host_are() {
+    let mut d = Detectors::new(DetectConfig::default());
+    let mut out = Vec::new();
+    for round in 0..4u64 {
+        for i in 0..40u64 {
+            let dst = ip(&format!("198.18.2.{i}"));
+            let r = req(
+                round * 15_000 + i,
+                server(),
+                dst,
+                "OPTIONS",
+                &format!("k{round}-{i}"),
+                "ping",
+            );
+            d.on_message(&r, false, &mut out);
+        }
+    }
+    assert!(out.is_empty(), "{out:?}");
+    // The same host 17 times in 2 s: the first is a keepalive, the next 16 a flood.
+    for i in 0..17u64 {
+        d.on_message(
+            &req(
+                100_000 + i * 10,
+                server(),
+                ip("198.18.3.1"),
+                "OPTIONS",
+                &format!("h{i}"),
+                "ping",
+            ),
+            false,
+            &mut out,
+        );
+    }
+    assert_eq!(ids(&out), vec![FLOOD_SOURCE.id, FLOOD_SOURCE.id], "{out:?}");
+    assert_eq!(out[1].evidence["method"], "OPTIONS");
 }
 
 #[test]
@@ -575,7 +674,7 @@ fn registration_from_a_new_network() {
 fn reload_keeps_state_and_applies_new_thresholds() {
     let mut d = Detectors::new(DetectConfig::default());
     let mut out = Vec::new();
-    d.on_message(&req(0, server(), a(), "OPTIONS", "o", "1"), false, &mut out);
+    d.on_message(&req(0, server(), a(), "MESSAGE", "o", "1"), false, &mut out);
     for i in 1..=10 {
         d.on_message(
             &req(i, a(), server(), "SUBSCRIBE", "s", "1"),
@@ -825,13 +924,15 @@ fn capture_svmap_svwar_options() {
     );
     assert_eq!(n, 765);
     // svmap's INVITEs carry the tag; kamailio (127.0.0.10) forwards them to itself with the
-    // scanner's From-tag and loops (483): a source flood of INVITEs; svwar's OPTIONS for
-    // 1000-1030 are answered 404: enumeration, and an OPTIONS rate of one source.
+    // scanner's From-tag and loops (483): a source flood of INVITEs; svmap over three hosts
+    // (127.0.0.9-11) with a scanner's traits is a sweep; svwar's OPTIONS for 1000-1030 are
+    // answered 404: enumeration, and an OPTIONS rate of one source.
     assert_eq!(
         summary(&f),
         owned(&[
             (2_300_004, "127.0.0.1 INVITE"),
             (2_300_004, "127.0.0.10 INVITE"),
+            (2_300_001, "127.0.0.1"),
             (2_300_005, "127.0.0.10 ALL"),
             (2_300_005, "127.0.0.10 INVITE"),
             (2_300_002, "127.0.0.1 OPTIONS"),
@@ -840,17 +941,21 @@ fn capture_svmap_svwar_options() {
         ])
     );
     assert_eq!(f[0].evidence["decoded_prefix"], "7f00000913c4");
-    assert_eq!(f[4].evidence["users"], 10);
-    assert_eq!(f[4].evidence["last_status"], 404);
-    // svmap swept 3 hosts (127.0.0.9-11): below the default 10; at 3 the sweep fires, once
-    let mut cfg = DetectConfig::default();
-    cfg.scanner.sweep_hosts = 3;
-    let (f, _, _) = run_capture("public/sipvicious/svmap-invite-svwar-options.pcap", cfg);
+    assert_eq!(f[5].evidence["users"], 10);
+    assert_eq!(f[5].evidence["last_status"], 404);
+    // svmap swept 3 hosts (127.0.0.9-11): below the default 10, but svmap says it is
+    // friendly-scanner and tags its From: 3 hosts are enough, and the sweep fires once
     let sweeps: Vec<_> = f.iter().filter(|x| x.sig == SCAN_SWEEP).collect();
     assert_eq!(sweeps.len(), 1);
     assert_eq!(sweeps[0].evidence["source"], "127.0.0.1");
     assert_eq!(sweeps[0].evidence["hosts"], 3);
+    assert_eq!(sweeps[0].evidence["threshold"], 3);
     assert_eq!(sweeps[0].ctx.dst, ip("127.0.0.11"));
+    // without the scanner threshold (as high as the plain one), no sweep
+    let mut cfg = DetectConfig::default();
+    cfg.scanner.sweep_hosts_scanner = cfg.scanner.sweep_hosts;
+    let (f, _, _) = run_capture("public/sipvicious/svmap-invite-svwar-options.pcap", cfg);
+    assert!(f.iter().all(|x| x.sig != SCAN_SWEEP));
 }
 
 #[test]

@@ -16,6 +16,10 @@ pub struct EveWriter {
     out: Box<dyn Write + Send>,
     pub written: std::collections::BTreeMap<String, u64>,
     pub errors: u64,
+    /// The reader of the output went away (a broken pipe): the errors are not worth a word.
+    pub closed: bool,
+    /// The output is stdout (where a closed pipe means the reader had enough).
+    pub stdout: bool,
     pub health: WriteHealth,
     /// The record being written: serialised whole here, then handed to `out` in one call (a
     /// record that fails to serialise leaves nothing half-written; serde_json's many small
@@ -30,6 +34,8 @@ impl EveWriter {
             out,
             written: Default::default(),
             errors: 0,
+            closed: false,
+            stdout: false,
             health: WriteHealth::new(name),
             line: Vec::with_capacity(4096),
         }
@@ -66,7 +72,15 @@ impl EveWriter {
             Ok(()) => self.health.succeeded(Instant::now()),
             Err(e) => {
                 self.errors += 1;
-                self.health.failed(Instant::now(), &e.to_string())
+                let line = self.health.failed(Instant::now(), &e.to_string());
+                // A reader of stdout that went away (`| head`) is not worth a message; a
+                // named pipe's reader that died is a loss like any other.
+                if e.kind() == std::io::ErrorKind::BrokenPipe && self.stdout {
+                    self.closed = true;
+                    None
+                } else {
+                    line
+                }
             }
         };
         if let Some(line) = line {

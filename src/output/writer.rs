@@ -45,8 +45,11 @@ impl RecordWriter {
             Some((_, path)) => path.display().to_string(),
             None => "the output".to_string(),
         };
+        let mut eve = EveWriter::new(out, &name);
+        // No file to reopen: the records go to stdout.
+        eve.stdout = reopen.is_none();
         RecordWriter {
-            eve: EveWriter::new(out, &name),
+            eve,
             metrics,
             reopen,
             errors_published: 0,

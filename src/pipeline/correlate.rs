@@ -51,6 +51,9 @@ pub struct CorrelatorStats {
     pub calls: CallStats,
     pub records: BTreeMap<String, u64>,
     pub output_errors: u64,
+    /// The output's reader went away (broken pipe).
+    #[serde(skip)]
+    pub output_closed: bool,
     pub rtp_streams: u64,
     /// Alerts written, by signature id.
     pub alerts: BTreeMap<u32, u64>,
@@ -494,6 +497,7 @@ impl Correlator {
         s.alerts_thresholded = gate.thresholded.clone();
         s.records = self.out.eve.written.clone();
         s.output_errors = self.out.eve.errors;
+        s.output_closed = self.out.eve.closed;
         s
     }
 

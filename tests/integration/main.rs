@@ -2,6 +2,7 @@
 //! capture in pcaps/.
 
 mod attack;
+mod benign;
 mod cli;
 mod detect;
 mod exhaustion;
