@@ -199,6 +199,12 @@ impl Detection {
         self.take_findings();
     }
 
+    /// End of input: decide what waited for a later message that will not come.
+    pub fn flush(&mut self) {
+        self.detectors.flush(&mut self.findings);
+        self.take_findings();
+    }
+
     /// The gate on one alert about to be written.
     pub fn admit(&mut self, a: &mut AlertRecord, now: Ts) -> Decision {
         let is_rule = self.rules.by_sid(a.alert.signature_id).is_some();

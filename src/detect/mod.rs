@@ -465,6 +465,12 @@ pub struct Detectors {
     /// Requests in order of arrival, for the "no response" decision.
     undecided: VecDeque<(PendingKey, Ts)>,
     undecided_dropped: u64,
+    /// Requests without credentials answered 401/407, with the response's packet: a phone
+    /// sends the request again with credentials at once, a scanner never does. Decided for
+    /// the scanner after `no_response_timeout` unless a retry came (`challenged_ids`).
+    challenged: VecDeque<(Pending, PacketCtx, u16)>,
+    /// Call-IDs of `challenged` entries not retried yet, with how many entries each.
+    challenged_ids: crate::base::fasthash::FastMap<String, u32>,
     scanner: scanner::Scanner,
     flood: flood::Flood,
     brute: brute::Brute,
@@ -574,6 +580,22 @@ pub(crate) fn secs(s: u64) -> u64 {
     s.saturating_mul(1_000_000_000)
 }
 
+/// One challenged request of `call_id` is decided: whether it was still waiting (no retry with
+/// credentials came).
+fn forget_challenge(ids: &mut crate::base::fasthash::FastMap<String, u32>, call_id: &str) -> bool {
+    match ids.get_mut(call_id) {
+        Some(n) if *n > 1 => {
+            *n -= 1;
+            true
+        }
+        Some(_) => {
+            ids.remove(call_id);
+            true
+        }
+        None => false,
+    }
+}
+
 fn usize_of(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
@@ -586,6 +608,8 @@ impl Detectors {
             pending: Lru::new(usize_of(cfg.pairing.max_pending)),
             undecided: VecDeque::new(),
             undecided_dropped: 0,
+            challenged: VecDeque::new(),
+            challenged_ids: Default::default(),
             scanner: scanner::Scanner::new(&cfg.scanner),
             flood: flood::Flood::new(&cfg.flood),
             brute: brute::Brute::new(&cfg.bruteforce),
@@ -626,6 +650,12 @@ impl Detectors {
                 return;
             }
             self.scanner.on_request(&self.cfg.scanner, m, &mut emit);
+            // Credentials after a challenge: the challenged request was a phone's, not a probe.
+            if m.auth.is_some() && !self.challenged_ids.is_empty() {
+                if let Some(id) = m.call_id.as_deref() {
+                    self.challenged_ids.remove(id);
+                }
+            }
             self.fraud
                 .on_request(&self.cfg.fraud, &self.cfg.plan, m, &mut emit);
             callerid::on_request(
@@ -679,8 +709,20 @@ impl Detectors {
             let Some(p) = self.pending.remove(&key) else {
                 return;
             };
-            self.scanner
-                .on_final(&self.cfg.scanner, &p, m, status, &mut emit);
+            if matches!(status, 401 | 407) && p.auth_user.is_none() {
+                let cap = self.pending.max_keys().saturating_mul(2);
+                while self.challenged.len() >= cap {
+                    if let Some((old, _, _)) = self.challenged.pop_front() {
+                        forget_challenge(&mut self.challenged_ids, &old.call_id);
+                    }
+                    self.undecided_dropped += 1;
+                }
+                *self.challenged_ids.entry(p.call_id.clone()).or_default() += 1;
+                self.challenged.push_back((p.clone(), m.ctx, status));
+            } else {
+                self.scanner
+                    .on_final(&self.cfg.scanner, &p, &m.ctx, status, &mut emit);
+            }
             self.brute
                 .on_final(&self.cfg.bruteforce, &p, m, status, &mut emit);
         }
@@ -712,6 +754,21 @@ impl Detectors {
             let p = p.clone();
             self.scanner.on_unanswered(&self.cfg.scanner, &p, &mut emit);
         }
+        // Challenges that no retry with credentials followed: what a scanner leaves.
+        while let Some((_, ctx, _)) = self.challenged.front() {
+            if now.since(ctx.ts) < timeout {
+                break;
+            }
+            let Some((p, ctx, status)) = self.challenged.pop_front() else {
+                break;
+            };
+            if forget_challenge(&mut self.challenged_ids, &p.call_id) {
+                emit.answer = Some(ctx);
+                self.scanner
+                    .on_final(&self.cfg.scanner, &p, &ctx, status, &mut emit);
+                emit.answer = None;
+            }
+        }
         self.pending
             .expire(now, secs(self.cfg.pairing.pending_timeout));
         self.scanner.expire(&self.cfg.scanner, now);
@@ -719,6 +776,23 @@ impl Detectors {
         self.brute.expire(&self.cfg.bruteforce, now);
         self.fraud.expire(&self.cfg.fraud, now, &mut emit);
         self.limiter.expire(now);
+    }
+
+    /// End of input: the challenges still waiting get no retry any more (a capture that ends
+    /// within the timeout of a scanner's last probes still counts them).
+    pub fn flush(&mut self, out: &mut Vec<Finding>) {
+        let mut emit = Emit {
+            limiter: &mut self.limiter,
+            out,
+            answer: None,
+        };
+        while let Some((p, ctx, status)) = self.challenged.pop_front() {
+            if forget_challenge(&mut self.challenged_ids, &p.call_id) {
+                emit.answer = Some(ctx);
+                self.scanner
+                    .on_final(&self.cfg.scanner, &p, &ctx, status, &mut emit);
+            }
+        }
     }
 
     pub fn stats(&self) -> DetectStats {

@@ -224,19 +224,21 @@ impl Scanner {
     }
 
     /// The final response to a paired request.
+    /// (A 401/407 to a request without credentials is decided later: only when no retry with
+    /// credentials follows, see `Detectors::on_message`.) `ctx` is the response's.
     pub(crate) fn on_final(
         &mut self,
         cfg: &ScannerConfig,
         p: &Pending,
-        m: &Msg,
+        ctx: &crate::base::packet::PacketCtx,
         status: u16,
         emit: &mut Emit<'_>,
     ) {
         if enumeration_status(status) {
-            self.enumeration_hit(cfg, p, Some(status), &m.ctx, emit);
+            self.enumeration_hit(cfg, p, Some(status), ctx, emit);
         }
         if status >= 300 {
-            self.sweep_hit(cfg, p.ctx.src, p.ctx.dst, &m.ctx, emit);
+            self.sweep_hit(cfg, p.ctx.src, p.ctx.dst, ctx, emit);
         }
     }
 

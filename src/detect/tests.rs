@@ -269,8 +269,18 @@ fn enumeration_fires_on_refused_or_unanswered_users() {
     let r = req(210, a(), server(), "REGISTER", "rep", "100");
     d.on_message(&r, false, &mut out);
     d.on_message(&resp(&r, 211, 404), false, &mut out);
+    // a challenge answered by the request sent again with credentials is a phone's, not a
+    // probe's: that user never counts
+    let r = req(220, a(), server(), "REGISTER", "phone", "300");
+    d.on_message(&r, false, &mut out);
+    d.on_message(&resp(&r, 221, 401), false, &mut out);
+    let mut again = with_auth(req(222, a(), server(), "REGISTER", "phone", "300"), "300");
+    again.cseq = Some((2, "REGISTER".to_string()));
+    d.on_message(&again, false, &mut out);
+    d.on_message(&resp(&again, 223, 200), false, &mut out);
     assert!(out.is_empty(), "{out:?}");
-    // the 10th distinct user gets no answer at all: decided after 5 s
+    // the 10th distinct user gets no answer at all: decided after 5 s, as are the challenges
+    // no retry followed (401 and 407 above)
     let r = req(300, a(), server(), "REGISTER", "e9", "109");
     d.on_message(&r, false, &mut out);
     d.expire(Ts((T0 + 5_000) * 1_000_000), &mut out);
@@ -278,7 +288,7 @@ fn enumeration_fires_on_refused_or_unanswered_users() {
     d.expire(Ts((T0 + 5_300) * 1_000_000), &mut out);
     assert_eq!(ids(&out), vec![SCAN_ENUMERATION.id]);
     assert_eq!(out[0].evidence["users"], 10);
-    assert_eq!(out[0].evidence["last_status"], serde_json::Value::Null);
+    assert_eq!(out[0].evidence["last_status"], 407);
 }
 
 #[test]

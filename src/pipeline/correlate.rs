@@ -259,6 +259,7 @@ impl Correlator {
             EventKind::Stats(_) => {}
             EventKind::Flush { now } => {
                 self.advance(now);
+                self.detect.flush();
                 self.dialogs.flush();
                 self.write_out();
                 self.publish();

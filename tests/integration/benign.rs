@@ -12,9 +12,8 @@ use crate::util::*;
 
 /// (capture, signature id, alerts): false alarms not fixed yet, each with its cause.
 const KNOWN_FALSE_ALARMS: &[(&str, u32, usize)] = &[
-    // Every INVITE is challenged with 407 before its authenticated retry succeeds: the 407
-    // counts as a refusal of the callee (enumeration) and as a failed call (prefix probing).
-    ("benign/call-centre.pcap", 2_300_002, 6),
+    // Every INVITE is challenged with 407 before its authenticated retry succeeds: the fraud
+    // tracker counts the 407 as a failed call (prefix probing).
     ("benign/call-centre.pcap", 2_300_029, 6),
     // Three diallers at 5 calls/s in all, about 8 requests/s per trunk: a steady high call
     // rate, not a flood; the source flood counts every request.
@@ -41,7 +40,7 @@ fn benign_captures_raise_no_attack_alert_beyond_the_known_false_alarms() {
     assert_eq!(files.len(), 2, "{files:?}");
     let mut got: BTreeMap<(String, u32), usize> = BTreeMap::new();
     for f in &files {
-        for r in sensor(&[f.as_path()], &["--workers", "2"]) {
+        for r in sensor(&[f.as_path()], &["--workers", "1"]) {
             if r["event_type"] == "alert" && r["alert"]["category"] != "eavesdropping" {
                 let sid = r["alert"]["signature_id"].as_u64().unwrap() as u32;
                 *got.entry((rel(f), sid)).or_default() += 1;
@@ -108,7 +107,7 @@ fn benign_calls_and_outcomes_agree_with_tshark() {
     for f in benign() {
         let mut got: BTreeMap<String, usize> = BTreeMap::new();
         let mut challenged = 0;
-        for r in sensor(&[f.as_path()], &["--workers", "2"]) {
+        for r in sensor(&[f.as_path()], &["--workers", "1"]) {
             if r["event_type"] == "call" {
                 *got.entry(r["call"]["outcome"].as_str().unwrap().to_string())
                     .or_default() += 1;
