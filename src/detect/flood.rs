@@ -198,19 +198,15 @@ impl Flood {
             *last = ctx.ts;
             return first;
         }
-        match () {
-            () if s.keepalive.len() < KEEPALIVE_PEERS => {
-                s.keepalive.push((ctx.dst, ctx.ts));
-                true
-            }
-            () => {
-                // Full: the stalest destination makes room; this OPTIONS counts.
-                if let Some(oldest) = s.keepalive.iter_mut().min_by_key(|(_, t)| *t) {
-                    *oldest = (ctx.dst, ctx.ts);
-                }
-                false
-            }
+        if s.keepalive.len() < KEEPALIVE_PEERS {
+            s.keepalive.push((ctx.dst, ctx.ts));
+            return true;
         }
+        // Full: the stalest destination makes room; this OPTIONS counts.
+        if let Some(oldest) = s.keepalive.iter_mut().min_by_key(|(_, t)| *t) {
+            *oldest = (ctx.dst, ctx.ts);
+        }
+        false
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -31,9 +31,12 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
+    /// One more unit of work. Each heartbeat has one writer (its stage), so a plain load and
+    /// store does it: no locked read-modify-write on the per-packet path.
     #[inline]
     pub fn beat(&self) {
-        self.progress.fetch_add(1, Ordering::Relaxed);
+        let n = self.progress.load(Ordering::Relaxed);
+        self.progress.store(n.wrapping_add(1), Ordering::Relaxed);
     }
 
     #[inline]
