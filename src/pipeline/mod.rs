@@ -238,7 +238,7 @@ impl Dispatcher {
                 Err(TrySendError::Full(job)) => job,
                 _ => return,
             };
-            self.nudge();
+            self.nudge(w);
             if let Err(crossbeam_channel::SendTimeoutError::Timeout(Job::Packets(mut b))) =
                 self.tx[w].send_timeout(job, LIVE_QUEUE_WAIT)
             {
@@ -257,7 +257,7 @@ impl Dispatcher {
         match self.tx[w].try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(job)) => {
-                self.nudge();
+                self.nudge(w);
                 self.heart.doing(Doing::Handing);
                 self.heart.at_packet(self.seq);
                 let _ = self.tx[w].send(job);
@@ -267,8 +267,15 @@ impl Dispatcher {
         }
     }
 
-    fn nudge(&mut self) {
+    /// Hand every worker its pending packets and, when it has them all, a watermark; except
+    /// `holding`, the worker whose job this thread holds (it is busy, and a watermark could
+    /// overtake that job in its queue: the merge would then pass later packets of other
+    /// workers before that job's, and the call records depended on the machine's load).
+    fn nudge(&mut self, holding: usize) {
         for i in 0..self.tx.len() {
+            if i == holding {
+                continue;
+            }
             if !self.pending[i].is_empty() {
                 let fresh = self.fresh_batch();
                 let batch = std::mem::replace(&mut self.pending[i], fresh);

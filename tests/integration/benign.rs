@@ -40,7 +40,7 @@ fn benign_captures_raise_no_attack_alert_beyond_the_known_false_alarms() {
     assert_eq!(files.len(), 2, "{files:?}");
     let mut got: BTreeMap<(String, u32), usize> = BTreeMap::new();
     for f in &files {
-        for r in sensor(&[f.as_path()], &["--workers", "1"]) {
+        for r in sensor(&[f.as_path()], &[]) {
             if r["event_type"] == "alert" && r["alert"]["category"] != "eavesdropping" {
                 let sid = r["alert"]["signature_id"].as_u64().unwrap() as u32;
                 *got.entry((rel(f), sid)).or_default() += 1;
@@ -107,7 +107,7 @@ fn benign_calls_and_outcomes_agree_with_tshark() {
     for f in benign() {
         let mut got: BTreeMap<String, usize> = BTreeMap::new();
         let mut challenged = 0;
-        for r in sensor(&[f.as_path()], &["--workers", "1"]) {
+        for r in sensor(&[f.as_path()], &[]) {
             if r["event_type"] == "call" {
                 *got.entry(r["call"]["outcome"].as_str().unwrap().to_string())
                     .or_default() += 1;

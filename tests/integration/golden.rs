@@ -34,9 +34,7 @@ fn records_equal_the_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut failures = Vec::new();
     for cap in captures() {
-        let one = ["--workers", "1"];
-        let extra: &[&str] = if worker_dependent(&cap) { &one } else { &[] };
-        let got = records_of_interest(&sensor(&[&cap], extra));
+        let got = records_of_interest(&sensor(&[&cap], &[]));
         let path = golden_path(&cap);
         if update {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -39,20 +39,6 @@ pub fn captures() -> Vec<PathBuf> {
     v
 }
 
-/// Captures whose records still depend on the worker count or the threads' timing: a known
-/// bug, not yet found. On `benign/call-centre.pcap` (two-leg calls through a proxy at 5 calls/s)
-/// about one run in ten with several workers writes one call record early, with fewer messages
-/// (`for i in $(seq 20); do voip-sentinel replay -q --workers 2 --queue-batches 1 --eve -
-/// pcaps/benign/call-centre.pcap | grep -v stats | md5sum; done | sort | uniq -c`, with the
-/// other core loaded; already so at c42b13c; one worker is stable). Tests that compare worker
-/// counts leave these out, and the others run them with one worker, until it is fixed.
-pub const WORKER_DEPENDENT: &[&str] = &["benign/call-centre.pcap"];
-
-/// Whether `p` is one of [`WORKER_DEPENDENT`].
-pub fn worker_dependent(p: &Path) -> bool {
-    WORKER_DEPENDENT.contains(&rel(p).as_str())
-}
-
 pub fn rel(p: &Path) -> String {
     p.strip_prefix(root().join("pcaps"))
         .unwrap_or(p)
