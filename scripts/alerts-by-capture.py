@@ -5,6 +5,10 @@ detectors.conf, threshold.config) shows its effect on every capture at once.
 
     scripts/alerts-by-capture.py [--bin PATH] [--rules DIR]... [--by-signature] [PATH...]
 
+A capture with a site profile (NAME.rules/ beside NAME.pcap: what its operator sets over the
+shipped rules, as pcaps/benign/call-centre.rules/ sets a UK dialling context) is replayed with
+that folder over the rules.
+
 Prints a Markdown table: one row per capture with its alerts as `sid×count`, the benign
 captures (pcaps/benign/) marked, and a line per benign capture that raised anything outside the
 eavesdropping category (a false alarm by definition there). With --by-signature, one row per
@@ -53,9 +57,18 @@ def captures(paths):
     return sorted(out)
 
 
+def site_rules(pcap, rules):
+    """The rules folders for one capture: those given (default: the shipped rules/), then the
+    capture's site profile, NAME.rules/ beside NAME.pcap, when it has one."""
+    site = os.path.splitext(pcap)[0] + ".rules"
+    if not os.path.isdir(site):
+        return rules
+    return (rules or [os.path.join(ROOT, "rules")]) + [site]
+
+
 def alerts_of(binary, pcap, rules):
-    cmd = [binary, "replay", "-q", "--workers", "1", "--eve", "-"]
-    for r in rules:
+    cmd = [binary, "replay", "-q", "--eve", "-"]
+    for r in site_rules(pcap, rules):
         cmd += ["--rules", r]
     run = subprocess.run(cmd + [pcap], capture_output=True, text=True)
     found = []

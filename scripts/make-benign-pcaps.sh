@@ -14,11 +14,14 @@
 #                resume, CANCEL while ringing, busy, voicemail, transfers with
 #                REFER/NOTIFY), 3 s of G.711 A-law each way per answered call,
 #                and an SBC pinging 16 trunks and gateways with OPTIONS every 15 s.
-#   call-centre  call-centre.pcap, about 2 min 20 s: three diallers (Asterisk,
-#                Asterisk, FreeSWITCH) placing 5 calls/s in all to national
-#                numbers through an authenticating Kamailio (407 on every
-#                INVITE) to the carrier; 1-3 s answered calls, busy numbers,
-#                unanswered ones given up after 6 s; no RTP.
+#   call-centre  call-centre.pcap, about 3 min 10 s: three diallers (Asterisk,
+#                Asterisk, FreeSWITCH) placing 5 calls/s in all for 2 min to
+#                UK national numbers through an authenticating Kamailio (407
+#                on every INVITE) to the carrier; answered calls of 8-60 s
+#                (about 50 up at once per dialler), busy numbers, unanswered
+#                ones given up after 6 s; no RTP. Its site profile (a UK
+#                dialling context, the diallers' channel count) is in
+#                pcaps/benign/call-centre.rules/.
 #
 # Real tools on loopback: Kamailio 5.6 (scripts/benign/kamailio-pbx.cfg,
 # kamailio-sbc.cfg) and sipp 3.6 (scenarios in scripts/benign/), one sipp per
@@ -212,7 +215,7 @@ CC_CALLS=200 # per dialler: 3 x 200 calls at 5 calls/s in all, 120 s
 
 make_call-centre() {
 	local f=call-centre.pcap d="$WORK/call-centre"
-	log "$f (about 140 s)"
+	log "$f (about 200 s)"
 	mkdir -p "$d/db"
 	printf 'table_name(string) table_version(int)\nsubscriber:7\n' >"$d/db/version"
 	# the diallers' accounts: address|User-Agent|account|password
@@ -239,7 +242,7 @@ make_call-centre() {
 		busy=$((busy + $(grep -c '7$' "$d/$acct/numbers.csv" || true)))
 		noanswer=$((noanswer + $(grep -c '9$' "$d/$acct/numbers.csv" || true)))
 	done
-	local calls=$((3 * CC_CALLS)) limit=240
+	local calls=$((3 * CC_CALLS)) limit=300
 	mkdir -p "$d/carrier"
 
 	cap_start "$f" "$FILTER" "$limit"

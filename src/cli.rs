@@ -153,9 +153,10 @@ pub struct RunOptions {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
     /// Folder of rule files; given again, later folders override earlier ones file by file
-    /// (a site folder over the shipped rules). Default: the rules installed with the binary
-    /// (../share/voip-sentinel/rules beside it, or /usr/share/voip-sentinel/rules), else those
-    /// of the source tree it was built from. SIGHUP reloads them.
+    /// (a site folder over the shipped rules), but amend detectors.conf and numbering.plan.
+    /// Default: the rules installed with the binary (../share/voip-sentinel/rules beside it,
+    /// or /usr/share/voip-sentinel/rules), else those of the source tree it was built from.
+    /// SIGHUP reloads them.
     #[arg(long, value_name = "DIR")]
     pub rules: Vec<PathBuf>,
     /// Where to write the JSON-lines records (`-` for stdout).

@@ -192,7 +192,13 @@ pub use super::error::ConfigError;
 impl DetectConfig {
     /// Read a `rules/detectors.conf` text; what it does not set keeps its default.
     pub fn parse(text: &str) -> Result<DetectConfig, Vec<ConfigError>> {
-        let mut cfg = DetectConfig::default();
+        DetectConfig::parse_over(DetectConfig::default(), text)
+    }
+
+    /// Read a `detectors.conf` text over `base` (a site's file over the shipped one): what it
+    /// does not set keeps `base`'s value.
+    pub fn parse_over(base: DetectConfig, text: &str) -> Result<DetectConfig, Vec<ConfigError>> {
+        let mut cfg = base;
         let mut errors = Vec::new();
         let mut section: Option<String> = None;
         for (i, raw) in text.lines().enumerate() {
@@ -285,6 +291,14 @@ impl DetectConfig {
     /// This configuration with the number plan read from `text` (`rules/numbering.plan`).
     pub fn with_plan(mut self, text: &str) -> Result<DetectConfig, Vec<ConfigError>> {
         self.plan = super::fraud::parse_plan(text)?;
+        Ok(self)
+    }
+
+    /// This configuration with the entries of the plan `text` over its own (a site's
+    /// numbering.plan over the shipped one): a prefix in both takes the new entry.
+    pub fn with_plan_over(mut self, text: &str) -> Result<DetectConfig, Vec<ConfigError>> {
+        let site = super::fraud::parse_plan(text)?;
+        self.plan.entries.extend(site.entries);
         Ok(self)
     }
 }

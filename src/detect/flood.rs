@@ -1,7 +1,9 @@
 //! Floods: requests per window of one source and towards one destination, per method (INVITE,
 //! REGISTER, OPTIONS, MESSAGE, SUBSCRIBE) and all methods together; 401/407 challenges towards
 //! one destination; and a global alarm on all SIP messages per second of packet time. Floods
-//! count every packet, retransmissions included: they load the server all the same.
+//! count every packet, retransmissions included: they load the server all the same. What a
+//! source does as a matter of course is left out of its own count: its keepalive round of
+//! OPTIONS, and the in-dialog requests (ACK, BYE) of its calls under "all methods".
 
 use std::net::IpAddr;
 
@@ -127,14 +129,20 @@ impl Flood {
         if let Some(method) = m.method.as_deref() {
             let own = METHODS.iter().position(|x| x.eq_ignore_ascii_case(method));
             let keepalive = own == Some(OPTIONS) && self.keepalive_round(ctx, cfg.window);
+            // A request with a To tag continues a dialog (or ACKs a final response): the ACKs
+            // and BYEs of a busy trunk's calls are not new work it asks of the server.
+            let in_dialog = m.to.as_ref().is_some_and(|t| t.tag.is_some());
             for i in std::iter::once(0).chain(own.filter(|&i| i > 0)) {
                 let idx = i as u8;
                 let thr = src_threshold(cfg, i);
                 // A source's first OPTIONS to a host within the window is a keepalive round
                 // (a PBX pinging each of its trunks), not part of a flood from that source;
-                // a second one to the same host within the window counts. Per destination,
-                // every request counts.
-                if !keepalive {
+                // a second one to the same host within the window counts. A source's requests
+                // of all methods together count those that start something (no To tag); its
+                // INVITEs (re-INVITEs too), REGISTERs, ... each count on their own. Per
+                // destination, every request counts.
+                let routine = keepalive || (i == 0 && in_dialog);
+                if !routine {
                     Self::count(
                         &mut self.sources,
                         (ctx.src, idx),

@@ -762,6 +762,37 @@ fn account_of(m: &Msg) -> Option<String> {
 }
 
 /// The called number: Request-URI user, else To user.
+/// Raise `sig` about the call whose INVITE was `call` (its caller is the actor), on the message
+/// at `at` that decided it.
+fn fire_for(
+    emit: &mut Emit<'_>,
+    call: &PacketCtx,
+    sig: super::signature::Signature,
+    key: &str,
+    at: &PacketCtx,
+    ev: impl FnOnce() -> serde_json::Value,
+) -> bool {
+    emit.fire_by(call.src, sig, key, &acting(call, at), ev)
+}
+
+/// A final status that says the call reached the called party (or the caller gave up): not a
+/// route refused.
+fn reached_callee(status: u16) -> bool {
+    matches!(status, 480 | 486 | 487 | 600 | 603)
+}
+
+/// Where an alert about a call is raised, given the message that decided it: that message's
+/// packet when it travels to or from the caller; else (a proxy's other leg of the call, as the
+/// carrier's 486 to the proxy) the caller's INVITE packet at the message's time, so that the
+/// alert's source is the caller, not the carrier.
+fn acting(call: &PacketCtx, m: &PacketCtx) -> PacketCtx {
+    if m.src == call.src || m.dst == call.src {
+        *m
+    } else {
+        PacketCtx { ts: m.ts, ..*call }
+    }
+}
+
 pub fn called_raw(m: &Msg) -> Option<&str> {
     m.uri
         .as_deref()
@@ -974,6 +1005,12 @@ impl Fraud {
         if call.answered.is_some() {
             return; // a retransmitted 200, or the answer to a re-INVITE
         }
+        if status == 401 || status == 407 {
+            // A challenge says nothing of the destination: the call goes on when the caller
+            // retries with credentials (same Call-ID), and a source that never does is the
+            // scanner detectors' (enumeration, sweep), not dial-prefix probing.
+            return;
+        }
         if (200..300).contains(&status) {
             call.answered = Some(ts);
             let call = call.clone();
@@ -999,8 +1036,9 @@ impl Fraud {
                     json!({"account": call.account, "source": src, "concurrent_calls": n,
                         "limit": max, "call_id": cid})
                 };
-                emit.fire_by(
-                    call.ctx.src,
+                fire_for(
+                    emit,
+                    &call.ctx,
                     FRAUD_CONCURRENT_ACCOUNT,
                     &call.account,
                     &m.ctx,
@@ -1015,7 +1053,7 @@ impl Fraud {
                     json!({"source": src, "account": call.account, "concurrent_calls": n,
                         "limit": max, "call_id": cid})
                 };
-                emit.fire_by(call.ctx.src, FRAUD_CONCURRENT_SOURCE, &src, &m.ctx, ev);
+                fire_for(emit, &call.ctx, FRAUD_CONCURRENT_SOURCE, &src, &m.ctx, ev);
             }
             let trunk_max = cfg.max_concurrent_trunk;
             if trunk_max > 0 {
@@ -1028,7 +1066,7 @@ impl Fraud {
                         json!({"trunk": trunk, "source": src, "account": call.account,
                             "concurrent_calls": n, "limit": trunk_max, "call_id": cid})
                     };
-                    emit.fire_by(call.ctx.src, FRAUD_CONCURRENT_TRUNK, &trunk, &m.ctx, ev);
+                    fire_for(emit, &call.ctx, FRAUD_CONCURRENT_TRUNK, &trunk, &m.ctx, ev);
                 }
             }
             return;
@@ -1037,8 +1075,11 @@ impl Fraud {
             return;
         };
         // 487: the caller cancelled; 3xx: redirected. Neither is a probe; nor is a failed call
-        // to an extension (a walk over extensions is enumeration, reported as such).
-        if status < 400 || status == 487 || call.extension {
+        // to an extension (a walk over extensions is enumeration, reported as such); nor a
+        // failure that reached the called party (busy, away, declined: the route works, as a
+        // dialler's busy numbers show). A probe learns which destinations route: refusals
+        // (403, 404, 484, 488, 5xx, 604) and silence (408) count.
+        if status < 400 || call.extension || reached_callee(status) {
             return;
         }
         let Some(number) = call.number.as_deref() else {
@@ -1059,7 +1100,7 @@ impl Fraud {
                     "threshold": cfg.probe_prefixes, "failures_since_last_alert": since,
                     "last_status": status, "prefixes": s.probes.sample(10)})
             };
-            if emit.fire_by(call.ctx.src, FRAUD_PROBING, &src, &m.ctx, ev) {
+            if fire_for(emit, &call.ctx, FRAUD_PROBING, &src, &m.ctx, ev) {
                 s.probes.since_alert = 0;
             }
         }
@@ -1113,7 +1154,7 @@ impl Fraud {
                         "threshold": cfg.short_calls, "calls_since_last_alert": since,
                         "last_call_id": cid, "last_duration_ms": dur / 1_000_000})
                 };
-                if emit.fire_by(call.ctx.src, FRAUD_SHORT_CALLS, &src, &m.ctx, ev) {
+                if fire_for(emit, &call.ctx, FRAUD_SHORT_CALLS, &src, &m.ctx, ev) {
                     s.short.since_alert = 0;
                 }
             }
@@ -1122,7 +1163,15 @@ impl Fraud {
             && !call.long_alerted
             && dur > secs(cfg.long_call_secs)
         {
-            Self::fire_long(cfg, cid, &call, dur, "ended", &m.ctx, emit);
+            Self::fire_long(
+                cfg,
+                cid,
+                &call,
+                dur,
+                "ended",
+                &acting(&call.ctx, &m.ctx),
+                emit,
+            );
         }
     }
 

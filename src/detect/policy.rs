@@ -61,8 +61,9 @@ impl std::fmt::Debug for Policy {
 }
 
 impl Policy {
-    /// Load the folders (later ones override earlier ones file by file); every problem of
-    /// every file, as `file:line:column: message` lines.
+    /// Load the folders (later ones override earlier ones file by file, except detectors.conf
+    /// and numbering.plan, which later ones amend); every problem of every file, as
+    /// `file:line:column: message` lines.
     pub fn load(dirs: impl Into<RuleFolders>) -> Result<Policy, Vec<String>> {
         let dirs: RuleFolders = dirs.into();
         let dir = &dirs;
@@ -103,45 +104,56 @@ impl Policy {
                 Tuning::default()
             }
         };
-        let conf = dirs.file("detectors.conf");
-        let detect = if conf.exists() {
-            match std::fs::read_to_string(&conf) {
-                Ok(text) => match DetectConfig::parse(&text) {
-                    Ok(c) => Some(c),
-                    Err(es) => {
-                        errors.extend(es.iter().map(|(line, col, msg)| {
-                            format!("{}:{line}:{col}: {msg}", conf.display())
-                        }));
-                        None
-                    }
-                },
+        // detectors.conf and numbering.plan: each folder's file over the ones before it.
+        let mut detect = Some(DetectConfig::default());
+        for conf in dirs.layers("detectors.conf") {
+            let text = match std::fs::read_to_string(&conf) {
+                Ok(text) => text,
                 Err(e) => {
                     errors.push(format!("{}: {e}", conf.display()));
-                    None
+                    detect = None;
+                    continue;
+                }
+            };
+            match DetectConfig::parse_over(detect.clone().unwrap_or_default(), &text) {
+                Ok(c) => detect = detect.map(|_| c),
+                Err(es) => {
+                    errors.extend(
+                        es.iter().map(|(line, col, msg)| {
+                            format!("{}:{line}:{col}: {msg}", conf.display())
+                        }),
+                    );
+                    detect = None;
                 }
             }
-        } else {
-            Some(DetectConfig::default())
-        };
-        let plan = dirs.file("numbering.plan");
-        let detect = match (detect, plan.exists()) {
-            (Some(d), true) => match std::fs::read_to_string(&plan) {
-                Ok(text) => match d.with_plan(&text) {
-                    Ok(d) => Some(d),
-                    Err(es) => {
-                        errors.extend(es.iter().map(|(line, col, msg)| {
-                            format!("{}:{line}:{col}: {msg}", plan.display())
-                        }));
-                        None
-                    }
-                },
+        }
+        // The first plan replaces the built-in one (the shipped file); later ones amend it.
+        for (layer, plan) in dirs.layers("numbering.plan").into_iter().enumerate() {
+            let text = match std::fs::read_to_string(&plan) {
+                Ok(text) => text,
                 Err(e) => {
                     errors.push(format!("{}: {e}", plan.display()));
-                    None
+                    detect = None;
+                    continue;
                 }
-            },
-            (d, _) => d,
-        };
+            };
+            let Some(d) = detect.take() else { continue };
+            let d = if layer == 0 {
+                d.with_plan(&text)
+            } else {
+                d.with_plan_over(&text)
+            };
+            match d {
+                Ok(d) => detect = Some(d),
+                Err(es) => {
+                    errors.extend(
+                        es.iter().map(|(line, col, msg)| {
+                            format!("{}:{line}:{col}: {msg}", plan.display())
+                        }),
+                    );
+                }
+            }
+        }
         let vulnerable = match load_list(dir) {
             Ok(v) => v,
             Err(es) => {
@@ -185,6 +197,61 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A site folder's detectors.conf and numbering.plan amend the ones under it: what the site
+    /// does not name keeps the shipped value; its plan entries win over the same prefixes.
+    #[test]
+    fn a_site_folder_amends_detectors_conf_and_the_number_plan() {
+        let base = tempfile::tempdir().unwrap();
+        let site = tempfile::tempdir().unwrap();
+        let write = |d: &tempfile::TempDir, name: &str, text: &str| {
+            std::fs::write(d.path().join(name), text).unwrap()
+        };
+        write(
+            &base,
+            "detectors.conf",
+            "[flood]\nwindow = 3\nsrc_all = 20\n",
+        );
+        write(
+            &base,
+            "numbering.plan",
+            "44 international UK\n449 premium UK 09\n",
+        );
+        write(
+            &site,
+            "detectors.conf",
+            "[flood]\nsrc_all = 50\n[fraud]\nhome_country = 44\n",
+        );
+        write(&site, "numbering.plan", "44 national our own country\n");
+        let folders = RuleFolders::new(vec![base.path().into(), site.path().into()]);
+        let p = Policy::load(&folders).unwrap();
+        assert_eq!((p.detect.flood.window, p.detect.flood.src_all), (3, 50));
+        assert_eq!(p.detect.fraud.home_country, "44");
+        let plan = &p.detect.plan.entries;
+        assert_eq!(
+            plan.len(),
+            2,
+            "the base plan replaces the built-in one: {plan:?}"
+        );
+        use crate::detect::fraud::Class;
+        assert_eq!(plan["44"].0, Class::National);
+        assert_eq!(plan["449"].0, Class::Premium);
+        // the base folder alone
+        let p = Policy::load(base.path()).unwrap();
+        assert_eq!(p.detect.flood.src_all, 20);
+        assert_eq!(p.detect.plan.entries["44"].0, Class::International);
+        // an error in the site's file names that file
+        write(&site, "detectors.conf", "[flood]\nsrc_all = x\n");
+        let errs = Policy::load(&folders).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with(&format!(
+                "{}:2:",
+                site.path().join("detectors.conf").display()
+            )),
+            "{errs:?}"
+        );
+    }
 
     #[test]
     fn every_built_in_signature_is_unique_and_documented() {

@@ -456,6 +456,40 @@ fn source_flood_pike_default_sixteen_in_two_seconds() {
     assert_eq!(out[0].evidence["method"], "REGISTER");
 }
 
+/// A busy trunk's calls: per call an INVITE, then the ACK and the BYE of its dialog (To tag).
+/// Under "all methods" only the INVITEs are new work: 7 calls in 2 s (21 requests) are no flood;
+/// the in-dialog requests still count per destination, and 16 INVITEs still flood.
+#[test]
+fn in_dialog_requests_are_not_a_source_flood() {
+    let mut d = Detectors::new(DetectConfig::default());
+    let mut out = Vec::new();
+    let b = ip("198.51.100.8");
+    for i in 0..7u64 {
+        let cid = format!("t{i}");
+        d.on_message(
+            &req(i * 250, b, server(), "INVITE", &cid, "1"),
+            false,
+            &mut out,
+        );
+        for (ms, method) in [(i * 250 + 50, "ACK"), (i * 250 + 100, "BYE")] {
+            let mut m = req(ms, b, server(), method, &cid, "1");
+            m.to = Some(party("1", Some("tt")));
+            d.on_message(&m, false, &mut out);
+        }
+    }
+    assert!(out.is_empty(), "{out:?}");
+    for i in 7..16u64 {
+        d.on_message(
+            &req(1_750 + i, b, server(), "INVITE", &format!("t{i}"), "1"),
+            false,
+            &mut out,
+        );
+    }
+    assert_eq!(ids(&out), vec![FLOOD_SOURCE.id, FLOOD_SOURCE.id], "{out:?}");
+    assert_eq!(out[0].evidence["method"], "ALL");
+    assert_eq!(out[1].evidence["method"], "INVITE");
+}
+
 #[test]
 fn destination_and_challenge_floods() {
     let mut d = Detectors::new(DetectConfig::default());

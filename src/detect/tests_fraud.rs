@@ -445,9 +445,49 @@ fn dial_prefix_probing() {
     fail(&mut d, 20, "+33101111111", 503, &mut out);
     fail(&mut d, 21, "+55551234567", 487, &mut out);
     fail(&mut d, 22, "+66661234567", 200, &mut out);
+    // the called party reached (busy, away, declined), or a challenge: the route works
+    for (i, status) in [480u16, 486, 600, 603, 401, 407].into_iter().enumerate() {
+        let to = format!("+{}1234567", 4410 + i);
+        fail(&mut d, 23 + i as u64, &to, status, &mut out);
+    }
     assert_eq!(n(&out, FRAUD_PROBING), 0);
-    fail(&mut d, 30, "+77771234567", 603, &mut out);
+    fail(&mut d, 30, "+77771234567", 484, &mut out);
     assert_eq!(n(&out, FRAUD_PROBING), 1);
+}
+
+/// A challenged INVITE sent again with credentials is one call: refused after that, it counts
+/// once; decided by the response on the proxy's other leg, the alert names the caller.
+#[test]
+fn a_challenged_call_is_one_probe_and_the_caller_is_its_source() {
+    let mut d = Detectors::new(quiet());
+    let mut out = Vec::new();
+    let proxy = ip("192.0.2.1");
+    let carrier = ip("203.0.113.9");
+    for i in 0..10u64 {
+        let cid = format!("c{i}");
+        let to = format!("+{}1234567", 3310 + i);
+        let m = invite(i * 100, a(), "100", &to, &cid);
+        d.on_message(&m, false, &mut out);
+        d.on_message(&resp(&m, i * 100 + 10, 407), false, &mut out);
+        let mut retry = m.clone();
+        retry.ctx = ctx(i * 100 + 20, a());
+        retry.cseq = Some((2, "INVITE".to_string()));
+        d.on_message(&retry, false, &mut out);
+        // the proxy relays it to the carrier, which refuses it
+        let mut relayed = retry.clone();
+        relayed.ctx = ctx(i * 100 + 30, proxy);
+        relayed.ctx.dst = carrier;
+        d.on_message(&relayed, false, &mut out);
+        d.on_message(&resp(&relayed, i * 100 + 40, 404), false, &mut out);
+        d.on_message(&resp(&retry, i * 100 + 50, 404), false, &mut out);
+    }
+    let probes: Vec<_> = out
+        .iter()
+        .filter(|f| f.sig.id == FRAUD_PROBING.id)
+        .collect();
+    assert_eq!(probes.len(), 1, "{out:?}");
+    assert_eq!(probes[0].evidence["distinct_prefixes"], 10);
+    assert_eq!(probes[0].ctx.src, a(), "{:?}", probes[0]);
 }
 
 #[test]

@@ -79,6 +79,39 @@ pub struct CallInfo {
     /// one call, whose outcome is that of the last attempt.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub auth: Option<CallAuth>,
+    /// The hops the initial INVITE took, in the order seen, when there were several: a proxy
+    /// or SBC forwarding the call with the same Call-ID (each hop once; at most [`MAX_LEGS`]).
+    /// One call, several legs, whose messages all count in `messages`.
+    #[serde(skip_serializing_if = "one_or_none", default)]
+    pub legs: Vec<Leg>,
+}
+
+/// One hop of a call's initial INVITE, in the style of an EVE record's addresses.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Leg {
+    pub src_ip: std::net::IpAddr,
+    pub src_port: u16,
+    pub dest_ip: std::net::IpAddr,
+    pub dest_port: u16,
+}
+
+impl Leg {
+    fn of(c: &PacketCtx) -> Leg {
+        Leg {
+            src_ip: c.src,
+            src_port: c.sport,
+            dest_ip: c.dst,
+            dest_port: c.dport,
+        }
+    }
+}
+
+/// Hops kept per call (a spiral through a misconfigured proxy must not grow a record).
+pub const MAX_LEGS: usize = 8;
+
+fn one_or_none(legs: &[Leg]) -> bool {
+    legs.len() < 2
 }
 
 /// How a call was authenticated: the challenge and who answered it (user name and realm only;
@@ -606,6 +639,18 @@ impl Calls {
         if let Some(method) = m.method.as_deref() {
             match method {
                 "INVITE" => {
+                    // Another hop of the initial INVITE (the first is the call's own packet:
+                    // a call of one hop keeps no list).
+                    let (leg, first) = (Leg::of(&m.ctx), Leg::of(&call.ctx));
+                    if m.to_tag().is_none() && leg != first {
+                        let legs = &mut call.info.legs;
+                        if legs.is_empty() {
+                            legs.push(first);
+                        }
+                        if legs.len() < MAX_LEGS && !legs.contains(&leg) {
+                            legs.push(leg);
+                        }
+                    }
                     if call.challenged_at.is_some()
                         && cseq > call.invite_cseq
                         && m.to_tag().is_none()
@@ -703,7 +748,8 @@ impl Calls {
                     }
                     call.info.final_status = Some(code);
                     call.info.final_reason = m.reason.clone();
-                    if call.info.callee_user_agent.is_none() {
+                    // A challenge comes from the proxy or registrar, not the called party.
+                    if call.info.callee_user_agent.is_none() && code != 401 && code != 407 {
                         call.info.callee_user_agent = m.server.clone().or(m.user_agent.clone());
                     }
                     if (code == 401 || code == 407) && !call.cancelled {

@@ -34,7 +34,7 @@ fn records_equal_the_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut failures = Vec::new();
     for cap in captures() {
-        let got = records_of_interest(&sensor(&[&cap], &[]));
+        let got = records_of_interest(&sensor_at_site(&cap));
         let path = golden_path(&cap);
         if update {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -39,6 +39,29 @@ pub fn captures() -> Vec<PathBuf> {
     v
 }
 
+/// The site profile of a capture, as `--rules` arguments: `NAME.rules/` beside `NAME.pcap` holds
+/// what that site sets over the shipped rules (pcaps/benign/call-centre.rules: a UK dialling
+/// context); none: no arguments (the shipped rules).
+pub fn site_args(cap: &Path) -> Vec<String> {
+    let site = cap.with_extension("rules");
+    if !site.is_dir() {
+        return Vec::new();
+    }
+    vec![
+        "--rules".to_string(),
+        root().join("rules").display().to_string(),
+        "--rules".to_string(),
+        site.display().to_string(),
+    ]
+}
+
+/// [`sensor`] on one capture with its site profile ([`site_args`]).
+pub fn sensor_at_site(cap: &Path) -> Vec<Value> {
+    let args = site_args(cap);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    sensor(&[cap], &refs)
+}
+
 pub fn rel(p: &Path) -> String {
     p.strip_prefix(root().join("pcaps"))
         .unwrap_or(p)

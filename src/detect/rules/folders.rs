@@ -2,7 +2,9 @@
 //! `/etc/voip-sentinel/rules` over `/usr/share/voip-sentinel/rules`). A file of a later folder
 //! replaces the file of the same name in an earlier one (`threshold.config`, `sip.rules`), and
 //! new names are added (`local.rules`), so a site changes the rules without editing what a
-//! package upgrade overwrites.
+//! package upgrade overwrites. `detectors.conf` and `numbering.plan` are layered instead
+//! ([`RuleFolders::layers`]): a site's file holds only what it changes (its dialling context,
+//! its trunks' channel counts), and the shipped values under it stay current.
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +50,16 @@ impl RuleFolders {
             .map(|d| d.join(name))
             .find(|p| p.exists())
             .unwrap_or_else(|| self.dirs[0].join(name))
+    }
+
+    /// Every folder's file `name` that exists, lowest precedence first: the layers of a file
+    /// that later folders amend rather than replace.
+    pub fn layers(&self, name: &str) -> Vec<PathBuf> {
+        self.dirs
+            .iter()
+            .map(|d| d.join(name))
+            .filter(|p| p.exists())
+            .collect()
     }
 
     /// The files whose names end with `suffix`, each name once (from the last folder that has
