@@ -208,6 +208,47 @@ struct Call {
     /// The current INVITE was challenged (401/407) at this time: the call waits for the INVITE
     /// sent again with credentials, or ends as failed when none comes in time.
     challenged_at: Option<Ts>,
+    /// Per leg of the INVITE (bit i: leg i, 0 the call's first hop; see [`CallInfo::legs`]):
+    /// those that have had a response, and those that have had a final one.
+    legs_alive: u8,
+    legs_final: u8,
+    /// A final error on a leg that did not decide the call (a forked branch busy while another
+    /// rings; a phone's 487 when the proxy tries voicemail next): its time, until a leg decides.
+    failed_at: Option<Ts>,
+}
+
+impl Call {
+    /// The index of the leg a message travels (a response: its request's hop reversed); an
+    /// unknown hop counts as the first (a response the sensor saw on a path the INVITE was not
+    /// seen on decides as the only leg would).
+    fn leg_index(&self, m: &Msg, response: bool) -> usize {
+        let c = &m.ctx;
+        let hop = if response {
+            Leg {
+                src_ip: c.dst,
+                src_port: c.dport,
+                dest_ip: c.src,
+                dest_port: c.sport,
+            }
+        } else {
+            Leg::of(c)
+        };
+        self.info.legs.iter().position(|l| *l == hop).unwrap_or(0)
+    }
+
+    /// Whether a final error on leg `leg` decides the call: on the first leg (the caller's),
+    /// unless another leg is still alive without a final (a branch ringing on); on another leg,
+    /// once every leg has had its final.
+    fn decides(&self, leg: usize) -> bool {
+        let n = self.info.legs.len().clamp(1, MAX_LEGS);
+        let all = if n >= 8 { u8::MAX } else { (1u8 << n) - 1 };
+        let pending_alive = self.legs_alive & !self.legs_final & all;
+        if leg == 0 {
+            pending_alive & !1 == 0
+        } else {
+            self.legs_final & all == all
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -614,6 +655,9 @@ impl Calls {
                     endpoints: Vec::new(),
                     alerted: Vec::new(),
                     challenged_at: None,
+                    legs_alive: 0,
+                    legs_final: 0,
+                    failed_at: None,
                 }),
             );
             let call = self.table.get_mut(call_id).expect("inserted");
@@ -658,6 +702,9 @@ impl Calls {
                     {
                         // The challenged INVITE sent again with credentials: the same call.
                         call.challenged_at = None;
+                        call.legs_alive = 0;
+                        call.legs_final = 0;
+                        call.failed_at = None;
                         call.invite_cseq = cseq;
                         call.info.final_status = None;
                         call.info.final_reason = None;
@@ -690,7 +737,10 @@ impl Calls {
                         }
                     }
                 }
-                "CANCEL" if call.state != State::Confirmed => call.cancelled = true,
+                // The caller's CANCEL (on the first leg), not a proxy's of a branch it gives up.
+                "CANCEL" if call.state != State::Confirmed && call.leg_index(m, false) == 0 => {
+                    call.cancelled = true
+                }
                 "BYE" if call.bye_at.is_none() => {
                     call.bye_at = Some(m.ctx.ts);
                     let by_caller = match (m.from_tag(), call.caller_tag.as_deref()) {
@@ -715,6 +765,8 @@ impl Calls {
         let code = m.status.unwrap_or(0);
         match cseq_method {
             "INVITE" if cseq == call.invite_cseq => {
+                let leg = call.leg_index(m, true).min(MAX_LEGS - 1);
+                call.legs_alive |= 1 << leg;
                 if (101..200).contains(&code) {
                     if call.state == State::Trying {
                         call.state = State::Early;
@@ -743,16 +795,21 @@ impl Calls {
                     }
                     take_answer_media(&mut call.info, m);
                 } else if code >= 300 && call.answered.is_none() {
-                    if let Some(to) = &m.to {
-                        call.info.callee.tag = to.tag.clone();
+                    let challenge = (code == 401 || code == 407) && !call.cancelled;
+                    // What the caller was told (the first leg's final) stands over the finals
+                    // of other legs, which stand until it comes.
+                    if leg == 0 || call.legs_final & 1 == 0 {
+                        if let Some(to) = &m.to {
+                            call.info.callee.tag = to.tag.clone();
+                        }
+                        call.info.final_status = Some(code);
+                        call.info.final_reason = m.reason.clone();
                     }
-                    call.info.final_status = Some(code);
-                    call.info.final_reason = m.reason.clone();
                     // A challenge comes from the proxy or registrar, not the called party.
                     if call.info.callee_user_agent.is_none() && code != 401 && code != 407 {
                         call.info.callee_user_agent = m.server.clone().or(m.user_agent.clone());
                     }
-                    if (code == 401 || code == 407) && !call.cancelled {
+                    if challenge {
                         // A challenge: the phone answers it with the same INVITE and
                         // credentials, so the call goes on (retransmissions count once).
                         if call.challenged_at.is_none() {
@@ -767,15 +824,21 @@ impl Calls {
                         }
                         return;
                     }
-                    let (outcome, reason) = if call.cancelled || code == 487 {
-                        self.stats.cancelled += 1;
-                        ("cancelled", "cancel")
+                    call.legs_final |= 1 << leg;
+                    if leg == 0 {
+                        call.failed_at = Some(m.ctx.ts);
                     } else {
-                        self.stats.failed += 1;
-                        ("failed", "failure")
-                    };
-                    call.state = State::Terminated;
-                    Self::finish(call, m.ctx.ts, outcome, reason, out);
+                        call.failed_at.get_or_insert(m.ctx.ts);
+                    }
+                    if !call.decides(leg) {
+                        return;
+                    }
+                    let (end, outcome, reason) = Self::failure(call);
+                    match outcome {
+                        "cancelled" => self.stats.cancelled += 1,
+                        _ => self.stats.failed += 1,
+                    }
+                    Self::finish(call, end, outcome, reason, out);
                 }
             }
             // Response to a re-INVITE: its SDP answers the new offer.
@@ -825,6 +888,18 @@ impl Calls {
         }
     }
 
+    /// A call that ended with a final error (the caller's leg's, or failing that another's):
+    /// when, its outcome and end reason.
+    fn failure(c: &mut Call) -> (Ts, &'static str, &'static str) {
+        c.state = State::Terminated;
+        let end = c.failed_at.unwrap_or(c.last_ts);
+        if c.cancelled || c.info.final_status == Some(487) {
+            (end, "cancelled", "cancel")
+        } else {
+            (end, "failed", "failure")
+        }
+    }
+
     /// A challenge that no authenticated INVITE followed: the call failed with the challenge
     /// as its final response, at the time of the challenge.
     fn abandoned_challenge(c: &mut Call) -> (Ts, &'static str, &'static str) {
@@ -870,6 +945,15 @@ impl Calls {
                     true
                 }
                 (_, Some(bye)) => now.since(bye) >= cfg.bye_timeout_ns,
+                // A leg failed and no other is alive without its final: the caller's final
+                // was not seen.
+                _ if c.answered.is_none()
+                    && c.legs_alive & !c.legs_final & !1 == 0
+                    && c.failed_at
+                        .is_some_and(|t| now.since(t) >= cfg.bye_timeout_ns) =>
+                {
+                    true
+                }
                 (State::Confirmed, None) => idle >= cfg.confirmed_idle_ns,
                 _ => idle >= cfg.setup_timeout_ns,
             };
@@ -893,11 +977,13 @@ impl Calls {
                         "bye",
                     ),
                     None if c.answered.is_some() => (c.last_ts, "answered", "timeout"),
+                    None if c.failed_at.is_some() => Self::failure(c),
                     None => (c.last_ts, "unanswered", "timeout"),
                 };
                 match outcome {
                     "answered" => self.stats.answered += 1,
                     "unanswered" => self.stats.unanswered += 1,
+                    "cancelled" => self.stats.cancelled += 1,
                     _ => self.stats.failed += 1,
                 }
                 if c.bye_at.is_some() {
@@ -940,11 +1026,13 @@ impl Calls {
                         "bye",
                     )
                 }
+                None if c.answered.is_none() && c.failed_at.is_some() => Self::failure(&mut c),
                 None => (c.last_ts, "open", "capture_end"),
             };
             match outcome {
                 "answered" => self.stats.answered += 1,
                 "open" => self.stats.open_at_end += 1,
+                "cancelled" => self.stats.cancelled += 1,
                 _ => self.stats.failed += 1,
             }
             Self::finish(&mut c, end, outcome, reason, out);
@@ -1234,5 +1322,133 @@ mod tests {
         assert_eq!(c.end, Ts(5_000_000).to_string(), "ends at the challenge");
         assert_eq!(c.auth.as_ref().map(|a| a.username.clone()), Some(None));
         assert_eq!(calls.stats.failed, 1);
+    }
+
+    /// A call through a forking proxy (10.0.0.2) from 10.0.0.1: `steps` are (from, to, first
+    /// line) in wire order; INVITEs and CANCELs have no To tag, responses and ACKs the tag
+    /// `t` + the responder's last address byte.
+    fn forked(steps: &[(&str, &str, &str)]) -> (Vec<CallRecord>, Calls) {
+        let mut calls = Calls::new(CallConfig::default());
+        let mut out = Vec::new();
+        for (i, (from, to, line)) in steps.iter().enumerate() {
+            // A response names its request's method last when it is not the INVITE.
+            let (first, method) = match line.rsplit_once(' ') {
+                Some((head, m @ ("CANCEL" | "BYE"))) if line.starts_with("SIP/") => (head, m),
+                _ if line.starts_with("SIP/") => (*line, "INVITE"),
+                _ => (*line, line.split(' ').next().unwrap()),
+            };
+            let to_tag = match method {
+                "INVITE" | "CANCEL" if !line.starts_with("SIP/") => String::new(),
+                _ if line.starts_with("SIP/") => {
+                    format!(";tag=t{}", from.rsplit('.').next().unwrap())
+                }
+                _ => format!(";tag=t{}", to.rsplit('.').next().unwrap()),
+            };
+            let cseq = if method == "BYE" { 2 } else { 1 };
+            let m = format!(
+                "{first}\nVia: SIP/2.0/UDP {from};branch=z9hG4bK{i}\nFrom: <sip:100@pbx>;tag=a\nTo: <sip:200@pbx>{to_tag}\nCall-ID: fork\nCSeq: {cseq} {method}\nContent-Length: 0\n\n"
+            );
+            calls.on_message(&msg(&m, from, to, i as u64 * 100), &mut out);
+        }
+        (out, calls)
+    }
+
+    const C: &str = "10.0.0.1";
+    const P: &str = "10.0.0.2";
+    const A: &str = "10.0.0.3";
+    const B: &str = "10.0.0.4";
+    const VM: &str = "10.0.0.5";
+
+    fn outcome(out: &[CallRecord]) -> (usize, &str, Option<u16>, usize) {
+        let c = &out[0].call;
+        (out.len(), c.outcome.as_str(), c.final_status, c.legs.len())
+    }
+
+    #[test]
+    fn a_forked_call_is_decided_by_what_the_caller_is_told() {
+        let inv = "INVITE sip:200@pbx SIP/2.0";
+        // one branch busy at once, the other answers
+        let (out, _) = forked(&[
+            (C, P, inv),
+            (P, A, inv),
+            (P, B, inv),
+            (A, P, "SIP/2.0 486 Busy Here"),
+            (B, P, "SIP/2.0 180 Ringing"),
+            (P, C, "SIP/2.0 180 Ringing"),
+            (B, P, "SIP/2.0 200 OK"),
+            (P, C, "SIP/2.0 200 OK"),
+            (C, P, "BYE sip:200@pbx SIP/2.0"),
+            (P, B, "BYE sip:200@pbx SIP/2.0"),
+            (B, P, "SIP/2.0 200 OK BYE"),
+            (P, C, "SIP/2.0 200 OK BYE"),
+        ]);
+        assert_eq!(outcome(&out), (1, "answered", Some(200), 3), "{out:?}");
+        // every branch fails: the caller's final is the call's, at its time
+        let (out, _) = forked(&[
+            (C, P, inv),
+            (P, A, inv),
+            (P, B, inv),
+            (A, P, "SIP/2.0 486 Busy Here"),
+            (B, P, "SIP/2.0 480 Temporarily Unavailable"),
+            (P, C, "SIP/2.0 486 Busy Here"),
+        ]);
+        assert_eq!(outcome(&out), (1, "failed", Some(486), 3), "{out:?}");
+        assert_eq!(out[0].call.end, Ts(500_000_000).to_string());
+        // the proxy's timer: 408 to the caller before the phone's 487 to the proxy's CANCEL
+        let (out, _) = forked(&[
+            (C, P, inv),
+            (P, A, inv),
+            (A, P, "SIP/2.0 180 Ringing"),
+            (P, C, "SIP/2.0 408 Request Timeout"),
+            (P, A, "CANCEL sip:200@pbx SIP/2.0"),
+            (A, P, "SIP/2.0 200 OK CANCEL"),
+            (A, P, "SIP/2.0 487 Request Terminated"),
+        ]);
+        assert_eq!(outcome(&out), (1, "failed", Some(408), 2), "{out:?}");
+        // no answer: the proxy cancels the phone and tries voicemail, the phone's 487 first
+        let (out, _) = forked(&[
+            (C, P, inv),
+            (P, A, inv),
+            (A, P, "SIP/2.0 180 Ringing"),
+            (P, A, "CANCEL sip:200@pbx SIP/2.0"),
+            (P, VM, inv),
+            (A, P, "SIP/2.0 200 OK CANCEL"),
+            (A, P, "SIP/2.0 487 Request Terminated"),
+            (VM, P, "SIP/2.0 200 OK"),
+            (P, C, "SIP/2.0 200 OK"),
+            (C, P, "BYE sip:200@pbx SIP/2.0"),
+            (P, C, "SIP/2.0 200 OK BYE"),
+        ]);
+        assert_eq!(outcome(&out), (1, "answered", Some(200), 3), "{out:?}");
+        // the caller cancels: the branches' 487s, then the caller's
+        let (out, calls) = forked(&[
+            (C, P, inv),
+            (P, A, inv),
+            (P, B, inv),
+            (C, P, "CANCEL sip:200@pbx SIP/2.0"),
+            (P, A, "CANCEL sip:200@pbx SIP/2.0"),
+            (P, B, "CANCEL sip:200@pbx SIP/2.0"),
+            (A, P, "SIP/2.0 487 Request Terminated"),
+            (B, P, "SIP/2.0 487 Request Terminated"),
+            (P, C, "SIP/2.0 487 Request Terminated"),
+        ]);
+        assert_eq!(outcome(&out), (1, "cancelled", Some(487), 3), "{out:?}");
+        assert_eq!(out[0].call.end, Ts(800_000_000).to_string());
+        assert_eq!((calls.stats.cancelled, calls.stats.failed), (1, 0));
+    }
+
+    /// A branch failed and the caller's final never came (not seen): the call ends as failed
+    /// once no leg is left ringing, after the BYE timeout, at the branch's final.
+    #[test]
+    fn a_branch_failure_without_the_callers_final_times_out_as_failed() {
+        let inv = "INVITE sip:200@pbx SIP/2.0";
+        let (mut out, mut calls) =
+            forked(&[(C, P, inv), (P, A, inv), (A, P, "SIP/2.0 404 Not Found")]);
+        assert!(out.is_empty(), "{out:?}");
+        calls.expire(Ts(crate::base::time::secs(20)), &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        calls.expire(Ts(crate::base::time::secs(40)), &mut out);
+        assert_eq!(outcome(&out), (1, "failed", Some(404), 2), "{out:?}");
+        assert_eq!(out[0].call.end, Ts(200_000_000).to_string());
     }
 }

@@ -241,3 +241,71 @@ fn benign_call_durations_and_legs_agree_with_tshark() {
         assert_eq!(seen, want.len(), "{}", rel(&f));
     }
 }
+
+/// A forking proxy (`pcaps/kamailio-forking.pcap`: Kamailio ringing two phones at once, or a
+/// phone then voicemail): each call is one record with its three legs, and its outcome and
+/// final status are what the caller was told (the last final response to an INVITE sent to the
+/// address the first INVITE came from), as tshark reads it; a busy branch, a branch cancelled
+/// by the proxy or a branch's 487 before voicemail answers do not decide it.
+#[test]
+fn a_forking_proxys_calls_are_decided_by_what_the_caller_is_told() {
+    let cap = root().join("pcaps/kamailio-forking.pcap");
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&cap)
+        .args(["-Y", "sip", "-T", "fields", "-E", "separator=\t"])
+        .args([
+            "-e",
+            "sip.Call-ID",
+            "-e",
+            "sip.Method",
+            "-e",
+            "sip.Status-Code",
+        ])
+        .args(["-e", "sip.CSeq.method", "-e", "ip.src", "-e", "ip.dst"])
+        .output()
+        .expect("run tshark");
+    let mut caller: BTreeMap<String, String> = BTreeMap::new();
+    let mut told: BTreeMap<String, u16> = BTreeMap::new();
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        let [id, method, status, cseq_method, src, dst] = f[..] else {
+            continue;
+        };
+        if method == "INVITE" {
+            caller.entry(id.to_string()).or_insert(src.to_string());
+        }
+        let code: u16 = status.parse().unwrap_or(0);
+        if code >= 200 && cseq_method == "INVITE" && caller.get(id).is_some_and(|c| c == dst) {
+            told.insert(id.to_string(), code);
+        }
+    }
+    let want: BTreeMap<String, (String, u16)> = told
+        .into_iter()
+        .map(|(id, code)| {
+            let outcome = match code {
+                200..=299 => "answered",
+                487 => "cancelled",
+                _ => "failed",
+            };
+            (id, (outcome.to_string(), code))
+        })
+        .collect();
+    assert_eq!(want.len(), 5, "{want:?}");
+    let legs = tshark_durations_and_legs(&cap);
+    let mut got = BTreeMap::new();
+    for r in sensor(&[&cap], &[]) {
+        if r["event_type"] == "call" {
+            let c = &r["call"];
+            let id = c["call_id"].as_str().unwrap().to_string();
+            assert_eq!(
+                c["legs"].as_array().map_or(1, Vec::len),
+                legs[&id].1,
+                "{id}"
+            );
+            let outcome = c["outcome"].as_str().unwrap().to_string();
+            got.insert(id, (outcome, c["final_status"].as_u64().unwrap() as u16));
+        }
+    }
+    assert_eq!(got, want);
+}
