@@ -1071,6 +1071,11 @@ impl Fraud {
             }
             return;
         }
+        if m.ctx.dst != call.ctx.src {
+            // A final error on another leg (a forking proxy's busy branch, the carrier's answer
+            // to the proxy): the caller's own final follows, or another branch answers.
+            return;
+        }
         let Some(call) = self.calls.remove(&cid) else {
             return;
         };

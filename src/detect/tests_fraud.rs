@@ -52,7 +52,13 @@ fn invite(ms: u64, src: IpAddr, from: &str, to: &str, call_id: &str) -> Msg {
 
 fn resp(r: &Msg, ms: u64, status: u16) -> Msg {
     let mut m = r.clone();
-    m.ctx = ctx(ms, r.ctx.dst);
+    m.ctx = PacketCtx {
+        src: r.ctx.dst,
+        dst: r.ctx.src,
+        sport: r.ctx.dport,
+        dport: r.ctx.sport,
+        ..ctx(ms, r.ctx.dst)
+    };
     m.method = None;
     m.status = Some(status);
     m
@@ -455,6 +461,35 @@ fn dial_prefix_probing() {
     assert_eq!(n(&out, FRAUD_PROBING), 1);
 }
 
+/// A forking proxy's busy branch (its 486 to the proxy) does not end the call for the fraud
+/// detectors: the other branch answers, and the answered calls count as up.
+#[test]
+fn a_busy_branch_does_not_end_a_forked_call() {
+    let mut cfg = quiet();
+    cfg.fraud.max_concurrent = 1;
+    let mut d = Detectors::new(cfg);
+    let mut out = Vec::new();
+    let proxy = ip("192.0.2.1");
+    for i in 0..2u64 {
+        let m = invite(i * 100, a(), "100", "+33101234567", &format!("f{i}"));
+        d.on_message(&m, false, &mut out);
+        for (k, status) in [(1u64, 486u16), (2, 200)] {
+            let mut branch = m.clone();
+            branch.ctx = ctx(i * 100 + k * 10, proxy);
+            branch.ctx.dst = ip(&format!("203.0.113.{k}"));
+            d.on_message(&branch, false, &mut out);
+            d.on_message(
+                &resp(&branch, i * 100 + k * 10 + 5, status),
+                false,
+                &mut out,
+            );
+        }
+        d.on_message(&resp(&m, i * 100 + 50, 200), false, &mut out);
+    }
+    assert_eq!(n(&out, FRAUD_CONCURRENT_ACCOUNT), 1, "{out:?}");
+    assert_eq!(n(&out, FRAUD_PROBING), 0, "{out:?}");
+}
+
 /// A challenged INVITE sent again with credentials is one call: refused after that, it counts
 /// once; decided by the response on the proxy's other leg, the alert names the caller.
 #[test]
@@ -487,7 +522,13 @@ fn a_challenged_call_is_one_probe_and_the_caller_is_its_source() {
         .collect();
     assert_eq!(probes.len(), 1, "{out:?}");
     assert_eq!(probes[0].evidence["distinct_prefixes"], 10);
-    assert_eq!(probes[0].ctx.src, a(), "{:?}", probes[0]);
+    // raised on the proxy's 404 to the caller: the caller is the source
+    let f = probes[0];
+    assert_eq!(
+        (f.ctx.src, f.ctx.dst, f.reversed),
+        (proxy, a(), true),
+        "{f:?}"
+    );
 }
 
 #[test]
