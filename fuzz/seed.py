@@ -165,6 +165,14 @@ def rules_seeds():
             write("rules_parser", records([variables, line, b"", sip]))
 
 
+def savefile_seeds(pcaps):
+    """Whole small captures, classic and pcapng, for the savefile reader."""
+    for p in pcaps:
+        data = p.read_bytes()
+        if len(data) <= MAX_SEED:
+            write("savefile", data)
+
+
 def main():
     pcaps = sorted(p for p in (ROOT / "pcaps").rglob("*") if p.is_file() and ".pcap" in p.name)
     if "--quick" in sys.argv[1:]:
@@ -176,6 +184,7 @@ def main():
         udp_seeds(path)
         tcp_seeds(path)
     rules_seeds()
+    savefile_seeds(pcaps)
     for t, n in sorted(counts.items()):
         print(f"{t}: {n} seeds")
 

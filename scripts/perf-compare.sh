@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side throughput on one capture: voip-sentinel (1 and 2 workers, full analysis, EVE
-# records written), the read floor (the pcap crate reading every packet and touching one byte),
-# dd, sipmon (a Rust SIP/RTP monitor from crates.io) and tshark (-z rtp,streams -z sip,stat).
+# records written), the read floor (the sensor's savefile reader, 1 MiB reads, walking the
+# records and touching one byte of every packet), the libpcap floor (the same through the pcap
+# crate), dd, sipmon (a Rust SIP/RTP monitor from crates.io) and tshark (-z rtp,streams -z sip,stat).
 # Each tool runs RUNS times in turn on the file, read from the page cache; the best wall time
 # counts; peak RSS from /usr/bin/time. Prints a Markdown table for README.md.
 #
@@ -10,7 +11,7 @@
 # sipmon is installed into target/tools with `cargo install sipmon` when not on PATH.
 # SIP-heavy capture: when target/bench/sip-heavy.pcap exists (scripts/make-sip-bench-pcap.sh,
 # as root), or SIP_PCAP=path names one (made by that script when missing; SIP_PCAP= skips
-# it), a second table follows for that file: the sensor with 2 and 1 workers, the read floor,
+# it), a second table follows for that file: the sensor with 2 and 1 workers, the read floors,
 # sipmon and tshark (-z sip,stat), in SIP messages/s (tshark's sip,stat count of the file).
 set -euo pipefail
 
@@ -73,6 +74,7 @@ measure() {
 
 measure dd "$RUNS" dd if="$FILE" of=/dev/null bs=1M
 measure floor "$RUNS" "$FLOOR" "$FILE"
+measure libpcap_floor "$RUNS" "$FLOOR" --libpcap "$FILE"
 measure sensor2 "$RUNS" "$SENSOR" replay --workers 2 --eve "$WORK/eve.json" "$FILE"
 measure sensor1 "$RUNS" "$SENSOR" replay --workers 1 --eve "$WORK/eve.json" "$FILE"
 measure sipmon "$RUNS" "$SIPMON" file -r "$FILE" --no-tui
@@ -95,7 +97,8 @@ echo "| run | wall s | packets/s | peak RSS MB | x read floor | x sensor (2 work
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 row "voip-sentinel, 2 workers (full analysis, EVE written)" sensor2
 row "voip-sentinel, 1 worker" sensor1
-row "read floor (pcap crate, one byte per packet)" floor
+row "read floor (own reader, 1 MiB reads, one byte per packet)" floor
+row "libpcap floor (pcap crate, one byte per packet)" libpcap_floor
 row "dd bs=1M" dd
 row "sipmon $("$SIPMON" --version 2>/dev/null | awk '{print $2}') (file --no-tui)" sipmon
 row "tshark $(tshark --version 2>/dev/null | awk 'NR==1 {print $3}') (-z rtp,streams -z sip,stat)" tshark
@@ -114,6 +117,7 @@ cat "$SIP_FILE" >/dev/null # page cache
 measure sip_sensor2 "$RUNS" "$SENSOR" replay --workers 2 --eve "$WORK/eve.json" "$SIP_FILE"
 measure sip_sensor1 "$RUNS" "$SENSOR" replay --workers 1 --eve "$WORK/eve.json" "$SIP_FILE"
 measure sip_floor "$RUNS" "$FLOOR" "$SIP_FILE"
+measure sip_libpcap_floor "$RUNS" "$FLOOR" --libpcap "$SIP_FILE"
 # sipmon's row only when it ran (it is made for RTP monitoring; a failure here does not stop the table)
 SIP_SIPMON=
 [ -x "$SIPMON" ] && measure sip_sipmon "$RUNS" "$SIPMON" file -r "$SIP_FILE" --no-tui && SIP_SIPMON=1
@@ -131,7 +135,8 @@ echo "| run | wall s | SIP messages/s | peak RSS MB | x read floor | x sensor (2
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 sip_row "voip-sentinel, 2 workers (full analysis, EVE written)" sip_sensor2
 sip_row "voip-sentinel, 1 worker" sip_sensor1
-sip_row "read floor (pcap crate, one byte per packet)" sip_floor
+sip_row "read floor (own reader, 1 MiB reads, one byte per packet)" sip_floor
+sip_row "libpcap floor (pcap crate, one byte per packet)" sip_libpcap_floor
 [ -z "$SIP_SIPMON" ] ||
 	sip_row "sipmon $("$SIPMON" --version 2>/dev/null | awk '{print $2}') (file --no-tui)" sip_sipmon
 sip_row "tshark $(tshark --version 2>/dev/null | awk 'NR==1 {print $3}') (-z sip,stat)" sip_tshark

@@ -67,9 +67,13 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
-    /// Capture files or folders (searched recursively for .pcap, .pcapng, .cap).
+    /// Capture files or folders (searched recursively for .pcap, .pcapng, .cap, each also as
+    /// .gz).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// BPF filter, as `tcpdump -r FILE EXPR` takes it: only the packets it passes are analysed.
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
     /// Keep serving /metrics after the replay has ended, until SIGINT or SIGTERM.
     #[arg(long, requires = "metrics_listen")]
     pub linger: bool,

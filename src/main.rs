@@ -244,6 +244,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Replay(a) => {
             let paths = &a.paths;
             let files = capture::expand_paths(paths)?;
+            let mut filter = a
+                .filter
+                .as_deref()
+                .map(capture::OfflineFilter::new)
+                .transpose()?;
             let out = open_output(&run.eve, false)?;
             drop_privileges()?;
             let total: u64 = files
@@ -253,7 +258,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .sum();
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
                 let mut shown = Progress::new(total, Instant::now());
-                capture::replay_files(&files, stop, |ev| {
+                capture::replay(&files, filter.as_mut(), stop, |ev| {
                     if progress {
                         if let SourceEvent::Packet { data, .. } = &ev {
                             if let Some(line) = shown.packet(data.len(), Instant::now) {

@@ -1,8 +1,10 @@
-//! Packet sources: savefiles (pcap and pcapng, read through libpcap) replayed as fast as the
-//! machine allows, and live capture from an interface. Both hand every packet, with its capture
-//! timestamp and link type, to one callback; nothing here looks inside the packets.
+//! Packet sources: savefiles (pcap and pcapng, mapped and read in place by [`savefile`], gzip
+//! too) replayed as fast as the machine allows, and live capture from an interface (libpcap).
+//! Both hand every packet, with its capture timestamp and link type, to one callback; nothing
+//! here looks inside the packets.
 
 pub mod privdrop;
+pub mod savefile;
 
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -101,24 +103,81 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CaptureError> {
     Ok(())
 }
 
+/// A capture file by its name: `.pcap`, `.pcapng`, `.cap`, each also gzip-compressed (`.gz`).
 fn is_capture_name(p: &Path) -> bool {
-    matches!(
-        p.extension()
-            .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase())
-            .as_deref(),
-        Some("pcap" | "pcapng" | "cap")
-    )
+    let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let name = name.to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    [".pcap", ".pcapng", ".cap"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 /// Read savefiles one after the other, calling `f` for every packet. Stops early when `stop` is set.
-pub fn replay_files(paths: &[PathBuf], stop: &AtomicBool, mut f: impl FnMut(SourceEvent<'_>)) {
+pub fn replay_files(paths: &[PathBuf], stop: &AtomicBool, f: impl FnMut(SourceEvent<'_>)) {
+    replay(paths, None, stop, f)
+}
+
+/// A replay's BPF filter (`replay -f`, as `tcpdump -r FILE EXPR`), applied with libpcap's
+/// offline filter; compiled once per link type met.
+pub struct OfflineFilter {
+    expr: String,
+    programs: std::collections::HashMap<u32, Result<pcap::BpfProgram, String>>,
+}
+
+impl OfflineFilter {
+    /// Check the expression (compiled for Ethernet): a bad one is refused before the replay.
+    pub fn new(expr: &str) -> Result<OfflineFilter, CaptureError> {
+        let mut f = OfflineFilter {
+            expr: expr.to_string(),
+            programs: std::collections::HashMap::new(),
+        };
+        if let Err(error) = f.program(1) {
+            return Err(CaptureError::Filter {
+                filter: expr.to_string(),
+                error,
+            });
+        }
+        Ok(f)
+    }
+
+    fn program(&mut self, linktype: u32) -> Result<&pcap::BpfProgram, String> {
+        let expr = &self.expr;
+        self.programs
+            .entry(linktype)
+            .or_insert_with(|| {
+                // LINKTYPE_RAW is DLT_RAW in libpcap's numbering.
+                let dlt = if linktype == 101 { 12 } else { linktype as i32 };
+                pcap::Capture::dead(pcap::Linktype(dlt))
+                    .and_then(|c| c.compile(expr, true))
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(String::clone)
+    }
+
+    /// Whether the packet passes; an expression that cannot apply to its link type is the error.
+    fn passes(&mut self, linktype: u32, data: &[u8]) -> Result<bool, String> {
+        Ok(self.program(linktype)?.filter(data))
+    }
+}
+
+/// Read savefiles one after the other (mapped in place, or decompressed when gzip), with an
+/// optional filter, calling `f` for every packet that passes. Stops early when `stop` is set.
+pub fn replay(
+    paths: &[PathBuf],
+    mut filter: Option<&mut OfflineFilter>,
+    stop: &AtomicBool,
+    mut f: impl FnMut(SourceEvent<'_>),
+) {
     for path in paths {
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        let mut cap = match pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano) {
-            Ok(c) => c,
+        let mut file = match savefile::Savefile::open(path) {
+            Ok(s) => s,
             Err(e) => {
                 f(SourceEvent::FileError {
                     path: path.clone(),
@@ -127,34 +186,50 @@ pub fn replay_files(paths: &[PathBuf], stop: &AtomicBool, mut f: impl FnMut(Sour
                 continue;
             }
         };
-        let dlt = cap.get_datalink().0;
-        let Some(link) = LinkType::from_dlt(dlt) else {
-            f(SourceEvent::UnsupportedLink {
-                path: path.clone(),
-                dlt,
-            });
-            continue;
-        };
+        // Link types met in this file that the decoder does not know, each said once.
+        let mut unknown: Vec<u32> = Vec::new();
         let mut n: u64 = 0;
         loop {
-            match cap.next_packet() {
-                Ok(pkt) => {
+            match file.next() {
+                Ok(Some(frame)) => {
                     n += 1;
-                    // With nanosecond precision libpcap puts nanoseconds in tv_usec.
-                    let ts = Ts((pkt.header.ts.tv_sec.max(0) as u64)
-                        .saturating_mul(1_000_000_000)
-                        .saturating_add(pkt.header.ts.tv_usec.max(0) as u64));
+                    let Some(link) = LinkType::from_dlt(frame.linktype as i32) else {
+                        if !unknown.contains(&frame.linktype) {
+                            unknown.push(frame.linktype);
+                            f(SourceEvent::UnsupportedLink {
+                                path: path.clone(),
+                                dlt: frame.linktype as i32,
+                            });
+                        }
+                        continue;
+                    };
+                    if let Some(flt) = filter.as_deref_mut() {
+                        match flt.passes(frame.linktype, frame.data) {
+                            Ok(true) => {}
+                            Ok(false) => continue,
+                            Err(error) => {
+                                f(SourceEvent::FileError {
+                                    path: path.clone(),
+                                    error: format!(
+                                        "filter {:?} on link type {}: {error}",
+                                        flt.expr, frame.linktype
+                                    ),
+                                });
+                                break;
+                            }
+                        }
+                    }
                     f(SourceEvent::Packet {
-                        ts,
+                        ts: frame.ts,
                         link,
-                        data: pkt.data,
-                        orig_len: pkt.header.len,
+                        data: frame.data,
+                        orig_len: frame.orig_len,
                     });
                     if n.is_multiple_of(4096) && stop.load(Ordering::Relaxed) {
                         return;
                     }
                 }
-                Err(pcap::Error::NoMorePackets) => break,
+                Ok(None) => break,
                 Err(e) => {
                     f(SourceEvent::FileError {
                         path: path.clone(),

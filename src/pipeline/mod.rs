@@ -157,7 +157,7 @@ impl Dispatcher {
                 .file_errors
                 .push(format!("{}: {error}", path.display())),
             SourceEvent::UnsupportedLink { path, dlt } => self.stats.file_errors.push(format!(
-                "{}: link type {dlt} is not supported",
+                "{}: link type {dlt} is not supported: its packets are skipped",
                 path.display()
             )),
         }

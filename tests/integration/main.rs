@@ -16,6 +16,7 @@ mod oracle;
 mod prometheus;
 mod rtp_oracle;
 mod rules;
+mod savefile;
 mod secrets;
 mod synth;
 mod tuning;
