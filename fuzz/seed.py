@@ -165,6 +165,15 @@ def rules_seeds():
             write("rules_parser", records([variables, line, b"", sip]))
 
 
+def hep_seeds(pcaps):
+    """HEP datagrams (UDP payloads of the captures in pcaps/hep/)."""
+    for p in pcaps:
+        if p.parent.name != "hep" or "hep" not in p.name:
+            continue
+        for payload in fields(p, "udp", ["udp.payload"]):
+            write("hep", hexbytes(payload[0]))
+
+
 def savefile_seeds(pcaps):
     """Whole small captures, classic and pcapng, for the savefile reader."""
     for p in pcaps:
@@ -178,13 +187,14 @@ def main():
     if "--quick" in sys.argv[1:]:
         # The project's own captures (pcaps/, attack/, media/) and heplify's: every protocol the
         # sensor reads, in a few seconds, for the CI smoke run.
-        pcaps = [p for p in pcaps if p.parent.name in ("pcaps", "attack", "media", "heplify")]
+        pcaps = [p for p in pcaps if p.parent.name in ("pcaps", "attack", "media", "heplify", "hep")]
     for path in pcaps:
         frame_seeds(path)
         udp_seeds(path)
         tcp_seeds(path)
     rules_seeds()
     savefile_seeds(pcaps)
+    hep_seeds(pcaps)
     for t, n in sorted(counts.items()):
         print(f"{t}: {n} seeds")
 

@@ -11,6 +11,7 @@
 //! PPTP carrying PPP), at most [`MAX_TUNNEL_DEPTH`] nested.
 
 pub mod defrag;
+pub mod hep;
 pub mod link;
 pub mod tunnel;
 
@@ -96,6 +97,9 @@ pub enum DecodeError {
         layer: &'static str,
         reason: &'static str,
     },
+    /// A HEP copy of something other than SIP (RTCP, logs, ...): its protocol type.
+    #[error("hep: protocol type {0} is not SIP")]
+    HepNotSip(u8),
     /// A fragment was stored; nothing to hand on yet.
     #[error("defrag: fragment held")]
     FragmentHeld,
@@ -132,8 +136,10 @@ impl DecodeError {
                 "tunnel" => "malformed_tunnel",
                 "defrag" => "malformed_defrag",
                 "ip" => "malformed_ip",
+                "hep" => "malformed_hep",
                 _ => "malformed",
             },
+            DecodeError::HepNotSip(_) => "hep_not_sip",
             DecodeError::FragmentHeld => "fragment_held",
             DecodeError::FragmentDropped { .. } => "fragment_dropped",
         }
@@ -221,13 +227,13 @@ impl Decoder {
         }
         if link == LinkType::Ethernet && self.fast_path {
             if let Some(d) = fast_udp4(frame) {
-                return Ok(d);
+                return unwrap_hep(d);
             }
         }
         let mut ctx = Ctx::default();
         let (l3, data) = link::link(link, frame, &mut ctx.vlans)?;
         let (frag, meta) = match walk(data, Layer::Ip(l3), None, &mut ctx, true)? {
-            Walk::Done(d) => return Ok(d),
+            Walk::Done(d) => return unwrap_hep(d),
             Walk::Frag { frag, meta } => (frag, meta),
         };
         let r = match self.defrag.insert(frag, ts, &mut self.buf) {
@@ -245,7 +251,7 @@ impl Decoder {
         match walk(data, Layer::Proto(r.proto), Some(meta), &mut ctx, false)? {
             Walk::Done(mut d) => {
                 d.reassembled = true;
-                Ok(d)
+                unwrap_hep(d)
             }
             Walk::Frag { .. } => Err(malformed("defrag", "nested fragment")),
         }
@@ -271,6 +277,27 @@ impl Default for Decoder {
 /// returns `None` and takes the general path, which gives the same answer for the packets this
 /// accepts (`tests_pcap::fast_path_agrees_with_the_general_path`, and the decode fuzz target).
 /// A quarter of the capture thread's decoding cost on RTP.
+/// A UDP datagram that is HEP (a proxy's copy of a SIP message, `hep`) gives the message it
+/// carries, with the addresses and ports the agent saw. The message is handed on as a datagram
+/// whatever transport the agent reports: HEP carries whole messages (the records take the
+/// transport from the message's Via).
+fn unwrap_hep(mut d: Decoded<'_>) -> Result<Decoded<'_>, DecodeError> {
+    if d.transport != Transport::Udp || !hep::is_hep(d.payload) {
+        return Ok(d);
+    }
+    let h = hep::parse(d.payload)?;
+    if h.proto_type != hep::SIP {
+        return Err(DecodeError::HepNotSip(h.proto_type));
+    }
+    d.src = h.src;
+    d.dst = h.dst;
+    d.sport = h.sport;
+    d.dport = h.dport;
+    d.payload = h.payload;
+    d.tunneled = true;
+    Ok(d)
+}
+
 pub fn fast_udp4(frame: &[u8]) -> Option<Decoded<'_>> {
     let ip = frame.get(14..)?;
     if frame[12..14] != [0x08, 0x00] || ip.first() != Some(&0x45) || ip.len() < 28 {

@@ -8,6 +8,7 @@ mod detect;
 mod exhaustion;
 mod fanout;
 mod golden;
+mod hep;
 mod install;
 mod live;
 mod media;

@@ -111,12 +111,39 @@ pub struct SipStat {
 
 /// Where tshark must be told that a port carries SIP (the sensor finds SIP by its first line,
 /// on any port; tshark by port or by heuristics that some captures defeat).
-pub fn tshark_decode_as(pcap: &Path) -> Vec<&'static str> {
-    match rel(pcap).as_str() {
+pub fn tshark_decode_as(pcap: &Path) -> Vec<String> {
+    let r = rel(pcap);
+    match r.as_str() {
         // SIP over TCP on port 6060, which tshark takes for X11.
-        "public/heplify/sip_ipv4_tcp_fragmented.pcap" => vec!["-d", "tcp.port==6060,sip"],
+        "public/heplify/sip_ipv4_tcp_fragmented.pcap" => {
+            vec!["-d".into(), "tcp.port==6060,sip".into()]
+        }
+        // HEP copies: TShark 4.0 has no HEP dissector; scripts/make-hep-pcaps.sh carries one in
+        // Lua, which hands the SIP inside to TShark's own SIP dissector.
+        _ if r.starts_with("hep/") && r.contains("-hep") => vec![
+            "-X".into(),
+            format!("lua_script:{}", hep_lua().display()),
+            "-d".into(),
+            "udp.port==9060,hep".into(),
+        ],
         _ => vec![],
     }
+}
+
+/// The HEP dissector of scripts/make-hep-pcaps.sh, written once to a file of this test run.
+fn hep_lua() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let out = Command::new(root().join("scripts/make-hep-pcaps.sh"))
+            .arg("--lua")
+            .output()
+            .expect("scripts/make-hep-pcaps.sh --lua");
+        assert!(out.status.success() && !out.stdout.is_empty(), "{out:?}");
+        let p = std::env::temp_dir().join(format!("voip-sentinel-hep-{}.lua", std::process::id()));
+        std::fs::write(&p, &out.stdout).unwrap();
+        p
+    })
+    .clone()
 }
 
 /// Captures whose SIP counts are not compared with tshark, and why.
