@@ -74,6 +74,8 @@ pub struct Decoded<'a> {
     pub tunneled: bool,
     /// Bytes of the innermost IP packet (header included).
     pub ip_len: usize,
+    /// A HEP copy: when the agent (the proxy that sent it) saw the message.
+    pub agent_ts: Option<Ts>,
 }
 
 /// Why a frame yielded no [`Decoded`]. `Display` names the layer; [`DecodeError::kind`] gives
@@ -295,6 +297,8 @@ fn unwrap_hep(mut d: Decoded<'_>) -> Result<Decoded<'_>, DecodeError> {
     d.dport = h.dport;
     d.payload = h.payload;
     d.tunneled = true;
+    d.agent_ts =
+        h.ts.map(|(s, us)| Ts(u64::from(s) * 1_000_000_000 + u64::from(us.min(999_999)) * 1_000));
     Ok(d)
 }
 
@@ -326,6 +330,7 @@ pub fn fast_udp4(frame: &[u8]) -> Option<Decoded<'_>> {
         reassembled: false,
         tunneled: false,
         ip_len: total,
+        agent_ts: None,
     })
 }
 
@@ -578,6 +583,7 @@ fn done<'b>(
         reassembled: false,
         tunneled: ctx.tunneled,
         ip_len: meta.ip_len,
+        agent_ts: None,
     }
 }
 

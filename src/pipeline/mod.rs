@@ -43,6 +43,10 @@ use worker::{Worker, WorkerConfig};
 /// drops the batch (counted in `queue_drops`).
 const LIVE_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// How far a HEP agent's clock may be from the capture's for its time to be taken (a copy
+/// arrives within milliseconds; an agent hours off would upset every timeout).
+const HEP_SKEW_NS: u64 = 60_000_000_000;
+
 /// How the pipeline is built.
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
@@ -204,6 +208,12 @@ impl Dispatcher {
                     (self.sip_turn % workers as u64) as usize
                 } else {
                     worker_of(hash, workers)
+                };
+                // A HEP copy carries when its agent saw the message: that time, unless the
+                // agent's clock is off by more than HEP_SKEW from the capture's.
+                let ts = match d.agent_ts {
+                    Some(a) if a.0.abs_diff(ts.0) <= HEP_SKEW_NS => a,
+                    _ => ts,
                 };
                 self.pending[w].push(seq, ts, &d, (key, forward, hash), sip);
                 if let Some(list) = announce {
