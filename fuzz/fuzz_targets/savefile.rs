@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
             packets += 1;
             assert!(frame.data.len() <= 262_144);
             // each packet takes at least its 16-byte header (classic) or 12 bytes of block
-            assert!(packets * 12 <= data.len(), "more packets than the input can hold");
+            assert!(
+                packets * 12 <= data.len(),
+                "more packets than the input can hold"
+            );
         }
     });
 });

@@ -283,7 +283,7 @@ impl Default for Decoder {
 /// carries, with the addresses and ports the agent saw. The message is handed on as a datagram
 /// whatever transport the agent reports: HEP carries whole messages (the records take the
 /// transport from the message's Via).
-fn unwrap_hep(mut d: Decoded<'_>) -> Result<Decoded<'_>, DecodeError> {
+pub fn unwrap_hep(mut d: Decoded<'_>) -> Result<Decoded<'_>, DecodeError> {
     if d.transport != Transport::Udp || !hep::is_hep(d.payload) {
         return Ok(d);
     }

@@ -324,7 +324,7 @@ fn fast_path_agrees_with_the_general_path() {
                 // both paths hand a HEP datagram's message on the same way
                 assert_eq!(
                     dec.decode(link, p.data, ts).as_ref(),
-                    super::unwrap_hep(d).as_ref(),
+                    unwrap_hep(d).as_ref(),
                     "{}",
                     path.display()
                 );
