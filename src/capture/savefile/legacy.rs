@@ -41,14 +41,7 @@ impl Header {
         } else {
             (true, magic.swap_bytes())
         };
-        let rd16 = |i: usize| {
-            let b = [h[i], h[i + 1]];
-            if big_endian {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            }
-        };
+        let rd16 = |i: usize| read16(&h[i..i + 2], big_endian);
         let rd32 = |i: usize| read32(&h[i..i + 4], big_endian);
         let (major, minor) = (rd16(4), rd16(6));
         if major != 2 {
@@ -107,6 +100,15 @@ impl Record {
         let scale = if nanos { 1 } else { 1_000 };
         let frac = (i64::from(self.frac as i32) * scale).max(0) as u64;
         secs * 1_000_000_000 + frac
+    }
+}
+
+pub(super) fn read16(b: &[u8], big_endian: bool) -> u16 {
+    let b = [b[0], b[1]];
+    if big_endian {
+        u16::from_be_bytes(b)
+    } else {
+        u16::from_le_bytes(b)
     }
 }
 

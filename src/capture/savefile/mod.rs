@@ -214,7 +214,7 @@ fn next_pcapng<'a>(
             interfaces.push(pcapng::interface(&b[..rest - 4], be)?);
             continue;
         }
-        if !matches!(kind, 2 | 3 | 6) {
+        if !pcapng::is_packet_block(kind) {
             bytes.skip(rest).map_err(ng_short)?;
             continue;
         }

@@ -3,7 +3,7 @@
 //! Block gives an interface its link type, snaplen and timestamp resolution and offset; packets
 //! come in Enhanced, Simple or (obsolete) Packet Blocks. Other blocks are skipped.
 
-use super::legacy::read32;
+use super::legacy::{read16, read32};
 use super::{ReadError, MAX_CAPLEN};
 
 /// Block types.
@@ -12,6 +12,11 @@ pub const IDB: u32 = 1;
 const OPB: u32 = 2;
 const SPB: u32 = 3;
 const EPB: u32 = 6;
+
+/// Whether blocks of type `kind` hold a packet (Enhanced, Simple, obsolete Packet Block).
+pub fn is_packet_block(kind: u32) -> bool {
+    matches!(kind, EPB | SPB | OPB)
+}
 
 /// The byte-order magic of a section header.
 const BOM: u32 = 0x1a2b_3c4d;
@@ -81,14 +86,7 @@ pub fn interface(body: &[u8], be: bool) -> Result<Interface, ReadError> {
             "interface description block too short".to_string(),
         ));
     }
-    let rd16 = |b: &[u8]| {
-        let a = [b[0], b[1]];
-        if be {
-            u16::from_be_bytes(a)
-        } else {
-            u16::from_le_bytes(a)
-        }
-    };
+    let rd16 = |b: &[u8]| read16(b, be);
     let mut ifc = Interface {
         linktype: u32::from(rd16(&body[0..2])),
         snaplen: read32(&body[4..8], be),
@@ -153,12 +151,7 @@ pub fn packet(
             let iface = if kind == EPB {
                 read32(&body[0..4], be)
             } else {
-                let b = [body[0], body[1]];
-                u32::from(if be {
-                    u16::from_be_bytes(b)
-                } else {
-                    u16::from_le_bytes(b)
-                })
+                u32::from(read16(&body[0..2], be))
             };
             let ts =
                 (u64::from(read32(&body[4..8], be)) << 32) | u64::from(read32(&body[8..12], be));
