@@ -318,6 +318,11 @@ impl Live {
     pub fn run(&mut self, stop: &AtomicBool, mut f: impl FnMut(SourceEvent<'_>)) {
         let link = self.link;
         let mut last_stats = std::time::Instant::now();
+        // When the capture last handed something on (a packet or `Idle`): a socket that polls
+        // readable but yields nothing (frames libpcap drops itself, such as loopback's outgoing
+        // copies) must not hold back the ticks that flush records and stop a failed output.
+        let mut last_event = std::time::Instant::now();
+        let idle_after = std::time::Duration::from_millis(100);
         while !stop.load(Ordering::Relaxed) {
             if last_stats.elapsed().as_millis() >= 1000 {
                 last_stats = std::time::Instant::now();
@@ -326,6 +331,7 @@ impl Live {
             }
             match self.cap.next_packet() {
                 Ok(pkt) => {
+                    last_event = std::time::Instant::now();
                     let ts = Ts::from_micros(pkt.header.ts.tv_sec, pkt.header.ts.tv_usec);
                     f(SourceEvent::Packet {
                         ts,
@@ -335,7 +341,9 @@ impl Live {
                     });
                 }
                 Err(pcap::Error::TimeoutExpired) => {
-                    if !wait_readable(self.cap.as_raw_fd(), 100) {
+                    let readable = wait_readable(self.cap.as_raw_fd(), 100);
+                    if !readable || last_event.elapsed() >= idle_after {
+                        last_event = std::time::Instant::now();
                         f(SourceEvent::Idle);
                     }
                 }
