@@ -36,6 +36,15 @@ Examples:
   As the service runs it (systemd unit shipped in dist/):
     voip-sentinel live --config /etc/voip-sentinel/voip-sentinel.toml";
 
+const HEP_EXAMPLES: &str = "\
+Examples:
+  Receive HEP from a Kamailio on this host (siptrace duplicate_uri \"sip:127.0.0.1:9060\"):
+    voip-sentinel hep --eve /var/log/voip-sentinel/eve.json
+  Agents on other hosts, with a shared key they send in HEPv3's auth-key chunk:
+    voip-sentinel hep --listen 0.0.0.0:9060 --config /etc/voip-sentinel/voip-sentinel.toml
+  Capture a SPAN port and receive HEP at once:
+    voip-sentinel live -i eth0 --hep-listen";
+
 /// Passive VoIP security sensor: follows SIP dialogs and RTP media on a SPAN port or in
 /// capture files, and writes EVE-style JSON records.
 #[derive(Parser, Debug)]
@@ -53,6 +62,11 @@ pub enum Command {
     /// Capture live from an interface (promiscuous, full snaplen), never touching the traffic.
     #[command(after_help = LIVE_EXAMPLES)]
     Live(LiveArgs),
+    /// Collect HEP copies of SIP from proxies, SBCs and PBXs (Kamailio siptrace, OpenSIPS,
+    /// FreeSWITCH, Asterisk res_hep, heplify) on UDP and TCP, without a capture interface (no
+    /// root needed): signalling they carry over TLS is analysed as if captured.
+    #[command(after_help = HEP_EXAMPLES)]
+    Hep(HepArgs),
     /// Work with rule files.
     Rules {
         #[command(subcommand)]
@@ -103,12 +117,57 @@ pub struct LiveArgs {
     /// fragments of a flow to one sensor). See README "Scaling out".
     #[arg(long, value_name = "ID")]
     pub fanout_group: Option<u16>,
+    #[command(flatten)]
+    pub service: ServiceOptions,
+    /// Also receive HEP copies of SIP (UDP and TCP) at ADDR (default 127.0.0.1:9060, HOMER's
+    /// port), beside the capture: signalling that the wire carries over TLS stays visible.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = crate::capture::hep_listen::DEFAULT_LISTEN
+    )]
+    pub hep_listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub hep: HepOptions,
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+#[derive(Args, Debug)]
+pub struct HepArgs {
+    /// Where to receive HEP (UDP and TCP on the same port). Give 0.0.0.0:9060 for agents on
+    /// other hosts.
+    #[arg(long, default_value = crate::capture::hep_listen::DEFAULT_LISTEN, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub service: ServiceOptions,
+    #[command(flatten)]
+    pub hep: HepOptions,
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+/// Options of a sensor that runs until stopped (live, hep).
+#[derive(Args, Debug)]
+pub struct ServiceOptions {
     /// Exit with status 1 when records have failed to be written for this long (a full disk,
     /// a vanished log folder), so the service manager restarts the sensor. 0: never.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub output_fail_secs: u64,
-    #[command(flatten)]
-    pub run: RunOptions,
+}
+
+/// Options of the HEP listener.
+#[derive(Args, Debug)]
+pub struct HepOptions {
+    /// Take only HEP packets whose auth key (HEPv3 chunk 14) is this; others are dropped and
+    /// counted (`bad_auth`). Put it in the --config file rather than on the command line,
+    /// where `ps` shows it.
+    #[arg(long, value_name = "KEY")]
+    pub hep_password: Option<String>,
+    /// TCP connections from agents open at once at most.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub hep_max_connections: u64,
 }
 
 #[derive(Subcommand, Debug)]

@@ -159,6 +159,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Replay(a) => (&a.run, a.linger),
         Command::Live(a) => (&a.run, false),
+        Command::Hep(a) => (&a.run, false),
     };
     let mut cfg = PipelineConfig::default();
     if let Some(n) = run.workers {
@@ -275,14 +276,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
             (stats, out, None)
         }
         Command::Rules { .. } | Command::Generate { .. } => unreachable!("handled above"),
-        Command::Live(a) => {
-            if a.output_fail_secs > 0 {
-                cfg.correlator.give_up = Some(voip_sentinel::output::writer::GiveUp {
-                    after: std::time::Duration::from_secs(a.output_fail_secs),
-                    stop: Arc::clone(&stop),
-                    failed: Arc::clone(&output_failed),
-                });
+        Command::Hep(a) => {
+            give_up_after(&mut cfg, a.service.output_fail_secs, &stop, &output_failed);
+            cfg.live = true;
+            cfg.hep_password = a.hep.hep_password.clone().map(String::into_bytes);
+            let listener = hep_listener(a.listen, &a.hep)?;
+            if !quiet {
+                eprintln!(
+                    "voip-sentinel: receiving HEP on {} (UDP and TCP)",
+                    listener.local
+                );
             }
+            let out = open_output(&run.eve, true)?;
+            drop_privileges()?;
+            let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
+                listener.run(stop, |ev: SourceEvent<'_>| d.on_event(ev));
+            });
+            (stats, out, None)
+        }
+        Command::Live(a) => {
+            give_up_after(&mut cfg, a.service.output_fail_secs, &stop, &output_failed);
+            cfg.hep_password = a.hep.hep_password.clone().map(String::into_bytes);
+            let listener = a
+                .hep_listen
+                .map(|addr| hep_listener(addr, &a.hep))
+                .transpose()?;
             let (iface, filter, snaplen, no_promisc, buffer_mib, fanout_group) = (
                 &a.iface,
                 &a.filter,
@@ -304,7 +322,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             drop_privileges()?;
             let mut kernel = None;
             let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
-                live.run(stop, |ev: SourceEvent<'_>| d.on_event(ev));
+                live.run(stop, listener.as_ref(), |ev: SourceEvent<'_>| {
+                    d.on_event(ev)
+                });
                 kernel = Some(live.kernel_stats());
             });
             (stats, out, kernel)
@@ -380,4 +400,31 @@ fn check_rules(dirs: &[PathBuf]) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// With `secs` > 0, a live sensor whose records cannot be written for that long stops with
+/// status 1, for its service manager to restart it.
+fn give_up_after(
+    cfg: &mut PipelineConfig,
+    secs: u64,
+    stop: &Arc<AtomicBool>,
+    failed: &Arc<AtomicBool>,
+) {
+    if secs > 0 {
+        cfg.correlator.give_up = Some(voip_sentinel::output::writer::GiveUp {
+            after: std::time::Duration::from_secs(secs),
+            stop: Arc::clone(stop),
+            failed: Arc::clone(failed),
+        });
+    }
+}
+
+/// Bind the HEP listener (before privileges are dropped, so a port below 1024 works).
+fn hep_listener(
+    addr: std::net::SocketAddr,
+    o: &voip_sentinel::cli::HepOptions,
+) -> Result<capture::hep_listen::HepListener> {
+    let mut cfg = capture::hep_listen::HepConfig::new(addr);
+    cfg.max_connections = o.hep_max_connections;
+    Ok(capture::hep_listen::HepListener::bind(&cfg)?)
 }

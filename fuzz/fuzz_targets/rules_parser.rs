@@ -88,6 +88,7 @@ fuzz_target!(|data: &[u8]| {
         transport: Transport::Udp,
         vlan: None,
         flow_id: 1,
+        agent: None,
     };
     let mut out = Vec::new();
     timed("RuleSet::matches", input.message.len(), || {

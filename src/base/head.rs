@@ -7,8 +7,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::base::packet::PacketCtx;
 use crate::base::packet::Transport;
+use crate::base::packet::{HepAgent, PacketCtx};
 use crate::base::time::Ts;
 
 /// Fields every record starts with.
@@ -27,6 +27,32 @@ pub struct Head {
     pub dest_ip: IpAddr,
     pub dest_port: u16,
     pub proto: String,
+    /// Where the record's packet came from, when not off the wire: a HEP copy from an agent.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub capture: Option<CaptureSource>,
+}
+
+/// `capture: {source: "hep", agent_id, transport}`: the record is about a message a HEP agent
+/// copied to the sensor (decrypted when it travelled over TLS), so an analyst can tell it from
+/// a wire capture.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSource {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub agent_id: Option<u32>,
+    /// The transport the agent reports (`UDP`, `TCP`, `SCTP`).
+    pub transport: String,
+}
+
+impl CaptureSource {
+    pub fn of(agent: &HepAgent) -> CaptureSource {
+        CaptureSource {
+            source: "hep".to_string(),
+            agent_id: agent.id,
+            transport: proto_name(agent.transport).to_string(),
+        }
+    }
 }
 
 impl Head {
@@ -46,6 +72,7 @@ impl Head {
             dest_ip: ctx.dst,
             dest_port: ctx.dport,
             proto: proto_name(ctx.transport).to_string(),
+            capture: ctx.agent.as_ref().map(CaptureSource::of),
         }
     }
 }

@@ -69,4 +69,16 @@ pub struct PacketCtx {
     pub transport: Transport,
     pub vlan: Option<u16>,
     pub flow_id: u64,
+    /// Set when the message came as a HEP copy from a proxy or SBC, not off the wire.
+    pub agent: Option<HepAgent>,
+}
+
+/// The HEP agent (Kamailio `siptrace`, OpenSIPS, FreeSWITCH, Asterisk, heplify) that sent a
+/// copy of a message, and the transport it says the message travelled over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HepAgent {
+    /// The capture agent id (HEPv3 chunk 12, HEPv2's capture id), when the agent sets one.
+    pub id: Option<u32>,
+    /// The IP protocol the agent reports (TLS and WSS are reported as TCP).
+    pub transport: Transport,
 }

@@ -3,6 +3,7 @@
 //! Both hand every packet, with its capture timestamp and link type, to one callback; nothing
 //! here looks inside the packets.
 
+pub mod hep_listen;
 pub mod privdrop;
 pub mod savefile;
 
@@ -31,6 +32,14 @@ pub enum SourceEvent<'a> {
     UnsupportedLink { path: PathBuf, dlt: i32 },
     /// Live capture only, about once a second: the kernel's counters so far.
     Kernel(KernelStats),
+    /// One packet received by the HEP listener (a HEP packet, not a frame), at `ts` (arrival).
+    Hep {
+        ts: Ts,
+        data: &'a [u8],
+        peer: std::net::SocketAddr,
+    },
+    /// The HEP listener's counters so far, about once a second.
+    Listener(hep_listen::ListenerStats),
 }
 
 /// Errors that stop a source before it starts.
@@ -51,6 +60,11 @@ pub enum CaptureError {
     Open { iface: String, error: String },
     #[error("capture filter {filter:?}: {error}")]
     Filter { filter: String, error: String },
+    #[error("HEP listener on {addr}: {error}")]
+    HepListen {
+        addr: std::net::SocketAddr,
+        error: String,
+    },
     #[error("interface {iface}: link type {dlt} is not supported")]
     Link { iface: String, dlt: i32 },
 }
@@ -315,7 +329,12 @@ impl Live {
 
     /// Capture until `stop` is set, calling `f` for every packet, and with `Idle` when the
     /// read timeout expires with nothing to read.
-    pub fn run(&mut self, stop: &AtomicBool, mut f: impl FnMut(SourceEvent<'_>)) {
+    pub fn run(
+        &mut self,
+        stop: &AtomicBool,
+        hep: Option<&hep_listen::HepListener>,
+        mut f: impl FnMut(SourceEvent<'_>),
+    ) {
         let link = self.link;
         let mut last_stats = std::time::Instant::now();
         // When the capture last handed something on (a packet or `Idle`): a socket that polls
@@ -328,6 +347,14 @@ impl Live {
                 last_stats = std::time::Instant::now();
                 let k = self.kernel_stats();
                 f(SourceEvent::Kernel(k));
+                if let Some(h) = hep {
+                    f(SourceEvent::Listener(h.counters.snapshot()));
+                }
+            }
+            if let Some(h) = hep {
+                if h.drain(64, &mut f) > 0 {
+                    last_event = std::time::Instant::now();
+                }
             }
             match self.cap.next_packet() {
                 Ok(pkt) => {
@@ -341,8 +368,10 @@ impl Live {
                     });
                 }
                 Err(pcap::Error::TimeoutExpired) => {
-                    let readable = wait_readable(self.cap.as_raw_fd(), 100);
-                    if !readable || last_event.elapsed() >= idle_after {
+                    // With a HEP listener beside, wait less, so that its copies are not held.
+                    let wait = if hep.is_some() { 10 } else { 100 };
+                    let readable = wait_readable(self.cap.as_raw_fd(), wait);
+                    if (!readable && hep.is_none()) || last_event.elapsed() >= idle_after {
                         last_event = std::time::Instant::now();
                         f(SourceEvent::Idle);
                     }

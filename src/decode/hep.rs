@@ -24,6 +24,8 @@ pub struct Hep<'a> {
     /// HEPv3 protocol type: 1 SIP, 5 RTCP, ... (v2: SIP).
     pub proto_type: u8,
     pub capture_id: Option<u32>,
+    /// HEPv3 auth key (chunk 14), checked against `--hep-password`; never written anywhere.
+    pub auth_key: Option<&'a [u8]>,
     pub payload: &'a [u8],
 }
 
@@ -40,6 +42,7 @@ const TS_SEC: u16 = 9;
 const TS_USEC: u16 = 10;
 const PROTO_TYPE: u16 = 11;
 const CAPTURE_ID: u16 = 12;
+const AUTH_KEY: u16 = 14;
 const PAYLOAD: u16 = 15;
 const PAYLOAD_GZ: u16 = 16;
 
@@ -121,6 +124,7 @@ fn v2(p: &[u8]) -> Result<Hep<'_>, DecodeError> {
         ts: Some((le32(at), le32(at + 4))),
         proto_type: SIP,
         capture_id: Some(u32::from(u16::from_le_bytes([p[at + 8], p[at + 9]]))),
+        auth_key: None,
         payload: &p[total..],
     })
 }
@@ -138,6 +142,7 @@ fn v3(p: &[u8]) -> Result<Hep<'_>, DecodeError> {
     let (mut src, mut dst) = (None, None);
     let (mut sport, mut dport) = (None, None);
     let (mut secs, mut usecs, mut capture_id, mut payload) = (None, None, None, None);
+    let mut auth_key = None;
     while !rest.is_empty() {
         let h = rest.get(..6).ok_or(truncated())?;
         let vendor = u16::from_be_bytes([h[0], h[1]]);
@@ -180,6 +185,7 @@ fn v3(p: &[u8]) -> Result<Hep<'_>, DecodeError> {
             TS_USEC => usecs = Some(be32().ok_or_else(bad)?),
             PROTO_TYPE => proto_type = Some(*v.first().ok_or_else(bad)?),
             CAPTURE_ID => capture_id = Some(be32().ok_or_else(bad)?),
+            AUTH_KEY => auth_key = Some(v),
             PAYLOAD => payload = Some(v),
             PAYLOAD_GZ => return Err(malformed("compressed payload")),
             _ => {}
@@ -202,6 +208,7 @@ fn v3(p: &[u8]) -> Result<Hep<'_>, DecodeError> {
         ts: secs.map(|s| (s, usecs.unwrap_or(0))),
         proto_type: proto_type.unwrap_or(SIP),
         capture_id,
+        auth_key,
         payload: payload.ok_or(malformed("no payload"))?,
     })
 }

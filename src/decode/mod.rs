@@ -24,7 +24,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use etherparse::{Ipv4HeaderSlice, Ipv6HeaderSlice, TcpHeaderSlice, UdpHeaderSlice};
 
-use crate::base::packet::{LinkType, Transport};
+use crate::base::packet::{HepAgent, LinkType, Transport};
 use crate::base::time::Ts;
 use defrag::{Defrag, Fragment, Insert};
 pub use defrag::{DefragConfig, DefragStats, FragKey};
@@ -76,6 +76,8 @@ pub struct Decoded<'a> {
     pub ip_len: usize,
     /// A HEP copy: when the agent (the proxy that sent it) saw the message.
     pub agent_ts: Option<Ts>,
+    /// A HEP copy: the agent that sent it.
+    pub agent: Option<HepAgent>,
 }
 
 /// Why a frame yielded no [`Decoded`]. `Display` names the layer; [`DecodeError::kind`] gives
@@ -102,6 +104,9 @@ pub enum DecodeError {
     /// A HEP copy of something other than SIP (RTCP, logs, ...): its protocol type.
     #[error("hep: protocol type {0} is not SIP")]
     HepNotSip(u8),
+    /// A HEP copy whose auth key (HEPv3 chunk 14) is missing or is not the `--hep-password`.
+    #[error("hep: wrong or missing auth key")]
+    HepAuth,
     /// A fragment was stored; nothing to hand on yet.
     #[error("defrag: fragment held")]
     FragmentHeld,
@@ -142,6 +147,7 @@ impl DecodeError {
                 _ => "malformed",
             },
             DecodeError::HepNotSip(_) => "hep_not_sip",
+            DecodeError::HepAuth => "hep_bad_auth",
             DecodeError::FragmentHeld => "fragment_held",
             DecodeError::FragmentDropped { .. } => "fragment_dropped",
         }
@@ -283,11 +289,56 @@ impl Default for Decoder {
 /// carries, with the addresses and ports the agent saw. The message is handed on as a datagram
 /// whatever transport the agent reports: HEP carries whole messages (the records take the
 /// transport from the message's Via).
-pub fn unwrap_hep(mut d: Decoded<'_>) -> Result<Decoded<'_>, DecodeError> {
+pub fn unwrap_hep(d: Decoded<'_>) -> Result<Decoded<'_>, DecodeError> {
     if d.transport != Transport::Udp || !hep::is_hep(d.payload) {
         return Ok(d);
     }
     let h = hep::parse(d.payload)?;
+    from_hep(d, &h)
+}
+
+/// One message received by the HEP listener (`data` is one HEP packet): the message it
+/// carries, as [`unwrap_hep`] gives it from a capture. With a `password`, only packets whose
+/// auth key matches it are taken.
+pub fn hep_message<'a>(
+    data: &'a [u8],
+    password: Option<&[u8]>,
+) -> Result<Decoded<'a>, DecodeError> {
+    if !hep::is_hep(data) {
+        return Err(malformed("hep", "not HEP"));
+    }
+    let h = hep::parse(data)?;
+    if let Some(want) = password {
+        if !h.auth_key.is_some_and(|k| same_secret(k, want)) {
+            return Err(DecodeError::HepAuth);
+        }
+    }
+    let outer = Decoded {
+        vlan: None,
+        vlan_inner: None,
+        src: h.src,
+        dst: h.dst,
+        transport: Transport::Udp,
+        sport: h.sport,
+        dport: h.dport,
+        tcp: None,
+        payload: data,
+        reassembled: false,
+        tunneled: false,
+        ip_len: data.len(),
+        agent_ts: None,
+        agent: None,
+    };
+    from_hep(outer, &h)
+}
+
+/// Compare a secret in time that does not depend on where the first difference is.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `d` (the datagram that carried `h`) becomes the message `h` carries.
+fn from_hep<'a>(mut d: Decoded<'a>, h: &hep::Hep<'a>) -> Result<Decoded<'a>, DecodeError> {
     if h.proto_type != hep::SIP {
         return Err(DecodeError::HepNotSip(h.proto_type));
     }
@@ -297,6 +348,10 @@ pub fn unwrap_hep(mut d: Decoded<'_>) -> Result<Decoded<'_>, DecodeError> {
     d.dport = h.dport;
     d.payload = h.payload;
     d.tunneled = true;
+    d.agent = Some(HepAgent {
+        id: h.capture_id,
+        transport: h.transport,
+    });
     d.agent_ts =
         h.ts.map(|(s, us)| Ts(u64::from(s) * 1_000_000_000 + u64::from(us.min(999_999)) * 1_000));
     Ok(d)
@@ -331,6 +386,7 @@ pub fn fast_udp4(frame: &[u8]) -> Option<Decoded<'_>> {
         tunneled: false,
         ip_len: total,
         agent_ts: None,
+        agent: None,
     })
 }
 
@@ -584,6 +640,7 @@ fn done<'b>(
         tunneled: ctx.tunneled,
         ip_len: meta.ip_len,
         agent_ts: None,
+        agent: None,
     }
 }
 

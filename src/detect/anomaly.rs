@@ -311,6 +311,7 @@ mod tests {
             transport: Transport::Udp,
             vlan: None,
             flow_id: 1,
+            agent: None,
         };
         Msg::from_parsed(&m, ctx, t_secs)
     }

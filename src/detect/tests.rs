@@ -26,6 +26,7 @@ fn ctx(ms: u64, src: IpAddr, dst: IpAddr) -> PacketCtx {
         transport: Transport::Udp,
         vlan: None,
         flow_id: 0,
+        agent: None,
     }
 }
 
@@ -878,6 +879,7 @@ fn capture_msgs(rel: &str) -> Vec<(Msg, bool)> {
             transport: dp.transport,
             vlan: dp.vlan,
             flow_id: 0,
+            agent: None,
         };
         seq += 1;
         let m = Msg::from_parsed(&sm, c, seq);

@@ -26,6 +26,7 @@ fn ctx(ms: u64, src: IpAddr) -> PacketCtx {
         transport: Transport::Udp,
         vlan: None,
         flow_id: 0,
+        agent: None,
     }
 }
 

@@ -1177,6 +1177,7 @@ mod tests {
             transport: Transport::Udp,
             vlan: None,
             flow_id: 0,
+            agent: None,
         };
         Msg::from_parsed(&m, ctx, ms)
     }

@@ -391,6 +391,7 @@ mod tests {
                 transport: Transport::Udp,
                 vlan: None,
                 flow_id: 1,
+                agent: None,
             };
             let info = RtpInfo {
                 ssrc: 7,

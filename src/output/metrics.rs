@@ -83,6 +83,7 @@ pub const DECODE_ERROR_KINDS: &[&str] = &[
     "malformed_hep",
     "malformed",
     "hep_not_sip",
+    "hep_bad_auth",
     "fragment_held",
     "fragment_dropped",
     OTHER,
@@ -207,6 +208,14 @@ pub fn bounded_label(value: &str, known: &[&'static str]) -> &'static str {
     known.iter().copied().find(|k| *k == value).unwrap_or(OTHER)
 }
 
+/// Values of the `event` label of `hep_listener_events_total`.
+pub const HEP_LISTENER_EVENTS: &[&str] = &[
+    "tcp_connection",
+    "tcp_refused",
+    "tcp_framing_error",
+    "queue_drop",
+];
+
 /// Every metric of the sensor, in one registry.
 pub struct Metrics {
     pub registry: Registry,
@@ -219,6 +228,11 @@ pub struct Metrics {
     pub capture_queue_drops_total: IntCounter,
     pub worker_queue_depth: IntGaugeVec,
     pub decode_errors_total: IntCounterVec,
+
+    // HEP input.
+    pub hep_packets_total: IntCounterVec,
+    pub hep_listener_events_total: IntCounterVec,
+    pub hep_tcp_connections_open: IntGauge,
 
     // SIP.
     pub sip_requests_total: IntCounterVec,
@@ -362,6 +376,21 @@ impl Metrics {
             &["kind"],
         );
         init_counter(&decode_errors_total, DECODE_ERROR_KINDS);
+        let hep_packets_total = b.counter_vec(
+            "hep_packets_total",
+            "HEP packets (copies of SIP messages from proxies and SBCs, received or found in a capture), by agent (capture id, else source address; at most 64, then `other`) and outcome (accepted, bad_auth, malformed, not_sip).",
+            &["agent", "outcome"],
+        );
+        let hep_listener_events_total = b.counter_vec(
+            "hep_listener_events_total",
+            "HEP listener events: tcp_connection (accepted), tcp_refused (the connection cap was reached), tcp_framing_error (a stream that is not HEPv3, closed), queue_drop (a packet dropped because the capture thread was behind).",
+            &["event"],
+        );
+        init_counter(&hep_listener_events_total, HEP_LISTENER_EVENTS);
+        let hep_tcp_connections_open = b.gauge(
+            "hep_tcp_connections_open",
+            "TCP connections from HEP agents open now.",
+        );
 
         let sip_requests_total = b.counter_vec(
             "sip_requests_total",
@@ -561,6 +590,9 @@ impl Metrics {
             capture_queue_drops_total,
             worker_queue_depth,
             decode_errors_total,
+            hep_packets_total,
+            hep_listener_events_total,
+            hep_tcp_connections_open,
             sip_requests_total,
             sip_responses_total,
             sip_retransmissions_total,
@@ -687,8 +719,12 @@ mod tests {
     fn names_follow_conventions() {
         let m = Metrics::new();
         m.set_workers(1);
+        // The one family whose series appear with their first label value (an agent).
+        m.hep_packets_total
+            .with_label_values(&["2001", "accepted"])
+            .inc();
         let names = m.all_metric_names();
-        assert_eq!(names.len(), 40, "{names:?}");
+        assert_eq!(names.len(), 43, "{names:?}");
         let unique: BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names");
         let text = m.encode();
@@ -716,7 +752,9 @@ mod tests {
         m.set_workers(2);
         let text = m.encode();
         let exposed = exposed_families(&text);
-        let names: BTreeSet<String> = m.all_metric_names().into_iter().collect();
+        let mut names: BTreeSet<String> = m.all_metric_names().into_iter().collect();
+        // Agents are not known before they send.
+        assert!(names.remove("voipsentinel_hep_packets_total"));
         assert_eq!(exposed, names);
         assert!(text.contains(&format!(
             "voipsentinel_build_info{{version=\"{}\"}} 1",

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use crate::base::packet::Transport;
+use crate::base::packet::{HepAgent, Transport};
 use crate::base::time::Ts;
 use crate::decode::{Decoded, TcpInfo};
 use crate::flow::FlowKey;
@@ -34,6 +34,8 @@ pub struct PacketMeta {
     /// A UDP payload that starts like a SIP message (decided once, on the capture thread).
     pub sip: bool,
     pub ip_len: u32,
+    /// The HEP agent that sent a copy of this message (not off the wire).
+    pub agent: Option<HepAgent>,
     off: u32,
     len: u32,
 }
@@ -91,6 +93,7 @@ impl Batch {
             flow_hash,
             sip,
             ip_len: d.ip_len as u32,
+            agent: d.agent,
             off,
             len: d.payload.len() as u32,
         });

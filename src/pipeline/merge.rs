@@ -139,6 +139,7 @@ mod tests {
                     transport: Transport::Tcp,
                     vlan: None,
                     flow_id: 0,
+                    agent: None,
                 },
                 kind: "x",
             },

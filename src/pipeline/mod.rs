@@ -67,6 +67,8 @@ pub struct PipelineConfig {
     pub watchdog: Option<std::time::Duration>,
     /// Prometheus metrics, when served.
     pub metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
+    /// HEP listener: take only packets whose auth key is this (`--hep-password`).
+    pub hep_password: Option<Vec<u8>>,
 }
 
 impl Default for PipelineConfig {
@@ -82,6 +84,7 @@ impl Default for PipelineConfig {
             stats_every_ns: 0,
             watchdog: None,
             metrics: None,
+            hep_password: None,
         }
     }
 }
@@ -120,6 +123,7 @@ pub struct Dispatcher {
     sip_turn: u64,
     /// Policies reloaded on SIGHUP, handed to the workers at the next tick.
     reload: Option<Receiver<crate::detect::policy::Reload>>,
+    hep_password: Option<Vec<u8>>,
 }
 
 impl Dispatcher {
@@ -156,6 +160,29 @@ impl Dispatcher {
                     eprintln!("{line}");
                 }
             }
+            SourceEvent::Hep { ts, data, peer } => self.hep(ts, data, peer),
+            SourceEvent::Listener(l) => {
+                if let Some(m) = &self.metrics {
+                    let was = self.published.hep.listener.unwrap_or_default();
+                    for (event, now, before) in [
+                        ("tcp_connection", l.tcp_connections, was.tcp_connections),
+                        ("tcp_refused", l.tcp_refused, was.tcp_refused),
+                        (
+                            "tcp_framing_error",
+                            l.tcp_framing_errors,
+                            was.tcp_framing_errors,
+                        ),
+                        ("queue_drop", l.queue_drops, was.queue_drops),
+                    ] {
+                        m.hep_listener_events_total
+                            .with_label_values(&[event])
+                            .inc_by(now.saturating_sub(before));
+                    }
+                    m.hep_tcp_connections_open.set(l.tcp_open as i64);
+                }
+                self.published.hep.listener = Some(l);
+                self.stats.hep.listener = Some(l);
+            }
             SourceEvent::FileError { path, error } => self
                 .stats
                 .file_errors
@@ -168,6 +195,36 @@ impl Dispatcher {
     }
 
     fn packet(&mut self, ts: Ts, link: crate::base::packet::LinkType, data: &[u8], orig_len: u32) {
+        let seq = self.arrived(ts, orig_len);
+        let workers = self.tx.len();
+        let (pending, turn, hep) = (&mut self.pending, &mut self.sip_turn, &mut self.stats.hep);
+        let placed = self
+            .decoder
+            .decode(link, data, ts)
+            .map(|d| place(pending, turn, hep, workers, (seq, ts), &d, None));
+        self.placed(placed);
+    }
+
+    /// A packet from the HEP listener: the message it carries goes the way of a captured one.
+    fn hep(&mut self, ts: Ts, data: &[u8], peer: std::net::SocketAddr) {
+        let seq = self.arrived(ts, data.len() as u32);
+        let workers = self.tx.len();
+        let (pending, turn, hep) = (&mut self.pending, &mut self.sip_turn, &mut self.stats.hep);
+        let placed = crate::decode::hep_message(data, self.hep_password.as_deref())
+            .map(|d| place(pending, turn, hep, workers, (seq, ts), &d, Some(peer)));
+        if let Err(e) = &placed {
+            let outcome = match e {
+                DecodeError::HepAuth => "bad_auth",
+                DecodeError::HepNotSip(_) => "not_sip",
+                _ => "malformed",
+            };
+            self.stats.hep.count(peer.ip().to_string(), outcome);
+        }
+        self.placed(placed);
+    }
+
+    /// Counters and packet time for a packet that arrived at `ts`; its position in the input.
+    fn arrived(&mut self, ts: Ts, orig_len: u32) -> u64 {
         if ts > self.now {
             self.now = ts;
         }
@@ -185,41 +242,19 @@ impl Dispatcher {
         if self.live {
             self.last_packet_wall = Instant::now();
         }
-        let seq = self.seq;
-        let workers = self.tx.len();
-        match self.decoder.decode(link, data, ts) {
-            Ok(d) => {
+        self.seq
+    }
+
+    /// After [`place`]: hand on what the packet announced, send a full batch; or count why the
+    /// packet was not decoded.
+    fn placed(&mut self, placed: Result<Placed, DecodeError>) {
+        match placed {
+            Ok(p) => {
                 self.stats.decoded += 1;
-                let sip = d.transport == crate::base::packet::Transport::Udp
-                    && crate::sip::parser::looks_like_sip(d.payload);
-                let announce = if sip {
-                    crate::media::expect::from_sip_datagram(d.payload)
-                } else {
-                    None
-                };
-                let (key, forward) =
-                    FlowKey::new(d.src, d.sport, d.dst, d.dport, d.transport, d.vlan);
-                let hash = key.stable_hash();
-                // A SIP datagram needs no flow state: they take turns on the workers, so that
-                // the SIP of one busy trunk (one flow) is parsed in parallel. Everything else
-                // goes to its flow's worker.
-                let w = if sip {
-                    self.sip_turn = self.sip_turn.wrapping_add(1);
-                    (self.sip_turn % workers as u64) as usize
-                } else {
-                    worker_of(hash, workers)
-                };
-                // A HEP copy carries when its agent saw the message: that time, unless the
-                // agent's clock is off by more than HEP_SKEW from the capture's.
-                let ts = match d.agent_ts {
-                    Some(a) if a.0.abs_diff(ts.0) <= HEP_SKEW_NS => a,
-                    _ => ts,
-                };
-                self.pending[w].push(seq, ts, &d, (key, forward, hash), sip);
-                if let Some(list) = announce {
+                if let Some(list) = p.announce {
                     self.announce(list);
-                } else if self.pending[w].is_full() {
-                    self.send_batch(w);
+                } else if self.pending[p.worker].is_full() {
+                    self.send_batch(p.worker);
                 }
             }
             Err(e) => self.count_error(&e),
@@ -358,6 +393,14 @@ impl Dispatcher {
                     .inc_by(n - before);
             }
         }
+        for (key, n) in &s.hep.by_agent {
+            let before = p.hep.by_agent.get(key).copied().unwrap_or(0);
+            if *n > before {
+                m.hep_packets_total
+                    .with_label_values(&[&key.0, key.1])
+                    .inc_by(n - before);
+            }
+        }
         for (w, tx) in self.tx.iter().enumerate() {
             m.worker_queue_depth
                 .with_label_values(&[&w.to_string()])
@@ -371,6 +414,7 @@ impl Dispatcher {
         p.bytes = s.bytes;
         p.queue_drops = s.queue_drops;
         p.decode_errors = s.decode_errors.clone();
+        p.hep.by_agent.clone_from(&s.hep.by_agent);
     }
 
     /// A policy reloaded since the last tick: its signatures to every worker, then the policy
@@ -501,6 +545,67 @@ impl Dispatcher {
 impl std::fmt::Debug for crate::output::metrics::Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Metrics")
+    }
+}
+
+/// Where [`place`] put a packet, and the media its SIP announced.
+struct Placed {
+    worker: usize,
+    announce: Option<std::sync::Arc<Vec<crate::media::expect::MediaExpect>>>,
+}
+
+/// Put a decoded packet into its worker's pending batch (a HEP copy is counted for its agent,
+/// named by `peer` when it has no capture id). A free function over the fields it needs,
+/// because `d` may borrow the decoder (a reassembled datagram).
+fn place(
+    pending: &mut [Batch],
+    sip_turn: &mut u64,
+    hep: &mut stats::HepStats,
+    workers: usize,
+    (seq, ts): (u64, Ts),
+    d: &crate::decode::Decoded<'_>,
+    peer: Option<std::net::SocketAddr>,
+) -> Placed {
+    if let Some(agent) = &d.agent {
+        hep.count(hep_agent_label(agent, peer), "accepted");
+    }
+    let sip = d.transport == crate::base::packet::Transport::Udp
+        && crate::sip::parser::looks_like_sip(d.payload);
+    let announce = if sip {
+        crate::media::expect::from_sip_datagram(d.payload)
+    } else {
+        None
+    };
+    let (key, forward) = FlowKey::new(d.src, d.sport, d.dst, d.dport, d.transport, d.vlan);
+    let hash = key.stable_hash();
+    // A SIP datagram needs no flow state: they take turns on the workers, so that the SIP of
+    // one busy trunk (one flow) is parsed in parallel. Everything else goes to its flow's
+    // worker.
+    let worker = if sip {
+        *sip_turn = sip_turn.wrapping_add(1);
+        (*sip_turn % workers as u64) as usize
+    } else {
+        worker_of(hash, workers)
+    };
+    // A HEP copy carries when its agent saw the message: that time, unless the agent's clock
+    // is off by more than HEP_SKEW from the capture's.
+    let ts = match d.agent_ts {
+        Some(a) if a.0.abs_diff(ts.0) <= HEP_SKEW_NS => a,
+        _ => ts,
+    };
+    pending[worker].push(seq, ts, d, (key, forward, hash), sip);
+    Placed { worker, announce }
+}
+
+/// The `agent` label of a HEP agent: its capture id, else the address it sent from.
+fn hep_agent_label(
+    agent: &crate::base::packet::HepAgent,
+    peer: Option<std::net::SocketAddr>,
+) -> String {
+    match (agent.id, peer) {
+        (Some(id), _) => id.to_string(),
+        (None, Some(p)) => p.ip().to_string(),
+        (None, None) => "unknown".to_string(),
     }
 }
 
@@ -635,6 +740,7 @@ where
         heart: capture_heart,
         sip_turn: 0,
         reload,
+        hep_password: cfg.hep_password.clone(),
     };
     source(&mut d, stop);
     let (capture, defrag) = d.finish();

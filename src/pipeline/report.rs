@@ -64,6 +64,9 @@ struct StatsBody<'a> {
     sip: &'a crate::pipeline::correlate::CorrelatorStats,
     calls: CallsBody,
     rtp: RtpBody,
+    /// HEP copies received or found in the capture (absent when there were none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hep: Option<HepBody>,
     /// The correlator's capped tables (entries, cap, evictions) at the end.
     state: &'a BTreeMap<&'static str, crate::detect::TableStats>,
     rules: RulesBody<'a>,
@@ -120,6 +123,53 @@ struct CaptureBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     interface_dropped: Option<u64>,
     file_errors: &'a [String],
+}
+
+#[derive(Serialize)]
+struct HepBody {
+    accepted: u64,
+    bad_auth: u64,
+    malformed: u64,
+    not_sip: u64,
+    /// Packets by agent (capture id, else source address), over all outcomes.
+    agents: BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listener: Option<ListenerBody>,
+}
+
+#[derive(Serialize)]
+struct ListenerBody {
+    udp_packets: u64,
+    tcp_packets: u64,
+    tcp_connections: u64,
+    tcp_refused: u64,
+    tcp_framing_errors: u64,
+    queue_drops: u64,
+}
+
+fn hep_body(h: &crate::pipeline::stats::HepStats) -> Option<HepBody> {
+    if h.by_agent.is_empty() && h.listener.is_none() {
+        return None;
+    }
+    let mut agents = BTreeMap::new();
+    for ((agent, _), n) in &h.by_agent {
+        *agents.entry(agent.clone()).or_insert(0) += n;
+    }
+    Some(HepBody {
+        accepted: h.total("accepted"),
+        bad_auth: h.total("bad_auth"),
+        malformed: h.total("malformed"),
+        not_sip: h.total("not_sip"),
+        agents,
+        listener: h.listener.map(|l| ListenerBody {
+            udp_packets: l.udp_packets,
+            tcp_packets: l.tcp_packets,
+            tcp_connections: l.tcp_connections,
+            tcp_refused: l.tcp_refused,
+            tcp_framing_errors: l.tcp_framing_errors,
+            queue_drops: l.queue_drops,
+        }),
+    })
 }
 
 #[derive(Serialize)]
@@ -201,6 +251,7 @@ pub fn stats_record(s: &RunStats, kernel: Option<KernelStats>) -> impl Serialize
                 candidates_dropped: w.rtp_candidates_dropped,
                 expectations_evicted: w.expectations_evicted,
             },
+            hep: hep_body(&s.capture.hep),
             calls: CallsBody {
                 dialogs: c.dialogs,
                 answered: c.answered,
@@ -257,6 +308,23 @@ pub fn summary(s: &RunStats, kernel: Option<KernelStats>) -> String {
             "  kernel: received {}, dropped {}, interface dropped {}\n",
             k.received, k.dropped, k.if_dropped
         );
+    }
+    if let Some(h) = hep_body(&s.capture.hep) {
+        o += &format!(
+            "  HEP: {} accepted from {} agents, {} wrong auth key, {} malformed, {} not SIP",
+            h.accepted,
+            h.agents.len(),
+            h.bad_auth,
+            h.malformed,
+            h.not_sip
+        );
+        if let Some(l) = h.listener {
+            o += &format!(
+                "; listener: {} UDP, {} TCP packets over {} connections ({} refused, {} not HEP), {} dropped (queue full)",
+                l.udp_packets, l.tcp_packets, l.tcp_connections, l.tcp_refused, l.tcp_framing_errors, l.queue_drops
+            );
+        }
+        o += "\n";
     }
     let requests: u64 = c.requests.values().sum();
     let responses: u64 = c.responses.values().sum();

@@ -22,6 +22,52 @@ pub struct CaptureStats {
     pub file_errors: Vec<String>,
     pub first_ts: Option<Ts>,
     pub last_ts: Option<Ts>,
+    pub hep: HepStats,
+}
+
+/// Agents counted by name at most; the rest are counted as `other` (a flood of spoofed
+/// sources must not grow the table).
+pub const HEP_AGENTS_MAX: usize = 64;
+
+/// HEP copies received (by the listener, or found in a capture).
+#[derive(Clone, Debug, Default)]
+pub struct HepStats {
+    /// Packets by agent (capture id, else source address) and outcome (`accepted`,
+    /// `bad_auth`, `malformed`, `not_sip`).
+    pub by_agent: BTreeMap<(String, &'static str), u64>,
+    /// The listener's own counters (TCP connections, queue drops), when one runs.
+    pub listener: Option<crate::capture::hep_listen::ListenerStats>,
+}
+
+impl HepStats {
+    pub fn count(&mut self, agent: String, outcome: &'static str) {
+        let key = (agent, outcome);
+        if let Some(n) = self.by_agent.get_mut(&key) {
+            *n += 1;
+            return;
+        }
+        let agents = self
+            .by_agent
+            .keys()
+            .map(|(a, _)| a)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let key = if agents >= HEP_AGENTS_MAX && !self.by_agent.keys().any(|(a, _)| *a == key.0) {
+            ("other".to_string(), outcome)
+        } else {
+            key
+        };
+        *self.by_agent.entry(key).or_insert(0) += 1;
+    }
+
+    /// Packets of one outcome, over all agents.
+    pub fn total(&self, outcome: &str) -> u64 {
+        self.by_agent
+            .iter()
+            .filter(|((_, o), _)| *o == outcome)
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 /// Counters of one worker, summed over workers at the end.

@@ -728,5 +728,6 @@ fn ctx_of(m: &PacketMeta) -> PacketCtx {
         transport: m.transport,
         vlan: m.vlan,
         flow_id: crate::flow::flow_id_of(m.flow_hash),
+        agent: m.agent,
     }
 }

@@ -118,3 +118,231 @@ fn hep_copies_keep_the_agents_time() {
         );
     }
 }
+
+/// The HEP packets of a capture of HEP datagrams (Ethernet, IPv4 without options, UDP).
+fn hep_packets(f: &str) -> Vec<Vec<u8>> {
+    let path = root().join("pcaps/hep").join(f);
+    let mut r = voip_sentinel::capture::savefile::Savefile::open(&path).unwrap();
+    let mut v = Vec::new();
+    while let Some(p) = r.next().unwrap() {
+        v.push(p.data[14 + 20 + 8..].to_vec());
+    }
+    v
+}
+
+/// A sensor receiving HEP (`voip-sentinel hep`) at `addr`, records to a temporary file.
+struct HepSensor {
+    child: std::process::Child,
+    eve: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl HepSensor {
+    fn start(addr: &str, extra: &[&str]) -> HepSensor {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let eve = dir.path().join("eve.json");
+        let mut child = std::process::Command::new(bin())
+            .args(["hep", "--listen", addr, "--workers", "2", "--eve"])
+            .arg(&eve)
+            .args(extra)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // It says where it listens once bound.
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("receiving HEP on") {
+            line.clear();
+            if err.read_line(&mut line).unwrap() == 0 {
+                let _ = child.kill();
+                panic!("the HEP sensor ended before it listened");
+            }
+        }
+        // The rest of stderr (the summary) is drained so the sensor never blocks on it.
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        HepSensor {
+            child,
+            eve,
+            _dir: dir,
+        }
+    }
+
+    /// Stop it (SIGINT) once it has written what it got; its records.
+    fn stop(mut self) -> Vec<Value> {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let t = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if t.elapsed() > std::time::Duration::from_secs(20) {
+                let _ = self.child.kill();
+                panic!("the HEP sensor did not stop");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert!(status.success(), "{status:?}");
+        std::fs::read_to_string(&self.eve)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for HepSensor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn udp_send(to: &str, packets: &[Vec<u8>]) {
+    let s = std::net::UdpSocket::bind("127.0.0.59:0").unwrap();
+    for p in packets {
+        s.send_to(p, to).unwrap();
+        // Kamailio sent them one by one, too; a burst could outrun the socket buffer.
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
+/// Kamailio's HEP copies sent to the listener, over UDP and over TCP (one connection, the
+/// stream cut at odd places), give the records that a replay of the wire gives, each marked as
+/// a HEP copy from agent 2001.
+#[test]
+fn the_hep_listener_reports_the_calls_of_the_wire() {
+    let dir = root().join("pcaps/hep");
+    let wire = essence(&sensor(&[&dir.join("kamailio-wire.pcap")], &[]));
+    for (v, over) in [(3, "udp"), (2, "udp"), (3, "tcp")] {
+        let addr = "127.0.0.58:19060";
+        let packets = hep_packets(&format!("kamailio-hep{v}.pcap"));
+        assert_eq!(packets.len(), 47);
+        let s = HepSensor::start(addr, &[]);
+        if over == "udp" {
+            udp_send(addr, &packets);
+        } else {
+            use std::io::Write;
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            let stream = packets.concat();
+            for piece in stream.chunks(1000) {
+                c.write_all(piece).unwrap();
+                c.flush().unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+        let recs = s.stop();
+        let what = format!("HEPv{v} over {over}");
+        assert_eq!(essence(&recs), wire, "{what}");
+        for r in recs.iter().filter(|r| r["event_type"] != "stats") {
+            assert_eq!(
+                r["capture"],
+                serde_json::json!({"source": "hep", "agent_id": 2001, "transport": "UDP"}),
+                "{what}: {r}"
+            );
+        }
+        let hep = &stats_of(&recs)["stats"]["hep"];
+        assert_eq!(hep["accepted"], 47, "{what}: {hep}");
+        assert_eq!(hep["agents"], serde_json::json!({"2001": 47}), "{what}");
+        let l = &hep["listener"];
+        let (udp, tcp) = if over == "udp" { (47, 0) } else { (0, 47) };
+        assert_eq!(
+            (l["udp_packets"].as_u64(), l["tcp_packets"].as_u64()),
+            (Some(udp), Some(tcp)),
+            "{what}: {l}"
+        );
+        assert_eq!(l["queue_drops"], 0, "{what}");
+    }
+}
+
+/// Insert HEPv3 chunk `kind` (vendor 0) with `value` before the payload chunk of a packet,
+/// fixing the packet's length.
+fn with_chunk(p: &[u8], kind: u16, value: &[u8]) -> Vec<u8> {
+    let mut c = vec![0, 0];
+    c.extend_from_slice(&kind.to_be_bytes());
+    c.extend_from_slice(&((6 + value.len()) as u16).to_be_bytes());
+    c.extend_from_slice(value);
+    let mut out = p[..6].to_vec();
+    out.extend_from_slice(&c);
+    out.extend_from_slice(&p[6..]);
+    let len = out.len() as u16;
+    out[4..6].copy_from_slice(&len.to_be_bytes());
+    out
+}
+
+/// With --hep-password, copies without the key or with another are dropped and counted; those
+/// with it are taken. Damaged packets (cut short, lengths that lie, a payload longer than the
+/// datagram, chunks the sensor does not know in place of the addresses, not HEP at all) are
+/// counted by kind, never a record, and the sensor goes on.
+#[test]
+fn the_hep_listener_drops_wrong_keys_and_damaged_packets() {
+    let addr = "127.0.0.58:19061";
+    let real = hep_packets("kamailio-hep3.pcap");
+    let invite = &real[0];
+    assert!(String::from_utf8_lossy(invite).contains("INVITE sip:"));
+    let key = b"s3cret-hep-key";
+    let mut bad = vec![
+        invite.clone(),                           // no key
+        with_chunk(invite, 14, b"wrong-key"),     // another key
+        with_chunk(invite, 14, b"s3cret-hep-ke"), // a prefix of it
+    ];
+    let n_bad_auth = bad.len();
+    let mut damaged = vec![
+        with_chunk(invite, 14, key)[..40].to_vec(), // cut short
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),         // not HEP
+    ];
+    let mut lying = with_chunk(invite, 14, key);
+    lying[4..6].copy_from_slice(&60000u16.to_be_bytes()); // longer than the datagram
+    damaged.push(lying);
+    let mut chunk_len = with_chunk(invite, 14, key);
+    chunk_len[6 + 4..6 + 6].copy_from_slice(&2u16.to_be_bytes()); // a chunk shorter than its head
+    damaged.push(chunk_len);
+    let mut payload_len = with_chunk(invite, 14, key);
+    let at = payload_len.len()
+        - (invite.len() - invite.windows(4).position(|w| w == b"INVI").unwrap())
+        - 6;
+    payload_len[at + 4..at + 6].copy_from_slice(&65000u16.to_be_bytes()); // payload past the end
+    damaged.push(payload_len);
+    // the address chunks (types 3 and 4) renamed to types no one defined
+    let mut unknown = with_chunk(invite, 14, key);
+    let mut i = 6;
+    while i + 6 <= unknown.len() {
+        let kind = u16::from_be_bytes([unknown[i + 2], unknown[i + 3]]);
+        let len = usize::from(u16::from_be_bytes([unknown[i + 4], unknown[i + 5]]));
+        if kind == 3 || kind == 4 {
+            unknown[i + 2..i + 4].copy_from_slice(&(900 + kind).to_be_bytes());
+        }
+        i += len.max(6);
+    }
+    damaged.push(unknown);
+    let n_damaged = damaged.len();
+    let good: Vec<Vec<u8>> = real.iter().map(|p| with_chunk(p, 14, key)).collect();
+    let s = HepSensor::start(addr, &["--hep-password", "s3cret-hep-key"]);
+    bad.append(&mut damaged);
+    udp_send(addr, &bad);
+    udp_send(addr, &good);
+    let recs = s.stop();
+    let hep = &stats_of(&recs)["stats"]["hep"];
+    assert_eq!(hep["bad_auth"], n_bad_auth, "{hep}");
+    assert_eq!(hep["malformed"], n_damaged, "{hep}");
+    assert_eq!(hep["accepted"], 47, "{hep}");
+    let calls = recs.iter().filter(|r| r["event_type"] == "call").count();
+    assert_eq!(calls, 4);
+    // The key is never written anywhere.
+    for r in &recs {
+        assert!(!r.to_string().contains("s3cret"), "{r}");
+    }
+    // Each INVITE was counted once: the rejected ones left no trace.
+    let invites = recs
+        .iter()
+        .filter(|r| r["event_type"] == "sip" && r["sip"]["method"] == "INVITE")
+        .count();
+    let wire_invites = sensor(&[&root().join("pcaps/hep/kamailio-wire.pcap")], &[])
+        .iter()
+        .filter(|r| r["event_type"] == "sip" && r["sip"]["method"] == "INVITE")
+        .count();
+    assert_eq!(invites, wire_invites);
+}

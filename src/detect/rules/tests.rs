@@ -18,6 +18,7 @@ fn ctx(src: &str, sport: u16, dst: &str, dport: u16) -> PacketCtx {
         transport: Transport::Udp,
         vlan: None,
         flow_id: 0,
+        agent: None,
     }
 }
 
