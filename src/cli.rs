@@ -289,6 +289,9 @@ impl Cli {
     }
 }
 
+/// The commands that take a `--config` file, each with its own table in it.
+const CONFIG_TABLES: [&str; 3] = ["replay", "live", "hep"];
+
 /// `args` with the options of the `--config` file (if one is named) inserted after the
 /// subcommand, skipping every option the command line gives itself.
 pub fn with_config(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
@@ -301,7 +304,7 @@ pub fn with_config(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
     };
     let sub_at = sub_at + 1;
     let sub = args[sub_at].to_string_lossy().into_owned();
-    if sub != "replay" && sub != "live" {
+    if !CONFIG_TABLES.contains(&sub.as_str()) {
         return Ok(args);
     }
     let mut config = None;
@@ -384,11 +387,11 @@ fn config_args(
     for (key, value) in table.iter().filter(|(_, v)| v.is_table()) {
         let (Some(cmd), Some(t)) = (
             root.find_subcommand(key.as_str())
-                .filter(|_| key == "live" || key == "replay"),
+                .filter(|_| CONFIG_TABLES.contains(&key.as_str())),
             value.as_table(),
         ) else {
             return Err(format!(
-                "config {}: [{key}]: unknown table (only [live] and [replay])",
+                "config {}: [{key}]: unknown table (only [live], [hep] and [replay])",
                 path.display()
             ));
         };
