@@ -41,7 +41,7 @@ pub struct CaptureSource {
     pub source: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub agent_id: Option<u32>,
-    /// The transport the agent reports (`UDP`, `TCP`, `SCTP`).
+    /// The transport the agent reports (`UDP`, `TCP`, `TLS`, `SCTP`).
     pub transport: String,
 }
 
@@ -50,7 +50,7 @@ impl CaptureSource {
         CaptureSource {
             source: "hep".to_string(),
             agent_id: agent.id,
-            transport: proto_name(agent.transport).to_string(),
+            transport: agent.transport.name(),
         }
     }
 }

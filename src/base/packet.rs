@@ -79,6 +79,53 @@ pub struct PacketCtx {
 pub struct HepAgent {
     /// The capture agent id (HEPv3 chunk 12, HEPv2's capture id), when the agent sets one.
     pub id: Option<u32>,
-    /// The IP protocol the agent reports (TLS and WSS are reported as TCP).
-    pub transport: Transport,
+    /// The transport the agent says the message travelled over.
+    pub transport: HepTransport,
+}
+
+/// A HEP agent's transport: HEP's IP-protocol chunk, where Kamailio's `siptrace` writes 22
+/// for SIP over TLS (what its `sipcapture` reads back as TLS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HepTransport {
+    Udp,
+    Tcp,
+    Tls,
+    Sctp,
+    /// Another IP protocol number.
+    Other(u8),
+}
+
+impl HepTransport {
+    pub fn from_ip_proto(p: u8) -> HepTransport {
+        match p {
+            17 => HepTransport::Udp,
+            6 => HepTransport::Tcp,
+            22 => HepTransport::Tls,
+            132 => HepTransport::Sctp,
+            n => HepTransport::Other(n),
+        }
+    }
+
+    /// Whether the message was encrypted where the agent saw it.
+    pub fn encrypted(self) -> bool {
+        self == HepTransport::Tls
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            HepTransport::Udp => "UDP".into(),
+            HepTransport::Tcp => "TCP".into(),
+            HepTransport::Tls => "TLS".into(),
+            HepTransport::Sctp => "SCTP".into(),
+            HepTransport::Other(n) => format!("IP protocol {n}"),
+        }
+    }
+}
+
+impl PacketCtx {
+    /// Whether the message travelled encrypted (a HEP copy of SIP over TLS): what it holds
+    /// (parties, SDP keys) was not exposed on the wire.
+    pub fn encrypted(&self) -> bool {
+        self.agent.is_some_and(|a| a.transport.encrypted())
+    }
 }

@@ -7,7 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::DecodeError;
-use crate::base::packet::Transport;
+use crate::base::packet::HepTransport;
 
 /// What a HEP datagram carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +17,8 @@ pub struct Hep<'a> {
     pub dst: IpAddr,
     pub sport: u16,
     pub dport: u16,
-    /// The transport the agent saw (IP protocol 6: TCP, 132: SCTP, else UDP).
-    pub transport: Transport,
+    /// The transport the agent saw (its IP-protocol chunk; 17 when absent).
+    pub transport: HepTransport,
     /// Seconds and microseconds of the agent's capture time.
     pub ts: Option<(u32, u32)>,
     /// HEPv3 protocol type: 1 SIP, 5 RTCP, ... (v2: SIP).
@@ -93,14 +93,6 @@ pub fn parse(p: &[u8]) -> Result<Hep<'_>, DecodeError> {
     }
 }
 
-fn transport_of(proto: u8) -> Transport {
-    match proto {
-        6 => Transport::Tcp,
-        132 => Transport::Sctp,
-        _ => Transport::Udp,
-    }
-}
-
 fn v2(p: &[u8]) -> Result<Hep<'_>, DecodeError> {
     let total = v2_header_len(p).ok_or(malformed("v2 header"))?;
     let (src, dst, at) = if p[2] == 2 {
@@ -120,7 +112,7 @@ fn v2(p: &[u8]) -> Result<Hep<'_>, DecodeError> {
         dst,
         sport: u16::from_be_bytes([p[4], p[5]]),
         dport: u16::from_be_bytes([p[6], p[7]]),
-        transport: transport_of(p[3]),
+        transport: HepTransport::from_ip_proto(p[3]),
         ts: Some((le32(at), le32(at + 4))),
         proto_type: SIP,
         capture_id: Some(u32::from(u16::from_le_bytes([p[at + 8], p[at + 9]]))),
@@ -204,7 +196,7 @@ fn v3(p: &[u8]) -> Result<Hep<'_>, DecodeError> {
         dst,
         sport: sport.unwrap_or(0),
         dport: dport.unwrap_or(0),
-        transport: transport_of(proto.unwrap_or(17)),
+        transport: HepTransport::from_ip_proto(proto.unwrap_or(17)),
         ts: secs.map(|s| (s, usecs.unwrap_or(0))),
         proto_type: proto_type.unwrap_or(SIP),
         capture_id,
@@ -264,7 +256,7 @@ mod tests {
         assert_eq!(h.src, "10.0.0.1".parse::<IpAddr>().unwrap());
         assert_eq!(
             (h.sport, h.dport, h.transport),
-            (5061, 5060, Transport::Udp)
+            (5061, 5060, HepTransport::Udp)
         );
         assert_eq!(h.ts, Some((1_700_000_000, 123_456)));
         assert_eq!((h.proto_type, h.capture_id, h.version), (1, Some(2001), 3));

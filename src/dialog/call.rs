@@ -364,6 +364,24 @@ impl Calls {
     /// Take one message (retransmissions are filtered out before).
     pub fn on_message(&mut self, m: &Msg, out: &mut Vec<CallRecord>) {
         self.on_message_inner(m, out);
+        // An initial INVITE in plaintext (on any hop; not a HEP copy of SIP over TLS) exposes
+        // the call's parties: once per call.
+        let initial_invite = m.method.as_deref() == Some("INVITE") && m.to_tag().is_none();
+        if let (true, false, Some(id)) = (initial_invite, m.ctx.encrypted(), m.call_id.as_deref()) {
+            if let Some(call) = self.table.get_mut(id) {
+                let transport = m
+                    .via_transport
+                    .clone()
+                    .unwrap_or_else(|| proto_name(m.ctx.transport).to_string());
+                Self::expose(
+                    &mut self.exposures,
+                    call,
+                    Exposure::UnencryptedSignalling,
+                    &m.ctx,
+                    json!({ "transport": transport, "method": "INVITE" }),
+                );
+            }
+        }
         if let (Some(media), Some(id)) = (&m.media, m.call_id.as_deref()) {
             self.index_endpoints(id);
             if let Some(call) = self.table.get_mut(id) {
@@ -394,9 +412,11 @@ impl Calls {
         });
     }
 
-    /// What an SDP body in plaintext SIP gives away: inline SRTP keys, or a downgrade.
+    /// What an SDP body gives away: inline SRTP keys when the SIP carrying them was plaintext
+    /// (not a HEP copy of SIP over TLS, where SDES keys are as safe as the TLS), or a downgrade.
     fn sdp_exposures(found: &mut Vec<CallExposure>, call: &mut Call, media: &[MediaLine], m: &Msg) {
-        if let Some(line) = media.iter().find(|l| l.inline_key) {
+        let in_clear = !m.ctx.encrypted();
+        if let Some(line) = media.iter().find(|l| l.inline_key && in_clear) {
             let what = m
                 .method
                 .clone()
@@ -658,17 +678,6 @@ impl Calls {
                     legs_alive: 0,
                     legs_final: 0,
                     failed_at: None,
-                }),
-            );
-            let call = self.table.get_mut(call_id).expect("inserted");
-            Self::expose(
-                &mut self.exposures,
-                call,
-                Exposure::UnencryptedSignalling,
-                &m.ctx,
-                json!({
-                    "transport": call.info.transport,
-                    "method": "INVITE",
                 }),
             );
         }

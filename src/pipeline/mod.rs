@@ -11,6 +11,7 @@
 
 pub mod batch;
 pub mod correlate;
+pub mod dedup;
 pub mod droplog;
 pub mod event;
 pub mod merge;
@@ -119,8 +120,8 @@ pub struct Dispatcher {
     drop_log: droplog::DropLog,
     /// Signs of life for the watchdog.
     heart: std::sync::Arc<Heartbeat>,
-    /// SIP datagrams handed out so far (they go to the workers in turn).
-    sip_turn: u64,
+    /// Which worker the next SIP datagram goes to, and the wire/HEP duplicate filter.
+    route: Route,
     /// Policies reloaded on SIGHUP, handed to the workers at the next tick.
     reload: Option<Receiver<crate::detect::policy::Reload>>,
     hep_password: Option<Vec<u8>>,
@@ -197,7 +198,7 @@ impl Dispatcher {
     fn packet(&mut self, ts: Ts, link: crate::base::packet::LinkType, data: &[u8], orig_len: u32) {
         let seq = self.arrived(ts, orig_len);
         let workers = self.tx.len();
-        let (pending, turn, hep) = (&mut self.pending, &mut self.sip_turn, &mut self.stats.hep);
+        let (pending, turn, hep) = (&mut self.pending, &mut self.route, &mut self.stats.hep);
         let placed = self
             .decoder
             .decode(link, data, ts)
@@ -209,7 +210,7 @@ impl Dispatcher {
     fn hep(&mut self, ts: Ts, data: &[u8], peer: std::net::SocketAddr) {
         let seq = self.arrived(ts, data.len() as u32);
         let workers = self.tx.len();
-        let (pending, turn, hep) = (&mut self.pending, &mut self.sip_turn, &mut self.stats.hep);
+        let (pending, turn, hep) = (&mut self.pending, &mut self.route, &mut self.stats.hep);
         let placed = crate::decode::hep_message(data, self.hep_password.as_deref())
             .map(|d| place(pending, turn, hep, workers, (seq, ts), &d, Some(peer)));
         if let Err(e) = &placed {
@@ -247,9 +248,15 @@ impl Dispatcher {
 
     /// After [`place`]: hand on what the packet announced, send a full batch; or count why the
     /// packet was not decoded.
-    fn placed(&mut self, placed: Result<Placed, DecodeError>) {
+    fn placed(&mut self, placed: Result<Option<Placed>, DecodeError>) {
         match placed {
-            Ok(p) => {
+            // The second copy of a message (wire and HEP): counted by the filter.
+            Ok(None) => {
+                self.stats.decoded += 1;
+                self.stats.hep.wire_dropped = self.route.dedup.wire_dropped;
+                self.stats.hep.dedup_evicted = self.route.dedup.evicted;
+            }
+            Ok(Some(p)) => {
                 self.stats.decoded += 1;
                 if let Some(list) = p.announce {
                     self.announce(list);
@@ -559,18 +566,23 @@ struct Placed {
 /// because `d` may borrow the decoder (a reassembled datagram).
 fn place(
     pending: &mut [Batch],
-    sip_turn: &mut u64,
+    route: &mut Route,
     hep: &mut stats::HepStats,
     workers: usize,
     (seq, ts): (u64, Ts),
     d: &crate::decode::Decoded<'_>,
     peer: Option<std::net::SocketAddr>,
-) -> Placed {
-    if let Some(agent) = &d.agent {
-        hep.count(hep_agent_label(agent, peer), "accepted");
-    }
+) -> Option<Placed> {
     let sip = d.transport == crate::base::packet::Transport::Udp
         && crate::sip::parser::looks_like_sip(d.payload);
+    let duplicate = route.dedup.is_duplicate(ts, d, sip);
+    if let Some(agent) = &d.agent {
+        let outcome = if duplicate { "duplicate" } else { "accepted" };
+        hep.count(hep_agent_label(agent, peer), outcome);
+    }
+    if duplicate {
+        return None;
+    }
     let announce = if sip {
         crate::media::expect::from_sip_datagram(d.payload)
     } else {
@@ -582,8 +594,8 @@ fn place(
     // one busy trunk (one flow) is parsed in parallel. Everything else goes to its flow's
     // worker.
     let worker = if sip {
-        *sip_turn = sip_turn.wrapping_add(1);
-        (*sip_turn % workers as u64) as usize
+        route.sip_turn = route.sip_turn.wrapping_add(1);
+        (route.sip_turn % workers as u64) as usize
     } else {
         worker_of(hash, workers)
     };
@@ -594,7 +606,15 @@ fn place(
         _ => ts,
     };
     pending[worker].push(seq, ts, d, (key, forward, hash), sip);
-    Placed { worker, announce }
+    Some(Placed { worker, announce })
+}
+
+/// How the capture thread spreads SIP datagrams over the workers, and drops the second copy
+/// of a message that came both off the wire and over HEP.
+struct Route {
+    /// SIP datagrams handed out so far (they go to the workers in turn).
+    sip_turn: u64,
+    dedup: dedup::Dedup,
 }
 
 /// The `agent` label of a HEP agent: its capture id, else the address it sent from.
@@ -738,7 +758,10 @@ where
         next_stats: 0,
         drop_log: droplog::DropLog::default(),
         heart: capture_heart,
-        sip_turn: 0,
+        route: Route {
+            sip_turn: 0,
+            dedup: dedup::Dedup::default(),
+        },
         reload,
         hep_password: cfg.hep_password.clone(),
     };

@@ -128,6 +128,10 @@ struct CaptureBody<'a> {
 #[derive(Serialize)]
 struct HepBody {
     accepted: u64,
+    /// Copies dropped because the wire had given the message first.
+    duplicate: u64,
+    /// Wire datagrams dropped because a copy had given the message first.
+    wire_dropped: u64,
     bad_auth: u64,
     malformed: u64,
     not_sip: u64,
@@ -157,6 +161,8 @@ fn hep_body(h: &crate::pipeline::stats::HepStats) -> Option<HepBody> {
     }
     Some(HepBody {
         accepted: h.total("accepted"),
+        duplicate: h.total("duplicate"),
+        wire_dropped: h.wire_dropped,
         bad_auth: h.total("bad_auth"),
         malformed: h.total("malformed"),
         not_sip: h.total("not_sip"),
@@ -311,8 +317,10 @@ pub fn summary(s: &RunStats, kernel: Option<KernelStats>) -> String {
     }
     if let Some(h) = hep_body(&s.capture.hep) {
         o += &format!(
-            "  HEP: {} accepted from {} agents, {} wrong auth key, {} malformed, {} not SIP",
+            "  HEP: {} accepted from {} agents, {} duplicates of the wire (and {} wire datagrams of copies), {} wrong auth key, {} malformed, {} not SIP",
             h.accepted,
+            h.duplicate,
+            h.wire_dropped,
             h.agents.len(),
             h.bad_auth,
             h.malformed,

@@ -33,8 +33,13 @@ pub const HEP_AGENTS_MAX: usize = 64;
 #[derive(Clone, Debug, Default)]
 pub struct HepStats {
     /// Packets by agent (capture id, else source address) and outcome (`accepted`,
-    /// `bad_auth`, `malformed`, `not_sip`).
+    /// `duplicate` (the wire gave it first), `bad_auth`, `malformed`, `not_sip`).
     pub by_agent: BTreeMap<(String, &'static str), u64>,
+    /// Wire datagrams dropped because a HEP copy had already given the message (the HEP
+    /// copies dropped the other way round are the `duplicate` outcome).
+    pub wire_dropped: u64,
+    /// Messages the duplicate filter forgot early to stay within its cap.
+    pub dedup_evicted: u64,
     /// The listener's own counters (TCP connections, queue drops), when one runs.
     pub listener: Option<crate::capture::hep_listen::ListenerStats>,
 }

@@ -346,3 +346,38 @@ fn the_hep_listener_drops_wrong_keys_and_damaged_packets() {
         .count();
     assert_eq!(invites, wire_invites);
 }
+
+/// A capture that holds both the wire and Kamailio's HEP copies of the same messages (merged
+/// by time with mergecap, as a sensor that sees a proxy's SPAN port and receives its HEP would
+/// have them): each message counts once, the copies are counted as duplicates, and the records
+/// are the wire's own, message for message and retransmission for retransmission.
+#[test]
+fn a_message_seen_on_the_wire_and_over_hep_counts_once() {
+    let dir = root().join("pcaps/hep");
+    let tmp = tempfile::tempdir().unwrap();
+    let merged = tmp.path().join("wire-and-hep.pcap");
+    let st = std::process::Command::new("mergecap")
+        .arg("-w")
+        .arg(&merged)
+        .arg(dir.join("kamailio-wire.pcap"))
+        .arg(dir.join("kamailio-hep3.pcap"))
+        .status()
+        .expect("mergecap (wireshark-common, installed with tshark)");
+    assert!(st.success());
+    let wire_recs = sensor(&[&dir.join("kamailio-wire.pcap")], &[]);
+    let both = sensor(&[&merged], &[]);
+    assert_eq!(essence(&both), essence(&wire_recs));
+    let (w, b) = (&stats_of(&wire_recs)["stats"], &stats_of(&both)["stats"]);
+    assert_eq!(b["sip"]["messages"], w["sip"]["messages"]);
+    assert_eq!(b["sip"]["retransmissions"], w["sip"]["retransmissions"]);
+    assert_eq!(b["capture"]["packets"], 2 * 47);
+    let hep = &b["hep"];
+    assert_eq!(
+        (hep["duplicate"].as_u64(), hep["wire_dropped"].as_u64()),
+        (Some(47), Some(0)),
+        "the wire's copy of each message came first: {hep}"
+    );
+    // Without the wire, every copy is accepted.
+    let alone = sensor(&[&dir.join("kamailio-hep3.pcap")], &[]);
+    assert_eq!(stats_of(&alone)["stats"]["hep"]["accepted"], 47);
+}
