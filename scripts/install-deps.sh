@@ -16,10 +16,13 @@
 #   sipsak       real SIP scanner/flooder for scripts/make-detect-pcaps.sh
 #   nmap         its sip-methods NSE script sweeps for scripts/make-detect-pcaps.sh
 #   curl         the install test scrapes the installed sensor's metrics
+#   kamailio-tls-modules  kamailio's SIP over TLS for scripts/hep-scenario.sh
+#   socat        TLS relay for sipp (built without TLS) in scripts/hep-scenario.sh
+#   openssl      test certificates and keys (scripts/hep-scenario.sh, make-attack-pcaps.sh)
 set -euo pipefail
 
 PKGS=(libpcap-dev tshark sip-tester kamailio tcpdump tcpreplay iproute2 procps python3 prometheus curl
-	sipsak nmap)
+	sipsak nmap kamailio-tls-modules socat openssl)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: must run as root" >&2

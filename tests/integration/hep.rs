@@ -381,3 +381,103 @@ fn a_message_seen_on_the_wire_and_over_hep_counts_once() {
     let alone = sensor(&[&dir.join("kamailio-hep3.pcap")], &[]);
     assert_eq!(stats_of(&alone)["stats"]["hep"]["accepted"], 47);
 }
+
+/// What a scenario's records say, independent of the hop's transport and ports: each call's
+/// outcome and parties, each SIP transaction, the registrations, and which alerts fired for
+/// which call (or, for alerts about no call, which source).
+fn scenario(recs: &[Value]) -> BTreeSet<String> {
+    recs.iter()
+        .filter_map(|r| match r["event_type"].as_str()? {
+            "sip" => Some(format!(
+                "sip {} > {} {} {} {} {}",
+                r["src_ip"],
+                r["dest_ip"],
+                r["sip"]["call_id"],
+                r["sip"]["method"],
+                r["sip"]["status"],
+                r["sip"]["cseq"]
+            )),
+            "call" => {
+                let c = &r["call"];
+                Some(format!(
+                    "call {} {} {} {} {}",
+                    c["call_id"],
+                    c["outcome"],
+                    c["final_status"],
+                    c["caller"]["user"],
+                    c["callee"]["user"]
+                ))
+            }
+            "alert" => Some(match r["call"]["call_id"].as_str() {
+                Some(id) => format!("alert {} call {id}", r["alert"]["signature_id"]),
+                None => format!("alert {} from {}", r["alert"]["signature_id"], r["src_ip"]),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn run_scenario(mode: &str, collector: &str, out: &std::path::Path) {
+    let o = std::process::Command::new("bash")
+        .arg(root().join("scripts/hep-scenario.sh"))
+        .args([mode, collector])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "hep-scenario.sh {mode}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The point of HEP input: calls and a password-guessing attack whose clients speak SIP over
+/// TLS to a real Kamailio (kamailio-tls-modules; sipp through a TLS relay), seen only through
+/// Kamailio's siptrace HEP copies, give the calls, transactions and alerts that the same
+/// scenario over plaintext UDP gives when captured off the wire; the TLS hop raises no
+/// plaintext alert, and every record says it is a HEP copy and over which transport.
+#[test]
+fn sip_over_tls_is_seen_through_kamailios_hep_as_plaintext_udp_is_on_the_wire() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (udp_dir, tls_dir) = (tmp.path().join("udp"), tmp.path().join("tls"));
+    run_scenario("udp", "127.0.0.68:9060", &udp_dir);
+    let wire = sensor(&[&udp_dir.join("wire.pcap")], &[]);
+    let collector = "127.0.0.69:19062";
+    let s = HepSensor::start(collector, &[]);
+    run_scenario("tls", collector, &tls_dir);
+    let hep = s.stop();
+    let (w, h) = (scenario(&wire), scenario(&hep));
+    assert_eq!(
+        h,
+        w,
+        "only in HEP: {:#?}\nonly on the wire: {:#?}",
+        h.difference(&w),
+        w.difference(&h)
+    );
+    assert_eq!(hep.iter().filter(|r| r["event_type"] == "call").count(), 4);
+    assert!(
+        h.iter()
+            .any(|l| l.starts_with("alert ") && l.ends_with("from \"127.0.0.66\"")),
+        "the guessing was detected: {h:#?}"
+    );
+    let mut transports = BTreeSet::new();
+    for r in hep.iter().filter(|r| r["event_type"] != "stats") {
+        assert_eq!(r["capture"]["source"], "hep", "{r}");
+        assert_eq!(r["capture"]["agent_id"], 2001, "{r}");
+        let t = r["capture"]["transport"].as_str().unwrap().to_string();
+        if t == "TLS" {
+            assert!(
+                r["alert"]["signature_id"] != 2_100_003,
+                "a plaintext-signalling alert about the TLS hop: {r}"
+            );
+        }
+        transports.insert(t);
+    }
+    assert_eq!(
+        transports,
+        BTreeSet::from(["TLS".to_string(), "UDP".to_string()])
+    );
+    let st = &stats_of(&hep)["stats"]["hep"];
+    assert_eq!(st["accepted"], 127, "{st}");
+    assert_eq!(st["malformed"], 0, "{st}");
+}
