@@ -301,6 +301,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .hep_listen
                 .map(|addr| hep_listener(addr, &a.hep))
                 .transpose()?;
+            if let (Some(l), false) = (&listener, quiet) {
+                eprintln!("voip-sentinel: receiving HEP on {} (UDP and TCP)", l.local);
+            }
             let (iface, filter, snaplen, no_promisc, buffer_mib, fanout_group) = (
                 &a.iface,
                 &a.filter,

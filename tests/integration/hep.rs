@@ -139,13 +139,20 @@ struct HepSensor {
 
 impl HepSensor {
     fn start(addr: &str, extra: &[&str]) -> HepSensor {
+        let mut args = vec!["hep", "--listen", addr];
+        args.extend_from_slice(extra);
+        HepSensor::run(&args)
+    }
+
+    /// The sensor with these arguments (`hep ...`, or `live ... --hep-listen ...`).
+    fn run(args: &[&str]) -> HepSensor {
         use std::io::BufRead;
         let dir = tempfile::tempdir().unwrap();
         let eve = dir.path().join("eve.json");
         let mut child = std::process::Command::new(bin())
-            .args(["hep", "--listen", addr, "--workers", "2", "--eve"])
+            .args(args)
+            .args(["--workers", "2", "--eve"])
             .arg(&eve)
-            .args(extra)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -417,8 +424,13 @@ fn scenario(recs: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
+/// The scenario's addresses (127.0.0.63-66) serve one test at a time.
+static SCENARIO: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn run_scenario(mode: &str, collector: &str, out: &std::path::Path) {
+    // HEP_PCAP=1: tcpdump also keeps the HEP datagrams to the collector (hep.pcap).
     let o = std::process::Command::new("bash")
+        .env("HEP_PCAP", "1")
         .arg(root().join("scripts/hep-scenario.sh"))
         .args([mode, collector])
         .arg(out)
@@ -438,6 +450,9 @@ fn run_scenario(mode: &str, collector: &str, out: &std::path::Path) {
 /// plaintext alert, and every record says it is a HEP copy and over which transport.
 #[test]
 fn sip_over_tls_is_seen_through_kamailios_hep_as_plaintext_udp_is_on_the_wire() {
+    let _one = SCENARIO
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().unwrap();
     let (udp_dir, tls_dir) = (tmp.path().join("udp"), tmp.path().join("tls"));
     run_scenario("udp", "127.0.0.68:9060", &udp_dir);
@@ -480,4 +495,50 @@ fn sip_over_tls_is_seen_through_kamailios_hep_as_plaintext_udp_is_on_the_wire() 
     let st = &stats_of(&hep)["stats"]["hep"];
     assert_eq!(st["accepted"], 127, "{st}");
     assert_eq!(st["malformed"], 0, "{st}");
+    // tcpdump's capture of the same HEP datagrams replays to the very records the listener
+    // wrote (both take the agent's time).
+    let lines = |recs: &[Value]| -> Vec<String> {
+        let mut v: Vec<String> = recs
+            .iter()
+            .filter(|r| r["event_type"] != "stats")
+            .map(Value::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    let replayed = sensor(&[&tls_dir.join("hep.pcap")], &[]);
+    assert_eq!(lines(&replayed), lines(&hep));
+}
+
+/// A sensor that captures a proxy's traffic off the wire and receives the same proxy's HEP
+/// copies at once (`live -i lo --hep-listen`) counts every message once: its calls,
+/// transactions and alerts are those of a replay of the wire alone, and each of the 127
+/// messages had exactly one of its two copies dropped.
+#[test]
+fn a_live_sensor_with_hep_listen_counts_each_message_once() {
+    let _one = SCENARIO
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tmp = tempfile::tempdir().unwrap();
+    let collector = "127.0.0.67:19063";
+    let filter = "(host 127.0.0.63 or host 127.0.0.64 or host 127.0.0.65 or host 127.0.0.66) and not port 19063";
+    let s = HepSensor::run(&["live", "-i", "lo", "-f", filter, "--hep-listen", collector]);
+    run_scenario("udp", collector, tmp.path());
+    let both = s.stop();
+    let wire = sensor(&[&tmp.path().join("wire.pcap")], &[]);
+    let (w, b) = (scenario(&wire), scenario(&both));
+    assert_eq!(
+        b,
+        w,
+        "only live: {:#?}\nonly the wire: {:#?}",
+        b.difference(&w),
+        w.difference(&b)
+    );
+    let (ws, bs) = (&stats_of(&wire)["stats"], &stats_of(&both)["stats"]);
+    assert_eq!(bs["sip"]["messages"], ws["sip"]["messages"]);
+    assert_eq!(ws["sip"]["messages"], 127);
+    let hep = &bs["hep"];
+    let dropped = hep["duplicate"].as_u64().unwrap() + hep["wire_dropped"].as_u64().unwrap();
+    assert_eq!(dropped, 127, "{hep}");
+    assert_eq!(hep["listener"]["udp_packets"], 127, "{hep}");
 }
