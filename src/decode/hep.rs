@@ -48,6 +48,8 @@ const PAYLOAD_GZ: u16 = 16;
 
 /// The protocol type of SIP.
 pub const SIP: u8 = 1;
+/// The protocol type of an RTCP report as JSON (rtpengine, captagent, Asterisk res_hep_rtcp).
+pub const RTCP_JSON: u8 = 5;
 
 fn malformed(reason: &'static str) -> DecodeError {
     DecodeError::Malformed {

@@ -78,6 +78,8 @@ pub struct Decoded<'a> {
     pub agent_ts: Option<Ts>,
     /// A HEP copy: the agent that sent it.
     pub agent: Option<HepAgent>,
+    /// A HEP copy of an RTCP report as JSON (protocol type 5), in `payload`: not a datagram.
+    pub rtcp_json: bool,
 }
 
 /// Why a frame yielded no [`Decoded`]. `Display` names the layer; [`DecodeError::kind`] gives
@@ -101,7 +103,7 @@ pub enum DecodeError {
         layer: &'static str,
         reason: &'static str,
     },
-    /// A HEP copy of something other than SIP (RTCP, logs, ...): its protocol type.
+    /// A HEP copy of something other than SIP or an RTCP report (logs, ...): its protocol type.
     #[error("hep: protocol type {0} is not SIP")]
     HepNotSip(u8),
     /// A HEP copy whose auth key (HEPv3 chunk 14) is missing or is not the `--hep-password`.
@@ -328,6 +330,7 @@ pub fn hep_message<'a>(
         ip_len: data.len(),
         agent_ts: None,
         agent: None,
+        rtcp_json: false,
     };
     from_hep(outer, &h)
 }
@@ -339,9 +342,10 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 
 /// `d` (the datagram that carried `h`) becomes the message `h` carries.
 fn from_hep<'a>(mut d: Decoded<'a>, h: &hep::Hep<'a>) -> Result<Decoded<'a>, DecodeError> {
-    if h.proto_type != hep::SIP {
+    if h.proto_type != hep::SIP && h.proto_type != hep::RTCP_JSON {
         return Err(DecodeError::HepNotSip(h.proto_type));
     }
+    d.rtcp_json = h.proto_type == hep::RTCP_JSON;
     d.src = h.src;
     d.dst = h.dst;
     d.sport = h.sport;
@@ -387,6 +391,7 @@ pub fn fast_udp4(frame: &[u8]) -> Option<Decoded<'_>> {
         ip_len: total,
         agent_ts: None,
         agent: None,
+        rtcp_json: false,
     })
 }
 
@@ -641,6 +646,7 @@ fn done<'b>(
         ip_len: meta.ip_len,
         agent_ts: None,
         agent: None,
+        rtcp_json: false,
     }
 }
 

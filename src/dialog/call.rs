@@ -1098,9 +1098,17 @@ fn one_way(info: &CallInfo) -> Option<String> {
                 && !m.codec.to_ascii_lowercase().starts_with("telephone-event")
         })
     };
+    // A direction the answer turned off (a listen-only line, music on hold) is not missing.
+    let answered = info
+        .media_answer
+        .iter()
+        .find(|l| l.media == "audio")
+        .and_then(|l| l.direction.as_deref());
+    let callee_sends = !matches!(answered, Some("recvonly" | "inactive"));
+    let caller_sends = !matches!(answered, Some("sendonly" | "inactive"));
     match (flowing("caller_to_callee"), flowing("callee_to_caller")) {
-        (true, false) => Some("callee_to_caller".to_string()),
-        (false, true) => Some("caller_to_callee".to_string()),
+        (true, false) if callee_sends => Some("callee_to_caller".to_string()),
+        (false, true) if caller_sends => Some("caller_to_callee".to_string()),
         _ => None,
     }
 }

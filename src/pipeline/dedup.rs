@@ -128,6 +128,7 @@ mod tests {
                 id: Some(1),
                 transport: HepTransport::Udp,
             }),
+            rtcp_json: false,
         }
     }
 

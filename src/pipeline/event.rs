@@ -39,6 +39,12 @@ pub enum Job {
         list: std::sync::Arc<Vec<crate::media::expect::MediaExpect>>,
         now: Ts,
     },
+    /// An RTCP report a HEP agent sent as JSON, already read: it joins the RTCP of the wire.
+    HepRtcp {
+        seq: u64,
+        ctx: PacketCtx,
+        packets: Vec<crate::media::rtp::rtcp::RtcpPacket>,
+    },
 }
 
 /// The global order of events: capture position first, so the correlator sees one sequence

@@ -248,20 +248,35 @@ impl Dispatcher {
 
     /// After [`place`]: hand on what the packet announced, send a full batch; or count why the
     /// packet was not decoded.
-    fn placed(&mut self, placed: Result<Option<Placed>, DecodeError>) {
+    fn placed(&mut self, placed: Result<Placed, DecodeError>) {
         match placed {
-            // The second copy of a message (wire and HEP): counted by the filter.
-            Ok(None) => {
+            // The second copy of a message (wire and HEP), or a HEP report that did not read:
+            // counted where they were dropped.
+            Ok(Placed::Dropped) => {
                 self.stats.decoded += 1;
                 self.stats.hep.wire_dropped = self.route.dedup.wire_dropped;
                 self.stats.hep.dedup_evicted = self.route.dedup.evicted;
             }
-            Ok(Some(p)) => {
+            Ok(Placed::Batch { worker, announce }) => {
                 self.stats.decoded += 1;
-                if let Some(list) = p.announce {
+                if let Some(list) = announce {
                     self.announce(list);
-                } else if self.pending[p.worker].is_full() {
-                    self.send_batch(p.worker);
+                } else if self.pending[worker].is_full() {
+                    self.send_batch(worker);
+                }
+            }
+            Ok(Placed::Rtcp { worker, job }) => {
+                self.stats.decoded += 1;
+                // After the packets before it, as every job of a worker.
+                if !self.pending[worker].is_empty() {
+                    self.send_batch(worker);
+                }
+                if self.live {
+                    if self.tx[worker].try_send(job).is_err() {
+                        self.stats.queue_drops += 1;
+                    }
+                } else {
+                    self.send_blocking(worker, job);
                 }
             }
             Err(e) => self.count_error(&e),
@@ -555,10 +570,17 @@ impl std::fmt::Debug for crate::output::metrics::Metrics {
     }
 }
 
-/// Where [`place`] put a packet, and the media its SIP announced.
-struct Placed {
-    worker: usize,
-    announce: Option<std::sync::Arc<Vec<crate::media::expect::MediaExpect>>>,
+/// What [`place`] did with a packet.
+enum Placed {
+    /// Into `worker`'s pending batch; with the media its SIP announced.
+    Batch {
+        worker: usize,
+        announce: Option<std::sync::Arc<Vec<crate::media::expect::MediaExpect>>>,
+    },
+    /// An RTCP report from a HEP agent, read, for `worker` (the flow's).
+    Rtcp { worker: usize, job: Job },
+    /// Not handed on: the second copy of a message, or a HEP report that did not read.
+    Dropped,
 }
 
 /// Put a decoded packet into its worker's pending batch (a HEP copy is counted for its agent,
@@ -572,7 +594,10 @@ fn place(
     (seq, ts): (u64, Ts),
     d: &crate::decode::Decoded<'_>,
     peer: Option<std::net::SocketAddr>,
-) -> Option<Placed> {
+) -> Placed {
+    if d.rtcp_json {
+        return hep_rtcp(hep, workers, (seq, ts), d, peer);
+    }
     let sip = d.transport == crate::base::packet::Transport::Udp
         && crate::sip::parser::looks_like_sip(d.payload);
     let duplicate = route.dedup.is_duplicate(ts, d, sip);
@@ -581,7 +606,7 @@ fn place(
         hep.count(hep_agent_label(agent, peer), outcome);
     }
     if duplicate {
-        return None;
+        return Placed::Dropped;
     }
     let announce = if sip {
         crate::media::expect::from_sip_datagram(d.payload)
@@ -599,14 +624,54 @@ fn place(
     } else {
         worker_of(hash, workers)
     };
-    // A HEP copy carries when its agent saw the message: that time, unless the agent's clock
-    // is off by more than HEP_SKEW from the capture's.
-    let ts = match d.agent_ts {
+    pending[worker].push(seq, agent_time(ts, d), d, (key, forward, hash), sip);
+    Placed::Batch { worker, announce }
+}
+
+/// A HEP copy carries when its agent saw the message: that time, unless the agent's clock is
+/// off by more than HEP_SKEW from the capture's (`ts`, its arrival).
+fn agent_time(ts: Ts, d: &crate::decode::Decoded<'_>) -> Ts {
+    match d.agent_ts {
         Some(a) if a.0.abs_diff(ts.0) <= HEP_SKEW_NS => a,
         _ => ts,
+    }
+}
+
+/// An RTCP report a HEP agent sent as JSON: read into RTCP packets for its flow's worker, or
+/// counted as malformed.
+fn hep_rtcp(
+    hep: &mut stats::HepStats,
+    workers: usize,
+    (seq, ts): (u64, Ts),
+    d: &crate::decode::Decoded<'_>,
+    peer: Option<std::net::SocketAddr>,
+) -> Placed {
+    let label = d
+        .agent
+        .as_ref()
+        .map_or_else(|| "unknown".to_string(), |a| hep_agent_label(a, peer));
+    let Ok(packets) = crate::media::rtp::rtcp_json::parse(d.payload) else {
+        hep.count(label, "malformed");
+        return Placed::Dropped;
     };
-    pending[worker].push(seq, ts, d, (key, forward, hash), sip);
-    Some(Placed { worker, announce })
+    hep.count(label, "accepted");
+    let (key, _) = FlowKey::new(d.src, d.sport, d.dst, d.dport, d.transport, d.vlan);
+    let hash = key.stable_hash();
+    let ctx = crate::base::packet::PacketCtx {
+        ts: agent_time(ts, d),
+        src: d.src,
+        dst: d.dst,
+        sport: d.sport,
+        dport: d.dport,
+        transport: d.transport,
+        vlan: d.vlan,
+        flow_id: crate::flow::flow_id_of(hash),
+        agent: d.agent,
+    };
+    Placed::Rtcp {
+        worker: worker_of(hash, workers),
+        job: Job::HepRtcp { seq, ctx, packets },
+    }
 }
 
 /// How the capture thread spreads SIP datagrams over the workers, and drops the second copy

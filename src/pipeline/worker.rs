@@ -203,6 +203,17 @@ impl Worker {
                     mark = mark.max(Order::stats_mark(seq));
                 }
                 Job::Expect { list, now } => self.expect.insert(&list, now),
+                Job::HepRtcp { seq, ctx, packets } => {
+                    self.stats.rtcp_packets += 1;
+                    let order = Order {
+                        seq,
+                        phase: 0,
+                        key: 0,
+                        idx: 0,
+                    };
+                    self.push(order, EventKind::Rtcp { ctx, packets });
+                    mark = mark.max(Order::mark(seq, false));
+                }
                 Job::Rules(rules) => self.sip.set_rules(rules),
                 Job::Reload { seq, reload } => self.forward(seq, EventKind::Reload(reload)),
                 Job::Flush { seq, now } => {

@@ -542,3 +542,57 @@ fn a_live_sensor_with_hep_listen_counts_each_message_once() {
     assert_eq!(dropped, 127, "{hep}");
     assert_eq!(hep["listener"]["udp_packets"], 127, "{hep}");
 }
+
+/// rtpengine's HEP copies of the RTCP it relays (protocol type 5, JSON; `pcaps/hep/
+/// rtpengine-rtcp.pcap`, scripts/make-hep-rtcp-pcap.sh: baresip calls through kamailio and
+/// rtpengine) give each stream the RTCP figures the RTCP on the wire gives: with the wire's
+/// RTCP filtered out, the same sender packet counts, loss, jitter and CNAMEs, from one copy
+/// of each report instead of the wire's two legs.
+#[test]
+fn rtcp_reports_over_hep_give_the_streams_the_figures_of_the_wires_rtcp() {
+    let cap = root().join("pcaps/hep/rtpengine-rtcp.pcap");
+    let rtcp_of = |filter: &str| -> std::collections::BTreeMap<String, Value> {
+        sensor(&[&cap], &["-f", filter])
+            .into_iter()
+            .filter(|r| r["event_type"] == "rtp" && !r["rtp"]["rtcp"].is_null())
+            .map(|r| {
+                let key = format!("{}:{} {}", r["src_ip"], r["src_port"], r["rtp"]["ssrc"]);
+                let mut v = r["rtp"]["rtcp"].clone();
+                // Round trips depend on when each copy arrived; BYE is not sent over HEP.
+                v.as_object_mut().unwrap().remove("rtt_ms");
+                v.as_object_mut().unwrap().remove("bye");
+                (key, v)
+            })
+            .collect()
+    };
+    let over_hep = rtcp_of("not (udp[9] >= 200 and udp[9] <= 204)");
+    let mut on_wire = rtcp_of("not port 9060");
+    assert_eq!(on_wire.len(), 5, "{on_wire:#?}");
+    // The wire shows each report twice (into rtpengine and out of it); HEP once.
+    on_wire = on_wire
+        .into_iter()
+        .map(|(k, mut v)| {
+            for f in ["sender_reports", "receiver_reports"] {
+                let n = v[f].as_u64().unwrap();
+                assert_eq!(n % 2, 0, "{k} {f}");
+                v[f] = (n / 2).into();
+            }
+            (k, v)
+        })
+        .collect();
+    assert_eq!(over_hep, on_wire);
+    let all = sensor(&[&cap], &[]);
+    let hep = &stats_of(&all)["stats"]["hep"];
+    assert_eq!(hep["accepted"], 18, "{hep}");
+    assert_eq!(hep["agents"], serde_json::json!({"2005": 18}));
+    let datagrams = std::process::Command::new("tshark")
+        .args(["-r"])
+        .arg(&cap)
+        .args(["-Y", "udp.dstport == 9060"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&datagrams.stdout).lines().count(),
+        18
+    );
+}

@@ -146,6 +146,23 @@ fn one_way_audio_and_media_timeout_are_flagged() {
     let c = the_call(&run("media-timeout.pcap")).clone();
     assert_eq!(c["media_timeout"], true);
     assert_eq!(c["end_reason"], "bye");
+    // Media one way because the SDP said so (a recvonly offer answered sendonly: Wireshark's
+    // samples; a sendonly offer answered recvonly: the listen-only call through rtpengine) is
+    // not one-way audio.
+    for cap in [
+        "pcaps/public/wireshark-samples/sip-rtp-g711.pcap",
+        "pcaps/hep/rtpengine-rtcp.pcap",
+    ] {
+        let recs = sensor(&[&root().join(cap)], &[]);
+        let calls: Vec<&serde_json::Value> =
+            recs.iter().filter(|r| r["event_type"] == "call").collect();
+        assert!(!calls.is_empty());
+        let one_way: Vec<_> = calls
+            .iter()
+            .filter(|r| r["call"].get("one_way_audio").is_some())
+            .collect();
+        assert!(one_way.is_empty(), "{cap}: {one_way:#?}");
+    }
 }
 
 #[test]

@@ -15,6 +15,7 @@ pub mod codec;
 pub mod header;
 pub mod mos;
 pub mod rtcp;
+pub mod rtcp_json;
 pub mod stats;
 
 #[cfg(test)]
