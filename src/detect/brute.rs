@@ -140,7 +140,7 @@ impl Brute {
                 let ev = || {
                     json!({
                         "username": user,
-                        "sources": n,
+                        "source_count": n,
                         "window_s": cfg.distributed_window,
                         "threshold": cfg.distributed_sources,
                         "failures": u.sources.since_alert,

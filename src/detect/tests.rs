@@ -647,7 +647,7 @@ fn failed_authentications_per_source_and_per_user() {
     assert!(out.is_empty());
     fail(&mut d, &mut out, 15_000, ip("203.0.113.4"), "bob", 1, 401);
     assert_eq!(ids(&out), vec![BRUTE_USER.id, BRUTE_DISTRIBUTED.id]);
-    assert_eq!(out[1].evidence["sources"], 5);
+    assert_eq!(out[1].evidence["source_count"], 5);
 }
 
 #[test]

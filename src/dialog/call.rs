@@ -417,10 +417,11 @@ impl Calls {
     fn sdp_exposures(found: &mut Vec<CallExposure>, call: &mut Call, media: &[MediaLine], m: &Msg) {
         let in_clear = !m.ctx.encrypted();
         if let Some(line) = media.iter().find(|l| l.inline_key && in_clear) {
-            let what = m
-                .method
-                .clone()
-                .unwrap_or_else(|| format!("{} response", m.status.unwrap_or(0)));
+            // The same shape as a signature's evidence.message: one type per field path.
+            let what = match (&m.method, m.status) {
+                (Some(method), _) => json!({ "method": method }),
+                (None, code) => json!({ "status": code }),
+            };
             Self::expose(
                 found,
                 call,

@@ -30,11 +30,26 @@ pub struct CorrelatorConfig {
     pub give_up: Option<crate::output::writer::GiveUp>,
 }
 
+fn method_counts<S: serde::Serializer>(m: &BTreeMap<String, u64>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct MethodCount<'a> {
+        method: &'a str,
+        count: u64,
+    }
+    s.collect_seq(
+        m.iter()
+            .map(|(method, &count)| MethodCount { method, count }),
+    )
+}
+
 /// What the correlator counted.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CorrelatorStats {
     /// SIP messages parsed (every copy, retransmissions included: as tshark counts them).
     pub messages: u64,
+    /// Requests by method. Written as a list of `{method, count}`: a method name is the
+    /// sender's text, and must not become a JSON key (a log store would make it a field).
+    #[serde(serialize_with = "method_counts")]
     pub requests: BTreeMap<String, u64>,
     pub responses: BTreeMap<u16, u64>,
     /// Messages that could not be parsed, by reason.

@@ -5,6 +5,7 @@ mod attack;
 mod benign;
 mod cli;
 mod detect;
+mod eve_types;
 mod exhaustion;
 mod fanout;
 mod golden;

@@ -15,8 +15,17 @@ fn sip_counts_and_call_ids_equal_tshark_on_every_capture() {
         let recs = sensor(&[cap], &[]);
         let st = &stats_of(&recs)["stats"]["sip"];
         let ours = SipStat {
-            requests: serde_json::from_value::<BTreeMap<String, u64>>(st["requests"].clone())
-                .unwrap(),
+            requests: st["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["method"].as_str().unwrap().to_string(),
+                        r["count"].as_u64().unwrap(),
+                    )
+                })
+                .collect(),
             responses: serde_json::from_value::<BTreeMap<String, u64>>(st["responses"].clone())
                 .unwrap()
                 .into_iter()

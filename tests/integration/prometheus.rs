@@ -409,10 +409,10 @@ fn prometheus_scrapes_sensor_and_dashboards_evaluate() {
     // 5. The counters equal the run's records.
     let sip = &stats["sip"];
     let requests: u64 = sip["requests"]
-        .as_object()
+        .as_array()
         .expect("stats.sip.requests")
-        .values()
-        .map(count_str)
+        .iter()
+        .map(|r| count_str(&r["count"]))
         .sum();
     assert!(requests > 0);
     assert_eq!(
@@ -421,8 +421,9 @@ fn prometheus_scrapes_sensor_and_dashboards_evaluate() {
         "SIP requests"
     );
     let mut by_method = BTreeMap::new();
-    for (m, n) in sip["requests"].as_object().expect("requests") {
-        *by_method.entry(method_label(m).to_string()).or_insert(0) += count_str(n);
+    for r in sip["requests"].as_array().expect("requests") {
+        let m = r["method"].as_str().expect("method");
+        *by_method.entry(method_label(m).to_string()).or_insert(0) += count_str(&r["count"]);
     }
     assert_counts(
         "SIP requests by method",
