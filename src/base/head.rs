@@ -27,6 +27,10 @@ pub struct Head {
     pub dest_ip: IpAddr,
     pub dest_port: u16,
     pub proto: String,
+    /// The application protocol, as Suricata names it (`sip`, `tls`), for the records about
+    /// one (Elastic's Suricata integration derives `network.protocol` from it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub app_proto: Option<String>,
     /// Where the record's packet came from, when not off the wire: a HEP copy from an agent.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub capture: Option<CaptureSource>,
@@ -72,6 +76,11 @@ impl Head {
             dest_ip: ctx.dst,
             dest_port: ctx.dport,
             proto: proto_name(ctx.transport).to_string(),
+            app_proto: match event_type {
+                "sip" | "call" | "device" => Some("sip".to_string()),
+                "tls" => Some("tls".to_string()),
+                _ => None,
+            },
             capture: ctx.agent.as_ref().map(CaptureSource::of),
         }
     }

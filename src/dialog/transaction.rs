@@ -62,6 +62,32 @@ pub struct SipTx {
     pub state: String,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
+    /// Suricata's names for what the fields above hold: the final status as a string, the
+    /// protocol version, the request and response lines (as written when the record is).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_line: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub response_line: Option<String>,
+}
+
+impl SipTx {
+    /// Fill Suricata's fields from the others.
+    fn suricata_fields(&mut self) {
+        self.version = Some("SIP/2.0".to_string());
+        self.code = self.status.map(|c| c.to_string());
+        self.request_line = match (&self.method, &self.uri) {
+            (Some(m), Some(u)) => Some(format!("{m} {u} SIP/2.0")),
+            _ => None,
+        };
+        self.response_line = self.status.map(|c| match &self.reason {
+            Some(r) => format!("SIP/2.0 {c} {r}"),
+            None => format!("SIP/2.0 {c}"),
+        });
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -448,18 +474,21 @@ fn complete(tx: Tx, at: Ts) -> (SipRecord, Done) {
         status: tx.rec.status.unwrap_or(0),
         provisional: tx.rec.provisional.clone(),
     };
-    let rec = SipRecord {
+    let mut rec = SipRecord {
         head: Head::at(tx.started, &tx.ctx, "sip"),
         sip: tx.rec,
     };
+    rec.sip.suricata_fields();
     (rec, done)
 }
 
 fn record(tx: &Tx) -> SipRecord {
-    SipRecord {
+    let mut rec = SipRecord {
         head: Head::at(tx.started, &tx.ctx, "sip"),
         sip: tx.rec.clone(),
-    }
+    };
+    rec.sip.suricata_fields();
+    rec
 }
 
 #[cfg(test)]

@@ -73,7 +73,9 @@ pub struct TlsHello {
     /// from `supported_versions` when present, else the legacy version.
     pub version: String,
     /// `server_name` (host name), clipped to [`MAX_SNI_BYTES`]; bytes that are
-    /// not printable ASCII are replaced by `?`.
+    /// not printable ASCII are replaced by `?`. Left out when absent (Suricata's schema
+    /// wants a string).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sni: Option<String>,
     /// ALPN protocol names (at most [`MAX_ALPN`], each clipped to
     /// [`MAX_ALPN_BYTES`], non-printable bytes as `?`). In a `ServerHello`

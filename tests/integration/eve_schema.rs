@@ -1,0 +1,63 @@
+//! Suricata's consumers read the records: every record of an event type Suricata also writes
+//! (`alert`, `sip`, `flow`, `stats`, `tls`), over the output of every capture in `pcaps/`,
+//! validates against Suricata's own EVE schema (`tests/fixtures/suricata/eve-schema.json`,
+//! its `etc/schema.json`) with additional properties allowed: the sensor writes more than
+//! Suricata does, but what Suricata defines has Suricata's name and type.
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// The schema with every `additionalProperties: false` made `true`.
+fn relaxed(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                if m.get("additionalProperties") == Some(&Value::Bool(false)) {
+                    m.insert("additionalProperties".into(), Value::Bool(true));
+                }
+                m.values_mut().for_each(walk);
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
+#[test]
+fn records_validate_against_suricatas_eve_schema() {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/suricata/eve-schema.json"))
+        .expect("the schema");
+    let schema = relaxed(serde_json::from_str(&text).unwrap());
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let mut failures = Vec::new();
+    let mut checked = std::collections::BTreeMap::new();
+    for cap in captures() {
+        for r in sensor_at_site(&cap) {
+            let kind = r["event_type"].as_str().unwrap_or("").to_string();
+            if !["alert", "sip", "flow", "stats", "tls"].contains(&kind.as_str()) {
+                continue;
+            }
+            *checked.entry(kind.clone()).or_insert(0) += 1;
+            for e in validator.iter_errors(&r) {
+                if failures.len() < 20 {
+                    failures.push(format!(
+                        "{}: {kind}: {} at {}",
+                        rel(&cap),
+                        e,
+                        e.instance_path
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for kind in ["alert", "sip", "stats", "tls"] {
+        assert!(
+            checked.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} record checked: {checked:?}"
+        );
+    }
+}
