@@ -85,6 +85,9 @@ impl AlertRecord {
         evidence: Value,
     ) -> AlertRecord {
         head.event_type = "alert".to_string();
+        if head.app_proto.is_none() {
+            head.app_proto = sig.app_proto.map(str::to_string);
+        }
         let side = Endpoint {
             ip: head.src_ip,
             port: head.src_port,

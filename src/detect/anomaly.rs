@@ -24,6 +24,7 @@ const fn sig(id: u32, name: &'static str, severity: u8) -> Signature {
         name,
         category: "protocol-anomaly",
         severity,
+        app_proto: Some("sip"),
     }
 }
 

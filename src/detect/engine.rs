@@ -92,7 +92,9 @@ impl Detection {
             return;
         }
         let ctx = &m.ctx;
-        let head = Head::new(ctx, "alert");
+        let mut head = Head::new(ctx, "alert");
+        // The rules run on SIP messages.
+        head.app_proto = Some("sip".to_string());
         for &i in hits {
             let Some(r) = self.rules.get(i) else { continue };
             let Some(count) = self.gate.rule_match(r, ctx.src, ctx.dst, ctx.ts) else {

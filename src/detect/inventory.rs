@@ -20,6 +20,7 @@ pub const VULNERABLE_DEVICE: Signature = Signature {
     name: "VOIP-SENTINEL inventory: device runs a product version listed as vulnerable",
     category: "vulnerable-device",
     severity: 2,
+    app_proto: Some("sip"),
 };
 
 /// One line of `vulnerable.list`: a case-insensitive substring of the User-Agent or Server,

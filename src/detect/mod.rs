@@ -92,6 +92,7 @@ const fn sig(id: u32, name: &'static str, category: &'static str, severity: u8) 
         name,
         category,
         severity,
+        app_proto: Some("sip"),
     }
 }
 

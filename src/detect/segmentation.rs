@@ -19,6 +19,7 @@ pub const SIP_OUTSIDE: Signature = Signature {
     name: "VOIP-SENTINEL policy: SIP to or from outside the voice networks",
     category: "policy",
     severity: 3,
+    app_proto: Some("sip"),
 };
 
 pub const RTP_OUTSIDE: Signature = Signature {
@@ -26,6 +27,7 @@ pub const RTP_OUTSIDE: Signature = Signature {
     name: "VOIP-SENTINEL policy: RTP to or from outside the voice networks",
     category: "policy",
     severity: 3,
+    app_proto: None,
 };
 
 pub const WRONG_VLAN: Signature = Signature {
@@ -33,6 +35,7 @@ pub const WRONG_VLAN: Signature = Signature {
     name: "VOIP-SENTINEL policy: voice traffic outside the voice VLANs",
     category: "policy",
     severity: 3,
+    app_proto: None,
 };
 
 /// The voice networks and VLANs, when configured.

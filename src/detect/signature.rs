@@ -9,6 +9,9 @@ pub struct Signature {
     pub name: &'static str,
     pub category: &'static str,
     pub severity: u8,
+    /// The application protocol the alert is about, as Suricata's `app_proto` names it (`sip`);
+    /// none for media (Suricata has no RTP parser).
+    pub app_proto: Option<&'static str>,
 }
 
 /// Voice carried as plaintext RTP: anyone on the path can listen.
@@ -17,6 +20,7 @@ pub const UNENCRYPTED_VOICE: Signature = Signature {
     name: "VOIP-SENTINEL unencrypted voice: plaintext RTP carried audio",
     category: "eavesdropping",
     severity: 2,
+    app_proto: None,
 };
 
 /// SDES SRTP keys (a=crypto inline) sent in plaintext SIP: anyone on the path can decrypt.
@@ -25,6 +29,7 @@ pub const SRTP_KEYS_EXPOSED: Signature = Signature {
     name: "VOIP-SENTINEL SRTP keys exposed: a=crypto inline keys in plaintext SIP",
     category: "eavesdropping",
     severity: 1,
+    app_proto: Some("sip"),
 };
 
 /// SIP (and its SDP) in the clear: call parties, numbers and media keys are readable.
@@ -33,6 +38,7 @@ pub const UNENCRYPTED_SIGNALLING: Signature = Signature {
     name: "VOIP-SENTINEL unencrypted signalling: SIP over plaintext UDP/TCP",
     category: "eavesdropping",
     severity: 3,
+    app_proto: Some("sip"),
 };
 
 /// The offer protected the media (SRTP, DTLS-SRTP, ZRTP) and the answer did not.
@@ -41,6 +47,7 @@ pub const MEDIA_DOWNGRADE: Signature = Signature {
     name: "VOIP-SENTINEL media downgrade: protected offer answered with plaintext RTP",
     category: "downgrade",
     severity: 1,
+    app_proto: Some("sip"),
 };
 
 /// The SDP negotiated SRTP but the packets on the wire are readable RTP.
@@ -49,6 +56,7 @@ pub const SRTP_NOT_ON_WIRE: Signature = Signature {
     name: "VOIP-SENTINEL SRTP negotiated but the wire carries plaintext RTP",
     category: "eavesdropping",
     severity: 1,
+    app_proto: None,
 };
 
 /// RTP into a call's media port from an address the call's SDP never announced: injection of
@@ -58,6 +66,7 @@ pub const RTP_UNEXPECTED_SOURCE: Signature = Signature {
     name: "VOIP-SENTINEL RTP into a call's media port from an unannounced source (injection)",
     category: "rtp-injection",
     severity: 2,
+    app_proto: None,
 };
 
 /// An RTP stream far above any voice packet rate: a flood aimed at a media port.
@@ -66,6 +75,7 @@ pub const RTP_FLOOD: Signature = Signature {
     name: "VOIP-SENTINEL RTP flood: stream far above a voice packet rate",
     category: "flood",
     severity: 2,
+    app_proto: None,
 };
 
 /// Every built-in signature, for documentation and the rules table.

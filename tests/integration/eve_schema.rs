@@ -34,9 +34,20 @@ fn records_validate_against_suricatas_eve_schema() {
     let validator = jsonschema::validator_for(&schema).expect("a valid schema");
     let mut failures = Vec::new();
     let mut checked = std::collections::BTreeMap::new();
+    // The app_proto of each kind of record and of each signature's alerts.
+    let mut protos: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
     for cap in captures() {
         for r in sensor_at_site(&cap) {
             let kind = r["event_type"].as_str().unwrap_or("").to_string();
+            let of = match kind.as_str() {
+                "alert" => format!("alert {}", r["alert"]["signature_id"]),
+                _ => kind.clone(),
+            };
+            protos
+                .entry(of)
+                .or_default()
+                .insert(r["app_proto"].to_string());
             if !["alert", "sip", "flow", "stats", "tls"].contains(&kind.as_str()) {
                 continue;
             }
@@ -54,6 +65,22 @@ fn records_validate_against_suricatas_eve_schema() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Media alerts have none (Suricata has no RTP parser); the rest are about SIP.
+    let media = ["2100001", "2100005", "2100006", "2100007"];
+    for (of, p) in &protos {
+        let want = match of.as_str() {
+            "sip" | "call" | "device" => "\"sip\"",
+            "tls" => "\"tls\"",
+            o if o.starts_with("alert ") && media.contains(&&o[6..]) => "null",
+            o if o.starts_with("alert ") => "\"sip\"",
+            _ => "null",
+        };
+        assert_eq!(
+            p.iter().collect::<Vec<_>>(),
+            vec![want],
+            "app_proto of {of}"
+        );
+    }
     for kind in ["alert", "sip", "stats", "tls"] {
         assert!(
             checked.get(kind).copied().unwrap_or(0) > 0,
