@@ -171,6 +171,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     cfg.tick_ns = run.tick_ms * 1_000_000;
     cfg.queue_batches = run.queue_batches as usize;
     cfg.stats_every_ns = run.stats_interval.saturating_mul(1_000_000_000);
+    cfg.correlator.eve_types.clone_from(&run.eve_types);
     cfg.watchdog =
         (run.watchdog_secs > 0).then(|| std::time::Duration::from_secs(run.watchdog_secs));
     // The user to become, looked up before anything is opened: a wrong name fails at once.
@@ -337,7 +338,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         m.capture_kernel_drops_total
             .inc_by(k.dropped + k.if_dropped);
     }
-    let stats_written = report::write_stats_record(&mut out, &stats, kernel);
+    let stats_written = match &run.eve_types {
+        Some(t) if !t.iter().any(|x| x == "stats") => out.flush(),
+        _ => report::write_stats_record(&mut out, &stats, kernel),
+    };
     if !quiet {
         eprint!("{}", report::summary(&stats, kernel));
     }

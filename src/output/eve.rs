@@ -12,6 +12,9 @@ use crate::output::loss::WriteHealth;
 
 /// Writes records as JSON lines and counts them by type; a failed write is counted and said
 /// on stderr as it happens ([`WriteHealth`]).
+/// Every record type the sensor writes.
+pub const EVENT_TYPES: [&str; 7] = ["alert", "sip", "call", "rtp", "device", "tls", "stats"];
+
 pub struct EveWriter {
     out: Box<dyn Write + Send>,
     pub written: std::collections::BTreeMap<String, u64>,
@@ -21,6 +24,8 @@ pub struct EveWriter {
     /// The output is stdout (where a closed pipe means the reader had enough).
     pub stdout: bool,
     pub health: WriteHealth,
+    /// The record types to write (`--eve-types`, as Suricata's eve-log `types`); all when none.
+    pub types: Option<Vec<String>>,
     /// The record being written: serialised whole here, then handed to `out` in one call (a
     /// record that fails to serialise leaves nothing half-written; serde_json's many small
     /// writes stay out of the boxed writer).
@@ -37,11 +42,15 @@ impl EveWriter {
             closed: false,
             stdout: false,
             health: WriteHealth::new(name),
+            types: None,
             line: Vec::with_capacity(4096),
         }
     }
 
     pub fn write<T: Serialize>(&mut self, event_type: &str, record: &T) {
+        if !self.wanted(event_type) {
+            return;
+        }
         self.line.clear();
         if serde_json::to_writer(&mut self.line, record).is_err() {
             self.errors += 1;
@@ -62,6 +71,13 @@ impl EveWriter {
                 }
             }
         }
+    }
+
+    /// Whether records of this type are written.
+    pub fn wanted(&self, event_type: &str) -> bool {
+        self.types
+            .as_ref()
+            .is_none_or(|t| t.iter().any(|x| x == event_type))
     }
 
     /// Count and say the outcome of a failed write or of a flush; whether it succeeded. (A

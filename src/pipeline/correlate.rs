@@ -28,6 +28,8 @@ pub struct CorrelatorConfig {
     pub eve_reopen: Option<(Arc<std::sync::atomic::AtomicBool>, std::path::PathBuf)>,
     /// Live: stop when records cannot be written for this long.
     pub give_up: Option<crate::output::writer::GiveUp>,
+    /// The record types to write (`--eve-types`); all when none.
+    pub eve_types: Option<Vec<String>>,
 }
 
 fn method_counts<S: serde::Serializer>(m: &BTreeMap<String, u64>, s: S) -> Result<S::Ok, S::Error> {
@@ -155,6 +157,7 @@ impl Correlator {
         };
         let mut out = RecordWriter::new(out, metrics.clone(), cfg.eve_reopen.clone());
         out.give_up_after(cfg.give_up.clone());
+        out.eve.types.clone_from(&cfg.eve_types);
         Correlator {
             out,
             metrics,

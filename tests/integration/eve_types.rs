@@ -104,3 +104,42 @@ fn every_field_path_has_one_type_and_no_key_is_sender_text() {
         bad_keys.into_iter().collect::<Vec<_>>().join("\n")
     );
 }
+
+/// `--eve-types` chooses what is written, as Suricata's eve-log `types`: the records of the
+/// chosen types are exactly those of a full run; an unknown type is refused with one line.
+#[test]
+fn eve_types_choose_what_is_written() {
+    let cap = root().join("pcaps/attack");
+    let lines = |recs: &[Value], kinds: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = recs
+            .iter()
+            .filter(|r| kinds.contains(&r["event_type"].as_str().unwrap_or("")))
+            .map(Value::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    let all = sensor(&[&cap], &[]);
+    let some = sensor(&[&cap], &["--eve-types", "alert,call"]);
+    let kinds: BTreeSet<&str> = some
+        .iter()
+        .filter_map(|r| r["event_type"].as_str())
+        .collect();
+    assert_eq!(kinds, BTreeSet::from(["alert", "call"]));
+    assert_eq!(
+        lines(&some, &["alert", "call"]),
+        lines(&all, &["alert", "call"])
+    );
+    let out = std::process::Command::new(bin())
+        .args(["replay", "--eve", "-", "--eve-types", "alert,flows"])
+        .arg(&cap)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid value 'flows' for '--eve-types"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
