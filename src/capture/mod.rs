@@ -342,13 +342,23 @@ impl Live {
         // copies) must not hold back the ticks that flush records and stop a failed output.
         let mut last_event = std::time::Instant::now();
         let idle_after = std::time::Duration::from_millis(100);
+        // A packet was handed on since `last_event` was set (the clock is read only when the
+        // socket has nothing, not per packet).
+        let mut delivered = false;
+        // Packets since the clock was last read for the kernel counters: under load it is read
+        // every 4096 packets, else whenever the socket runs dry.
+        const CLOCK_EVERY: u32 = 4096;
+        let mut since_clock = 0u32;
         while !stop.load(Ordering::Relaxed) {
-            if last_stats.elapsed().as_millis() >= 1000 {
-                last_stats = std::time::Instant::now();
-                let k = self.kernel_stats();
-                f(SourceEvent::Kernel(k));
-                if let Some(h) = hep {
-                    f(SourceEvent::Listener(h.counters.snapshot()));
+            if since_clock >= CLOCK_EVERY {
+                since_clock = 0;
+                if last_stats.elapsed().as_millis() >= 1000 {
+                    last_stats = std::time::Instant::now();
+                    let k = self.kernel_stats();
+                    f(SourceEvent::Kernel(k));
+                    if let Some(h) = hep {
+                        f(SourceEvent::Listener(h.counters.snapshot()));
+                    }
                 }
             }
             if let Some(h) = hep {
@@ -358,7 +368,8 @@ impl Live {
             }
             match self.cap.next_packet() {
                 Ok(pkt) => {
-                    last_event = std::time::Instant::now();
+                    delivered = true;
+                    since_clock += 1;
                     let ts = Ts::from_micros(pkt.header.ts.tv_sec, pkt.header.ts.tv_usec);
                     f(SourceEvent::Packet {
                         ts,
@@ -368,9 +379,13 @@ impl Live {
                     });
                 }
                 Err(pcap::Error::TimeoutExpired) => {
+                    since_clock = CLOCK_EVERY;
                     // With a HEP listener beside, wait less, so that its copies are not held.
                     let wait = if hep.is_some() { 10 } else { 100 };
                     let readable = wait_readable(self.cap.as_raw_fd(), wait);
+                    if std::mem::take(&mut delivered) {
+                        last_event = std::time::Instant::now();
+                    }
                     if (!readable && hep.is_none()) || last_event.elapsed() >= idle_after {
                         last_event = std::time::Instant::now();
                         f(SourceEvent::Idle);

@@ -135,7 +135,7 @@ pub const WIRE_KINDS: [&str; 3] = ["plaintext", "encrypted", "unknown"];
 pub const ATTRIBUTED: [&str; 2] = ["yes", "no"];
 
 /// Values of the `table` label of `state_entries` and `state_evictions_total`.
-pub const STATE_TABLES: [&str; 8] = [
+pub const STATE_TABLES: [&str; 9] = [
     "tcp_flows",
     "rtp_streams",
     "transactions",
@@ -144,6 +144,7 @@ pub const STATE_TABLES: [&str; 8] = [
     "expectations",
     "detectors",
     "rule_thresholds",
+    "duplicate_filter",
 ];
 
 /// Values of the `result` label of `rules_reloads_total`.

@@ -75,6 +75,15 @@ impl Dedup {
         false
     }
 
+    /// Messages remembered now.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
     fn expire(&mut self, now: Ts) {
         while let Some(&(t, _)) = self.order.front() {
             if now.0.saturating_sub(t.0) <= WINDOW_NS {

@@ -219,7 +219,9 @@ impl Dispatcher {
                 DecodeError::HepNotSip(_) => "not_sip",
                 _ => "malformed",
             };
-            self.stats.hep.count(peer.ip().to_string(), outcome);
+            self.stats
+                .hep
+                .count(stats::AgentKey::Addr(peer.ip()), outcome);
         }
         self.placed(placed);
     }
@@ -252,11 +254,7 @@ impl Dispatcher {
         match placed {
             // The second copy of a message (wire and HEP), or a HEP report that did not read:
             // counted where they were dropped.
-            Ok(Placed::Dropped) => {
-                self.stats.decoded += 1;
-                self.stats.hep.wire_dropped = self.route.dedup.wire_dropped;
-                self.stats.hep.dedup_evicted = self.route.dedup.evicted;
-            }
+            Ok(Placed::Dropped) => self.stats.decoded += 1,
             Ok(Placed::Batch { worker, announce }) => {
                 self.stats.decoded += 1;
                 if let Some(list) = announce {
@@ -398,6 +396,10 @@ impl Dispatcher {
     /// Add what was counted since the last time to the metrics (on ticks and at the end: the
     /// packet path only counts in plain integers).
     fn publish(&mut self) {
+        // The duplicate filter's counters, read where it keeps them (the stats snapshots and
+        // the end of the run come after a publish).
+        self.stats.hep.wire_dropped = self.route.dedup.wire_dropped;
+        self.stats.hep.dedup_evicted = self.route.dedup.evicted;
         let Some(m) = &self.metrics else { return };
         let (s, p) = (&self.stats, &mut self.published);
         m.capture_packets_total.inc_by(s.packets - p.packets);
@@ -419,7 +421,7 @@ impl Dispatcher {
             let before = p.hep.by_agent.get(key).copied().unwrap_or(0);
             if *n > before {
                 m.hep_packets_total
-                    .with_label_values(&[&key.0, key.1])
+                    .with_label_values(&[&key.0.to_string(), key.1])
                     .inc_by(n - before);
             }
         }
@@ -428,6 +430,12 @@ impl Dispatcher {
                 .with_label_values(&[&w.to_string()])
                 .set(tx.len() as i64);
         }
+        m.state_entries
+            .with_label_values(&["duplicate_filter"])
+            .set(self.route.dedup.len() as i64);
+        m.state_evictions_total
+            .with_label_values(&["duplicate_filter"])
+            .inc_by(s.hep.dedup_evicted - p.hep.dedup_evicted);
         let held = self.decoder.defrag_stats();
         m.state_entries
             .with_label_values(&["fragments"])
@@ -437,6 +445,7 @@ impl Dispatcher {
         p.queue_drops = s.queue_drops;
         p.decode_errors = s.decode_errors.clone();
         p.hep.by_agent.clone_from(&s.hep.by_agent);
+        p.hep.dedup_evicted = s.hep.dedup_evicted;
     }
 
     /// A policy reloaded since the last tick: its signatures to every worker, then the policy
@@ -649,7 +658,7 @@ fn hep_rtcp(
     let label = d
         .agent
         .as_ref()
-        .map_or_else(|| "unknown".to_string(), |a| hep_agent_label(a, peer));
+        .map_or(stats::AgentKey::Unknown, |a| hep_agent_label(a, peer));
     let Ok(packets) = crate::media::rtp::rtcp_json::parse(d.payload) else {
         hep.count(label, "malformed");
         return Placed::Dropped;
@@ -682,15 +691,15 @@ struct Route {
     dedup: dedup::Dedup,
 }
 
-/// The `agent` label of a HEP agent: its capture id, else the address it sent from.
+/// Who a HEP agent is, for counting: its capture id, else the address it sent from.
 fn hep_agent_label(
     agent: &crate::base::packet::HepAgent,
     peer: Option<std::net::SocketAddr>,
-) -> String {
+) -> stats::AgentKey {
     match (agent.id, peer) {
-        (Some(id), _) => id.to_string(),
-        (None, Some(p)) => p.ip().to_string(),
-        (None, None) => "unknown".to_string(),
+        (Some(id), _) => stats::AgentKey::Id(id),
+        (None, Some(p)) => stats::AgentKey::Addr(p.ip()),
+        (None, None) => stats::AgentKey::Unknown,
     }
 }
 

@@ -132,6 +132,8 @@ struct HepBody {
     duplicate: u64,
     /// Wire datagrams dropped because a copy had given the message first.
     wire_dropped: u64,
+    /// Messages the wire/HEP duplicate filter forgot early (its cap was reached).
+    filter_evicted: u64,
     bad_auth: u64,
     malformed: u64,
     not_sip: u64,
@@ -157,12 +159,13 @@ fn hep_body(h: &crate::pipeline::stats::HepStats) -> Option<HepBody> {
     }
     let mut agents = BTreeMap::new();
     for ((agent, _), n) in &h.by_agent {
-        *agents.entry(agent.clone()).or_insert(0) += n;
+        *agents.entry(agent.to_string()).or_insert(0) += n;
     }
     Some(HepBody {
         accepted: h.total("accepted"),
         duplicate: h.total("duplicate"),
         wire_dropped: h.wire_dropped,
+        filter_evicted: h.dedup_evicted,
         bad_auth: h.total("bad_auth"),
         malformed: h.total("malformed"),
         not_sip: h.total("not_sip"),

@@ -29,12 +29,35 @@ pub struct CaptureStats {
 /// sources must not grow the table).
 pub const HEP_AGENTS_MAX: usize = 64;
 
+/// Who sent a HEP packet, for counting: its capture id, else the address it came from. Kept
+/// as the value itself (made text only when published), so counting allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AgentKey {
+    Id(u32),
+    Addr(std::net::IpAddr),
+    /// A copy in a capture, with no capture id.
+    Unknown,
+    /// Past [`HEP_AGENTS_MAX`] agents.
+    Other,
+}
+
+impl std::fmt::Display for AgentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AgentKey::Id(id) => write!(f, "{id}"),
+            AgentKey::Addr(a) => write!(f, "{a}"),
+            AgentKey::Unknown => f.write_str("unknown"),
+            AgentKey::Other => f.write_str("other"),
+        }
+    }
+}
+
 /// HEP copies received (by the listener, or found in a capture).
 #[derive(Clone, Debug, Default)]
 pub struct HepStats {
-    /// Packets by agent (capture id, else source address) and outcome (`accepted`,
-    /// `duplicate` (the wire gave it first), `bad_auth`, `malformed`, `not_sip`).
-    pub by_agent: BTreeMap<(String, &'static str), u64>,
+    /// Packets by agent and outcome (`accepted`, `duplicate` (the wire gave it first),
+    /// `bad_auth`, `malformed`, `not_sip`).
+    pub by_agent: BTreeMap<(AgentKey, &'static str), u64>,
     /// Wire datagrams dropped because a HEP copy had already given the message (the HEP
     /// copies dropped the other way round are the `duplicate` outcome).
     pub wire_dropped: u64,
@@ -45,24 +68,23 @@ pub struct HepStats {
 }
 
 impl HepStats {
-    pub fn count(&mut self, agent: String, outcome: &'static str) {
-        let key = (agent, outcome);
-        if let Some(n) = self.by_agent.get_mut(&key) {
+    pub fn count(&mut self, agent: AgentKey, outcome: &'static str) {
+        if let Some(n) = self.by_agent.get_mut(&(agent, outcome)) {
             *n += 1;
             return;
         }
-        let agents = self
-            .by_agent
-            .keys()
-            .map(|(a, _)| a)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let key = if agents >= HEP_AGENTS_MAX && !self.by_agent.keys().any(|(a, _)| *a == key.0) {
-            ("other".to_string(), outcome)
-        } else {
-            key
+        let known = self.by_agent.keys().any(|(a, _)| *a == agent);
+        let agents = || {
+            let mut seen: Vec<AgentKey> = self.by_agent.keys().map(|(a, _)| *a).collect();
+            seen.dedup();
+            seen.len()
         };
-        *self.by_agent.entry(key).or_insert(0) += 1;
+        let agent = if !known && agents() >= HEP_AGENTS_MAX {
+            AgentKey::Other
+        } else {
+            agent
+        };
+        *self.by_agent.entry((agent, outcome)).or_insert(0) += 1;
     }
 
     /// Packets of one outcome, over all agents.
