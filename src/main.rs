@@ -135,6 +135,12 @@ fn open_output(path: &std::path::Path, append: bool) -> Result<Box<dyn Write + S
 fn rule_folders(given: &[PathBuf]) -> Option<RuleFolders> {
     if given.is_empty() {
         default_rules_dir().map(|d| RuleFolders::new(vec![d]))
+    } else if given.iter().all(|g| g.is_file()) {
+        // Rule files alone (as `suricata -S`): their signatures over the shipped configuration.
+        match default_rules_dir() {
+            Some(base) => Some(RuleFolders::files_over(base, given.to_vec())),
+            None => Some(RuleFolders::new(given.to_vec())),
+        }
     } else {
         Some(RuleFolders::new(given.to_vec()))
     }
@@ -211,6 +217,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         })?,
         None => Policy::builtin(),
     };
+    if !run.quiet {
+        for s in policy.rules.skipped() {
+            eprintln!("voip-sentinel: {s}");
+        }
+    }
     let metrics = run
         .metrics_listen
         .map(|_| voip_sentinel::output::metrics::Metrics::new());
@@ -394,9 +405,13 @@ fn check_rules(dirs: &[PathBuf]) -> ExitCode {
     match Policy::load(&folders) {
         Ok(p) => {
             let (suppress, thresholds) = p.tuning.counts();
+            for s in p.rules.skipped() {
+                println!("{s}");
+            }
             println!(
-                "{folders}: {} signatures, detectors.conf ok, threshold.config: {suppress} suppress, {thresholds} threshold",
-                p.rules.len()
+                "{folders}: {} signatures ({} skipped), detectors.conf ok, threshold.config: {suppress} suppress, {thresholds} threshold",
+                p.rules.len(),
+                p.rules.skipped().len()
             );
             ExitCode::SUCCESS
         }

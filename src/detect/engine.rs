@@ -67,6 +67,11 @@ impl Detection {
         self.rules.len()
     }
 
+    /// Signatures that loaded but do not run (another protocol, a keyword not supported).
+    pub fn rules_skipped(&self) -> usize {
+        self.rules.skipped().len()
+    }
+
     /// A policy reloaded on SIGHUP: new signatures, thresholds and lists; detector state kept.
     pub fn apply(&mut self, policy: Policy) {
         self.rules = policy.rules;

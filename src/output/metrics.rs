@@ -277,6 +277,7 @@ pub struct Metrics {
 
     // Rules.
     pub rules_loaded: IntGauge,
+    pub rules_skipped: IntGauge,
     pub rules_reloads_total: IntCounterVec,
     pub rules_reload_duration_seconds: prometheus::Gauge,
 
@@ -550,6 +551,10 @@ impl Metrics {
             .set(1);
 
         let rules_loaded = b.gauge("rules_loaded", "Signatures loaded from the rules folder.");
+        let rules_skipped = b.gauge(
+            "rules_skipped",
+            "Rules that loaded but do not run: another protocol, H.323, a Suricata keyword the sensor does not support.",
+        );
         let rules_reloads_total = b.counter_vec(
             "rules_reloads_total",
             "Rules reloads (SIGHUP) by result; a failed reload keeps the rules in force.",
@@ -581,6 +586,7 @@ impl Metrics {
             output_write_errors_total,
             http_connections_evicted_total,
             rules_loaded,
+            rules_skipped,
             rules_reloads_total,
             rules_reload_duration_seconds,
             registry: b.registry,
@@ -725,7 +731,7 @@ mod tests {
             .with_label_values(&["2001", "accepted"])
             .inc();
         let names = m.all_metric_names();
-        assert_eq!(names.len(), 43, "{names:?}");
+        assert_eq!(names.len(), 44, "{names:?}");
         let unique: BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names");
         let text = m.encode();

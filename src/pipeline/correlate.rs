@@ -92,6 +92,8 @@ pub struct CorrelatorStats {
     pub rules_dirs: Vec<String>,
     #[serde(skip)]
     pub rules_loaded: usize,
+    /// Signatures skipped at load (they need what the sensor does not run).
+    pub rules_skipped: usize,
     /// Every capped table at the end of the run: entries, cap and evictions (the `stats`
     /// record's `state`).
     #[serde(skip)]
@@ -150,6 +152,7 @@ impl Correlator {
     ) -> Correlator {
         if let Some(mx) = &metrics {
             mx.rules_loaded.set(policy.rules.len() as i64);
+            mx.rules_skipped.set(policy.rules.skipped().len() as i64);
         }
         let stats = CorrelatorStats {
             rules_dirs: folder_names(&policy),
@@ -354,6 +357,7 @@ impl Correlator {
                 .inc();
             mx.rules_reload_duration_seconds.set(took.as_secs_f64());
             mx.rules_loaded.set(self.detect.rules() as i64);
+            mx.rules_skipped.set(self.detect.rules_skipped() as i64);
         }
     }
 
@@ -509,6 +513,7 @@ impl Correlator {
         s.transactions_evicted = evicted;
         s.calls = self.dialogs.calls.stats.clone();
         s.rules_loaded = self.detect.rules();
+        s.rules_skipped = self.detect.rules_skipped();
         s.registrations = self.dialogs.registrations.clone();
         let gate = &self.detect.gate;
         s.alerts_rate_limited = gate.rate.limited.clone();

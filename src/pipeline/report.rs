@@ -83,6 +83,13 @@ struct RulesBody<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     overrides: &'a [String],
     signatures: usize,
+    /// Rules skipped at load (Suricata rules for what the sensor does not inspect).
+    #[serde(skip_serializing_if = "is_zero")]
+    skipped: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -276,6 +283,7 @@ pub fn stats_record(s: &RunStats, kernel: Option<KernelStats>) -> impl Serialize
                 dir: s.correlator.rules_dirs.first().map(String::as_str),
                 overrides: s.correlator.rules_dirs.get(1..).unwrap_or_default(),
                 signatures: s.correlator.rules_loaded,
+                skipped: s.correlator.rules_skipped,
             },
             memory: MemoryBody {
                 peak_rss_bytes: peak_rss_bytes(),

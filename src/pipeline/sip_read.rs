@@ -71,7 +71,7 @@ impl SipReader {
             }),
         };
         // One view for the signatures and the summary: From and To parsed once.
-        let view = View::new(&m);
+        let view = View::with_raw(&m, bytes);
         seen.hits.clear();
         if !self.rules.is_empty() {
             self.rules.matching(&view, &ctx, &mut seen.hits);

@@ -10,6 +10,9 @@ use super::parser::{HeaderName, SipMessage, StartLine};
 /// however many read them.
 pub struct View<'m, 'a> {
     pub msg: &'m SipMessage<'a>,
+    /// The message's bytes as they came (a datagram's whole payload): what Suricata's payload
+    /// keywords (`content` without a sticky buffer, `dsize`) read. Empty when not given.
+    pub raw: &'m [u8],
     ruri: OnceCell<Option<SipUri<'m>>>,
     from: OnceCell<Option<NameAddr<'m>>>,
     to: OnceCell<Option<NameAddr<'m>>>,
@@ -18,8 +21,14 @@ pub struct View<'m, 'a> {
 
 impl<'m, 'a> View<'m, 'a> {
     pub fn new(msg: &'m SipMessage<'a>) -> Self {
+        Self::with_raw(msg, &[])
+    }
+
+    /// A view that also holds the bytes the message was parsed from.
+    pub fn with_raw(msg: &'m SipMessage<'a>, raw: &'m [u8]) -> Self {
         View {
             msg,
+            raw,
             ruri: OnceCell::new(),
             from: OnceCell::new(),
             to: OnceCell::new(),

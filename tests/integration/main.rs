@@ -21,6 +21,7 @@ mod rtp_oracle;
 mod rules;
 mod savefile;
 mod secrets;
+mod suricata_verify;
 mod synth;
 mod tuning;
 mod util;

@@ -37,7 +37,7 @@ fn bad_rules_are_reported_with_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("bad.rules"),
-        "alert sip any any -> any any (msg:\"x\"; sid:1; foo;)\nalert sip any any -> any any (sid:2;)\n",
+        "alert sip any any -> any any (msg:\"x\"; sid:1; foo;)\nalert sip any any -> any any (msg:\"y\";)\n",
     )
     .unwrap();
     std::fs::write(
@@ -52,7 +52,7 @@ fn bad_rules_are_reported_with_file_line_and_column() {
         "{err}"
     );
     assert!(
-        lines[1].contains("bad.rules:2:") && lines[1].contains("missing msg"),
+        lines[1].contains("bad.rules:2:") && lines[1].contains("missing sid"),
         "{err}"
     );
     assert!(lines[2].contains("detectors.conf:2:1:"), "{err}");
@@ -231,7 +231,7 @@ fn sighup_reloads_rules_and_keeps_the_old_ones_on_error() {
     // A broken rule: refused, the rules of the last load stay in force.
     reload(
         "extra.rules",
-        "alert sip any any -> any any (sid:9000001;)\n",
+        "alert sip any any -> any any (msg:\"test\"; sid:9000001; sip.uri;)\n",
         "failure",
         1.0,
         shipped + 1.0,

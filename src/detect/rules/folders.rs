@@ -11,14 +11,32 @@ use std::path::{Path, PathBuf};
 /// One or more folders, merged file by file; the last folder that has a file wins.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleFolders {
+    /// Folders, or single `.rules` files (as `suricata -S FILE`).
     dirs: Vec<PathBuf>,
+    /// Whether the base folder's own `*.rules` are read (not when the user gave only files:
+    /// the base then supplies the configuration alone, and the signatures are theirs).
+    base_rules: bool,
 }
 
 impl RuleFolders {
     /// The folders in order of precedence, lowest first. At least one.
     pub fn new(dirs: Vec<PathBuf>) -> RuleFolders {
         assert!(!dirs.is_empty(), "RuleFolders needs a folder");
-        RuleFolders { dirs }
+        RuleFolders {
+            dirs,
+            base_rules: true,
+        }
+    }
+
+    /// `files` (single `.rules` files) over the configuration of `base`, whose own signatures
+    /// are not read: what `--rules FILE` runs, as `suricata -S FILE` runs that file alone.
+    pub fn files_over(base: PathBuf, files: Vec<PathBuf>) -> RuleFolders {
+        let mut dirs = vec![base];
+        dirs.extend(files);
+        RuleFolders {
+            dirs,
+            base_rules: false,
+        }
     }
 
     /// The base folder (the shipped rules).
@@ -36,9 +54,12 @@ impl RuleFolders {
         &self.dirs
     }
 
-    /// The first folder that is not a folder, if any.
+    /// The first entry that is neither a folder nor a file, if any.
     pub fn missing(&self) -> Option<&Path> {
-        self.dirs.iter().find(|d| !d.is_dir()).map(|d| d.as_path())
+        self.dirs
+            .iter()
+            .find(|d| !d.is_dir() && !d.is_file())
+            .map(|d| d.as_path())
     }
 
     /// Where the file `name` is read from: the last folder that has it, else the base folder's
@@ -66,7 +87,16 @@ impl RuleFolders {
     /// it), in name order. A folder that cannot be listed is the error.
     pub fn files_ending(&self, suffix: &str) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
         let mut by_name = std::collections::BTreeMap::new();
-        for d in &self.dirs {
+        for (i, d) in self.dirs.iter().enumerate() {
+            if d.is_file() {
+                if let Some(name) = d.file_name().and_then(|n| n.to_str()) {
+                    by_name.insert(name.to_string(), d.clone());
+                }
+                continue;
+            }
+            if i == 0 && !self.base_rules {
+                continue;
+            }
             let entries = std::fs::read_dir(d).map_err(|e| (d.clone(), e))?;
             for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
                 let Some(name) = p.file_name().and_then(|n| n.to_str()) else {

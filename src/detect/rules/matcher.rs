@@ -1,15 +1,65 @@
 //! Sticky buffers (the parts of a SIP message a match looks at) and the matches themselves.
 
-use regex::bytes::Regex;
-
-use crate::sip::parser::HeaderName;
+pub use super::content::Match;
+use crate::sip::parser::{HeaderName, StartLine};
 use crate::sip::View;
+
+/// A part of an SDP body (Suricata's `sdp.*` buffers): the value after `x=` of the lines of one
+/// letter, at session level (before the first `m=`) or media level (after it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SdpField {
+    pub letter: u8,
+    pub media: bool,
+}
+
+/// Suricata's `sdp.*` keywords and the lines they read.
+const SDP_KEYWORDS: &[(&str, u8, bool)] = &[
+    ("sdp.origin", b'o', false),
+    ("sdp.session_name", b's', false),
+    ("sdp.session_info", b'i', false),
+    ("sdp.uri", b'u', false),
+    ("sdp.email", b'e', false),
+    ("sdp.phone_number", b'p', false),
+    ("sdp.connection_data", b'c', false),
+    ("sdp.bandwidth", b'b', false),
+    ("sdp.time", b't', false),
+    ("sdp.repeat_time", b'r', false),
+    ("sdp.timezone", b'z', false),
+    ("sdp.encryption_key", b'k', false),
+    ("sdp.attribute", b'a', false),
+    ("sdp.media.media", b'm', true),
+    ("sdp.media.media_info", b'i', true),
+    ("sdp.media.connection_data", b'c', true),
+    ("sdp.media.encryption_key", b'k', true),
+    ("sdp.media.bandwidth", b'b', true),
+    ("sdp.media.attribute", b'a', true),
+];
 
 /// A part of a SIP message. Some have several instances (every Via header, every
 /// occurrence of a named header); a group matches when one instance satisfies all its matches.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Buffer {
+    /// `sip.method;` (Suricata's sticky buffer; `sip.method:LIST` is the sensor's filter).
+    Method,
     Uri,
+    /// `sip.protocol`: the version of the start line (`SIP/2.0`).
+    Protocol,
+    RequestLine,
+    /// `sip.stat_code;`: the status code as three digits.
+    StatCode,
+    StatMsg,
+    ResponseLine,
+    /// `sip.from`, `sip.to`: every From / To header's whole value.
+    From,
+    To,
+    Via,
+    /// Every User-Agent header (Suricata's `sip.user_agent`).
+    UserAgent,
+    ContentType,
+    ContentLength,
+    Sdp(SdpField),
+    /// The message's bytes as they came (`pkt_data`, or a payload match with no buffer).
+    Payload,
     UriUser,
     UriHost,
     FromUser,
@@ -17,10 +67,8 @@ pub enum Buffer {
     FromDisplay,
     ToUser,
     ToHost,
-    UserAgent,
     CallId,
     Contact,
-    Via,
     Body,
     /// Any header by name (compact forms and case folded by [`HeaderName::parse`]).
     Header(String),
@@ -28,10 +76,27 @@ pub enum Buffer {
 }
 
 impl Buffer {
-    /// The keyword for a buffer without argument (`sip.header` takes one and is handled apart).
+    /// The keyword for a buffer without argument (`sip.header` takes one and is handled apart,
+    /// `sip.method` and `sip.stat_code` are buffers only without a value).
     pub(crate) fn from_keyword(k: &str) -> Option<Buffer> {
+        if let Some(&(_, letter, media)) = SDP_KEYWORDS.iter().find(|s| s.0 == k) {
+            return Some(Buffer::Sdp(SdpField { letter, media }));
+        }
         Some(match k {
+            "sip.method" => Buffer::Method,
             "sip.uri" => Buffer::Uri,
+            "sip.protocol" => Buffer::Protocol,
+            "sip.request_line" => Buffer::RequestLine,
+            "sip.stat_code" => Buffer::StatCode,
+            "sip.stat_msg" => Buffer::StatMsg,
+            "sip.response_line" => Buffer::ResponseLine,
+            "sip.from" => Buffer::From,
+            "sip.to" => Buffer::To,
+            "sip.via" => Buffer::Via,
+            "sip.user_agent" => Buffer::UserAgent,
+            "sip.content_type" => Buffer::ContentType,
+            "sip.content_length" => Buffer::ContentLength,
+            "pkt_data" => Buffer::Payload,
             "sip.uri_user" => Buffer::UriUser,
             "sip.uri_host" => Buffer::UriHost,
             "sip.from_user" => Buffer::FromUser,
@@ -39,10 +104,8 @@ impl Buffer {
             "sip.from_display" => Buffer::FromDisplay,
             "sip.to_user" => Buffer::ToUser,
             "sip.to_host" => Buffer::ToHost,
-            "sip.user_agent" => Buffer::UserAgent,
             "sip.call_id" => Buffer::CallId,
             "sip.contact" => Buffer::Contact,
-            "sip.via" => Buffer::Via,
             "sip.body" => Buffer::Body,
             "sip.start_line" => Buffer::StartLine,
             _ => return None,
@@ -61,7 +124,36 @@ impl Buffer {
                 .any(|h| f(h.value.as_bytes()))
         };
         match self {
+            Buffer::Method => msg.method().is_some_and(|m| f(m.as_str().as_bytes())),
             Buffer::Uri => msg.request_uri().is_some_and(|u| f(u.as_bytes())),
+            Buffer::Protocol => match &msg.start {
+                StartLine::Request { version, .. } | StartLine::Response { version, .. } => {
+                    f(version.as_bytes())
+                }
+            },
+            Buffer::RequestLine => msg.method().is_some() && f(v.start_line()),
+            Buffer::ResponseLine => msg.status().is_some() && f(v.start_line()),
+            Buffer::StatCode => msg.status().is_some_and(|c| {
+                let digits = [
+                    b'0' + (c / 100 % 10) as u8,
+                    b'0' + (c / 10 % 10) as u8,
+                    b'0' + (c % 10) as u8,
+                ];
+                f(&digits)
+            }),
+            Buffer::StatMsg => match &msg.start {
+                StartLine::Response { reason, .. } => f(reason.as_bytes()),
+                StartLine::Request { .. } => false,
+            },
+            Buffer::From => named(HeaderName::From),
+            Buffer::To => named(HeaderName::To),
+            Buffer::UserAgent => named(HeaderName::UserAgent),
+            Buffer::ContentType => named(HeaderName::ContentType),
+            Buffer::ContentLength => named(HeaderName::ContentLength),
+            Buffer::Sdp(field) => sdp_lines(v)
+                .filter(|&(media, letter, _)| media == field.media && letter == field.letter)
+                .any(|(_, _, value)| f(value)),
+            Buffer::Payload => !v.raw.is_empty() && f(v.raw),
             Buffer::UriUser => v
                 .ruri()
                 .and_then(|u| u.user)
@@ -93,11 +185,6 @@ impl Buffer {
                 .map(|n| n.uri.host)
                 .filter(|h| !h.is_empty())
                 .is_some_and(|h| f(h.as_bytes())),
-            Buffer::UserAgent => msg
-                .headers
-                .iter()
-                .filter(|h| h.name == HeaderName::UserAgent || h.name == HeaderName::Server)
-                .any(|h| f(h.value.as_bytes())),
             Buffer::CallId => named(HeaderName::CallId),
             Buffer::Contact => named(HeaderName::Contact),
             Buffer::Via => named(HeaderName::Via),
@@ -108,93 +195,40 @@ impl Buffer {
     }
 }
 
-/// Comparison of `len`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LenOp {
-    Eq,
-    Lt,
-    Gt,
-}
-
-/// One test on a buffer instance.
-#[derive(Clone, Debug)]
-pub enum Match {
-    Content {
-        /// The bytes to find (lowercased when `nocase`).
-        pattern: Vec<u8>,
-        negated: bool,
-        nocase: bool,
-        startswith: bool,
-        endswith: bool,
-        equals: bool,
-    },
-    Pcre {
-        re: Regex,
-        negated: bool,
-    },
-    Len {
-        op: LenOp,
-        n: usize,
-    },
-    /// The buffer is not present in the message at all.
-    Absent,
-}
-
-fn eq_bytes(a: &[u8], b: &[u8], nocase: bool) -> bool {
-    if nocase {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a == b
-    }
-}
-
-fn contains(hay: &[u8], pat: &[u8], nocase: bool) -> bool {
-    if pat.is_empty() {
-        return true;
-    }
-    if nocase {
-        hay.windows(pat.len()).any(|w| w.eq_ignore_ascii_case(pat))
-    } else {
-        memchr::memmem::find(hay, pat).is_some()
-    }
-}
-
-impl Match {
-    /// Does this match hold for one present instance of its buffer?
-    pub(crate) fn test(&self, buf: &[u8]) -> bool {
-        match self {
-            Match::Content {
-                pattern,
-                negated,
-                nocase,
-                startswith,
-                endswith,
-                equals,
-            } => {
-                let hit = if *equals || (*startswith && *endswith) {
-                    eq_bytes(buf, pattern, *nocase)
-                } else if *startswith {
-                    buf.get(..pattern.len())
-                        .is_some_and(|p| eq_bytes(p, pattern, *nocase))
-                } else if *endswith {
-                    buf.len()
-                        .checked_sub(pattern.len())
-                        .and_then(|s| buf.get(s..))
-                        .is_some_and(|p| eq_bytes(p, pattern, *nocase))
-                } else {
-                    contains(buf, pattern, *nocase)
-                };
-                hit != *negated
+/// The lines of the message's SDP body (Content-Type `application/sdp`) as (media level,
+/// letter, value), the value without its `x=` and line end. As Suricata reads it, the body of
+/// a datagram is everything after the headers, however short its Content-Length says it is
+/// (what an endpoint's lenient parser would also read).
+fn sdp_lines<'v>(v: &'v View<'_, '_>) -> impl Iterator<Item = (bool, u8, &'v [u8])> {
+    let msg = v.msg;
+    let is_sdp = msg
+        .headers
+        .iter()
+        .filter(|h| h.name == HeaderName::ContentType)
+        .any(|h| {
+            h.value
+                .as_bytes()
+                .windows(15)
+                .any(|w| w.eq_ignore_ascii_case(b"application/sdp"))
+        });
+    let body: &[u8] = match v.raw.get(msg.header_len..) {
+        Some(rest) if is_sdp && rest.len() > msg.body.len() => rest,
+        _ if is_sdp => msg.body,
+        _ => &[],
+    };
+    let mut media = false;
+    body.split(|&b| b == b'\n').filter_map(move |line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match line {
+            [letter, b'=', value @ ..] => {
+                if *letter == b'm' {
+                    media = true;
+                }
+                Some((media, *letter, value))
             }
-            Match::Pcre { re, negated } => re.is_match(buf) != *negated,
-            Match::Len { op, n } => match op {
-                LenOp::Eq => buf.len() == *n,
-                LenOp::Lt => buf.len() < *n,
-                LenOp::Gt => buf.len() > *n,
-            },
-            Match::Absent => false,
+            _ => None,
         }
-    }
+    })
 }
 
 /// A sticky buffer and the matches that follow it.
@@ -212,6 +246,6 @@ impl Group {
             return !self.buffer.any_instance(v, |_| true);
         }
         self.buffer
-            .any_instance(v, |i| self.matches.iter().all(|m| m.test(i)))
+            .any_instance(v, |i| super::content::inspect(&self.matches, i))
     }
 }

@@ -84,7 +84,10 @@
 //! Every problem is a [`RuleError`] (`file:line:column: message`, the column pointing at the
 //! option or header field at fault); loading reports every error of every file.
 
+pub mod classify;
+mod content;
 pub mod folders;
+pub mod keywords;
 mod matcher;
 pub mod net;
 mod parse;
@@ -93,13 +96,17 @@ pub mod windows;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_suricata;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use crate::sip::View;
-pub use matcher::{Buffer, Group, LenOp, Match};
+pub use content::{Content, LenOp, Match};
+pub use keywords::Proto;
+pub use matcher::{Buffer, Group, SdpField};
 pub use net::Variables;
 
 use crate::base::packet::PacketCtx;
@@ -130,6 +137,26 @@ impl fmt::Display for RuleError {
 }
 
 impl std::error::Error for RuleError {}
+
+/// A rule that loaded but does not run: it needs what the sensor does not do (another
+/// protocol, H.323, byte_test...). Said once at load, counted, not an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub file: PathBuf,
+    pub line: usize,
+    pub sid: Option<u32>,
+    pub reason: String,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.file.display(), self.line)?;
+        if let Some(sid) = self.sid {
+            write!(f, "sid {sid} ")?;
+        }
+        write!(f, "skipped: {}", self.reason)
+    }
+}
 
 /// How a threshold counts (Suricata's `type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,9 +244,22 @@ impl StatCode {
 pub struct Rule {
     pub sid: u32,
     pub rev: u32,
+    /// Generator id (`gid`, 1 unless given).
+    pub gid: u32,
+    /// `msg` (Suricata allows a rule without one: empty).
     pub msg: String,
-    pub classtype: String,
+    /// The `classtype` word, if any.
+    pub classtype: Option<String>,
+    /// What alerts say as `category`: the classtype's description from classification.config
+    /// (as Suricata writes it), else the classtype word, else `misc-activity`.
+    pub category: String,
+    /// The alert's severity: `severity` (the sensor's word) or `priority` (Suricata's), else
+    /// the classtype's priority, else 3 as in Suricata.
     pub severity: u8,
+    /// `reference:type,value` items, as given.
+    pub references: Vec<String>,
+    /// `metadata` key/value pairs, in order (Suricata writes them as `alert.metadata`).
+    pub metadata: Vec<(String, String)>,
     pub threshold: Option<Threshold>,
     /// `target:src_ip`: the packet's source is the target of the alert (`alert.target`), its
     /// destination the actor (`alert.source`); otherwise the other way round.
@@ -227,12 +267,15 @@ pub struct Rule {
     /// Where it was defined (first line of a continued rule).
     pub file: PathBuf,
     pub line: usize,
+    proto: Proto,
     src: net::AddrExpr,
     sport: net::PortExpr,
     dst: net::AddrExpr,
     dport: net::PortExpr,
     bidirectional: bool,
     flow: Option<Flow>,
+    /// `dsize`: the message's size on the wire.
+    dsize: Option<LenOp>,
     methods: Vec<String>,
     stat_codes: Vec<StatCode>,
     groups: Vec<Group>,
@@ -254,6 +297,49 @@ impl Rule {
         &self.groups
     }
 
+    /// The header's protocol.
+    pub fn proto(&self) -> Proto {
+        self.proto
+    }
+
+    /// Give the rule its category and severity from the classifications (once loaded).
+    fn classify(&mut self, classes: &classify::Classifications) {
+        let class = self.classtype.as_deref().and_then(|c| classes.get(c));
+        self.category = match (class, &self.classtype) {
+            (Some(c), _) => c.description.clone(),
+            (None, Some(word)) => word.clone(),
+            (None, None) => "misc-activity".to_string(),
+        };
+        if self.severity == 0 {
+            self.severity = class.map_or(3, |c| c.priority);
+        }
+    }
+
+    /// Requests only, responses only, or both: from `flow` and `sip.method`/`sip.stat_code`,
+    /// else from buffers that only one kind has (a Request-URI, a status code).
+    fn kind(&self) -> Option<Flow> {
+        self.flow.or_else(|| {
+            let present = self
+                .groups
+                .iter()
+                .filter(|g| !g.matches.iter().any(|m| matches!(m, Match::Absent)));
+            let mut kind = None;
+            for g in present {
+                let k = match g.buffer {
+                    Buffer::Method
+                    | Buffer::Uri
+                    | Buffer::RequestLine
+                    | Buffer::UriUser
+                    | Buffer::UriHost => Flow::ToServer,
+                    Buffer::StatCode | Buffer::StatMsg | Buffer::ResponseLine => Flow::ToClient,
+                    _ => continue,
+                };
+                kind = Some(k);
+            }
+            kind
+        })
+    }
+
     /// The `alert` object of an EVE alert raised by this rule on the packet of `head`.
     pub fn alert_info(&self, head: &crate::base::head::Head) -> crate::detect::alert::AlertInfo {
         let side = crate::detect::alert::Endpoint {
@@ -262,11 +348,11 @@ impl Rule {
         };
         let mut info = crate::detect::alert::AlertInfo {
             action: "allowed".to_string(),
-            gid: 1,
+            gid: self.gid,
             signature_id: self.sid,
             rev: self.rev,
             signature: self.msg.clone(),
-            category: self.classtype.clone(),
+            category: self.category.clone(),
             severity: self.severity,
             source: side,
             target: side,
@@ -313,7 +399,15 @@ impl Rule {
             }
             (None, None) => return false,
         }
-        self.addresses_match(ctx) && self.groups.iter().all(|g| g.test(v))
+        let transport_ok = match self.proto {
+            Proto::Sip | Proto::Ip => true,
+            Proto::Udp => ctx.transport == crate::base::packet::Transport::Udp,
+            Proto::Tcp => ctx.transport == crate::base::packet::Transport::Tcp,
+        };
+        transport_ok
+            && self.dsize.is_none_or(|op| op.holds(v.raw.len()))
+            && self.addresses_match(ctx)
+            && self.groups.iter().all(|g| g.test(v))
     }
 }
 
@@ -321,6 +415,8 @@ impl Rule {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Rules that loaded but do not run, and why.
+    skipped: Vec<Skipped>,
     /// Request rules with a method list, by method (indices ascending).
     by_method: HashMap<String, Vec<usize>>,
     /// Rules for every request (no method list, flow not to_client).
@@ -337,7 +433,8 @@ impl RuleSet {
             ..RuleSet::default()
         };
         for (i, r) in set.rules.iter().enumerate() {
-            if r.flow != Some(Flow::ToClient) {
+            let kind = r.kind();
+            if kind != Some(Flow::ToClient) {
                 if r.methods.is_empty() {
                     set.any_request.push(i);
                 } else {
@@ -349,7 +446,7 @@ impl RuleSet {
                     }
                 }
             }
-            if r.flow != Some(Flow::ToServer) {
+            if kind != Some(Flow::ToServer) {
                 set.responses.push(i);
             }
         }
@@ -375,23 +472,51 @@ impl RuleSet {
             }
         };
 
-        let var_path = dirs.file("variables.conf");
-        let vars = if var_path.is_file() {
-            match std::fs::read_to_string(&var_path) {
-                Ok(t) => Variables::parse(&var_path, &t).unwrap_or_else(|mut e| {
-                    errors.append(&mut e);
-                    Variables::new()
-                }),
+        // Variables: a suricata.yaml's (vars.yaml), then variables.conf over them, then
+        // Suricata's defaults for what neither defines.
+        let mut vars = Variables::new();
+        for (name, yaml) in [("vars.yaml", true), ("variables.conf", false)] {
+            let path = dirs.file(name);
+            if !path.is_file() {
+                continue;
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(t) => {
+                    let parsed = if yaml {
+                        Variables::parse_yaml(&path, &t)
+                    } else {
+                        Variables::parse(&path, &t)
+                    };
+                    match parsed {
+                        Ok(v) => vars.extend(v),
+                        Err(mut e) => errors.append(&mut e),
+                    }
+                }
+                Err(e) => errors.push(whole(&path, format!("cannot read: {e}"))),
+            }
+        }
+        let vars = vars.with_defaults();
+
+        let class_path = dirs.file("classification.config");
+        let classes = if class_path.is_file() {
+            match std::fs::read_to_string(&class_path) {
+                Ok(t) => {
+                    classify::Classifications::parse(&class_path, &t).unwrap_or_else(|mut e| {
+                        errors.append(&mut e);
+                        classify::Classifications::default()
+                    })
+                }
                 Err(e) => {
-                    errors.push(whole(&var_path, format!("cannot read: {e}")));
-                    Variables::new()
+                    errors.push(whole(&class_path, format!("cannot read: {e}")));
+                    classify::Classifications::default()
                 }
             }
         } else {
-            Variables::new()
+            classify::Classifications::default()
         };
 
         let mut rules = Vec::new();
+        let mut skipped = Vec::new();
         for f in &files {
             let text = match std::fs::read_to_string(f) {
                 Ok(t) => t,
@@ -400,16 +525,27 @@ impl RuleSet {
                     continue;
                 }
             };
-            let (mut r, mut e) = parse::parse_text(f, &text, &vars);
+            let (mut r, mut e, mut s) = parse::parse_text(f, &text, &vars);
             rules.append(&mut r);
             errors.append(&mut e);
+            skipped.append(&mut s);
+        }
+        for r in &mut rules {
+            r.classify(&classes);
         }
         errors.extend(duplicate_sids(&rules));
         if errors.is_empty() {
-            Ok(RuleSet::from_rules(rules))
+            let mut set = RuleSet::from_rules(rules);
+            set.skipped = skipped;
+            Ok(set)
         } else {
             Err(errors)
         }
+    }
+
+    /// The rules that loaded but do not run, and why.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
     }
 
     /// Parse one file's text (`name` is used as its file name in errors). Sids are checked for
@@ -419,7 +555,10 @@ impl RuleSet {
         text: &str,
         vars: &Variables,
     ) -> Result<Vec<Rule>, Vec<RuleError>> {
-        let (rules, mut errors) = parse::parse_text(Path::new(name), text, vars);
+        let (mut rules, mut errors, _) = parse::parse_text(Path::new(name), text, vars);
+        for r in &mut rules {
+            r.classify(&classify::Classifications::default());
+        }
         errors.extend(duplicate_sids(&rules));
         if errors.is_empty() {
             Ok(rules)

@@ -28,6 +28,11 @@ impl Variables {
         self.vars.insert(name.to_string(), value.trim().to_string());
     }
 
+    /// Add `other`'s variables over these.
+    pub fn extend(&mut self, other: Variables) {
+        self.vars.extend(other.vars);
+    }
+
     /// The text of a variable.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
@@ -73,10 +78,21 @@ impl Variables {
             v.set(name, value);
             lines.push((name.to_string(), i + 1, col(indent)));
         }
+        v.check(file, lines, errors)
+    }
+
+    /// Every defined value must be a valid address or port group (checked where it is
+    /// defined, so a typo is reported against its file and line).
+    fn check(
+        self,
+        file: &Path,
+        lines: Vec<(String, usize, usize)>,
+        mut errors: Vec<RuleError>,
+    ) -> Result<Variables, Vec<RuleError>> {
         for (name, line, column) in lines {
-            let value = v.get(&name).unwrap_or("");
-            let as_addr = parse_addr(value, &v);
-            let as_port = parse_port(value, &v);
+            let value = self.get(&name).unwrap_or("");
+            let as_addr = parse_addr(value, &self);
+            let as_port = parse_port(value, &self);
             if let (Err(a), Err(_)) = (as_addr, as_port) {
                 errors.push(RuleError {
                     file: file.to_path_buf(),
@@ -87,10 +103,119 @@ impl Variables {
             }
         }
         if errors.is_empty() {
-            Ok(v)
+            Ok(self)
         } else {
             Err(errors)
         }
+    }
+
+    /// Read the variables of a `suricata.yaml` (the whole file or only its `vars:` section):
+    /// the `NAME: value` entries under `vars:` -> `address-groups:` and `port-groups:`, values
+    /// quoted or not. Everything else in the file is ignored.
+    pub fn parse_yaml(file: &Path, text: &str) -> Result<Variables, Vec<RuleError>> {
+        let mut v = Variables::new();
+        let mut lines = Vec::new();
+        let mut errors = Vec::new();
+        // The indentation of `vars:` and of the group key we are in.
+        let mut in_vars: Option<usize> = None;
+        let mut in_group: Option<usize> = None;
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim_end_matches('\r');
+            let body = line.split(" #").next().unwrap_or("").trim_end();
+            let trimmed = body.trim_start();
+            if trimmed.is_empty()
+                || trimmed.starts_with('#')
+                || trimmed == "---"
+                || trimmed == "%YAML 1.1"
+            {
+                continue;
+            }
+            let indent = body.len() - trimmed.len();
+            if in_group.is_some_and(|g| indent <= g) {
+                in_group = None;
+            }
+            if in_vars.is_some_and(|g| indent <= g) {
+                in_vars = None;
+            }
+            let Some((key, value)) = trimmed.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            match (in_vars, in_group) {
+                (None, _) if key == "vars" && value.is_empty() => in_vars = Some(indent),
+                (Some(_), None)
+                    if value.is_empty() && (key == "address-groups" || key == "port-groups") =>
+                {
+                    in_group = Some(indent);
+                }
+                (Some(_), Some(_)) => {
+                    let name = key.trim();
+                    let unquoted = value
+                        .strip_prefix('"')
+                        .and_then(|r| r.strip_suffix('"'))
+                        .or_else(|| value.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
+                        .unwrap_or(value);
+                    let column = indent + 1;
+                    if name.is_empty()
+                        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                        || unquoted.trim().is_empty()
+                    {
+                        errors.push(RuleError {
+                            file: file.to_path_buf(),
+                            line: i + 1,
+                            column,
+                            message: format!("expected NAME: \"value\", got '{trimmed}'"),
+                        });
+                        continue;
+                    }
+                    v.set(name, unquoted);
+                    lines.push((name.to_string(), i + 1, column));
+                }
+                _ => {}
+            }
+        }
+        v.check(file, lines, errors)
+    }
+
+    /// Suricata's default groups (its suricata.yaml) for names the files did not define, so
+    /// that a rule file written for Suricata loads: `HOME_NET` the private ranges,
+    /// `EXTERNAL_NET` the rest, the `*_PORTS` groups its rules use, and `SIP_PORTS`.
+    pub fn with_defaults(mut self) -> Variables {
+        const DEFAULTS: &[(&str, &str)] = &[
+            ("HOME_NET", "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]"),
+            ("EXTERNAL_NET", "!$HOME_NET"),
+            ("HTTP_SERVERS", "$HOME_NET"),
+            ("SMTP_SERVERS", "$HOME_NET"),
+            ("SQL_SERVERS", "$HOME_NET"),
+            ("DNS_SERVERS", "$HOME_NET"),
+            ("TELNET_SERVERS", "$HOME_NET"),
+            ("AIM_SERVERS", "$EXTERNAL_NET"),
+            ("DC_SERVERS", "$HOME_NET"),
+            ("DNP3_SERVER", "$HOME_NET"),
+            ("DNP3_CLIENT", "$HOME_NET"),
+            ("MODBUS_CLIENT", "$HOME_NET"),
+            ("MODBUS_SERVER", "$HOME_NET"),
+            ("ENIP_CLIENT", "$HOME_NET"),
+            ("ENIP_SERVER", "$HOME_NET"),
+            ("HTTP_PORTS", "80"),
+            ("SHELLCODE_PORTS", "!80"),
+            ("ORACLE_PORTS", "1521"),
+            ("SSH_PORTS", "22"),
+            ("DNP3_PORTS", "20000"),
+            ("MODBUS_PORTS", "502"),
+            ("FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"),
+            ("FTP_PORTS", "21"),
+            ("GENEVE_PORTS", "6081"),
+            ("VXLAN_PORTS", "4789"),
+            ("TEREDO_PORTS", "3544"),
+            ("SIP_PORTS", "[5060,5061]"),
+        ];
+        for (name, value) in DEFAULTS {
+            if self.get(name).is_none() {
+                self.set(name, value);
+            }
+        }
+        self
     }
 }
 

@@ -4,9 +4,11 @@ use std::path::Path;
 
 use regex::bytes::RegexBuilder;
 
-use super::matcher::{Buffer, Group, LenOp, Match};
+use super::content::{Content, LenOp, Match};
+use super::keywords::{self, Proto, Skip};
+use super::matcher::{Buffer, Group};
 use super::net::{parse_addr, parse_port, Variables};
-use super::{Flow, Rule, RuleError, StatCode, Threshold, ThresholdKind, Track};
+use super::{Flow, Rule, RuleError, Skipped, StatCode, Threshold, ThresholdKind, Track};
 
 /// Largest compiled program of one `pcre` (bytes), and of its lazy DFA cache.
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
@@ -81,29 +83,56 @@ pub(super) fn logical_lines(text: &str) -> Vec<Logical<'_>> {
     out
 }
 
-/// Parse every rule of one file's text. Errors of every line are collected.
-/// The rules that parsed, and the errors of the others.
-pub(crate) fn parse_text(file: &Path, text: &str, vars: &Variables) -> (Vec<Rule>, Vec<RuleError>) {
+/// Parse every rule of one file's text: the rules that parsed, the errors of the others, and
+/// the rules skipped because they need what the sensor does not run.
+pub(crate) fn parse_text(
+    file: &Path,
+    text: &str,
+    vars: &Variables,
+) -> (Vec<Rule>, Vec<RuleError>, Vec<Skipped>) {
     let mut rules = Vec::new();
     let mut errors = Vec::new();
+    let mut skipped = Vec::new();
     for l in logical_lines(text) {
         let mut p = RuleParser {
             file,
             l: &l,
             errors: Vec::new(),
+            skip: None,
         };
-        match p.rule(vars) {
+        let r = p.rule(vars);
+        if let Some(reason) = p.skip {
+            let (line, _) = l.pos(0);
+            skipped.push(Skipped {
+                file: file.to_path_buf(),
+                line,
+                sid: sid_of(&l.text),
+                reason,
+            });
+            continue;
+        }
+        match r {
             Some(r) if p.errors.is_empty() => rules.push(r),
             _ => errors.append(&mut p.errors),
         }
     }
-    (rules, errors)
+    (rules, errors, skipped)
+}
+
+/// The `sid:N` of a rule's text, found without parsing it (for a skipped rule).
+fn sid_of(text: &str) -> Option<u32> {
+    let at = text.find("sid:").or_else(|| text.find("sid :"))?;
+    let rest = text[at..].split_once(':')?.1.trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 struct RuleParser<'p, 'a> {
     file: &'p Path,
     l: &'p Logical<'a>,
     errors: Vec<RuleError>,
+    /// Why the rule is skipped (a Suricata feature the sensor does not run), if it is.
+    skip: Option<String>,
 }
 
 /// Split the header on whitespace outside `[...]`, with byte offsets; `Err(offset)` of an
@@ -252,6 +281,11 @@ impl RuleParser<'_, '_> {
         self.errors.push(self.l.error(self.file, off, message));
     }
 
+    /// Mark the rule skipped (the first reason is kept).
+    fn skip(&mut self, why: Skip) {
+        self.skip.get_or_insert(why.0);
+    }
+
     fn rule(&mut self, vars: &Variables) -> Option<Rule> {
         let text = self.l.text.as_str();
         let lead = text.len() - text.trim_start().len();
@@ -295,14 +329,25 @@ impl RuleParser<'_, '_> {
         let mut sport = super::net::PortExpr::Any;
         let mut dport = super::net::PortExpr::Any;
         let mut bidir = false;
+        let mut proto = Proto::Sip;
         if header_ok {
             let (o, action) = toks[0];
-            if action != "alert" {
-                self.err(o, format!("unsupported action '{action}': only 'alert'"));
+            match keywords::action(action) {
+                Ok(()) => {}
+                Err(Skip(why)) if !why.is_empty() => self.skip(Skip(why)),
+                Err(_) => self.err(
+                    o,
+                    format!("unknown action '{action}': expected alert, drop or reject"),
+                ),
             }
-            let (o, proto) = toks[1];
-            if !proto.eq_ignore_ascii_case("sip") {
-                self.err(o, format!("unsupported protocol '{proto}': only 'sip'"));
+            let (o, word) = toks[1];
+            match keywords::protocol(word) {
+                Ok(p) => proto = p,
+                Err(Some(why)) => self.skip(why),
+                Err(None) => self.err(
+                    o,
+                    format!("unknown protocol '{word}': expected sip, udp, tcp or ip"),
+                ),
             }
             let (o, dir) = toks[4];
             match dir {
@@ -325,14 +370,28 @@ impl RuleParser<'_, '_> {
                 }
             }
         }
+        // A rule only for H.323's ports can never see a SIP message.
+        let only_h323 = |p: &super::net::PortExpr| {
+            keywords::H323_PORTS.iter().any(|&h| p.matches(h))
+                && ![5060, 5061, 5080].iter().any(|&s| p.matches(s))
+        };
+        if header_ok && proto != Proto::Sip && (only_h323(&dport) || only_h323(&sport)) {
+            self.skip(Skip(
+                "rule is for H.323 (ports 1719/1720), which the sensor does not decode".into(),
+            ));
+        }
+        if self.skip.is_some() {
+            // Options of a protocol the sensor does not read are not its to judge.
+            return None;
+        }
 
         let mut b = Builder::default();
         self.options(open + 1, close, &mut b);
+        if self.skip.is_some() {
+            return None;
+        }
 
         let first_line = self.l.segs.first().map_or(1, |s| s.1);
-        if b.msg.is_none() {
-            self.err(open, "missing msg");
-        }
         if b.sid.is_none() {
             self.err(open, "missing sid");
         }
@@ -369,19 +428,25 @@ impl RuleParser<'_, '_> {
         Some(Rule {
             sid: b.sid?,
             rev: b.rev.unwrap_or(0),
-            msg: b.msg?,
-            classtype: b.classtype.unwrap_or_else(|| "misc-activity".to_string()),
-            severity: b.severity.unwrap_or(2),
+            gid: b.gid.unwrap_or(1),
+            msg: b.msg.unwrap_or_default(),
+            classtype: b.classtype,
+            category: String::new(),
+            severity: b.severity.or(b.priority).unwrap_or(0),
+            references: b.references,
+            metadata: b.metadata,
             threshold: b.threshold,
             target_is_src: b.target_is_src,
             file: self.file.to_path_buf(),
             line: first_line,
+            proto,
             src,
             sport,
             dst,
             dport,
             bidirectional: bidir,
             flow,
+            dsize: b.dsize,
             methods: b.methods,
             stat_codes: b.stat_codes,
             groups: b.groups,
@@ -464,57 +529,117 @@ impl RuleParser<'_, '_> {
         }
     }
 
-    /// The current sticky buffer's group, or an error.
-    fn current<'b>(&mut self, off: usize, key: &str, b: &'b mut Builder) -> Option<&'b mut Group> {
+    /// The current sticky buffer's group; a payload match with no buffer before it reads the
+    /// message's bytes (Suricata's packet payload).
+    fn current<'b>(&mut self, b: &'b mut Builder) -> &'b mut Group {
         if b.groups.is_empty() {
+            b.groups.push(Group {
+                buffer: Buffer::Payload,
+                matches: Vec::new(),
+            });
+        }
+        let last = b.groups.len() - 1;
+        &mut b.groups[last]
+    }
+
+    fn add_match(&mut self, off: usize, b: &mut Builder, m: Match) {
+        let g = self.current(b);
+        let absent_now = matches!(m, Match::Absent);
+        let had_absent = g.matches.iter().any(|x| matches!(x, Match::Absent));
+        if (absent_now && !g.matches.is_empty()) || had_absent {
             self.err(
                 off,
-                format!("'{key}' has no sticky buffer before it (for example sip.uri;)"),
+                "absent cannot be combined with other matches on the same buffer",
             );
-            return None;
+            return;
         }
-        b.groups.last_mut()
+        g.matches.push(m);
     }
 
-    fn add_match(&mut self, off: usize, key: &str, b: &mut Builder, m: Match) {
-        if let Some(g) = self.current(off, key, b) {
-            let absent_now = matches!(m, Match::Absent);
-            let had_absent = g.matches.iter().any(|x| matches!(x, Match::Absent));
-            if (absent_now && !g.matches.is_empty()) || had_absent {
-                self.err(
-                    off,
-                    "absent cannot be combined with other matches on the same buffer",
-                );
-                return;
+    /// The content a modifier applies to: the last match of the current buffer.
+    fn last_content<'b>(
+        &mut self,
+        off: usize,
+        key: &str,
+        b: &'b mut Builder,
+    ) -> Option<&'b mut Content> {
+        match b.groups.last_mut().and_then(|g| g.matches.last_mut()) {
+            Some(Match::Content(c)) => Some(c),
+            _ => {
+                self.err(off, format!("'{key}' must follow a content match"));
+                None
             }
-            g.matches.push(m);
         }
     }
 
-    fn modifier(&mut self, off: usize, key: &str, b: &mut Builder) {
-        let Some(g) = self.current(off, key, b) else {
+    fn modifier(&mut self, off: usize, key: &str, value: Option<(usize, &str)>, b: &mut Builder) {
+        let voff = value.map_or(off, |v| v.0);
+        let number = |v: Option<(usize, &str)>| -> Result<i64, String> {
+            let v = v.map(|v| v.1.trim()).unwrap_or("");
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| n.unsigned_abs() <= 65_535)
+                .ok_or_else(|| format!("'{key}' needs a number of bytes, got '{v}'"))
+        };
+        let takes_value = matches!(key, "depth" | "offset" | "distance" | "within");
+        if takes_value && value.is_none() {
+            self.err(off, format!("option '{key}' needs a value"));
+            return;
+        }
+        if !takes_value && !matches!(key, "fast_pattern") && !self.no_value(off, key, value) {
+            return;
+        }
+        let n = if takes_value {
+            match number(value) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.err(voff, e);
+                    return;
+                }
+            }
+        } else {
+            0
+        };
+        let Some(c) = self.last_content(off, key, b) else {
             return;
         };
-        let Some(Match::Content {
-            pattern,
-            nocase,
-            startswith,
-            endswith,
-            equals,
-            ..
-        }) = g.matches.last_mut()
-        else {
-            self.err(off, format!("'{key}' must follow a content match"));
-            return;
-        };
+        let relative = c.is_relative();
+        let absolute = c.offset.is_some() || c.depth.is_some() || c.startswith;
+        let mut problem = None;
         match key {
             "nocase" => {
-                *nocase = true;
-                pattern.make_ascii_lowercase();
+                c.nocase = true;
+                c.pattern.make_ascii_lowercase();
             }
-            "startswith" => *startswith = true,
-            "endswith" => *endswith = true,
-            _ => *equals = true,
+            "startswith" if relative => problem = Some("startswith cannot follow distance/within"),
+            "startswith" => c.startswith = true,
+            "endswith" => c.endswith = true,
+            "equals" => {
+                c.startswith = true;
+                c.endswith = true;
+            }
+            "depth" | "offset" if relative => {
+                problem = Some("depth/offset cannot be combined with distance/within");
+            }
+            "distance" | "within" if absolute => {
+                problem = Some("distance/within cannot be combined with depth/offset");
+            }
+            "depth" if n < c.pattern.len() as i64 => {
+                problem = Some("depth is smaller than the content");
+            }
+            "within" if n < c.pattern.len() as i64 => {
+                problem = Some("within is smaller than the content");
+            }
+            "depth" => c.depth = Some(n as u32),
+            "offset" if n < 0 => problem = Some("offset cannot be negative"),
+            "offset" => c.offset = Some(n as u32),
+            "distance" => c.distance = Some(n as i32),
+            "within" => c.within = Some(n as u32),
+            // Prefilter hints: every rule is tested in full here.
+            _ => {}
+        }
+        if let Some(p) = problem {
+            self.err(off, p);
         }
     }
 
@@ -522,7 +647,16 @@ impl RuleParser<'_, '_> {
         let voff = value.map_or(off, |v| v.0 + (v.1.len() - v.1.trim_start().len()));
         if matches!(
             key,
-            "content" | "pcre" | "len" | "absent" | "nocase" | "startswith" | "endswith" | "equals"
+            "content"
+                | "pcre"
+                | "len"
+                | "bsize"
+                | "isdataat"
+                | "absent"
+                | "nocase"
+                | "startswith"
+                | "endswith"
+                | "equals"
         ) {
             b.match_seen = true;
         }
@@ -537,13 +671,18 @@ impl RuleParser<'_, '_> {
                     Err(e) => self.err(voff, format!("msg: {e}")),
                 }
             }
-            "sid" | "rev" => {
+            "sid" | "rev" | "gid" | "priority" => {
                 let Some(v) = self.need(off, key, value) else {
                     return;
                 };
                 match parse_u32(v, key) {
                     Ok(0) if key == "sid" => self.err(voff, "sid must be at least 1"),
                     Ok(n) if key == "sid" => b.sid = Some(n),
+                    Ok(n) if key == "gid" => b.gid = Some(n),
+                    Ok(n @ 1..=255) if key == "priority" => b.priority = u8::try_from(n).ok(),
+                    Ok(n) if key == "priority" => {
+                        self.err(voff, format!("priority {n} out of range 1..=255"))
+                    }
                     Ok(n) => b.rev = Some(n),
                     Err(e) => self.err(voff, e),
                 }
@@ -561,6 +700,30 @@ impl RuleParser<'_, '_> {
                         voff,
                         format!("bad classtype '{v}': one word of letters, digits, '-' and '_'"),
                     );
+                }
+            }
+            "reference" => {
+                let Some(v) = self.need(off, key, value) else {
+                    return;
+                };
+                match v.split_once(',') {
+                    Some((kind, what)) if !kind.trim().is_empty() && !what.trim().is_empty() => {
+                        b.references
+                            .push(format!("{},{}", kind.trim(), what.trim()));
+                    }
+                    _ => self.err(voff, format!("reference must be 'type,value', got '{v}'")),
+                }
+            }
+            "metadata" => {
+                let Some(v) = self.need(off, key, value) else {
+                    return;
+                };
+                for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                    match item.split_once(char::is_whitespace) {
+                        Some((k, val)) => b.metadata.push((k.to_string(), val.trim().to_string())),
+                        // Suricata accepts a lone word (older rule sets): kept as its own key.
+                        None => b.metadata.push((item.to_string(), String::new())),
+                    }
                 }
             }
             "severity" => {
@@ -581,8 +744,9 @@ impl RuleParser<'_, '_> {
                     let flow = match f {
                         "to_server" | "from_client" => Flow::ToServer,
                         "to_client" | "from_server" => Flow::ToClient,
-                        // Stream states mean nothing for SIP messages: accepted, ignored.
-                        "established" | "stateless" => continue,
+                        // Stream states mean nothing for whole SIP messages: accepted, ignored.
+                        "established" | "not_established" | "stateless" | "only_stream"
+                        | "no_stream" | "only_frag" | "no_frag" => continue,
                         _ => {
                             self.err(
                                 voff,
@@ -625,7 +789,7 @@ impl RuleParser<'_, '_> {
                     Err(e) => self.err(voff, e),
                 }
             }
-            "sip.method" => {
+            "sip.method" if value.is_some() => {
                 let Some(v) = self.need(off, key, value) else {
                     return;
                 };
@@ -637,7 +801,7 @@ impl RuleParser<'_, '_> {
                     }
                 }
             }
-            "sip.stat_code" => {
+            "sip.stat_code" if value.is_some() => {
                 let Some(v) = self.need(off, key, value) else {
                     return;
                 };
@@ -685,19 +849,9 @@ impl RuleParser<'_, '_> {
                         }
                     });
                 match parsed {
-                    Ok((negated, pattern)) => self.add_match(
-                        off,
-                        key,
-                        b,
-                        Match::Content {
-                            pattern,
-                            negated,
-                            nocase: false,
-                            startswith: false,
-                            endswith: false,
-                            equals: false,
-                        },
-                    ),
+                    Ok((negated, pattern)) => {
+                        self.add_match(off, b, Match::Content(Content::new(pattern, negated)))
+                    }
                     Err(e) => self.err(voff, format!("content: {e}")),
                 }
             }
@@ -706,41 +860,64 @@ impl RuleParser<'_, '_> {
                     return;
                 };
                 match compile_pcre(v) {
-                    Ok(m) => self.add_match(off, key, b, m),
-                    Err(e) => self.err(voff, e),
+                    Ok(m) => self.add_match(off, b, m),
+                    Err(PcreError::Skip(why)) => self.skip(why),
+                    Err(PcreError::Bad(e)) => self.err(voff, e),
                 }
             }
-            "len" => {
+            "len" | "bsize" | "dsize" => {
                 let Some(v) = self.need(off, key, value) else {
                     return;
                 };
-                let (op, n) = if let Some(n) = v.strip_prefix('>') {
-                    (LenOp::Gt, n)
-                } else if let Some(n) = v.strip_prefix('<') {
-                    (LenOp::Lt, n)
-                } else {
-                    (LenOp::Eq, v)
+                match LenOp::parse(v) {
+                    Ok(op) if key == "dsize" => b.dsize = Some(op),
+                    Ok(op) => self.add_match(off, b, Match::Len(op)),
+                    Err(e) => self.err(voff, format!("{key}: {e}")),
+                }
+            }
+            "isdataat" => {
+                let Some(v) = self.need(off, key, value) else {
+                    return;
                 };
-                match parse_u32(n, "len") {
-                    Ok(n) => self.add_match(off, key, b, Match::Len { op, n: n as usize }),
+                let (negated, v) = match v.strip_prefix('!') {
+                    Some(r) => (true, r.trim()),
+                    None => (false, v),
+                };
+                let (n, relative) = match v.split_once(',') {
+                    Some((n, r)) if r.trim() == "relative" => (n, true),
+                    Some((_, r)) => {
+                        self.err(voff, format!("isdataat: unknown modifier '{}'", r.trim()));
+                        return;
+                    }
+                    None => (v, false),
+                };
+                match parse_u32(n, "isdataat") {
+                    Ok(n) => self.add_match(
+                        off,
+                        b,
+                        Match::IsDataAt {
+                            n: n as usize,
+                            relative,
+                            negated,
+                        },
+                    ),
                     Err(e) => self.err(voff, e),
                 }
             }
             "absent" => {
                 if self.no_value(off, key, value) {
-                    self.add_match(off, key, b, Match::Absent);
+                    self.add_match(off, b, Match::Absent);
                 }
             }
-            "nocase" | "startswith" | "endswith" | "equals" => {
-                if self.no_value(off, key, value) {
-                    self.modifier(off, key, b);
-                }
-            }
+            "nocase" | "startswith" | "endswith" | "equals" | "depth" | "offset" | "distance"
+            | "within" | "fast_pattern" | "rawbytes" => self.modifier(off, key, value, b),
             _ => {
                 if let Some(buf) = Buffer::from_keyword(key) {
                     if self.no_value(off, key, value) {
                         self.start_buffer(off, b, buf);
                     }
+                } else if let Some(why) = keywords::unsupported(key) {
+                    self.skip(why);
                 } else {
                     self.err(off, format!("unknown option '{key}'"));
                 }
@@ -761,34 +938,80 @@ impl RuleParser<'_, '_> {
     }
 }
 
-/// `"/re/flags"` (optionally `!"/re/flags"`) into a size-limited regex.
-fn compile_pcre(v: &str) -> Result<Match, String> {
-    let (negated, inner) = quoted(v).map_err(|e| format!("pcre: {e}"))?;
+/// Why a `pcre` is not compiled.
+enum PcreError {
+    /// It needs what the regex engine does not run: the rule is skipped.
+    Skip(Skip),
+    /// It is wrong: an error.
+    Bad(String),
+}
+
+/// `"/re/flags"` (optionally `!"/re/flags"`) into a size-limited regex. Suricata's flags:
+/// `i s m x` as in PCRE, `R` relative to the previous match, `G` ungreedy, `A` anchored, `E`
+/// and `O` without effect here; its buffer flags (`U`, `H`, `P`...) name HTTP buffers, so a
+/// rule using one is skipped, as is one needing look-around or back-references.
+fn compile_pcre(v: &str) -> Result<Match, PcreError> {
+    let bad = |e: String| PcreError::Bad(e);
+    let (negated, inner) = quoted(v).map_err(|e| bad(format!("pcre: {e}")))?;
     let body = inner
         .strip_prefix('/')
-        .ok_or_else(|| "pcre: expected \"/regex/flags\"".to_string())?;
+        .ok_or_else(|| bad("pcre: expected \"/regex/flags\"".to_string()))?;
     let slash = body
         .rfind('/')
-        .ok_or_else(|| "pcre: expected \"/regex/flags\"".to_string())?;
+        .ok_or_else(|| bad("pcre: expected \"/regex/flags\"".to_string()))?;
     let (pat, flags) = (&body[..slash], &body[slash + 1..]);
-    let mut rb = RegexBuilder::new(pat);
-    rb.size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_DFA_LIMIT)
-        .nest_limit(64);
+    let mut anchored = false;
+    let mut relative = false;
+    let mut rb_flags = (false, false, false, false, false);
     for f in flags.chars() {
         match f {
-            'i' => rb.case_insensitive(true),
-            's' => rb.dot_matches_new_line(true),
-            'm' => rb.multi_line(true),
-            _ => return Err(format!("pcre: unsupported flag '{f}' (only i, s, m)")),
-        };
+            'i' => rb_flags.0 = true,
+            's' => rb_flags.1 = true,
+            'm' => rb_flags.2 = true,
+            'x' => rb_flags.3 = true,
+            'G' => rb_flags.4 = true,
+            'A' => anchored = true,
+            'R' => relative = true,
+            'E' | 'O' => {}
+            'U' | 'I' | 'P' | 'Q' | 'H' | 'D' | 'M' | 'C' | 'K' | 'S' | 'Y' | 'B' | 'V' | 'W'
+            | 'Z' => {
+                return Err(PcreError::Skip(Skip(format!(
+                    "pcre flag '{f}' selects an HTTP buffer"
+                ))))
+            }
+            _ => return Err(bad(format!("pcre: unknown flag '{f}'"))),
+        }
     }
+    let full = if anchored {
+        format!("^(?:{pat})")
+    } else {
+        pat.to_string()
+    };
+    let mut rb = RegexBuilder::new(&full);
+    rb.size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_LIMIT)
+        .nest_limit(64)
+        .case_insensitive(rb_flags.0)
+        .dot_matches_new_line(rb_flags.1)
+        .multi_line(rb_flags.2)
+        .ignore_whitespace(rb_flags.3)
+        .swap_greed(rb_flags.4)
+        // PCRE without UTF mode, as Suricata runs it: classes and `.` match bytes.
+        .unicode(false);
     let re = rb.build().map_err(|e| {
         let detail = e.to_string();
         let last = detail.lines().last().unwrap_or("").trim().to_string();
-        format!("bad regex '{pat}': {last}")
+        if last.contains("not supported") {
+            PcreError::Skip(Skip(format!("pcre '{pat}' needs {last}")))
+        } else {
+            bad(format!("bad regex '{pat}': {last}"))
+        }
     })?;
-    Ok(Match::Pcre { re, negated })
+    Ok(Match::Pcre {
+        re,
+        negated,
+        relative,
+    })
 }
 
 #[derive(Default)]
@@ -796,12 +1019,17 @@ struct Builder {
     msg: Option<String>,
     sid: Option<u32>,
     rev: Option<u32>,
+    gid: Option<u32>,
     classtype: Option<String>,
     severity: Option<u8>,
+    priority: Option<u8>,
+    references: Vec<String>,
+    metadata: Vec<(String, String)>,
     flow: Option<Flow>,
     /// `target:src_ip` (the default, `target:dest_ip`, is false).
     target_is_src: bool,
     threshold: Option<Threshold>,
+    dsize: Option<LenOp>,
     methods: Vec<String>,
     stat_codes: Vec<StatCode>,
     groups: Vec<Group>,

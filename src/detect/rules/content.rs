@@ -1,0 +1,366 @@
+//! Suricata's content inspection of one buffer: `content` with its position modifiers
+//! (`offset`, `depth`, `distance`, `within`, `startswith`, `endswith`), `pcre` (with `R`,
+//! relative to the previous match), `isdataat` and `bsize`, in rule order, each relative match
+//! anchored at the end of the one before it, backtracking over earlier matches as Suricata does
+//! and, as it does, within a bounded number of steps so that no buffer can make a rule costly.
+
+use regex::bytes::Regex;
+
+/// Most match attempts one buffer instance may take for one rule (Suricata's
+/// `inspection-recursion-limit` is 3000): past it the rule does not match.
+pub const INSPECTION_BUDGET: u32 = 3000;
+
+/// A `content` and its modifiers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Content {
+    /// The bytes to find (lowercased when `nocase`).
+    pub pattern: Vec<u8>,
+    pub negated: bool,
+    pub nocase: bool,
+    /// `offset:N`: the match starts at or after byte N.
+    pub offset: Option<u32>,
+    /// `depth:N`: the match ends within N bytes of `offset`.
+    pub depth: Option<u32>,
+    /// `distance:N`: the match starts N bytes (may be negative) after the previous match's end.
+    pub distance: Option<i32>,
+    /// `within:N`: the match ends within N bytes of the previous match's end (plus distance).
+    pub within: Option<u32>,
+    /// Anchored at the buffer's start (`offset:0; depth:len`).
+    pub startswith: bool,
+    /// Anchored at the buffer's end.
+    pub endswith: bool,
+}
+
+impl Content {
+    pub fn new(pattern: Vec<u8>, negated: bool) -> Content {
+        Content {
+            pattern,
+            negated,
+            nocase: false,
+            offset: None,
+            depth: None,
+            distance: None,
+            within: None,
+            startswith: false,
+            endswith: false,
+        }
+    }
+
+    /// Placed after the previous match (`distance`, `within`).
+    pub fn is_relative(&self) -> bool {
+        self.distance.is_some() || self.within.is_some()
+    }
+
+    /// The bytes `[start, end)` of a buffer of `len` bytes the match must lie in, after a
+    /// previous match that ended at `prev`; `None` when the window is empty.
+    fn window(&self, len: usize, prev: usize) -> Option<(usize, usize)> {
+        let (start, end) = if self.is_relative() {
+            let d = i64::from(self.distance.unwrap_or(0));
+            let start = (prev as i64 + d).max(0);
+            let end = match self.within {
+                Some(w) => (prev as i64 + d + i64::from(w)).min(len as i64),
+                None => len as i64,
+            };
+            (start as usize, end.max(0) as usize)
+        } else {
+            let start = self.offset.unwrap_or(0) as usize;
+            let end = match self.depth {
+                Some(d) => (start + d as usize).min(len),
+                None => len,
+            };
+            (start, end)
+        };
+        let end = if self.startswith {
+            end.min(start + self.pattern.len())
+        } else {
+            end
+        };
+        (start <= end && end <= len && end - start >= self.pattern.len()).then_some((start, end))
+    }
+
+    /// The end of every place the pattern occurs in `buf[start..end]`, first first.
+    fn ends<'b>(
+        &'b self,
+        buf: &'b [u8],
+        start: usize,
+        end: usize,
+    ) -> impl Iterator<Item = usize> + 'b {
+        let hay = buf.get(start..end).unwrap_or(&[]);
+        let n = self.pattern.len();
+        let mut at = 0usize;
+        std::iter::from_fn(move || {
+            let rest = hay.get(at..)?;
+            let found = if self.nocase {
+                rest.windows(n)
+                    .position(|w| w.eq_ignore_ascii_case(&self.pattern))
+            } else {
+                memchr::memmem::find(rest, &self.pattern)
+            }?;
+            let e = at + found + n;
+            at += found + 1;
+            Some(start + e)
+        })
+        .filter(move |&e| !self.endswith || e == buf.len())
+    }
+}
+
+/// How a length compares (`bsize`, `dsize`, `len`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LenOp {
+    Eq(usize),
+    Lt(usize),
+    Gt(usize),
+    Le(usize),
+    Ge(usize),
+    /// `A<>B`: strictly between.
+    Between(usize, usize),
+}
+
+impl LenOp {
+    /// `N`, `<N`, `>N`, `<=N`, `>=N`, `=N`, `!N` is not Suricata's, `A<>B`.
+    pub fn parse(v: &str) -> Result<LenOp, String> {
+        let v = v.trim();
+        let num = |s: &str| -> Result<usize, String> {
+            let s = s.trim();
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("expected a number, got '{s}'"));
+            }
+            s.parse().map_err(|_| format!("'{s}' is too large"))
+        };
+        if let Some((a, b)) = v.split_once("<>") {
+            let (a, b) = (num(a)?, num(b)?);
+            if a >= b {
+                return Err(format!("range {a}<>{b} is empty"));
+            }
+            return Ok(LenOp::Between(a, b));
+        }
+        Ok(if let Some(n) = v.strip_prefix("<=") {
+            LenOp::Le(num(n)?)
+        } else if let Some(n) = v.strip_prefix(">=") {
+            LenOp::Ge(num(n)?)
+        } else if let Some(n) = v.strip_prefix('<') {
+            LenOp::Lt(num(n)?)
+        } else if let Some(n) = v.strip_prefix('>') {
+            LenOp::Gt(num(n)?)
+        } else if let Some(n) = v.strip_prefix('=') {
+            LenOp::Eq(num(n)?)
+        } else {
+            LenOp::Eq(num(v)?)
+        })
+    }
+
+    pub fn holds(self, len: usize) -> bool {
+        match self {
+            LenOp::Eq(n) => len == n,
+            LenOp::Lt(n) => len < n,
+            LenOp::Gt(n) => len > n,
+            LenOp::Le(n) => len <= n,
+            LenOp::Ge(n) => len >= n,
+            LenOp::Between(a, b) => len > a && len < b,
+        }
+    }
+}
+
+/// One test on a buffer instance.
+#[derive(Clone, Debug)]
+pub enum Match {
+    Content(Content),
+    Pcre {
+        re: Regex,
+        negated: bool,
+        /// `R`: searched from the end of the previous match.
+        relative: bool,
+    },
+    /// `bsize` (and the sensor's older `len`): the buffer's length.
+    Len(LenOp),
+    /// `isdataat:N[,relative]`: the buffer has a byte at N (after the previous match).
+    IsDataAt {
+        n: usize,
+        relative: bool,
+        negated: bool,
+    },
+    /// The buffer is not present in the message at all.
+    Absent,
+}
+
+impl Match {
+    /// Whether this match reads the end of the previous one.
+    fn is_relative(&self) -> bool {
+        match self {
+            Match::Content(c) => c.is_relative(),
+            Match::Pcre { relative, .. } | Match::IsDataAt { relative, .. } => *relative,
+            Match::Len(_) | Match::Absent => false,
+        }
+    }
+}
+
+/// Do `matches` all hold, in order, on one buffer instance?
+pub fn inspect(matches: &[Match], buf: &[u8]) -> bool {
+    let mut budget = INSPECTION_BUDGET;
+    step(matches, buf, 0, &mut budget)
+}
+
+/// `matches` from the first on, the previous match having ended at `prev`.
+fn step(matches: &[Match], buf: &[u8], prev: usize, budget: &mut u32) -> bool {
+    let Some((m, rest)) = matches.split_first() else {
+        return true;
+    };
+    if *budget == 0 {
+        return false;
+    }
+    *budget -= 1;
+    // Whether a later match depends on where this one ended (else the first place will do).
+    let rest_relative = rest.first().is_some_and(Match::is_relative);
+    match m {
+        Match::Content(c) => {
+            let window = c.window(buf.len(), prev);
+            if c.negated {
+                let found = window.is_some_and(|(s, e)| c.ends(buf, s, e).next().is_some());
+                return !found && step(rest, buf, prev, budget);
+            }
+            let Some((s, e)) = window else {
+                return false;
+            };
+            for end in c.ends(buf, s, e) {
+                if step(rest, buf, end, budget) {
+                    return true;
+                }
+                if !rest_relative || *budget == 0 {
+                    return false;
+                }
+                *budget -= 1;
+            }
+            false
+        }
+        Match::Pcre {
+            re,
+            negated,
+            relative,
+        } => {
+            let from = if *relative { prev.min(buf.len()) } else { 0 };
+            let hay = &buf[from..];
+            if *negated {
+                return !re.is_match(hay) && step(rest, buf, prev, budget);
+            }
+            match re.find(hay) {
+                Some(f) => step(rest, buf, from + f.end(), budget),
+                None => false,
+            }
+        }
+        Match::Len(op) => op.holds(buf.len()) && step(rest, buf, prev, budget),
+        Match::IsDataAt {
+            n,
+            relative,
+            negated,
+        } => {
+            let at = if *relative {
+                prev.saturating_add(*n)
+            } else {
+                *n
+            };
+            (at < buf.len()) != *negated && step(rest, buf, prev, budget)
+        }
+        Match::Absent => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(p: &str) -> Content {
+        Content::new(p.as_bytes().to_vec(), false)
+    }
+
+    #[test]
+    fn offset_depth_distance_within() {
+        let buf = b"INVITE sip:a SIP/2.0\r\nVia: x\r\n";
+        let mut inv = c("INVITE");
+        inv.depth = Some(6);
+        assert!(inspect(&[Match::Content(inv.clone())], buf));
+        let mut sip = c("SIP/");
+        sip.distance = Some(0);
+        assert!(inspect(
+            &[Match::Content(inv.clone()), Match::Content(sip.clone())],
+            buf
+        ));
+        sip.within = Some(5);
+        assert!(!inspect(
+            &[Match::Content(inv.clone()), Match::Content(sip.clone())],
+            buf
+        ));
+        let mut late = c("INVITE");
+        late.offset = Some(1);
+        assert!(!inspect(&[Match::Content(late)], buf));
+        let mut neg = c("SIP/");
+        neg.negated = true;
+        neg.distance = Some(0);
+        assert!(!inspect(&[Match::Content(inv), Match::Content(neg)], buf));
+    }
+
+    #[test]
+    fn backtracks_over_earlier_matches() {
+        // The first "a=" is not followed by "X" within 1 byte; the second is.
+        let buf = b"a=1 a=X";
+        let mut x = c("X");
+        x.distance = Some(0);
+        x.within = Some(1);
+        assert!(inspect(&[Match::Content(c("a=")), Match::Content(x)], buf));
+    }
+
+    #[test]
+    fn isdataat_and_len() {
+        let buf = b"INVITE 0123456789";
+        let mut inv = c("INVITE");
+        inv.nocase = true;
+        inv.pattern = b"invite".to_vec();
+        let rel = |n, negated| Match::IsDataAt {
+            n,
+            relative: true,
+            negated,
+        };
+        assert!(inspect(&[Match::Content(inv.clone()), rel(10, false)], buf));
+        assert!(!inspect(
+            &[Match::Content(inv.clone()), rel(11, false)],
+            buf
+        ));
+        assert!(inspect(&[Match::Content(inv), rel(11, true)], buf));
+        assert!(inspect(&[Match::Len(LenOp::parse("10<>20").unwrap())], buf));
+        assert!(!inspect(&[Match::Len(LenOp::parse("<17").unwrap())], buf));
+    }
+
+    #[test]
+    fn relative_pcre_and_anchors() {
+        let buf = b"REGISTER sip:x SIP/2.0\r\n\r\nbody";
+        let re = Regex::new(r"^\r?\n\r?\n").unwrap();
+        let mut sip = c("SIP/2.0");
+        sip.endswith = false;
+        let pcre = Match::Pcre {
+            re,
+            negated: false,
+            relative: true,
+        };
+        assert!(inspect(&[Match::Content(sip), pcre], buf));
+        let mut start = c("REGISTER");
+        start.startswith = true;
+        assert!(inspect(&[Match::Content(start)], buf));
+        let mut end = c("body");
+        end.endswith = true;
+        assert!(inspect(&[Match::Content(end)], buf));
+    }
+
+    #[test]
+    fn budget_bounds_hostile_buffers() {
+        // 200 kB of "a" with a relative pattern that never matches: bounded, no match.
+        let buf = vec![b'a'; 200_000];
+        let mut b = c("b");
+        b.distance = Some(0);
+        b.within = Some(1);
+        let ms = [
+            Match::Content(c("a")),
+            Match::Content(c("a")),
+            Match::Content(b),
+        ];
+        assert!(!inspect(&ms, &buf));
+    }
+}
