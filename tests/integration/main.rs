@@ -5,6 +5,7 @@ mod attack;
 mod benign;
 mod cli;
 mod detect;
+mod et_rules;
 mod eve_schema;
 mod eve_types;
 mod exhaustion;

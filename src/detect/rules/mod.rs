@@ -1,4 +1,8 @@
-//! Signature rules over SIP messages: a documented, Suricata-like subset.
+//! Signature rules over SIP messages in Suricata's rule language (its SIP and SDP buffers,
+//! payload rules over `udp`/`tcp`/`ip`, content positions, classification.config, vars from a
+//! suricata.yaml; what the sensor cannot run is skipped, [`keywords`]), plus the sensor's own
+//! keywords. README.md, "Suricata rules", lists what is supported; the older grammar below
+//! still holds.
 //!
 //! [`RuleSet::load`] reads every `*.rules` file of a folder (sorted by name) and, if present,
 //! `variables.conf`; [`RuleSet::matches`] lists the rules one SIP message matches. Thresholds are
