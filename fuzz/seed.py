@@ -163,6 +163,19 @@ def rules_seeds():
     for line in texts.get("sip.rules", b"").splitlines():
         if line.strip() and not line.startswith(b"#"):
             write("rules_parser", records([variables, line, b"", sip]))
+    # Suricata rule sets: the ET VoIP rules (with a suricata.yaml's vars as the variables text,
+    # and classification.config in the config slot) and suricata-verify's SIP tests.
+    et = ROOT / "tests/fixtures/et-voip"
+    if et.is_dir():
+        yaml = (et / "vars.yaml").read_bytes()
+        classes = texts.get("classification.config", b"")
+        for line in (et / "emerging-voip.rules").read_bytes().splitlines():
+            if line.startswith(b"alert"):
+                write("rules_parser", records([yaml, line, classes, sip]))
+    sv = ROOT / "tests/fixtures/suricata-verify"
+    if sv.is_dir():
+        for rules_file in sorted(sv.glob("*/test.rules")):
+            write("rules_parser", records([variables, rules_file.read_bytes(), b"", sip]))
 
 
 def hep_seeds(pcaps):

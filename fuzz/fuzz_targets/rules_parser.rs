@@ -15,7 +15,9 @@ use voip_sentinel::detect::config::DetectConfig;
 use voip_sentinel::detect::fraud::{normalise, parse_plan};
 use voip_sentinel::detect::inventory::parse_list;
 use voip_sentinel::detect::rules::tuning::Tuning;
+use voip_sentinel::detect::rules::classify::Classifications;
 use voip_sentinel::detect::rules::{RuleSet, Variables};
+use voip_sentinel::sip::View;
 use voip_sentinel::sip::parse_message;
 
 // Input: records (see `fuzz_common::records`): variables.conf text, rules text, a
@@ -39,6 +41,9 @@ fuzz_target!(|data: &[u8]| {
         message,
     };
     let vars = Variables::parse(Path::new("variables.conf"), input.variables).unwrap_or_default();
+    // The same text as a suricata.yaml and as a classification.config: neither may panic.
+    let _ = Variables::parse_yaml(Path::new("vars.yaml"), input.variables);
+    let _ = Classifications::parse(Path::new("classification.config"), input.variables);
     let parsed = timed("RuleSet::parse_str", input.rules.len(), || {
         RuleSet::parse_str("fuzz.rules", input.rules, &vars)
     });
@@ -91,13 +96,19 @@ fuzz_target!(|data: &[u8]| {
         agent: None,
     };
     let mut out = Vec::new();
+    // With the message's bytes, as the workers match: payload keywords and the SDP buffers
+    // read them.
+    let view = View::with_raw(&msg, input.message);
     timed("RuleSet::matches", input.message.len(), || {
         out.clear();
-        set.matches(&msg, &ctx, &mut out)
+        set.matches_view(&view, &ctx, &mut out)
     });
     let head = voip_sentinel::base::head::Head::new(&ctx, "alert");
     for r in &out {
-        assert!(r.is_match(&msg, &ctx), "matches() and is_match() disagree");
+        assert!(
+            r.is_match_view(&view, &ctx),
+            "matches() and is_match() disagree"
+        );
         let _ = r.alert_info(&head);
     }
 });

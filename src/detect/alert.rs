@@ -38,6 +38,10 @@ pub struct AlertInfo {
     pub severity: u8,
     pub source: Endpoint,
     pub target: Endpoint,
+    /// The rule's `metadata` as Suricata writes it: each key with its values in rule order
+    /// (`{"created_at": ["2010_07_30"]}`). Keys come from the rule file, never from traffic.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub metadata: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl AlertInfo {
@@ -93,6 +97,7 @@ impl AlertRecord {
             port: head.src_port,
         };
         let mut alert = AlertInfo {
+            metadata: None,
             action: "allowed".to_string(),
             gid: 1,
             signature_id: sig.id,

@@ -101,6 +101,10 @@ fn et_voip_rules_fire_on_real_attacks() {
                     assert_eq!(r["alert"]["severity"], 2);
                     assert_eq!(r["alert"]["rev"], 1);
                     assert_eq!(r["alert"]["gid"], 1);
+                    assert_eq!(
+                        r["alert"]["metadata"],
+                        serde_json::json!({"created_at": ["2010_07_30"], "updated_at": ["2010_07_30"]})
+                    );
                 }
             }
         }

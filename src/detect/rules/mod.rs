@@ -360,6 +360,13 @@ impl Rule {
             severity: self.severity,
             source: side,
             target: side,
+            metadata: (!self.metadata.is_empty()).then(|| {
+                let mut m = std::collections::BTreeMap::<String, Vec<String>>::new();
+                for (k, v) in &self.metadata {
+                    m.entry(k.clone()).or_default().push(v.clone());
+                }
+                m
+            }),
         };
         info.sides(head, self.target_is_src);
         info
