@@ -17,6 +17,10 @@ use crate::base::time::Ts;
 pub struct Head {
     pub timestamp: String,
     pub flow_id: u64,
+    /// The number of the packet the record is about, counted from 1 over the run's input (in
+    /// a replay of one file, its packet number there: Suricata's `pcap_cnt`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pcap_cnt: Option<u64>,
     pub event_type: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub vlan: Option<Vec<u16>>,
@@ -69,6 +73,7 @@ impl Head {
         Head {
             timestamp: ts.to_string(),
             flow_id: ctx.flow_id,
+            pcap_cnt: None,
             event_type: event_type.to_string(),
             vlan: ctx.vlan.map(|v| vec![v]),
             src_ip: ctx.src,

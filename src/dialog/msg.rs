@@ -8,6 +8,7 @@ use crate::base::packet::PacketCtx;
 use crate::sip::header::{NameAddr, Via};
 use crate::sip::parser::{SipMessage, StartLine};
 use crate::sip::sdp;
+use crate::sip::sdp_record::SdpRecord;
 use crate::sip::View;
 
 /// One media line of an SDP body, as the call record shows it.
@@ -128,6 +129,8 @@ pub struct Msg {
     pub content_type: Option<String>,
     pub expires: Option<u32>,
     pub media: Option<Vec<MediaLine>>,
+    /// The SDP body in Suricata's layout, for the `sip` record (secrets cut).
+    pub sdp: Option<Box<SdpRecord>>,
     pub warnings: Vec<&'static str>,
 }
 
@@ -186,6 +189,7 @@ impl Msg {
             content_type: None,
             expires: None,
             media: None,
+            sdp: None,
             warnings: Vec::new(),
         }
     }
@@ -219,6 +223,7 @@ impl Msg {
             content_type,
             expires,
             media,
+            sdp: sdp_record,
             warnings,
         } = self;
         *c = ctx;
@@ -289,6 +294,11 @@ impl Msg {
             .is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("application/sdp"));
         *media = if is_sdp && !m.body.is_empty() {
             sdp::parse_sdp(m.body).ok().map(|s| media_lines(&s))
+        } else {
+            None
+        };
+        *sdp_record = if v.is_sdp() {
+            SdpRecord::from_body(v.lenient_body()).map(Box::new)
         } else {
             None
         };

@@ -72,6 +72,10 @@ pub struct SipTx {
     pub request_line: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub response_line: Option<String>,
+    /// The transaction's SDP (the request's, else the first response's that has one), in
+    /// Suricata's layout; secrets cut.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sdp: Option<Box<crate::sip::sdp_record::SdpRecord>>,
 }
 
 impl SipTx {
@@ -435,6 +439,7 @@ fn request_fields(m: &Msg) -> SipTx {
         auth: m.auth.clone(),
         content_type: m.content_type.clone(),
         expires: m.expires,
+        sdp: m.sdp.clone(),
         warnings: m.warnings.iter().map(|w| w.to_string()).collect(),
         ..SipTx::default()
     }
@@ -446,6 +451,9 @@ fn fill_response(rec: &mut SipTx, m: &Msg) {
     }
     if m.challenge.is_some() {
         rec.challenge = m.challenge.clone();
+    }
+    if rec.sdp.is_none() && m.sdp.is_some() {
+        rec.sdp = m.sdp.clone();
     }
     // The To tag is given by the responder.
     if let (Some(to), Some(rto)) = (&m.to, rec.to.as_mut()) {
@@ -478,6 +486,7 @@ fn complete(tx: Tx, at: Ts) -> (SipRecord, Done) {
         head: Head::at(tx.started, &tx.ctx, "sip"),
         sip: tx.rec,
     };
+    rec.head.pcap_cnt = Some(tx.seq);
     rec.sip.suricata_fields();
     (rec, done)
 }
@@ -487,6 +496,8 @@ fn record(tx: &Tx) -> SipRecord {
         head: Head::at(tx.started, &tx.ctx, "sip"),
         sip: tx.rec.clone(),
     };
+    // The request's packet (the record is about the transaction it opened).
+    rec.head.pcap_cnt = Some(tx.seq);
     rec.sip.suricata_fields();
     rec
 }

@@ -140,6 +140,9 @@ pub struct Correlator {
     published: Published,
     published_registrations: BTreeMap<String, u64>,
     now: Ts,
+    /// The packet the event being handled is about (its capture position), for the
+    /// `pcap_cnt` of the alerts and records it makes; none for ticks and timeouts.
+    packet: Option<u64>,
 }
 
 impl Correlator {
@@ -171,6 +174,7 @@ impl Correlator {
             published: Published::default(),
             published_registrations: BTreeMap::new(),
             now: Ts::ZERO,
+            packet: None,
         }
     }
 
@@ -181,6 +185,18 @@ impl Correlator {
     }
 
     pub fn handle(&mut self, ev: Event) {
+        self.packet = match &ev.kind {
+            EventKind::Sip(_)
+            | EventKind::SipError { .. }
+            | EventKind::RtpStart { .. }
+            | EventKind::RtpFlood { .. }
+            | EventKind::Tls { .. }
+                if ev.order.phase == 0 && ev.order.seq > 0 =>
+            {
+                Some(ev.order.seq)
+            }
+            _ => None,
+        };
         match ev.kind {
             EventKind::Sip(seen) => {
                 let SipSeen {
@@ -235,8 +251,10 @@ impl Correlator {
                     .tls
                     .entry(if dtls { "dtls" } else { "tls" }.to_string())
                     .or_insert(0) += 1;
+                let mut head = Head::new(&ctx, "tls");
+                head.pcap_cnt = self.packet;
                 let rec = TlsRecord {
-                    head: Head::new(&ctx, "tls"),
+                    head,
                     tls: TlsBody {
                         hello: *hello,
                         dtls,
@@ -392,6 +410,9 @@ impl Correlator {
             }
         }
         for mut a in std::mem::take(&mut self.detect.alerts) {
+            if a.head.pcap_cnt.is_none() {
+                a.head.pcap_cnt = self.packet;
+            }
             let decision = self.detect.admit(&mut a, self.now);
             if decision == crate::detect::gate::Decision::Write {
                 *self.stats.alerts.entry(a.alert.signature_id).or_insert(0) += 1;

@@ -4,6 +4,7 @@
 //! * [`header`]: typed views of individual header values (URIs, Via, auth, ...).
 //! * [`method`]: the request method.
 //! * [`sdp`]: SDP bodies (RFC 4566 and the media security attributes).
+//! * [`sdp_record`]: an SDP body in Suricata's EVE layout (`sip.sdp`).
 //! * [`view`]: one message's fields as the signatures and the summary read them.
 //! * [`framing`]: message boundaries on reassembled TCP/TLS streams.
 //!
@@ -15,6 +16,7 @@ pub mod header;
 pub mod method;
 pub mod parser;
 pub mod sdp;
+pub mod sdp_record;
 pub mod view;
 
 pub use framing::{frame_len, resync, skip_keepalive, Frame};

@@ -36,6 +36,30 @@ impl<'m, 'a> View<'m, 'a> {
         }
     }
 
+    /// The body as Suricata reads it: on a datagram, everything after the headers however
+    /// short its Content-Length says it is (what an endpoint's lenient parser reads too);
+    /// otherwise the parsed body.
+    pub fn lenient_body(&self) -> &'m [u8] {
+        match self.raw.get(self.msg.header_len..) {
+            Some(rest) if rest.len() > self.msg.body.len() => rest,
+            _ => self.msg.body,
+        }
+    }
+
+    /// Whether the message says its body is SDP (`Content-Type: application/sdp`).
+    pub fn is_sdp(&self) -> bool {
+        self.msg
+            .headers
+            .iter()
+            .filter(|h| h.name == HeaderName::ContentType)
+            .any(|h| {
+                h.value
+                    .as_bytes()
+                    .windows(15)
+                    .any(|w| w.eq_ignore_ascii_case(b"application/sdp"))
+            })
+    }
+
     /// The Request-URI, parsed (once).
     pub fn ruri(&self) -> Option<&SipUri<'m>> {
         self.ruri

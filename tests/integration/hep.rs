@@ -462,8 +462,9 @@ fn field_view(recs: &[Value]) -> std::collections::BTreeMap<String, BTreeSet<Str
                     "request_uri",
                     "request_line",
                     "transport",
-                    // the run's clock
+                    // the run's clock, and the packet's place in its own capture
                     "timestamp",
+                    "pcap_cnt",
                     "start",
                     "ringing",
                     "answer",

@@ -26,7 +26,6 @@ const SIP_RECORDS: &str =
     "sip records are one per transaction (the request with its final response); Suricata writes one per message";
 const FLOW: &str = "no flow records yet";
 const STATS: &str = "no Suricata app_layer counters in the stats record yet";
-const SDP: &str = "no sip.sdp object or pcap_cnt in sip records yet";
 
 /// (test, index of the check in its `checks` list, why it cannot pass yet).
 const GAPS: &[(&str, usize, &str)] = &[
@@ -42,7 +41,6 @@ const GAPS: &[(&str, usize, &str)] = &[
     ("sip-body-large", 0, FRAMES),
     ("sip-options-method", 0, FLOW),
     ("sip-options-method", 1, SIP_RECORDS),
-    ("sip-sdp", 0, SDP),
     ("sip-ssdp-pm", 0, FLOW),
     ("sip-ssdp-pm", 1, STATS),
     ("sip-tcp-body-frames", 0, SIP_RECORDS),

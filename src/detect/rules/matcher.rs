@@ -196,26 +196,10 @@ impl Buffer {
 }
 
 /// The lines of the message's SDP body (Content-Type `application/sdp`) as (media level,
-/// letter, value), the value without its `x=` and line end. As Suricata reads it, the body of
-/// a datagram is everything after the headers, however short its Content-Length says it is
-/// (what an endpoint's lenient parser would also read).
+/// letter, value), the value without its `x=` and line end, from the body as Suricata reads
+/// it ([`View::lenient_body`]).
 fn sdp_lines<'v>(v: &'v View<'_, '_>) -> impl Iterator<Item = (bool, u8, &'v [u8])> {
-    let msg = v.msg;
-    let is_sdp = msg
-        .headers
-        .iter()
-        .filter(|h| h.name == HeaderName::ContentType)
-        .any(|h| {
-            h.value
-                .as_bytes()
-                .windows(15)
-                .any(|w| w.eq_ignore_ascii_case(b"application/sdp"))
-        });
-    let body: &[u8] = match v.raw.get(msg.header_len..) {
-        Some(rest) if is_sdp && rest.len() > msg.body.len() => rest,
-        _ if is_sdp => msg.body,
-        _ => &[],
-    };
+    let body: &[u8] = if v.is_sdp() { v.lenient_body() } else { &[] };
     let mut media = false;
     body.split(|&b| b == b'\n').filter_map(move |line| {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
