@@ -178,6 +178,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     cfg.queue_batches = run.queue_batches as usize;
     cfg.stats_every_ns = run.stats_interval.saturating_mul(1_000_000_000);
     cfg.correlator.eve_types.clone_from(&run.eve_types);
+    // Flows are tracked only when their records are written.
+    if run
+        .eve_types
+        .as_ref()
+        .is_some_and(|t| !t.iter().any(|x| x == "flow"))
+    {
+        cfg.worker.flows = None;
+    }
     cfg.watchdog =
         (run.watchdog_secs > 0).then(|| std::time::Duration::from_secs(run.watchdog_secs));
     // The user to become, looked up before anything is opened: a wrong name fails at once.

@@ -4,6 +4,7 @@
 //! need before SIP can be read: [`tcp`] reassembly, [`websocket`] frames (RFC 7118), and the
 //! [`tls`] hellos that say a flow is encrypted.
 
+pub mod table;
 pub mod tcp;
 pub mod tls;
 pub mod websocket;

@@ -135,8 +135,9 @@ pub const WIRE_KINDS: [&str; 3] = ["plaintext", "encrypted", "unknown"];
 pub const ATTRIBUTED: [&str; 2] = ["yes", "no"];
 
 /// Values of the `table` label of `state_entries` and `state_evictions_total`.
-pub const STATE_TABLES: [&str; 9] = [
+pub const STATE_TABLES: [&str; 10] = [
     "tcp_flows",
+    "flows",
     "rtp_streams",
     "transactions",
     "calls",

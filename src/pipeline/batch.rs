@@ -36,6 +36,9 @@ pub struct PacketMeta {
     pub ip_len: u32,
     /// The HEP agent that sent a copy of this message (not off the wire).
     pub agent: Option<HepAgent>,
+    /// Only to be counted on its flow: a SIP datagram is parsed by whichever worker's turn it
+    /// is, and counted by its flow's worker through this payload-less copy.
+    pub count_only: bool,
     off: u32,
     len: u32,
 }
@@ -94,8 +97,40 @@ impl Batch {
             sip,
             ip_len: d.ip_len as u32,
             agent: d.agent,
+            count_only: false,
             off,
             len: d.payload.len() as u32,
+        });
+    }
+
+    /// A payload-less copy of a packet, for its flow's worker to count (see `count_only`).
+    pub fn push_flow_count(
+        &mut self,
+        seq: u64,
+        ts: Ts,
+        d: &Decoded<'_>,
+        (key, forward, flow_hash): (FlowKey, bool, u64),
+    ) {
+        let off = self.data.len() as u32;
+        self.metas.push(PacketMeta {
+            seq,
+            ts,
+            src: d.src,
+            dst: d.dst,
+            sport: d.sport,
+            dport: d.dport,
+            transport: d.transport,
+            vlan: d.vlan,
+            tcp: d.tcp,
+            key,
+            forward,
+            flow_hash,
+            sip: false,
+            ip_len: d.ip_len as u32,
+            agent: d.agent,
+            count_only: true,
+            off,
+            len: 0,
         });
     }
 

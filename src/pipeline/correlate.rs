@@ -244,6 +244,7 @@ impl Correlator {
                     .rtp_flood(ctx, ssrc, (packets, in_last_second, since), call_id);
                 self.write_out();
             }
+            EventKind::Flow(rec) => self.out.record("flow", &*rec),
             EventKind::Rtcp { ctx, packets } => self.dialogs.rtcp.on_packets(ctx.ts, &packets),
             EventKind::Tls { ctx, hello, dtls } => {
                 *self

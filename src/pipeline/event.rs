@@ -122,6 +122,8 @@ pub enum EventKind {
         in_last_second: u32,
         since: Ts,
     },
+    /// A flow ended (idle, evicted or at the end of input): its `flow` record.
+    Flow(Box<crate::flow::table::FlowRecord>),
     /// A TLS (or DTLS) hello: the flow's signalling or media keying is encrypted.
     Tls {
         ctx: PacketCtx,

@@ -255,8 +255,17 @@ impl Dispatcher {
             // The second copy of a message (wire and HEP), or a HEP report that did not read:
             // counted where they were dropped.
             Ok(Placed::Dropped) => self.stats.decoded += 1,
-            Ok(Placed::Batch { worker, announce }) => {
+            Ok(Placed::Batch {
+                worker,
+                announce,
+                counted_by,
+            }) => {
                 self.stats.decoded += 1;
+                if let Some(w) = counted_by {
+                    if self.pending[w].is_full() {
+                        self.send_batch(w);
+                    }
+                }
                 if let Some(list) = announce {
                     self.announce(list);
                 } else if self.pending[worker].is_full() {
@@ -585,6 +594,8 @@ enum Placed {
     Batch {
         worker: usize,
         announce: Option<std::sync::Arc<Vec<crate::media::expect::MediaExpect>>>,
+        /// The flow's worker, given a count of the packet (a SIP datagram parsed elsewhere).
+        counted_by: Option<usize>,
     },
     /// An RTCP report from a HEP agent, read, for `worker` (the flow's).
     Rtcp { worker: usize, job: Job },
@@ -633,8 +644,18 @@ fn place(
     } else {
         worker_of(hash, workers)
     };
-    pending[worker].push(seq, agent_time(ts, d), d, (key, forward, hash), sip);
-    Placed::Batch { worker, announce }
+    let at = agent_time(ts, d);
+    pending[worker].push(seq, at, d, (key, forward, hash), sip);
+    let counted_by = (sip && route.flows && d.agent.is_none()).then(|| {
+        let w = worker_of(hash, workers);
+        pending[w].push_flow_count(seq, at, d, (key, forward, hash));
+        w
+    });
+    Placed::Batch {
+        worker,
+        announce,
+        counted_by,
+    }
 }
 
 /// A HEP copy carries when its agent saw the message: that time, unless the agent's clock is
@@ -688,6 +709,8 @@ fn hep_rtcp(
 struct Route {
     /// SIP datagrams handed out so far (they go to the workers in turn).
     sip_turn: u64,
+    /// Flow records are written: a SIP datagram is also counted by its flow's worker.
+    flows: bool,
     dedup: dedup::Dedup,
 }
 
@@ -834,6 +857,7 @@ where
         heart: capture_heart,
         route: Route {
             sip_turn: 0,
+            flows: cfg.worker.flows.is_some(),
             dedup: dedup::Dedup::default(),
         },
         reload,

@@ -45,6 +45,17 @@ fn worker_totals(s: &RunStats) -> WorkerStats {
         t.rtp_streams_evicted += w.rtp_streams_evicted;
         t.rtp_candidates_dropped += w.rtp_candidates_dropped;
         t.expectations_evicted += w.expectations_evicted;
+        if let Some(f) = &w.flows {
+            let s = t.flows.get_or_insert_with(Default::default);
+            s.flows += f.flows;
+            s.tcp += f.tcp;
+            s.udp += f.udp;
+            s.evicted += f.evicted;
+            s.timed_out += f.timed_out;
+            s.sip_udp += f.sip_udp;
+            s.sip_tcp += f.sip_tcp;
+            s.tls += f.tls;
+        }
     }
     t
 }
@@ -59,6 +70,12 @@ struct StatsRecord<'a> {
 #[derive(Serialize)]
 struct StatsBody<'a> {
     capture: CaptureBody<'a>,
+    /// Suricata's `app_layer` counters: flows found carrying SIP (by transport) and TLS, and
+    /// SIP messages (Suricata's transactions).
+    app_layer: AppLayerBody,
+    /// Flows tracked for `flow` records (absent when they are not written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flow: Option<FlowStatsBody>,
     defrag: DefragBody,
     tcp: TcpBody,
     sip: &'a crate::pipeline::correlate::CorrelatorStats,
@@ -196,6 +213,35 @@ struct DefragBody {
 }
 
 #[derive(Serialize)]
+struct AppLayerBody {
+    flow: AppFlows,
+    tx: AppTx,
+}
+
+#[derive(Serialize)]
+struct AppFlows {
+    sip_udp: u64,
+    sip_tcp: u64,
+    tls: u64,
+}
+
+#[derive(Serialize)]
+struct AppTx {
+    sip_udp: u64,
+    sip_tcp: u64,
+}
+
+#[derive(Serialize)]
+struct FlowStatsBody {
+    total: u64,
+    tcp: u64,
+    udp: u64,
+    /// Written out of a full table.
+    evicted: u64,
+    timed_out: u64,
+}
+
+#[derive(Serialize)]
 struct TcpBody {
     flows: u64,
     flows_evicted: u64,
@@ -250,6 +296,24 @@ pub fn stats_record(s: &RunStats, kernel: Option<KernelStats>) -> impl Serialize
                 timed_out: s.defrag.timed_out,
                 evicted: s.defrag.evicted,
             },
+            app_layer: AppLayerBody {
+                flow: AppFlows {
+                    sip_udp: w.flows.map_or(0, |f| f.sip_udp),
+                    sip_tcp: w.flows.map_or(0, |f| f.sip_tcp),
+                    tls: w.flows.map_or(0, |f| f.tls),
+                },
+                tx: AppTx {
+                    sip_udp: w.sip_udp,
+                    sip_tcp: w.sip_tcp,
+                },
+            },
+            flow: w.flows.map(|f| FlowStatsBody {
+                total: f.flows,
+                tcp: f.tcp,
+                udp: f.udp,
+                evicted: f.evicted,
+                timed_out: f.timed_out,
+            }),
             tcp: TcpBody {
                 flows: w.tcp_flows,
                 flows_evicted: w.tcp_flows_evicted,

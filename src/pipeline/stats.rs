@@ -121,6 +121,8 @@ pub struct WorkerStats {
     pub rtp_streams_evicted: u64,
     pub rtp_candidates_dropped: u64,
     pub expectations_evicted: u64,
+    /// The flow table's counters (when flow records are written).
+    pub flows: Option<crate::flow::table::FlowCounters>,
 }
 
 /// One worker's share of a periodic stats snapshot, taken at a tick; worker 0 also carries the

@@ -13,6 +13,7 @@ use super::watchdog::{Doing, Heartbeat};
 use crate::base::packet::{PacketCtx, Transport};
 use crate::base::time::Ts;
 use crate::decode::sctp_data_chunks;
+use crate::flow::table::{AppProto, FlowConfig, FlowTable};
 use crate::flow::tcp::{TcpStream, FIN, RST};
 use crate::flow::tls::{self, probe_dtls};
 use crate::flow::websocket;
@@ -38,6 +39,8 @@ pub struct WorkerConfig {
     /// Bytes of a TCP direction inspected before deciding that it does not carry SIP.
     pub tcp_probe_bytes: usize,
     pub streams: StreamConfig,
+    /// Flow records (`None`: not written, flows not tracked).
+    pub flows: Option<FlowConfig>,
 }
 
 impl Default for WorkerConfig {
@@ -47,6 +50,7 @@ impl Default for WorkerConfig {
             tcp_idle_ns: crate::base::time::secs(600),
             tcp_probe_bytes: 4096,
             streams: StreamConfig::default(),
+            flows: Some(FlowConfig::default()),
         }
     }
 }
@@ -62,6 +66,8 @@ struct Published {
     tcp_evicted: u64,
     streams_evicted: u64,
     expect_evicted: u64,
+    flows: i64,
+    flows_evicted: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -110,6 +116,8 @@ pub struct Worker {
     /// Flows (and hello kinds) whose DTLS hello was reported: once each.
     dtls_seen: FastSet<(FlowKey, bool)>,
     tcp: FastMap<FlowKey, TcpFlow>,
+    /// Every flow, for its `flow` record (when they are written).
+    flows: Option<FlowTable>,
     stats: WorkerStats,
     events: Vec<Event>,
     /// Parses SIP and matches the signatures.
@@ -136,6 +144,7 @@ impl Worker {
             expect: Expectations::new(262_144, crate::base::time::secs(7200)),
             streams: Streams::new(cfg.streams.clone()),
             dtls_seen: FastSet::default(),
+            flows: cfg.flows.clone().map(FlowTable::new),
             cfg,
             tcp: FastMap::default(),
             stats: WorkerStats::default(),
@@ -244,6 +253,7 @@ impl Worker {
         self.stats.rtp_streams_evicted = c.evicted;
         self.stats.rtp_candidates_dropped = c.candidates_dropped;
         self.stats.expectations_evicted = self.expect.evicted;
+        self.stats.flows = self.flows.as_ref().map(|t| t.counters);
     }
 
     /// Add what this worker counted since the last time to the metrics (gauges of table
@@ -258,6 +268,8 @@ impl Worker {
             streams: self.streams.len() as i64,
             expectations: self.expect.len() as i64,
             tcp_evicted: self.stats.tcp_flows_evicted,
+            flows: self.flows.as_ref().map_or(0, |t| t.len() as i64),
+            flows_evicted: self.flows.as_ref().map_or(0, |t| t.counters.evicted),
             streams_evicted: c.evicted,
             expect_evicted: self.expect.evicted,
         };
@@ -284,6 +296,12 @@ impl Worker {
         m.state_evictions_total
             .with_label_values(&["expectations"])
             .inc_by(now.expect_evicted - p.expect_evicted);
+        m.state_entries
+            .with_label_values(&["flows"])
+            .add(now.flows - p.flows);
+        m.state_evictions_total
+            .with_label_values(&["flows"])
+            .inc_by(now.flows_evicted - p.flows_evicted);
         self.published = now;
     }
 
@@ -303,8 +321,56 @@ impl Worker {
         }
     }
 
+    /// Count the packet on its flow (not a HEP copy: no wire flow); a full table writes out
+    /// its oldest flows.
+    fn count_flow(&mut self, m: &PacketMeta) {
+        let Some(t) = self.flows.as_mut() else {
+            return;
+        };
+        // A SIP datagram is counted by its flow's worker, from its `count_only` copy.
+        if m.agent.is_some() || m.sip {
+            return;
+        }
+        let mut ended: Vec<crate::flow::table::FlowRecord> = Vec::new();
+        t.on_packet(
+            &m.key,
+            m.forward,
+            m.ts,
+            m.ip_len,
+            m.tcp.map(|t| t.flags),
+            m.flow_hash,
+            &mut ended,
+        );
+        ended.sort_by_key(|r| r.order_key);
+        for r in ended {
+            let key = r.order_key;
+            self.push(
+                Order {
+                    seq: m.seq,
+                    phase: 0,
+                    key,
+                    idx: u32::MAX,
+                },
+                EventKind::Flow(Box::new(r)),
+            );
+        }
+    }
+
+    /// What the packet's flow was found to carry.
+    fn found(&mut self, m: &PacketMeta, app: AppProto) {
+        if let Some(t) = self.flows.as_mut() {
+            t.found(&m.key, app);
+        }
+    }
+
     fn packet(&mut self, m: &PacketMeta, payload: &[u8]) {
+        if m.count_only {
+            self.count_flow(m);
+            self.found(m, AppProto::Sip);
+            return;
+        }
         self.stats.packets += 1;
+        self.count_flow(m);
         match m.transport {
             Transport::Udp => {
                 self.stats.udp_packets += 1;
@@ -318,10 +384,12 @@ impl Worker {
                                 let end = (info.header_len + info.payload_len).min(payload.len());
                                 let body = payload.get(info.header_len..end).unwrap_or(&[]);
                                 self.rtp_packet(m, &info, body);
+                                self.found(m, AppProto::Rtp);
                             }
                         }
                         Kind::Dtls => {
                             if let Some(hello) = probe_dtls(payload) {
+                                self.found(m, AppProto::Dtls);
                                 let seen = (
                                     m.key,
                                     hello.kind == crate::flow::tls::HelloKind::ServerHello,
@@ -347,6 +415,7 @@ impl Worker {
                         Kind::Rtcp => {
                             let packets = parse_rtcp(payload);
                             if !packets.is_empty() {
+                                self.found(m, AppProto::Rtcp);
                                 self.stats.rtcp_packets += 1;
                                 let order = Order {
                                     seq: m.seq,
@@ -372,6 +441,7 @@ impl Worker {
                 let mut idx = 0;
                 for chunk in sctp_data_chunks(payload) {
                     if looks_like_sip(chunk) {
+                        self.found(m, AppProto::Sip);
                         self.stats.sip_sctp += 1;
                         self.emit_sip(m, idx, chunk);
                         idx += 1;
@@ -499,6 +569,11 @@ impl Worker {
             closing,
         );
         for (idx, kind) in out.into_iter().enumerate() {
+            match kind {
+                EventKind::Sip(_) | EventKind::SipError { .. } => self.found(m, AppProto::Sip),
+                EventKind::Tls { .. } => self.found(m, AppProto::Tls),
+                _ => {}
+            }
             self.events.push(Event {
                 order: Order {
                     seq: m.seq,
@@ -699,6 +774,7 @@ impl Worker {
 
     /// End silent RTP streams and idle TCP flows (or all of them, at the end).
     fn expire(&mut self, seq: u64, now: Ts, all: bool) {
+        let first = self.events.len();
         let mut ended = Vec::new();
         self.streams.expire(now, all, &mut ended);
         for e in ended {
@@ -714,6 +790,24 @@ impl Worker {
             );
         }
         self.expect.expire(now);
+        if let Some(t) = self.flows.as_mut() {
+            let mut flows = Vec::new();
+            t.expire(now, all, &mut flows);
+            for r in flows {
+                let key = r.order_key;
+                self.events.push(Event {
+                    order: Order {
+                        seq,
+                        phase: 1,
+                        key,
+                        idx: 1,
+                    },
+                    kind: EventKind::Flow(Box::new(r)),
+                });
+            }
+        }
+        // Stream ends and flow records of this tick, in the order the merge keeps.
+        self.events[first..].sort_by_key(|e| e.order);
         let idle = self.cfg.tcp_idle_ns;
         let before = self.tcp.len();
         self.tcp.retain(|_, f| {

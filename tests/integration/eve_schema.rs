@@ -67,6 +67,19 @@ fn records_validate_against_suricatas_eve_schema() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Media alerts have none (Suricata has no RTP parser); the rest are about SIP.
     let media = ["2100001", "2100005", "2100006", "2100007"];
+    // Flows say what they carried: each app_proto the sensor knows is seen on some capture.
+    let flows = protos.remove("flow").unwrap_or_default();
+    assert_eq!(
+        flows.iter().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "\"dtls\"",
+            "\"failed\"",
+            "\"rtcp\"",
+            "\"rtp\"",
+            "\"sip\"",
+            "\"tls\""
+        ]
+    );
     for (of, p) in &protos {
         let want = match of.as_str() {
             "sip" | "call" | "device" => "\"sip\"",

@@ -20,7 +20,7 @@ fn records_of_interest(recs: &[Value]) -> Vec<String> {
         .filter(|r| {
             matches!(
                 r["event_type"].as_str(),
-                Some("sip" | "call" | "rtp" | "alert" | "tls" | "device")
+                Some("sip" | "call" | "rtp" | "alert" | "tls" | "device" | "flow")
             )
         })
         .map(|r| serde_json::to_string(r).unwrap())
@@ -118,6 +118,18 @@ fn records_match_the_schema() {
                     .unwrap_or_else(|e| panic!("{}: device record {r}: {e}", rel(&cap)));
                 }
                 Some("stats") => {}
+                Some("flow") => {
+                    let f = &r["flow"];
+                    assert!(
+                        f["pkts_toserver"].as_u64().unwrap_or(0) > 0
+                            && ["new", "established", "closed"]
+                                .contains(&f["state"].as_str().unwrap_or(""))
+                            && ["timeout", "forced", "shutdown"]
+                                .contains(&f["reason"].as_str().unwrap_or("")),
+                        "{}: flow record {r}",
+                        rel(&cap)
+                    );
+                }
                 other => panic!("{}: unexpected event_type {other:?}", rel(&cap)),
             }
         }
