@@ -8,7 +8,9 @@
 #        made by scripts/make-bench-pcap.sh; the SIP-heavy one is scripts/make-sip-bench-pcap.sh's,
 #        cut with `editcap -r FILE OUT 1-60000` to keep callgrind short). WORKERS=2. About 30 s on
 #        the 1.15M-packet file.
-# Per-function detail: callgrind_annotate on the files kept in $KEEP (when set).
+# Per-function detail: callgrind_annotate on the files kept in $KEEP (when set). SENSOR_ARGS:
+# more options for the sensor (e.g. '--eve-types alert,sip,call,rtp,device,tls,stats' to run
+# without flow tracking).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +30,7 @@ TARGET=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
 PACKETS=$(capinfos -c -M "$FILE" | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
 rm -f "$WORK"/cg.* # a kept folder of an earlier run
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$WORK/cg.%p" \
-    "$TARGET/release/voip-sentinel" replay --workers "$WORKERS" --eve "$WORK/eve.json" "$FILE" \
+    "$TARGET/release/voip-sentinel" replay --workers "$WORKERS" --eve "$WORK/eve.json" ${SENSOR_ARGS:-} "$FILE" \
     2>"$WORK/valgrind.err" >/dev/null
 
 # SIP messages the sensor analysed (its stats record), for the per-message column.

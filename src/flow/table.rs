@@ -64,6 +64,7 @@ impl Default for FlowConfig {
 }
 
 struct Entry {
+    key: FlowKey,
     first: Ts,
     last: Ts,
     /// Whether the first packet went from the key's lo side to its hi side.
@@ -76,7 +77,6 @@ struct Entry {
     sip_messages: u64,
     /// TCP FIN or RST seen.
     closing: bool,
-    flow_hash: u64,
 }
 
 /// The `flow` object.
@@ -126,12 +126,15 @@ pub struct FlowCounters {
     pub sip_udp: u64,
     pub sip_tcp: u64,
     pub tls: u64,
+    /// Packets of a flow whose hash another flow of the table has (not counted).
+    pub collisions: u64,
 }
 
-/// One worker's flows.
+/// One worker's flows, by the flow's hash (computed once on the capture thread: a lookup
+/// hashes a word and compares a word, not the addresses), each entry holding its key.
 pub struct FlowTable {
     cfg: FlowConfig,
-    flows: FastMap<FlowKey, Entry>,
+    flows: FastMap<u64, Entry>,
     pub counters: FlowCounters,
 }
 
@@ -152,45 +155,26 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
-    /// Count a packet of `ip_len` bytes going lo -> hi (`forward`) or back; `tcp_flags` for TCP.
-    /// A full table first writes out its least recently seen flows into `ended`.
+    /// Count a packet of `ip_len` bytes going lo -> hi (`forward`) or back (`tcp_flags` for
+    /// TCP), which the worker found carrying `app` (`Unknown`: nothing yet). One lookup for a
+    /// known flow. A full table first writes out its least recently seen flows into `ended`.
     #[allow(clippy::too_many_arguments)]
     pub fn on_packet(
         &mut self,
-        key: &FlowKey,
+        (key, hash): (&FlowKey, u64),
         forward: bool,
         ts: Ts,
         ip_len: u32,
         tcp_flags: Option<u8>,
-        flow_hash: u64,
+        app: AppProto,
         ended: &mut Vec<FlowRecord>,
     ) {
-        if !self.flows.contains_key(key) {
-            if self.flows.len() >= self.cfg.max {
-                self.evict(ended);
+        let counters = &mut self.counters;
+        if let Some(e) = self.flows.get_mut(&hash) {
+            if e.key != *key {
+                counters.collisions += 1;
+                return;
             }
-            self.counters.flows += 1;
-            match key.transport {
-                Transport::Tcp => self.counters.tcp += 1,
-                Transport::Udp => self.counters.udp += 1,
-                Transport::Sctp => {}
-            }
-            self.flows.insert(
-                *key,
-                Entry {
-                    first: ts,
-                    last: ts,
-                    lo_first: forward,
-                    pkts: [0; 2],
-                    bytes: [0; 2],
-                    app: AppProto::Unknown,
-                    sip_messages: 0,
-                    closing: false,
-                    flow_hash,
-                },
-            );
-        }
-        if let Some(e) = self.flows.get_mut(key) {
             let dir = usize::from(forward != e.lo_first);
             e.pkts[dir] += 1;
             e.bytes[dir] += u64::from(ip_len);
@@ -198,31 +182,45 @@ impl FlowTable {
             if tcp_flags.is_some_and(|f| f & 0x05 != 0) {
                 e.closing = true;
             }
-        }
-    }
-
-    /// What the flow was found to carry (the first finding stays), and one more SIP message.
-    pub fn found(&mut self, key: &FlowKey, app: AppProto) {
-        let Some(e) = self.flows.get_mut(key) else {
+            found_in(e, app, counters);
             return;
-        };
-        if app == AppProto::Sip {
-            e.sip_messages += 1;
         }
-        if e.app == AppProto::Unknown && app != AppProto::Unknown {
-            e.app = app;
-            match (app, key.transport) {
-                (AppProto::Sip, Transport::Tcp) => self.counters.sip_tcp += 1,
-                (AppProto::Sip, _) => self.counters.sip_udp += 1,
-                (AppProto::Tls, _) => self.counters.tls += 1,
-                _ => {}
-            }
+        if self.flows.len() >= self.cfg.max {
+            self.evict(ended);
+        }
+        let counters = &mut self.counters;
+        counters.flows += 1;
+        match key.transport {
+            Transport::Tcp => counters.tcp += 1,
+            Transport::Udp => counters.udp += 1,
+            Transport::Sctp => {}
+        }
+        let mut e = Entry {
+            key: *key,
+            first: ts,
+            last: ts,
+            lo_first: forward,
+            pkts: [1, 0],
+            bytes: [u64::from(ip_len), 0],
+            app: AppProto::Unknown,
+            sip_messages: 0,
+            closing: tcp_flags.is_some_and(|f| f & 0x05 != 0),
+        };
+        found_in(&mut e, app, counters);
+        self.flows.insert(hash, e);
+    }
+
+    /// What the flow was found to carry after its packet was counted (TCP: a SIP message or a
+    /// TLS hello out of the stream).
+    pub fn found(&mut self, (key, hash): (&FlowKey, u64), app: AppProto) {
+        if let Some(e) = self.flows.get_mut(&hash).filter(|e| e.key == *key) {
+            found_in(e, app, &mut self.counters);
         }
     }
 
-    fn timeout(&self, key: &FlowKey, e: &Entry) -> u64 {
+    fn timeout(&self, e: &Entry) -> u64 {
         let both = e.pkts[0] > 0 && e.pkts[1] > 0;
-        match key.transport {
+        match e.key.transport {
             Transport::Tcp if e.closing => self.cfg.tcp_closed_ns,
             Transport::Tcp if both => self.cfg.tcp_established_ns,
             Transport::Tcp => self.cfg.tcp_new_ns,
@@ -234,21 +232,21 @@ impl FlowTable {
     /// Write out the flows idle past their timeout (every flow when `all`: the input ended), in
     /// a stable order.
     pub fn expire(&mut self, now: Ts, all: bool, ended: &mut Vec<FlowRecord>) {
-        let mut done: Vec<FlowKey> = self
+        let mut done: Vec<u64> = self
             .flows
             .iter()
-            .filter(|(k, e)| all || now.since(e.last) >= self.timeout(k, e))
-            .map(|(k, _)| *k)
+            .filter(|(_, e)| all || now.since(e.last) >= self.timeout(e))
+            .map(|(h, _)| *h)
             .collect();
         // In the order the merge of the workers' events keeps (by flow hash).
-        done.sort_by_key(FlowKey::stable_hash);
+        done.sort_unstable();
         let reason = if all { "shutdown" } else { "timeout" };
-        for k in done {
-            if let Some(e) = self.flows.remove(&k) {
+        for h in done {
+            if let Some(e) = self.flows.remove(&h) {
                 if !all {
                     self.counters.timed_out += 1;
                 }
-                ended.push(record(&k, &e, reason));
+                ended.push(record(h, &e, reason));
             }
         }
     }
@@ -257,16 +255,36 @@ impl FlowTable {
     fn evict(&mut self, ended: &mut Vec<FlowRecord>) {
         let len = self.flows.len();
         let oldest = crate::base::evict::oldest(self.flows.iter(), len, |_, e| e.last);
-        for k in oldest {
-            if let Some(e) = self.flows.remove(&k) {
+        for h in oldest {
+            if let Some(e) = self.flows.remove(&h) {
                 self.counters.evicted += 1;
-                ended.push(record(&k, &e, "forced"));
+                ended.push(record(h, &e, "forced"));
             }
         }
     }
 }
 
-fn record(k: &FlowKey, e: &Entry, reason: &'static str) -> FlowRecord {
+/// One more finding on a flow: the first protocol found stays; a SIP message is counted.
+fn found_in(e: &mut Entry, app: AppProto, counters: &mut FlowCounters) {
+    if app == AppProto::Unknown {
+        return;
+    }
+    if app == AppProto::Sip {
+        e.sip_messages += 1;
+    }
+    if e.app == AppProto::Unknown {
+        e.app = app;
+        match (app, e.key.transport) {
+            (AppProto::Sip, Transport::Tcp) => counters.sip_tcp += 1,
+            (AppProto::Sip, _) => counters.sip_udp += 1,
+            (AppProto::Tls, _) => counters.tls += 1,
+            _ => {}
+        }
+    }
+}
+
+fn record(hash: u64, e: &Entry, reason: &'static str) -> FlowRecord {
+    let k = &e.key;
     let (src, sport, dst, dport) = if e.lo_first {
         (k.lo_ip, k.lo_port, k.hi_ip, k.hi_port)
     } else {
@@ -280,7 +298,7 @@ fn record(k: &FlowKey, e: &Entry, reason: &'static str) -> FlowRecord {
         dport,
         transport: k.transport,
         vlan: k.vlan,
-        flow_id: super::flow_id_of(e.flow_hash),
+        flow_id: super::flow_id_of(hash),
         agent: None,
     };
     let mut head = Head::at(e.first, &ctx, "flow");
@@ -306,7 +324,7 @@ fn record(k: &FlowKey, e: &Entry, reason: &'static str) -> FlowRecord {
             reason,
             tx_cnt: e.sip_messages,
         },
-        order_key: k.stable_hash(),
+        order_key: hash,
     }
 }
 
@@ -334,12 +352,36 @@ mod tests {
         });
         let mut out = Vec::new();
         let (k, fwd) = key("10.0.0.2", 5060, "10.0.0.1", 5060);
-        t.on_packet(&k, fwd, Ts(1_000_000_000), 500, None, 7, &mut out);
-        t.on_packet(&k, !fwd, Ts(2_000_000_000), 300, None, 7, &mut out);
-        t.on_packet(&k, fwd, Ts(3_000_000_000), 400, None, 7, &mut out);
-        t.found(&k, AppProto::Sip);
-        t.found(&k, AppProto::Rtp);
-        t.found(&k, AppProto::Sip);
+        t.on_packet(
+            (&k, k.stable_hash()),
+            fwd,
+            Ts(1_000_000_000),
+            500,
+            None,
+            AppProto::Unknown,
+            &mut out,
+        );
+        t.on_packet(
+            (&k, k.stable_hash()),
+            !fwd,
+            Ts(2_000_000_000),
+            300,
+            None,
+            AppProto::Unknown,
+            &mut out,
+        );
+        t.on_packet(
+            (&k, k.stable_hash()),
+            fwd,
+            Ts(3_000_000_000),
+            400,
+            None,
+            AppProto::Unknown,
+            &mut out,
+        );
+        t.found((&k, k.stable_hash()), AppProto::Sip);
+        t.found((&k, k.stable_hash()), AppProto::Rtp);
+        t.found((&k, k.stable_hash()), AppProto::Sip);
         // Idle 299 s: kept; 300 s: written.
         t.expire(Ts(302_000_000_000), false, &mut out);
         assert!(out.is_empty());
@@ -361,9 +403,33 @@ mod tests {
         let (a, fa) = key("10.0.0.3", 1000, "10.0.0.4", 2000);
         let (b, fb) = key("10.0.0.5", 1000, "10.0.0.6", 2000);
         let (c, fc) = key("10.0.0.7", 1000, "10.0.0.8", 2000);
-        t.on_packet(&a, fa, Ts(400_000_000_000), 100, None, 1, &mut out);
-        t.on_packet(&b, fb, Ts(401_000_000_000), 100, None, 2, &mut out);
-        t.on_packet(&c, fc, Ts(402_000_000_000), 100, None, 3, &mut out);
+        t.on_packet(
+            (&a, a.stable_hash()),
+            fa,
+            Ts(400_000_000_000),
+            100,
+            None,
+            AppProto::Unknown,
+            &mut out,
+        );
+        t.on_packet(
+            (&b, b.stable_hash()),
+            fb,
+            Ts(401_000_000_000),
+            100,
+            None,
+            AppProto::Unknown,
+            &mut out,
+        );
+        t.on_packet(
+            (&c, c.stable_hash()),
+            fc,
+            Ts(402_000_000_000),
+            100,
+            None,
+            AppProto::Unknown,
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(
             (out[0].flow.reason, out[0].head.app_proto.as_deref()),

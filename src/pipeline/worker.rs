@@ -321,9 +321,9 @@ impl Worker {
         }
     }
 
-    /// Count the packet on its flow (not a HEP copy: no wire flow); a full table writes out
-    /// its oldest flows.
-    fn count_flow(&mut self, m: &PacketMeta) {
+    /// Count the packet on its flow (not a HEP copy: no wire flow), with what it was found to
+    /// carry; a full table writes out its oldest flows.
+    fn count_flow(&mut self, m: &PacketMeta, app: AppProto) {
         let Some(t) = self.flows.as_mut() else {
             return;
         };
@@ -333,14 +333,17 @@ impl Worker {
         }
         let mut ended: Vec<crate::flow::table::FlowRecord> = Vec::new();
         t.on_packet(
-            &m.key,
+            (&m.key, m.flow_hash),
             m.forward,
             m.ts,
             m.ip_len,
             m.tcp.map(|t| t.flags),
-            m.flow_hash,
+            app,
             &mut ended,
         );
+        if ended.is_empty() {
+            return;
+        }
         ended.sort_by_key(|r| r.order_key);
         for r in ended {
             let key = r.order_key;
@@ -356,88 +359,35 @@ impl Worker {
         }
     }
 
-    /// What the packet's flow was found to carry.
+    /// What the packet's flow was found to carry, after the packet was counted.
     fn found(&mut self, m: &PacketMeta, app: AppProto) {
         if let Some(t) = self.flows.as_mut() {
-            t.found(&m.key, app);
+            t.found((&m.key, m.flow_hash), app);
         }
     }
 
     fn packet(&mut self, m: &PacketMeta, payload: &[u8]) {
         if m.count_only {
-            self.count_flow(m);
-            self.found(m, AppProto::Sip);
+            self.count_flow(m, AppProto::Sip);
             return;
         }
         self.stats.packets += 1;
-        self.count_flow(m);
         match m.transport {
             Transport::Udp => {
                 self.stats.udp_packets += 1;
                 if m.sip {
+                    // Counted on its flow by the flow's worker (`count_only`).
                     self.stats.sip_udp += 1;
                     self.emit_sip(m, 0, payload);
                 } else {
-                    match classify(payload) {
-                        Kind::Rtp => {
-                            if let Some(info) = parse_rtp(payload) {
-                                let end = (info.header_len + info.payload_len).min(payload.len());
-                                let body = payload.get(info.header_len..end).unwrap_or(&[]);
-                                self.rtp_packet(m, &info, body);
-                                self.found(m, AppProto::Rtp);
-                            }
-                        }
-                        Kind::Dtls => {
-                            if let Some(hello) = probe_dtls(payload) {
-                                self.found(m, AppProto::Dtls);
-                                let seen = (
-                                    m.key,
-                                    hello.kind == crate::flow::tls::HelloKind::ServerHello,
-                                );
-                                if self.dtls_seen.len() < 65_536 && self.dtls_seen.insert(seen) {
-                                    let order = Order {
-                                        seq: m.seq,
-                                        phase: 0,
-                                        key: 0,
-                                        idx: 0,
-                                    };
-                                    self.push(
-                                        order,
-                                        EventKind::Tls {
-                                            ctx: ctx_of(m),
-                                            hello: Box::new(hello),
-                                            dtls: true,
-                                        },
-                                    );
-                                }
-                            }
-                        }
-                        Kind::Rtcp => {
-                            let packets = parse_rtcp(payload);
-                            if !packets.is_empty() {
-                                self.found(m, AppProto::Rtcp);
-                                self.stats.rtcp_packets += 1;
-                                let order = Order {
-                                    seq: m.seq,
-                                    phase: 0,
-                                    key: 0,
-                                    idx: 0,
-                                };
-                                self.push(
-                                    order,
-                                    EventKind::Rtcp {
-                                        ctx: ctx_of(m),
-                                        packets,
-                                    },
-                                );
-                            }
-                        }
-                        _ => {}
-                    }
+                    // Counted after it was read: what it carried is known then, in one lookup.
+                    let app = self.datagram(m, payload);
+                    self.count_flow(m, app);
                 }
             }
             Transport::Sctp => {
                 self.stats.sctp_packets += 1;
+                self.count_flow(m, AppProto::Unknown);
                 let mut idx = 0;
                 for chunk in sctp_data_chunks(payload) {
                     if looks_like_sip(chunk) {
@@ -450,8 +400,72 @@ impl Worker {
             }
             Transport::Tcp => {
                 self.stats.tcp_packets += 1;
+                self.count_flow(m, AppProto::Unknown);
                 self.tcp_segment(m, payload);
             }
+        }
+    }
+
+    /// A UDP datagram that is not SIP: RTP, RTCP or a DTLS hello, read; what it was found to be.
+    fn datagram(&mut self, m: &PacketMeta, payload: &[u8]) -> AppProto {
+        match classify(payload) {
+            Kind::Rtp => {
+                let Some(info) = parse_rtp(payload) else {
+                    return AppProto::Unknown;
+                };
+                let end = (info.header_len + info.payload_len).min(payload.len());
+                let body = payload.get(info.header_len..end).unwrap_or(&[]);
+                self.rtp_packet(m, &info, body);
+                AppProto::Rtp
+            }
+            Kind::Dtls => {
+                let Some(hello) = probe_dtls(payload) else {
+                    return AppProto::Unknown;
+                };
+                let seen = (
+                    m.key,
+                    hello.kind == crate::flow::tls::HelloKind::ServerHello,
+                );
+                if self.dtls_seen.len() < 65_536 && self.dtls_seen.insert(seen) {
+                    let order = Order {
+                        seq: m.seq,
+                        phase: 0,
+                        key: 0,
+                        idx: 0,
+                    };
+                    self.push(
+                        order,
+                        EventKind::Tls {
+                            ctx: ctx_of(m),
+                            hello: Box::new(hello),
+                            dtls: true,
+                        },
+                    );
+                }
+                AppProto::Dtls
+            }
+            Kind::Rtcp => {
+                let packets = parse_rtcp(payload);
+                if packets.is_empty() {
+                    return AppProto::Unknown;
+                }
+                self.stats.rtcp_packets += 1;
+                let order = Order {
+                    seq: m.seq,
+                    phase: 0,
+                    key: 0,
+                    idx: 0,
+                };
+                self.push(
+                    order,
+                    EventKind::Rtcp {
+                        ctx: ctx_of(m),
+                        packets,
+                    },
+                );
+                AppProto::Rtcp
+            }
+            _ => AppProto::Unknown,
         }
     }
 
