@@ -78,6 +78,22 @@ pub struct AlertRecord {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub call: Option<AlertCall>,
     pub evidence: Value,
+    /// The frame a `frame:` rule matched, as Suricata writes it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub frame: Option<FrameInfo>,
+}
+
+/// Suricata's `frame` object of an alert: which part of the message matched, its length, and
+/// its direction (`toserver` for a request, `toclient` for a response); the sensor inspects
+/// whole messages, so a frame is always `complete`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FrameInfo {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub direction: String,
+    pub length: u64,
+    pub complete: bool,
 }
 
 impl AlertRecord {
@@ -110,6 +126,7 @@ impl AlertRecord {
         };
         alert.sides(&head, false);
         AlertRecord {
+            frame: None,
             head,
             alert,
             call,

@@ -92,7 +92,13 @@ impl Detection {
 
     /// Raise the signatures a worker found matching one message (`hits`: indices into the
     /// rules in force; `method`: the request method whole), as far as their thresholds let them.
-    pub fn signatures(&mut self, m: &Msg, method: Option<&str>, hits: &[u32]) {
+    pub fn signatures(
+        &mut self,
+        m: &Msg,
+        method: Option<&str>,
+        hits: &[u32],
+        frame_lens: Option<[u32; 4]>,
+    ) {
         if hits.is_empty() {
             return;
         }
@@ -126,6 +132,18 @@ impl Detection {
                     "user_agent": m.user_agent.as_ref().or(m.server.as_ref()),
                     "matches_in_window": count,
                     "rule": place,
+                }),
+                frame: r.frame.map(|k| crate::detect::alert::FrameInfo {
+                    kind: k.name().to_string(),
+                    direction: if m.is_request() {
+                        "toserver"
+                    } else {
+                        "toclient"
+                    }
+                    .to_string(),
+                    length: frame_lens
+                        .map_or(0, |l| u64::from(l[crate::sip::frames::length_index(k)])),
+                    complete: true,
                 }),
             });
         }

@@ -204,6 +204,7 @@ impl Correlator {
                     hits,
                     extra_bytes,
                     long_method,
+                    frame_lens,
                 } = &*seen;
                 let method = long_method.as_deref().or(msg.method.as_deref());
                 self.advance(msg.ctx.ts);
@@ -211,7 +212,7 @@ impl Correlator {
                     self.detect.on_extra_message(&msg.ctx, n);
                 }
                 self.count(msg, method);
-                self.detect.signatures(msg, method, hits);
+                self.detect.signatures(msg, method, hits, *frame_lens);
                 self.on_msg(msg);
                 // A full pool: the workers have enough; this one is freed.
                 let _ = self.recycle.try_send(seen);

@@ -165,4 +165,6 @@ pub struct SipSeen {
     /// The request method whole, when it is longer than the summary keeps (counted by name as
     /// tshark counts it, and quoted whole in signature evidence).
     pub long_method: Option<String>,
+    /// Lengths of the message's frames (pdu, line, headers, body), when a `frame:` rule hit.
+    pub frame_lens: Option<[u32; 4]>,
 }

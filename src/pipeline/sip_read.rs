@@ -68,6 +68,7 @@ impl SipReader {
                 hits: Vec::new(),
                 extra_bytes: None,
                 long_method: None,
+                frame_lens: None,
             }),
         };
         // One view for the signatures and the summary: From and To parsed once.
@@ -76,6 +77,11 @@ impl SipReader {
         if !self.rules.is_empty() {
             self.rules.matching(&view, &ctx, &mut seen.hits);
         }
+        seen.frame_lens = seen
+            .hits
+            .iter()
+            .any(|&i| self.rules.get(i).is_some_and(|r| r.frame.is_some()))
+            .then(|| crate::sip::frames::lengths(&view));
         seen.msg.fill(&view, ctx, seq);
         seen.extra_bytes = extra_bytes;
         seen.long_method = m

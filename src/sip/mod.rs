@@ -7,10 +7,12 @@
 //! * [`sdp_record`]: an SDP body in Suricata's EVE layout (`sip.sdp`).
 //! * [`view`]: one message's fields as the signatures and the summary read them.
 //! * [`framing`]: message boundaries on reassembled TCP/TLS streams.
+//! * [`frames`]: a message's parts as Suricata's `frame:` keyword names them.
 //!
 //! Everything here treats input as hostile: no panics, bounded work, borrowed
 //! slices in the common case.
 
+pub mod frames;
 pub mod framing;
 pub mod header;
 pub mod method;

@@ -46,6 +46,11 @@ impl<'m, 'a> View<'m, 'a> {
         }
     }
 
+    /// One of the message's frames (see [`super::frames`]), from its bytes.
+    pub fn frame(&self, kind: super::frames::FrameKind) -> Option<&'m [u8]> {
+        super::frames::frame(self.raw, self.msg, kind)
+    }
+
     /// Whether the message says its body is SDP (`Content-Type: application/sdp`).
     pub fn is_sdp(&self) -> bool {
         self.msg

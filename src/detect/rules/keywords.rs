@@ -155,7 +155,6 @@ const UNSUPPORTED: &[&str] = &[
     "asn1",
     "ftpbounce",
     "geoip",
-    "frame",
     "noalert",
     "entropy",
     "from_base64",

@@ -1,6 +1,7 @@
 //! Sticky buffers (the parts of a SIP message a match looks at) and the matches themselves.
 
 pub use super::content::Match;
+use crate::sip::frames::FrameKind;
 use crate::sip::parser::{HeaderName, StartLine};
 use crate::sip::View;
 
@@ -60,6 +61,8 @@ pub enum Buffer {
     Sdp(SdpField),
     /// The message's bytes as they came (`pkt_data`, or a payload match with no buffer).
     Payload,
+    /// `frame:request.headers` and the others: a part of the message's bytes.
+    Frame(FrameKind),
     UriUser,
     UriHost,
     FromUser,
@@ -154,6 +157,7 @@ impl Buffer {
                 .filter(|&(media, letter, _)| media == field.media && letter == field.letter)
                 .any(|(_, _, value)| f(value)),
             Buffer::Payload => !v.raw.is_empty() && f(v.raw),
+            Buffer::Frame(kind) => v.frame(*kind).is_some_and(f),
             Buffer::UriUser => v
                 .ruri()
                 .and_then(|u| u.user)

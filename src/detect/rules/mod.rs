@@ -264,6 +264,8 @@ pub struct Rule {
     pub references: Vec<String>,
     /// `metadata` key/value pairs, in order (Suricata writes them as `alert.metadata`).
     pub metadata: Vec<(String, String)>,
+    /// The first `frame:` the rule inspects: its alerts say which frame (Suricata's `frame`).
+    pub frame: Option<crate::sip::frames::FrameKind>,
     pub threshold: Option<Threshold>,
     /// `target:src_ip`: the packet's source is the target of the alert (`alert.target`), its
     /// destination the actor (`alert.source`); otherwise the other way round.
@@ -330,6 +332,13 @@ impl Rule {
             let mut kind = None;
             for g in present {
                 let k = match g.buffer {
+                    Buffer::Frame(f) => match f {
+                        crate::sip::frames::FrameKind::Pdu => continue,
+                        crate::sip::frames::FrameKind::RequestLine
+                        | crate::sip::frames::FrameKind::RequestHeaders
+                        | crate::sip::frames::FrameKind::RequestBody => Flow::ToServer,
+                        _ => Flow::ToClient,
+                    },
                     Buffer::Method
                     | Buffer::Uri
                     | Buffer::RequestLine

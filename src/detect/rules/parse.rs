@@ -447,6 +447,7 @@ impl RuleParser<'_, '_> {
             bidirectional: bidir,
             flow,
             dsize: b.dsize,
+            frame: b.frame,
             methods: b.methods,
             stat_codes: b.stat_codes,
             groups: b.groups,
@@ -825,6 +826,18 @@ impl RuleParser<'_, '_> {
                     }
                 }
             }
+            "frame" => {
+                let Some(v) = self.need(off, key, value) else {
+                    return;
+                };
+                match crate::sip::frames::FrameKind::from_name(v) {
+                    Some(kind) => {
+                        b.frame.get_or_insert(kind);
+                        self.start_buffer(off, b, Buffer::Frame(kind));
+                    }
+                    None => self.skip(Skip(format!("frame '{v}' is not a SIP frame"))),
+                }
+            }
             "sip.header" => {
                 let Some(v) = self.need(off, key, value) else {
                     return;
@@ -1030,6 +1043,7 @@ struct Builder {
     target_is_src: bool,
     threshold: Option<Threshold>,
     dsize: Option<LenOp>,
+    frame: Option<crate::sip::frames::FrameKind>,
     methods: Vec<String>,
     stat_codes: Vec<StatCode>,
     groups: Vec<Group>,

@@ -257,3 +257,28 @@ fn classification_and_suricata_yaml_variables_from_the_folder() {
     assert_eq!(e[0].line, 3, "{e:?}");
     assert!(Path::new(&e[0].file).ends_with("vars.yaml"));
 }
+
+#[test]
+fn suricata_frames() {
+    let s = set(r#"
+alert sip any any -> any any (flow:to_server; frame:pdu; content:"INVITE"; startswith; sid:1;)
+alert sip any any -> any any (frame:request.line; content:"SIP/2.0|0d 0a|"; endswith; sid:2;)
+alert sip any any -> any any (frame:request.headers; content:"v:"; startswith; content:"Max-Forwards"; sid:3;)
+alert sip any any -> any any (frame:sip.request.body; content:"v=0"; startswith; sid:4;)
+alert sip any any -> any any (frame:response.headers; content:"Content-Length: 0|0d 0a|"; endswith; sid:5;)
+alert sip any any -> any any (frame:response.line; content:"SIP/2.0 200"; startswith; sid:6;)
+"#);
+    assert_eq!(hits(&s, INVITE, Transport::Udp), vec![1, 2, 4]);
+    assert_eq!(hits(&s, OK, Transport::Udp), vec![5, 6]);
+    assert_eq!(
+        s.by_sid(3).unwrap().frame,
+        Some(crate::sip::frames::FrameKind::RequestHeaders)
+    );
+    let e = RuleSet::parse_str(
+        "t.rules",
+        r#"alert http any any -> any any (frame:http.request; content:"x"; sid:1;)"#,
+        &Variables::new(),
+    );
+    // Skipped by the protocol before the frame is looked at: no rule, no error.
+    assert!(e.unwrap().is_empty());
+}
