@@ -21,6 +21,9 @@ pub struct Head {
     /// a replay of one file, its packet number there: Suricata's `pcap_cnt`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub pcap_cnt: Option<u64>,
+    /// The interface the record's packet was captured on, live (Suricata's `in_iface`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub in_iface: Option<String>,
     pub event_type: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub vlan: Option<Vec<u16>>,
@@ -38,6 +41,10 @@ pub struct Head {
     /// Where the record's packet came from, when not off the wire: a HEP copy from an agent.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub capture: Option<CaptureSource>,
+    /// The savefile the record's packet was read from, in a replay (Suricata's
+    /// `pcap_filename`), as given on the command line.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pcap_filename: Option<String>,
 }
 
 /// `capture: {source: "hep", agent_id, transport}`: the record is about a message a HEP agent
@@ -74,6 +81,7 @@ impl Head {
             timestamp: ts.to_string(),
             flow_id: ctx.flow_id,
             pcap_cnt: None,
+            in_iface: None,
             event_type: event_type.to_string(),
             vlan: ctx.vlan.map(|v| vec![v]),
             src_ip: ctx.src,
@@ -87,6 +95,7 @@ impl Head {
                 _ => None,
             },
             capture: ctx.agent.as_ref().map(CaptureSource::of),
+            pcap_filename: None,
         }
     }
 }

@@ -7,5 +7,6 @@ pub mod evict;
 pub mod fasthash;
 pub mod head;
 pub mod iptext;
+pub mod origin;
 pub mod packet;
 pub mod time;

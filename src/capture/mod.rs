@@ -40,6 +40,8 @@ pub enum SourceEvent<'a> {
     },
     /// The HEP listener's counters so far, about once a second.
     Listener(hep_listen::ListenerStats),
+    /// The packets after this come from this savefile or interface.
+    Origin(crate::base::origin::Origin),
 }
 
 /// Errors that stop a source before it starts.
@@ -200,6 +202,9 @@ pub fn replay(
                 continue;
             }
         };
+        f(SourceEvent::Origin(crate::base::origin::Origin::File(
+            path.display().to_string().into(),
+        )));
         // Link types met in this file that the decoder does not know, each said once.
         let mut unknown: Vec<u32> = Vec::new();
         let mut n: u64 = 0;
@@ -286,6 +291,7 @@ pub struct LiveConfig {
 pub struct Live {
     cap: pcap::Capture<pcap::Active>,
     link: LinkType,
+    iface: std::sync::Arc<str>,
 }
 
 impl Live {
@@ -324,7 +330,11 @@ impl Live {
             iface: cfg.iface.clone(),
             dlt,
         })?;
-        Ok(Live { cap, link })
+        Ok(Live {
+            cap,
+            link,
+            iface: cfg.iface.as_str().into(),
+        })
     }
 
     /// Capture until `stop` is set, calling `f` for every packet, and with `Idle` when the
@@ -336,6 +346,9 @@ impl Live {
         mut f: impl FnMut(SourceEvent<'_>),
     ) {
         let link = self.link;
+        f(SourceEvent::Origin(crate::base::origin::Origin::Interface(
+            std::sync::Arc::clone(&self.iface),
+        )));
         let mut last_stats = std::time::Instant::now();
         // When the capture last handed something on (a packet or `Idle`): a socket that polls
         // readable but yields nothing (frames libpcap drops itself, such as loopback's outgoing

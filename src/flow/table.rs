@@ -65,6 +65,7 @@ impl Default for FlowConfig {
 
 struct Entry {
     key: FlowKey,
+    first_seq: u64,
     first: Ts,
     last: Ts,
     /// Whether the first packet went from the key's lo side to its hi side.
@@ -112,6 +113,9 @@ pub struct FlowRecord {
     /// For a stable order among flows ended at one tick.
     #[serde(skip)]
     pub order_key: u64,
+    /// The capture position of the flow's first packet (for its file or interface).
+    #[serde(skip)]
+    pub first_seq: u64,
 }
 
 /// Counters of the flow table.
@@ -163,7 +167,7 @@ impl FlowTable {
         &mut self,
         (key, hash): (&FlowKey, u64),
         forward: bool,
-        ts: Ts,
+        (seq, ts): (u64, Ts),
         ip_len: u32,
         tcp_flags: Option<u8>,
         app: AppProto,
@@ -197,6 +201,7 @@ impl FlowTable {
         }
         let mut e = Entry {
             key: *key,
+            first_seq: seq,
             first: ts,
             last: ts,
             lo_first: forward,
@@ -325,6 +330,7 @@ fn record(hash: u64, e: &Entry, reason: &'static str) -> FlowRecord {
             tx_cnt: e.sip_messages,
         },
         order_key: hash,
+        first_seq: e.first_seq,
     }
 }
 
@@ -355,7 +361,7 @@ mod tests {
         t.on_packet(
             (&k, k.stable_hash()),
             fwd,
-            Ts(1_000_000_000),
+            (1, Ts(1_000_000_000)),
             500,
             None,
             AppProto::Unknown,
@@ -364,7 +370,7 @@ mod tests {
         t.on_packet(
             (&k, k.stable_hash()),
             !fwd,
-            Ts(2_000_000_000),
+            (1, Ts(2_000_000_000)),
             300,
             None,
             AppProto::Unknown,
@@ -373,7 +379,7 @@ mod tests {
         t.on_packet(
             (&k, k.stable_hash()),
             fwd,
-            Ts(3_000_000_000),
+            (1, Ts(3_000_000_000)),
             400,
             None,
             AppProto::Unknown,
@@ -406,7 +412,7 @@ mod tests {
         t.on_packet(
             (&a, a.stable_hash()),
             fa,
-            Ts(400_000_000_000),
+            (1, Ts(400_000_000_000)),
             100,
             None,
             AppProto::Unknown,
@@ -415,7 +421,7 @@ mod tests {
         t.on_packet(
             (&b, b.stable_hash()),
             fb,
-            Ts(401_000_000_000),
+            (1, Ts(401_000_000_000)),
             100,
             None,
             AppProto::Unknown,
@@ -424,7 +430,7 @@ mod tests {
         t.on_packet(
             (&c, c.stable_hash()),
             fc,
-            Ts(402_000_000_000),
+            (1, Ts(402_000_000_000)),
             100,
             None,
             AppProto::Unknown,

@@ -143,6 +143,8 @@ pub struct Correlator {
     /// The packet the event being handled is about (its capture position), for the
     /// `pcap_cnt` of the alerts and records it makes; none for ticks and timeouts.
     packet: Option<u64>,
+    /// The files or interfaces of the run, by capture position.
+    origins: Option<Arc<crate::base::origin::Origins>>,
 }
 
 impl Correlator {
@@ -175,12 +177,32 @@ impl Correlator {
             published_registrations: BTreeMap::new(),
             now: Ts::ZERO,
             packet: None,
+            origins: None,
         }
     }
 
     fn advance(&mut self, ts: Ts) {
         if ts > self.now {
             self.now = ts;
+        }
+    }
+
+    /// Where the records' packets come from (their file or interface).
+    pub fn with_origins(mut self, origins: Arc<crate::base::origin::Origins>) -> Correlator {
+        self.origins = Some(origins);
+        self
+    }
+
+    /// Name the file or interface of the packet at `seq` in a record's head.
+    fn stamp(&self, head: &mut Head, seq: Option<u64>) {
+        // A HEP copy came over the HEP socket, not from the file or interface.
+        let (Some(origins), Some(seq), None) = (&self.origins, seq, &head.capture) else {
+            return;
+        };
+        match origins.of(seq) {
+            Some(crate::base::origin::Origin::File(f)) => head.pcap_filename = Some(f.to_string()),
+            Some(crate::base::origin::Origin::Interface(i)) => head.in_iface = Some(i.to_string()),
+            None => {}
         }
     }
 
@@ -245,7 +267,10 @@ impl Correlator {
                     .rtp_flood(ctx, ssrc, (packets, in_last_second, since), call_id);
                 self.write_out();
             }
-            EventKind::Flow(rec) => self.out.record("flow", &*rec),
+            EventKind::Flow(mut rec) => {
+                self.stamp(&mut rec.head, Some(rec.first_seq));
+                self.out.record("flow", &*rec);
+            }
             EventKind::Rtcp { ctx, packets } => self.dialogs.rtcp.on_packets(ctx.ts, &packets),
             EventKind::Tls { ctx, hello, dtls } => {
                 *self
@@ -255,6 +280,7 @@ impl Correlator {
                     .or_insert(0) += 1;
                 let mut head = Head::new(&ctx, "tls");
                 head.pcap_cnt = self.packet;
+                self.stamp(&mut head, self.packet);
                 let rec = TlsRecord {
                     head,
                     tls: TlsBody {
@@ -396,9 +422,13 @@ impl Correlator {
     /// Write what the stages made, in a fixed order: transactions, devices, calls, then the
     /// alerts (the calls' own after the plaintext-signalling limit), each through the gate.
     fn write_out(&mut self) {
-        for r in self.dialogs.sip_out.drain(..) {
+        let mut sip = std::mem::take(&mut self.dialogs.sip_out);
+        for mut r in sip.drain(..) {
+            let seq = r.head.pcap_cnt;
+            self.stamp(&mut r.head, seq);
             self.out.record("sip", &r);
         }
+        self.dialogs.sip_out = sip;
         for r in self.detect.devices.drain(..) {
             self.out.record("device", &r);
         }
@@ -415,6 +445,8 @@ impl Correlator {
             if a.head.pcap_cnt.is_none() {
                 a.head.pcap_cnt = self.packet;
             }
+            let seq = a.head.pcap_cnt;
+            self.stamp(&mut a.head, seq);
             let decision = self.detect.admit(&mut a, self.now);
             if decision == crate::detect::gate::Decision::Write {
                 *self.stats.alerts.entry(a.alert.signature_id).or_insert(0) += 1;

@@ -125,6 +125,9 @@ pub struct Dispatcher {
     /// Policies reloaded on SIGHUP, handed to the workers at the next tick.
     reload: Option<Receiver<crate::detect::policy::Reload>>,
     hep_password: Option<Vec<u8>>,
+    /// Which file or interface the packets come from, by capture position (shared with the
+    /// correlator, which names them in records).
+    origins: std::sync::Arc<crate::base::origin::Origins>,
 }
 
 impl Dispatcher {
@@ -184,6 +187,7 @@ impl Dispatcher {
                 self.published.hep.listener = Some(l);
                 self.stats.hep.listener = Some(l);
             }
+            SourceEvent::Origin(o) => self.origins.begin(self.seq + 1, o),
             SourceEvent::FileError { path, error } => self
                 .stats
                 .file_errors
@@ -797,11 +801,14 @@ where
     });
     let ccfg = cfg.correlator.clone();
     let cmetrics = cfg.metrics.clone();
+    let origins = std::sync::Arc::new(crate::base::origin::Origins::default());
+    let corigins = std::sync::Arc::clone(&origins);
     let correlator = std::thread::Builder::new()
         .name("correlator".into())
         .spawn(move || {
             let mut merge = Merge::new(chunk_rx);
-            let mut c = Correlator::new(ccfg, out, cmetrics, policy, seen_tx);
+            let mut c =
+                Correlator::new(ccfg, out, cmetrics, policy, seen_tx).with_origins(corigins);
             let mut snapshot = stats::Collect::new(n);
             let heart = correlator_heart;
             loop {
@@ -862,6 +869,7 @@ where
         },
         reload,
         hep_password: cfg.hep_password.clone(),
+        origins,
     };
     source(&mut d, stop);
     let (capture, defrag) = d.finish();

@@ -335,7 +335,7 @@ impl Worker {
         t.on_packet(
             (&m.key, m.flow_hash),
             m.forward,
-            m.ts,
+            (m.seq, m.ts),
             m.ip_len,
             m.tcp.map(|t| t.flags),
             app,

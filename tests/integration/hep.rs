@@ -465,6 +465,7 @@ fn field_view(recs: &[Value]) -> std::collections::BTreeMap<String, BTreeSet<Str
                     // the run's clock, and the packet's place in its own capture
                     "timestamp",
                     "pcap_cnt",
+                    "pcap_filename",
                     "start",
                     "ringing",
                     "answer",

@@ -64,6 +64,10 @@ fn sip_and_calls(recs: &[Value]) -> Vec<(String, Vec<f64>)> {
             Value::Object(m) => {
                 let mut out = serde_json::Map::new();
                 for (k, x) in m {
+                    // Where the packets came from: the interface live, the file replayed.
+                    if k == "in_iface" || k == "pcap_filename" {
+                        continue;
+                    }
                     if TIME_FIELDS.contains(&k.as_str()) {
                         times.push(match x {
                             Value::String(s) => seconds_of(s),
@@ -330,6 +334,11 @@ fn quiet_then_stop(ips: (&str, &str), quiet: Duration, extra: &[&str]) {
         3,
         "INVITE, ACK (no response: its own record) and BYE transactions"
     );
+    // Live records name their interface, as Suricata's in_iface; no file.
+    for r in recs.iter().filter(|r| r["event_type"] == "sip") {
+        assert_eq!(r["in_iface"], "lo", "{r}");
+        assert!(r["pcap_filename"].is_null(), "{r}");
+    }
     assert_eq!(
         recs.last().map(|r| r["event_type"].clone()),
         Some(Value::from("stats"))

@@ -278,3 +278,34 @@ fn flow_records_agree_with_tsharks_conversations() {
         assert_eq!(got, want, "{rel_path}");
     }
 }
+
+/// Records name the savefile their packet was read from, as Suricata's `pcap_filename`: the
+/// path as given, each file's own in a replay of several.
+#[test]
+fn records_name_their_savefile() {
+    let a = root().join("pcaps/sipp-tcp-calls.pcap");
+    let b = root().join("pcaps/attack/toll-fraud.pcap");
+    let recs = sensor(&[&a, &b], &[]);
+    let named = |path: &std::path::Path, kind: &str| {
+        recs.iter()
+            .filter(|r| r["event_type"] == kind)
+            .filter(|r| r["pcap_filename"] == path.display().to_string())
+            .count()
+    };
+    // sipp-tcp-calls: 9 transactions over one TCP flow; toll-fraud's are all UDP.
+    assert_eq!(named(&a, "sip"), 9);
+    assert_eq!(named(&a, "flow"), 1);
+    assert!(named(&b, "sip") > 0 && named(&b, "alert") > 0 && named(&b, "flow") > 0);
+    let unnamed: Vec<&Value> = recs
+        .iter()
+        .filter(|r| ["sip", "alert", "flow", "tls"].contains(&r["event_type"].as_str().unwrap()))
+        .filter(|r| r["pcap_filename"].is_null())
+        .collect();
+    // Only alerts decided without a packet (at a timeout) have none.
+    assert!(
+        unnamed
+            .iter()
+            .all(|r| r["event_type"] == "alert" && r["pcap_cnt"].is_null()),
+        "{unnamed:#?}"
+    );
+}

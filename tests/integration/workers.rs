@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::util::*;
 
 /// The records of a run without what is not a function of the input: the stats record's
-/// peak memory.
+/// peak memory, the capture's path.
 fn sensor_records(paths: &[&std::path::Path], workers: &str) -> Vec<Value> {
     sensor_records_with(paths, &["--workers", workers])
 }
@@ -15,6 +15,10 @@ fn sensor_records_with(paths: &[&std::path::Path], args: &[&str]) -> Vec<Value> 
     for r in &mut recs {
         if let Some(st) = r.get_mut("stats").and_then(Value::as_object_mut) {
             st.remove("memory");
+        }
+        // The path the capture was given as (a copy in a temporary folder here).
+        if let Some(o) = r.as_object_mut() {
+            o.remove("pcap_filename");
         }
     }
     recs
