@@ -25,6 +25,10 @@ pub struct Head {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub in_iface: Option<String>,
     pub event_type: String,
+    /// The SIP transaction's number within its flow, from 0 (Suricata's `tx_id`): on `sip`
+    /// records and on the alerts decided on one of its messages, so that they can be joined.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tx_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub vlan: Option<Vec<u16>>,
     #[serde(serialize_with = "crate::base::iptext::serialize")]
@@ -83,6 +87,7 @@ impl Head {
             pcap_cnt: None,
             in_iface: None,
             event_type: event_type.to_string(),
+            tx_id: None,
             vlan: ctx.vlan.map(|v| vec![v]),
             src_ip: ctx.src,
             src_port: ctx.sport,

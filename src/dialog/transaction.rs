@@ -136,6 +136,8 @@ impl TxKey {
 struct Tx {
     /// Creation order, to write timed-out transactions in a stable order.
     seq: u64,
+    /// Its number within its flow (Suricata's `tx_id`).
+    tx_id: u64,
     ctx: PacketCtx,
     started: Ts,
     rec: SipTx,
@@ -203,11 +205,20 @@ pub struct TxStats {
     pub retransmissions: u64,
     pub timed_out: u64,
     pub evicted: u64,
+    /// Flows whose transaction numbering was forgotten to make room (a later transaction of
+    /// the flow numbers from 0 again).
+    pub numbering_evicted: u64,
 }
 
 pub struct Transactions {
     cfg: TxConfig,
     table: FastMap<TxKey, Entry>,
+    /// The next transaction number of each flow (by flow id) and when it was last used; as
+    /// many flows as the table holds transactions at most.
+    numbering: FastMap<u64, (u64, Ts)>,
+    /// The number of the transaction the last message belonged to (none: a copy of a final
+    /// response to a transaction whose record is written).
+    pub last_tx_id: Option<u64>,
     pub stats: TxStats,
 }
 
@@ -216,12 +227,19 @@ impl Transactions {
         Transactions {
             cfg,
             table: FastMap::default(),
+            numbering: FastMap::default(),
+            last_tx_id: None,
             stats: TxStats::default(),
         }
     }
 
     pub fn len(&self) -> usize {
         self.table.len()
+    }
+
+    /// Flows whose transactions are being numbered.
+    pub fn numbering_len(&self) -> usize {
+        self.numbering.len()
     }
 
     /// The table's cap.
@@ -233,8 +251,25 @@ impl Transactions {
         self.table.is_empty()
     }
 
+    /// The next transaction number of the message's flow.
+    fn number(&mut self, m: &Msg) -> u64 {
+        let flow = m.ctx.flow_id;
+        if !self.numbering.contains_key(&flow) && self.numbering.len() >= self.cfg.max {
+            let len = self.numbering.len();
+            for k in crate::base::evict::oldest(self.numbering.iter(), len, |_, v| v.1) {
+                self.numbering.remove(&k);
+                self.stats.numbering_evicted += 1;
+            }
+        }
+        let e = self.numbering.entry(flow).or_insert((0, m.ctx.ts));
+        let id = e.0;
+        *e = (id + 1, m.ctx.ts);
+        id
+    }
+
     /// Take one message; returns what it was, and pushes any record it completes.
     pub fn on_message(&mut self, m: &Msg, out: &mut Vec<SipRecord>) -> Seen {
+        self.last_tx_id = None;
         let key = TxKey::of(m);
         if m.is_request() {
             if let Some(entry) = self.table.get_mut(&key) {
@@ -242,6 +277,7 @@ impl Transactions {
                     Entry::Open(tx) => {
                         tx.rec.request_retransmissions += 1;
                         tx.last_ts = m.ctx.ts;
+                        self.last_tx_id = Some(tx.tx_id);
                     }
                     Entry::Done(d) => d.last_ts = m.ctx.ts,
                 }
@@ -262,8 +298,11 @@ impl Transactions {
             self.stats.transactions += 1;
             let mut rec = request_fields(m);
             rec.state = "open".into();
+            let tx_id = self.number(m);
+            self.last_tx_id = Some(tx_id);
             let tx = Tx {
                 seq: m.seq,
+                tx_id,
                 ctx: m.ctx,
                 started: m.ctx.ts,
                 rec,
@@ -306,10 +345,12 @@ impl Transactions {
                     dport: m.ctx.sport,
                     ..m.ctx
                 };
+                let tx_id = self.number(m);
                 self.table
                     .entry(key.clone())
                     .or_insert(Entry::Open(Box::new(Tx {
                         seq: m.seq,
+                        tx_id,
                         ctx,
                         started: m.ctx.ts,
                         rec,
@@ -338,6 +379,7 @@ impl Transactions {
             }
             Entry::Open(tx) => tx,
         };
+        self.last_tx_id = Some(tx.tx_id);
         tx.last_ts = m.ctx.ts;
         if code < 200 {
             if tx.rec.provisional.contains(&code) {
@@ -374,6 +416,7 @@ impl Transactions {
             Entry::Open(tx) if now.since(tx.last_ts) >= timeout => {
                 timed_out.push(Tx {
                     seq: tx.seq,
+                    tx_id: tx.tx_id,
                     ctx: tx.ctx,
                     started: tx.started,
                     rec: std::mem::take(&mut tx.rec),
@@ -487,6 +530,7 @@ fn complete(tx: Tx, at: Ts) -> (SipRecord, Done) {
         sip: tx.rec,
     };
     rec.head.pcap_cnt = Some(tx.seq);
+    rec.head.tx_id = Some(tx.tx_id);
     rec.sip.suricata_fields();
     (rec, done)
 }
@@ -498,6 +542,7 @@ fn record(tx: &Tx) -> SipRecord {
     };
     // The request's packet (the record is about the transaction it opened).
     rec.head.pcap_cnt = Some(tx.seq);
+    rec.head.tx_id = Some(tx.tx_id);
     rec.sip.suricata_fields();
     rec
 }

@@ -135,9 +135,10 @@ pub const WIRE_KINDS: [&str; 3] = ["plaintext", "encrypted", "unknown"];
 pub const ATTRIBUTED: [&str; 2] = ["yes", "no"];
 
 /// Values of the `table` label of `state_entries` and `state_evictions_total`.
-pub const STATE_TABLES: [&str; 10] = [
+pub const STATE_TABLES: [&str; 11] = [
     "tcp_flows",
     "flows",
+    "transaction_numbering",
     "rtp_streams",
     "transactions",
     "calls",

@@ -127,6 +127,7 @@ struct Published {
     answered: u64,
     tx_evicted: u64,
     calls_evicted: u64,
+    numbering_evicted: u64,
 }
 
 pub struct Correlator {
@@ -145,6 +146,8 @@ pub struct Correlator {
     packet: Option<u64>,
     /// The files or interfaces of the run, by capture position.
     origins: Option<Arc<crate::base::origin::Origins>>,
+    /// The transaction number of the message being handled (for its alerts' `tx_id`).
+    tx_id: Option<u64>,
 }
 
 impl Correlator {
@@ -178,6 +181,7 @@ impl Correlator {
             now: Ts::ZERO,
             packet: None,
             origins: None,
+            tx_id: None,
         }
     }
 
@@ -411,12 +415,14 @@ impl Correlator {
     /// retransmission) its registration and call; then what they made is written.
     fn on_msg(&mut self, m: &Msg) {
         let seen = self.dialogs.transaction(m);
+        self.tx_id = self.dialogs.tx.last_tx_id;
         let retransmission = seen == Seen::Retransmission;
         self.detect.on_message(m, retransmission);
         if !retransmission {
             self.dialogs.on_message(m);
         }
         self.write_out();
+        self.tx_id = None;
     }
 
     /// Write what the stages made, in a fixed order: transactions, devices, calls, then the
@@ -444,6 +450,10 @@ impl Correlator {
         for mut a in std::mem::take(&mut self.detect.alerts) {
             if a.head.pcap_cnt.is_none() {
                 a.head.pcap_cnt = self.packet;
+            }
+            // SIP alerts decided on this message: its transaction.
+            if a.head.app_proto.as_deref() == Some("sip") && a.head.tx_id.is_none() {
+                a.head.tx_id = self.tx_id;
             }
             let seq = a.head.pcap_cnt;
             self.stamp(&mut a.head, seq);
@@ -487,6 +497,12 @@ impl Correlator {
             .with_label_values(&["transactions"])
             .set(tx.len() as i64);
         mx.state_entries
+            .with_label_values(&["transaction_numbering"])
+            .set(tx.numbering_len() as i64);
+        mx.state_evictions_total
+            .with_label_values(&["transaction_numbering"])
+            .inc_by(txs.numbering_evicted - p.numbering_evicted);
+        mx.state_entries
             .with_label_values(&["calls"])
             .set(calls.len() as i64);
         mx.calls_active.set(calls.active() as i64);
@@ -512,6 +528,7 @@ impl Correlator {
             answered: cs.answered,
             tx_evicted: txs.evicted,
             calls_evicted: cs.evicted,
+            numbering_evicted: txs.numbering_evicted,
         };
         for (outcome, n) in &self.dialogs.registrations {
             let before = self
@@ -537,6 +554,10 @@ impl Correlator {
         let (tx, calls, rtcp) = (&self.dialogs.tx, &self.dialogs.calls, &self.dialogs.rtcp);
         let mut out = BTreeMap::from([
             ("transactions", t(tx.len(), tx.max(), tx.stats.evicted)),
+            (
+                "transaction_numbering",
+                t(tx.numbering_len(), tx.max(), tx.stats.numbering_evicted),
+            ),
             ("calls", t(calls.len(), calls.max(), calls.stats.evicted)),
             ("rtcp_sources", t(rtcp.len(), rtcp.max(), rtcp.evicted)),
         ]);
@@ -561,6 +582,7 @@ impl Correlator {
             retransmissions,
             timed_out,
             evicted,
+            numbering_evicted: _,
         } = self.dialogs.tx.stats.clone();
         s.transactions = transactions;
         s.retransmissions = retransmissions;

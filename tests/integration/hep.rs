@@ -457,6 +457,8 @@ fn field_view(recs: &[Value]) -> std::collections::BTreeMap<String, BTreeSet<Str
                     "dest_port",
                     "port",
                     "flow_id",
+                    // numbered within the flow, which is the TLS hop's own
+                    "tx_id",
                     // its URIs (";transport=tls") and transport
                     "uri",
                     "request_uri",

@@ -309,3 +309,36 @@ fn records_name_their_savefile() {
         "{unnamed:#?}"
     );
 }
+
+/// Alerts decided on a SIP message carry its transaction's `tx_id`, numbered from 0 in each
+/// flow as Suricata numbers them, so an alert joins its `sip` record on (flow_id, tx_id).
+#[test]
+fn sip_alerts_join_their_transaction_by_tx_id() {
+    let cap = root().join("pcaps/attack/register-bruteforce.pcap");
+    let recs = sensor(&[&cap], &[]);
+    let key = |r: &Value| (r["flow_id"].as_u64().unwrap(), r["tx_id"].as_u64());
+    let sip: std::collections::BTreeSet<(u64, Option<u64>)> = recs
+        .iter()
+        .filter(|r| r["event_type"] == "sip")
+        .map(key)
+        .collect();
+    // Numbered from 0 in each flow, without a gap.
+    let mut per_flow: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+    for (flow, id) in &sip {
+        per_flow
+            .entry(*flow)
+            .or_default()
+            .push(id.expect("every sip record has a tx_id"));
+    }
+    for ids in per_flow.values() {
+        assert_eq!(*ids, (0..ids.len() as u64).collect::<Vec<_>>());
+    }
+    let alerts: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["event_type"] == "alert" && !r["pcap_cnt"].is_null())
+        .collect();
+    assert!(alerts.len() >= 4, "{} alerts", alerts.len());
+    for a in alerts {
+        assert!(sip.contains(&key(a)), "alert without its transaction: {a}");
+    }
+}
