@@ -23,7 +23,7 @@ pub struct Head {
     pub pcap_cnt: Option<u64>,
     /// The interface the record's packet was captured on, live (Suricata's `in_iface`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub in_iface: Option<String>,
+    pub in_iface: Option<std::sync::Arc<str>>,
     pub event_type: String,
     /// The SIP transaction's number within its flow, from 0 (Suricata's `tx_id`): on `sip`
     /// records and on the alerts decided on one of its messages, so that they can be joined.
@@ -48,7 +48,7 @@ pub struct Head {
     /// The savefile the record's packet was read from, in a replay (Suricata's
     /// `pcap_filename`), as given on the command line.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub pcap_filename: Option<String>,
+    pub pcap_filename: Option<std::sync::Arc<str>>,
 }
 
 /// `capture: {source: "hep", agent_id, transport}`: the record is about a message a HEP agent

@@ -133,7 +133,7 @@ impl Detection {
                     "matches_in_window": count,
                     "rule": place,
                 }),
-                frame: r.frame.map(|k| crate::detect::alert::FrameInfo {
+                frame: r.frame().map(|k| crate::detect::alert::FrameInfo {
                     kind: k.name().to_string(),
                     direction: if m.is_request() {
                         "toserver"

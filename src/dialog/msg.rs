@@ -289,15 +289,13 @@ impl Msg {
         put_auth(challenge, offered.map(|c| (c.scheme, None, c.realm)));
         put(content_type, m.content_type(), 128);
         *expires = m.expires();
-        let is_sdp = m
-            .content_type()
-            .is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("application/sdp"));
+        let is_sdp = v.is_sdp();
         *media = if is_sdp && !m.body.is_empty() {
             sdp::parse_sdp(m.body).ok().map(|s| media_lines(&s))
         } else {
             None
         };
-        *sdp_record = if v.is_sdp() {
+        *sdp_record = if is_sdp {
             SdpRecord::from_body(v.lenient_body()).map(Box::new)
         } else {
             None

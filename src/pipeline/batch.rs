@@ -76,11 +76,41 @@ impl Batch {
         seq: u64,
         ts: Ts,
         d: &Decoded<'_>,
-        (key, forward, flow_hash): (FlowKey, bool, u64),
+        keys: (FlowKey, bool, u64),
         sip: bool,
     ) {
+        self.push_meta(seq, ts, d, keys, sip, false);
+    }
+
+    /// A payload-less copy of a packet, for its flow's worker to count (see `count_only`).
+    pub fn push_flow_count(
+        &mut self,
+        seq: u64,
+        ts: Ts,
+        d: &Decoded<'_>,
+        keys: (FlowKey, bool, u64),
+    ) {
+        self.push_meta(seq, ts, d, keys, false, true);
+    }
+
+    fn push_meta(
+        &mut self,
+        seq: u64,
+        ts: Ts,
+        d: &Decoded<'_>,
+        (key, forward, flow_hash): (FlowKey, bool, u64),
+        sip: bool,
+        count_only: bool,
+    ) {
         let off = self.data.len() as u32;
-        self.data.extend_from_slice(d.payload);
+        let len = if count_only {
+            0
+        } else {
+            d.payload.len() as u32
+        };
+        if !count_only {
+            self.data.extend_from_slice(d.payload);
+        }
         self.metas.push(PacketMeta {
             seq,
             ts,
@@ -97,40 +127,9 @@ impl Batch {
             sip,
             ip_len: d.ip_len as u32,
             agent: d.agent,
-            count_only: false,
+            count_only,
             off,
-            len: d.payload.len() as u32,
-        });
-    }
-
-    /// A payload-less copy of a packet, for its flow's worker to count (see `count_only`).
-    pub fn push_flow_count(
-        &mut self,
-        seq: u64,
-        ts: Ts,
-        d: &Decoded<'_>,
-        (key, forward, flow_hash): (FlowKey, bool, u64),
-    ) {
-        let off = self.data.len() as u32;
-        self.metas.push(PacketMeta {
-            seq,
-            ts,
-            src: d.src,
-            dst: d.dst,
-            sport: d.sport,
-            dport: d.dport,
-            transport: d.transport,
-            vlan: d.vlan,
-            tcp: d.tcp,
-            key,
-            forward,
-            flow_hash,
-            sip: false,
-            ip_len: d.ip_len as u32,
-            agent: d.agent,
-            count_only: true,
-            off,
-            len: 0,
+            len,
         });
     }
 

@@ -204,8 +204,9 @@ impl Correlator {
             return;
         };
         match origins.of(seq) {
-            Some(crate::base::origin::Origin::File(f)) => head.pcap_filename = Some(f.to_string()),
-            Some(crate::base::origin::Origin::Interface(i)) => head.in_iface = Some(i.to_string()),
+            // Shared, not copied: one name for every record of the file.
+            Some(crate::base::origin::Origin::File(f)) => head.pcap_filename = Some(f),
+            Some(crate::base::origin::Origin::Interface(i)) => head.in_iface = Some(i),
             None => {}
         }
     }

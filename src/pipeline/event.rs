@@ -80,6 +80,16 @@ impl Order {
         }
     }
 
+    /// The `idx`-th event a worker made of packet `seq` (phase 0, no key of its own).
+    pub fn packet(seq: u64, idx: u32) -> Order {
+        Order {
+            seq,
+            phase: 0,
+            key: 0,
+            idx,
+        }
+    }
+
     pub fn mark(seq: u64, tick: bool) -> Order {
         Order {
             seq,

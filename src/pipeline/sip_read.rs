@@ -80,7 +80,7 @@ impl SipReader {
         seen.frame_lens = seen
             .hits
             .iter()
-            .any(|&i| self.rules.get(i).is_some_and(|r| r.frame.is_some()))
+            .any(|&i| self.rules.get(i).is_some_and(|r| r.frame().is_some()))
             .then(|| crate::sip::frames::lengths(&view));
         seen.msg.fill(&view, ctx, seq);
         seen.extra_bytes = extra_bytes;

@@ -214,12 +214,7 @@ impl Worker {
                 Job::Expect { list, now } => self.expect.insert(&list, now),
                 Job::HepRtcp { seq, ctx, packets } => {
                     self.stats.rtcp_packets += 1;
-                    let order = Order {
-                        seq,
-                        phase: 0,
-                        key: 0,
-                        idx: 0,
-                    };
+                    let order = Order::packet(seq, 0);
                     self.push(order, EventKind::Rtcp { ctx, packets });
                     mark = mark.max(Order::mark(seq, false));
                 }
@@ -427,12 +422,7 @@ impl Worker {
                     hello.kind == crate::flow::tls::HelloKind::ServerHello,
                 );
                 if self.dtls_seen.len() < 65_536 && self.dtls_seen.insert(seen) {
-                    let order = Order {
-                        seq: m.seq,
-                        phase: 0,
-                        key: 0,
-                        idx: 0,
-                    };
+                    let order = Order::packet(m.seq, 0);
                     self.push(
                         order,
                         EventKind::Tls {
@@ -450,12 +440,7 @@ impl Worker {
                     return AppProto::Unknown;
                 }
                 self.stats.rtcp_packets += 1;
-                let order = Order {
-                    seq: m.seq,
-                    phase: 0,
-                    key: 0,
-                    idx: 0,
-                };
+                let order = Order::packet(m.seq, 0);
                 self.push(
                     order,
                     EventKind::Rtcp {
@@ -487,12 +472,7 @@ impl Worker {
             || expect.find((m.dst, m.dport), (m.src, m.sport)),
             &mut ended,
         );
-        let order = |idx| Order {
-            seq: m.seq,
-            phase: 0,
-            key: 0,
-            idx,
-        };
+        let order = |idx| Order::packet(m.seq, idx);
         let mut idx = 0u32;
         for e in ended {
             self.push(order(idx), EventKind::RtpEnd(Box::new(e)));
@@ -533,12 +513,7 @@ impl Worker {
     fn emit_sip(&mut self, m: &PacketMeta, idx: u32, bytes: &[u8]) {
         let kind = self.sip.read(ctx_of(m), m.seq, bytes);
         self.events.push(Event {
-            order: Order {
-                seq: m.seq,
-                phase: 0,
-                key: 0,
-                idx,
-            },
+            order: Order::packet(m.seq, idx),
             kind,
         });
     }
@@ -589,12 +564,7 @@ impl Worker {
                 _ => {}
             }
             self.events.push(Event {
-                order: Order {
-                    seq: m.seq,
-                    phase: 0,
-                    key: 0,
-                    idx: idx as u32,
-                },
+                order: Order::packet(m.seq, idx as u32),
                 kind,
             });
         }

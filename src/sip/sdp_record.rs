@@ -75,27 +75,37 @@ pub struct SdpRecord {
     pub media_descriptions: Vec<MediaDescription>,
 }
 
-/// `s` cut to [`MAX_VALUE`] bytes at a character boundary, as an owned string (lossy UTF-8).
-fn text(v: &[u8]) -> String {
-    let s = String::from_utf8_lossy(v);
-    let mut end = s.len().min(MAX_VALUE);
-    while !s.is_char_boundary(end) {
-        end -= 1;
+/// `parts` joined and cut to [`MAX_VALUE`] bytes at a character boundary: one allocation.
+fn joined(parts: &[&str]) -> String {
+    let mut out =
+        String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>().min(MAX_VALUE));
+    for p in parts {
+        let room = MAX_VALUE - out.len();
+        let mut end = p.len().min(room);
+        while !p.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.push_str(&p[..end]);
+        if end < p.len() {
+            break;
+        }
     }
-    s[..end].to_string()
+    out
+}
+
+/// A value as an owned string (lossy UTF-8), cut to [`MAX_VALUE`] bytes.
+fn text(v: &[u8]) -> String {
+    joined(&[&String::from_utf8_lossy(v)])
 }
 
 /// An `a=` line's text with its secret cut (see [`attribute_value`]).
 fn attribute(v: &[u8]) -> String {
     let s = String::from_utf8_lossy(v);
-    let (name, value) = match s.split_once(':') {
-        Some((n, v)) => (n, Some(v)),
-        None => (&*s, None),
-    };
-    match (value, attribute_value(name, value)) {
-        (None, _) => text(name.as_bytes()),
-        (Some(_), Some(kept)) => text(format!("{name}:{kept}").as_bytes()),
-        (Some(_), None) => text(format!("{name}:").as_bytes()),
+    match s.split_once(':') {
+        Some((name, value)) => {
+            joined(&[name, ":", attribute_value(name, Some(value)).unwrap_or("")])
+        }
+        None => joined(&[&s]),
     }
 }
 
@@ -104,8 +114,8 @@ fn attribute(v: &[u8]) -> String {
 fn encryption_key(v: &[u8]) -> String {
     let s = String::from_utf8_lossy(v);
     match s.split_once(':') {
-        Some((method, _)) => text(format!("{method}:").as_bytes()),
-        None => text(s.as_bytes()),
+        Some((method, _)) => joined(&[method, ":"]),
+        None => joined(&[&s]),
     }
 }
 

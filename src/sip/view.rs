@@ -51,18 +51,15 @@ impl<'m, 'a> View<'m, 'a> {
         super::frames::frame(self.raw, self.msg, kind)
     }
 
-    /// Whether the message says its body is SDP (`Content-Type: application/sdp`).
+    /// Whether the message says its body is SDP (`Content-Type: application/sdp`, parameters
+    /// allowed): for the media summary, the `sdp` record and the `sdp.*` rule buffers alike.
     pub fn is_sdp(&self) -> bool {
-        self.msg
-            .headers
-            .iter()
-            .filter(|h| h.name == HeaderName::ContentType)
-            .any(|h| {
-                h.value
-                    .as_bytes()
-                    .windows(15)
-                    .any(|w| w.eq_ignore_ascii_case(b"application/sdp"))
-            })
+        self.msg.content_type().is_some_and(|c| {
+            c.trim_start()
+                .as_bytes()
+                .get(..15)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"application/sdp"))
+        })
     }
 
     /// The Request-URI, parsed (once).

@@ -264,8 +264,6 @@ pub struct Rule {
     pub references: Vec<String>,
     /// `metadata` key/value pairs, in order (Suricata writes them as `alert.metadata`).
     pub metadata: Vec<(String, String)>,
-    /// The first `frame:` the rule inspects: its alerts say which frame (Suricata's `frame`).
-    pub frame: Option<crate::sip::frames::FrameKind>,
     pub threshold: Option<Threshold>,
     /// `target:src_ip`: the packet's source is the target of the alert (`alert.target`), its
     /// destination the actor (`alert.source`); otherwise the other way round.
@@ -301,6 +299,14 @@ impl Rule {
     /// The sticky buffers and their matches.
     pub fn groups(&self) -> &[Group] {
         &self.groups
+    }
+
+    /// The first `frame:` the rule inspects: its alerts say which frame (Suricata's `frame`).
+    pub fn frame(&self) -> Option<crate::sip::frames::FrameKind> {
+        self.groups.iter().find_map(|g| match g.buffer {
+            Buffer::Frame(k) => Some(k),
+            _ => None,
+        })
     }
 
     /// The header's protocol.

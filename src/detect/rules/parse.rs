@@ -447,7 +447,6 @@ impl RuleParser<'_, '_> {
             bidirectional: bidir,
             flow,
             dsize: b.dsize,
-            frame: b.frame,
             methods: b.methods,
             stat_codes: b.stat_codes,
             groups: b.groups,
@@ -832,7 +831,6 @@ impl RuleParser<'_, '_> {
                 };
                 match crate::sip::frames::FrameKind::from_name(v) {
                     Some(kind) => {
-                        b.frame.get_or_insert(kind);
                         self.start_buffer(off, b, Buffer::Frame(kind));
                     }
                     None => self.skip(Skip(format!("frame '{v}' is not a SIP frame"))),
@@ -1043,7 +1041,6 @@ struct Builder {
     target_is_src: bool,
     threshold: Option<Threshold>,
     dsize: Option<LenOp>,
-    frame: Option<crate::sip::frames::FrameKind>,
     methods: Vec<String>,
     stat_codes: Vec<StatCode>,
     groups: Vec<Group>,

@@ -271,7 +271,7 @@ alert sip any any -> any any (frame:response.line; content:"SIP/2.0 200"; starts
     assert_eq!(hits(&s, INVITE, Transport::Udp), vec![1, 2, 4]);
     assert_eq!(hits(&s, OK, Transport::Udp), vec![5, 6]);
     assert_eq!(
-        s.by_sid(3).unwrap().frame,
+        s.by_sid(3).unwrap().frame(),
         Some(crate::sip::frames::FrameKind::RequestHeaders)
     );
     let e = RuleSet::parse_str(
