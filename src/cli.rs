@@ -265,6 +265,29 @@ pub struct RunOptions {
     #[arg(long, default_value_t = 20_000, value_name = "N",
           value_parser = clap::value_parser!(u64).range(16..=100_000_000))]
     pub max_streams: u64,
+    /// Keep the packets behind every alert as pcap files in DIR (made mode 0700; files mode
+    /// 0600: they hold what the capture holds, keys and credentials included). An alert names
+    /// its file in `evidence.pcap`. Off by default.
+    #[arg(long, value_name = "DIR")]
+    pub pcap_dir: Option<PathBuf>,
+    /// With --pcap-dir: also one file per call with its SIP and RTP, named in the call
+    /// record's `call.pcap` (as VoIPmonitor keeps calls).
+    #[arg(long, requires = "pcap_dir")]
+    pub pcap_calls: bool,
+    /// Packets kept per address for alerts on rates (floods, scans, brute force): the last N
+    /// to or from the offender before the alert.
+    #[arg(long, default_value_t = 64, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub pcap_sample: u64,
+    /// Size of one evidence file at most, in MiB (later packets are left out, counted).
+    #[arg(long, default_value_t = 64, value_name = "MIB",
+          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub pcap_max_file_mib: u64,
+    /// Size of the evidence folder at most, in MiB: the oldest files are removed first
+    /// (counted). SIGHUP makes the sensor account for the folder again.
+    #[arg(long, default_value_t = 1024, value_name = "MIB",
+          value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+    pub pcap_max_total_mib: u64,
     /// Become this user once the capture, the EVE file and the metrics socket are open (as
     /// root: drops root; the EVE file's folder must be writable by the user for SIGHUP reopens).
     #[arg(long, value_name = "NAME")]

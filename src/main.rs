@@ -53,10 +53,11 @@ fn main() -> ExitCode {
 
 /// On SIGHUP, load the rules folder again (in a thread of its own, so capture never waits) and
 /// hand the result to the correlator, which swaps it in without losing detector state.
-/// SIGHUP also asks the correlator to reopen the EVE file (`reopen`), for logrotate.
+/// SIGHUP also asks the correlator to reopen the EVE file and to account for the evidence
+/// folder again (`reopen`), for logrotate and rotation scripts.
 fn watch_sighup(
     dir: Option<RuleFolders>,
-    reopen: Arc<AtomicBool>,
+    reopen: [Arc<AtomicBool>; 2],
     stop: Arc<AtomicBool>,
 ) -> Result<crossbeam_channel::Receiver<voip_sentinel::detect::policy::Reload>> {
     let hup = Arc::new(AtomicBool::new(false));
@@ -68,7 +69,9 @@ fn watch_sighup(
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 if hup.swap(false, Ordering::Relaxed) {
-                    reopen.store(true, Ordering::Relaxed);
+                    for flag in &reopen {
+                        flag.store(true, Ordering::Relaxed);
+                    }
                     if let Some(dir) = &dir {
                         let t = Instant::now();
                         let result = Policy::load(dir);
@@ -251,11 +254,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     let output_failed = Arc::new(AtomicBool::new(false));
     let reopen = Arc::new(AtomicBool::new(false));
+    let rescan = Arc::new(AtomicBool::new(false));
     let reload = Some(watch_sighup(
         rules_dir,
-        Arc::clone(&reopen),
+        [Arc::clone(&reopen), Arc::clone(&rescan)],
         Arc::clone(&stop),
     )?);
+    if let Some(dir) = &run.pcap_dir {
+        let mut e = voip_sentinel::output::evidence::EvidenceConfig::new(dir.clone());
+        e.calls = run.pcap_calls;
+        e.sample = run.pcap_sample as usize;
+        e.max_file = run.pcap_max_file_mib.saturating_mul(1 << 20);
+        e.max_total = run.pcap_max_total_mib.saturating_mul(1 << 20);
+        e.rescan = Some(Arc::clone(&rescan));
+        // Made (mode 0700) and checked now: an unusable folder is one clear error at start.
+        voip_sentinel::output::evidence::Evidence::open(e.clone())
+            .with_context(|| format!("cannot use the evidence folder {}", dir.display()))?;
+        cfg.correlator.evidence = Some(e.clone());
+        cfg.evidence = Some(e);
+    }
     if run.eve.as_os_str() != "-" {
         cfg.correlator.eve_reopen = Some((Arc::clone(&reopen), run.eve.clone()));
     }

@@ -48,6 +48,32 @@ impl LinkType {
             _ => None,
         }
     }
+
+    /// The LINKTYPE value a pcap file written with these frames declares.
+    pub fn dlt(self) -> u32 {
+        match self {
+            LinkType::Ethernet => 1,
+            LinkType::LinuxSll => 113,
+            LinkType::LinuxSll2 => 276,
+            LinkType::Null => 0,
+            LinkType::Loop => 108,
+            LinkType::Raw => 101,
+            LinkType::Ipv4 => 228,
+            LinkType::Ipv6 => 229,
+        }
+    }
+}
+
+/// A captured frame as it was on the wire (link header included), kept as evidence: the
+/// packets behind an alert or a call are written to pcap files from these (`--pcap-dir`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireFrame {
+    /// Capture time.
+    pub ts: Ts,
+    pub link: LinkType,
+    /// The frame's length on the wire (more than `bytes` when the snap length cut it).
+    pub orig_len: u32,
+    pub bytes: Vec<u8>,
 }
 
 /// The transport protocol of a packet.

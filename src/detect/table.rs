@@ -64,6 +64,15 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
         }
     }
 
+    /// Remove the least recently seen key (counted as an eviction): for tables bounded by
+    /// something other than their key count, such as bytes.
+    pub fn pop_oldest(&mut self) -> Option<(K, V)> {
+        let (_, k) = self.order.pop_first()?;
+        let slot = self.map.remove(&k)?;
+        self.evictions += 1;
+        Some((k, slot.v))
+    }
+
     /// The value of `k` (created by `make` if absent, evicting the least recently seen key when
     /// the table is full), marked as seen at `now`.
     pub fn touch(&mut self, k: K, now: Ts, make: impl FnOnce() -> V) -> &mut V {

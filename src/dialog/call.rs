@@ -84,6 +84,10 @@ pub struct CallInfo {
     /// One call, several legs, whose messages all count in `messages`.
     #[serde(skip_serializing_if = "one_or_none", default)]
     pub legs: Vec<Leg>,
+    /// The call's own pcap file (its SIP and RTP), relative to the evidence folder, when
+    /// `--pcap-calls` wrote one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pcap: Option<String>,
 }
 
 /// One hop of a call's initial INVITE, in the style of an EVE record's addresses.
@@ -482,6 +486,14 @@ impl Calls {
     ///
     /// A call that announced both endpoints wins; then the newest open call that announced the
     /// destination, then the source.
+    /// Whether `call_id` is a call still being tracked (not yet written, or written and
+    /// waiting for its streams to end): its packets belong in its pcap file.
+    pub fn tracks(&self, call_id: &str) -> bool {
+        self.table
+            .get(call_id)
+            .is_some_and(|c| c.done_at.is_none() || c.held.is_some())
+    }
+
     pub fn attach_stream(&mut self, dst: (IpAddr, u16), src: (IpAddr, u16)) -> Option<String> {
         let open = |id: &String| {
             self.table

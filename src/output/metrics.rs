@@ -135,7 +135,7 @@ pub const WIRE_KINDS: [&str; 3] = ["plaintext", "encrypted", "unknown"];
 pub const ATTRIBUTED: [&str; 2] = ["yes", "no"];
 
 /// Values of the `table` label of `state_entries` and `state_evictions_total`.
-pub const STATE_TABLES: [&str; 11] = [
+pub const STATE_TABLES: [&str; 12] = [
     "tcp_flows",
     "flows",
     "transaction_numbering",
@@ -147,6 +147,7 @@ pub const STATE_TABLES: [&str; 11] = [
     "detectors",
     "rule_thresholds",
     "duplicate_filter",
+    "evidence",
 ];
 
 /// Values of the `result` label of `rules_reloads_total`.
@@ -282,6 +283,12 @@ pub struct Metrics {
     pub rules_skipped: IntGauge,
     pub rules_reloads_total: IntCounterVec,
     pub rules_reload_duration_seconds: prometheus::Gauge,
+
+    // Evidence (`--pcap-dir`).
+    pub evidence_files_total: IntCounterVec,
+    pub evidence_files_removed_total: IntCounter,
+    pub evidence_folder_bytes: IntGauge,
+    pub evidence_write_errors_total: IntCounter,
 
     // The sensor's own outputs.
     pub output_write_errors_total: IntCounter,
@@ -575,6 +582,27 @@ impl Metrics {
             .expect("valid gauge"),
         );
 
+        let evidence_files_total = b.counter_vec(
+            "evidence_files_total",
+            "Pcap files written to the evidence folder (--pcap-dir), by kind: the packets behind an alert, or a whole call (--pcap-calls).",
+            &["kind"],
+        );
+        for k in ["alert", "call"] {
+            evidence_files_total.with_label_values(&[k]);
+        }
+        let evidence_files_removed_total = b.counter(
+            "evidence_files_removed_total",
+            "Evidence files removed, oldest first, to keep the folder under --pcap-max-total.",
+        );
+        let evidence_folder_bytes = b.gauge(
+            "evidence_folder_bytes",
+            "Bytes of the finished pcap files in the evidence folder.",
+        );
+        let evidence_write_errors_total = b.counter(
+            "evidence_write_errors_total",
+            "Evidence files or packets that could not be written.",
+        );
+
         let output_write_errors_total = b.counter(
             "output_write_errors_total",
             "Records that could not be written (EVE file or stdout); each is lost.",
@@ -585,6 +613,10 @@ impl Metrics {
         );
 
         Arc::new(Metrics {
+            evidence_files_total,
+            evidence_files_removed_total,
+            evidence_folder_bytes,
+            evidence_write_errors_total,
             output_write_errors_total,
             http_connections_evicted_total,
             rules_loaded,
@@ -733,7 +765,7 @@ mod tests {
             .with_label_values(&["2001", "accepted"])
             .inc();
         let names = m.all_metric_names();
-        assert_eq!(names.len(), 44, "{names:?}");
+        assert_eq!(names.len(), 48, "{names:?}");
         let unique: BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names");
         let text = m.encode();

@@ -1,9 +1,10 @@
 //! Output: every record the other stages made is written here ([`writer`], as EVE JSON lines
 //! by [`eve`]), with what goes wrong said and counted ([`loss`]); the Prometheus metrics
-//! ([`metrics`]) and the HTTP server that exposes them ([`http`]); the replay's progress line
-//! ([`progress`]).
+//! ([`metrics`]) and the HTTP server that exposes them ([`http`]); the packets behind alerts
+//! and calls as pcap files ([`evidence`]); the replay's progress line ([`progress`]).
 
 pub mod eve;
+pub mod evidence;
 pub mod http;
 pub mod loss;
 pub mod metrics;

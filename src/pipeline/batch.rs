@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use crate::base::packet::{HepAgent, Transport};
+use crate::base::packet::{HepAgent, LinkType, Transport, WireFrame};
 use crate::base::time::Ts;
 use crate::decode::{Decoded, TcpInfo};
 use crate::flow::FlowKey;
@@ -39,9 +39,15 @@ pub struct PacketMeta {
     /// Only to be counted on its flow: a SIP datagram is parsed by whichever worker's turn it
     /// is, and counted by its flow's worker through this payload-less copy.
     pub count_only: bool,
+    /// The whole frame was copied too (after the payload in the slab), as evidence for
+    /// `--pcap-dir`: its length, length on the wire and link type.
+    frame: Option<(u32, u32, LinkType)>,
     off: u32,
     len: u32,
 }
+
+/// A captured frame handed to the batch as evidence: link type, bytes, length on the wire.
+pub type FrameIn<'a> = Option<(LinkType, &'a [u8], u32)>;
 
 /// A batch of packets for one worker.
 pub struct Batch {
@@ -78,8 +84,9 @@ impl Batch {
         d: &Decoded<'_>,
         keys: (FlowKey, bool, u64),
         sip: bool,
+        frame: FrameIn<'_>,
     ) {
-        self.push_meta(seq, ts, d, keys, sip, false);
+        self.push_meta(seq, ts, d, keys, sip, false, frame);
     }
 
     /// A payload-less copy of a packet, for its flow's worker to count (see `count_only`).
@@ -90,9 +97,10 @@ impl Batch {
         d: &Decoded<'_>,
         keys: (FlowKey, bool, u64),
     ) {
-        self.push_meta(seq, ts, d, keys, false, true);
+        self.push_meta(seq, ts, d, keys, false, true, None);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push_meta(
         &mut self,
         seq: u64,
@@ -101,6 +109,7 @@ impl Batch {
         (key, forward, flow_hash): (FlowKey, bool, u64),
         sip: bool,
         count_only: bool,
+        frame: FrameIn<'_>,
     ) {
         let off = self.data.len() as u32;
         let len = if count_only {
@@ -111,6 +120,10 @@ impl Batch {
         if !count_only {
             self.data.extend_from_slice(d.payload);
         }
+        let frame = frame.map(|(link, bytes, orig)| {
+            self.data.extend_from_slice(bytes);
+            (bytes.len() as u32, orig, link)
+        });
         self.metas.push(PacketMeta {
             seq,
             ts,
@@ -128,6 +141,7 @@ impl Batch {
             ip_len: d.ip_len as u32,
             agent: d.agent,
             count_only,
+            frame,
             off,
             len,
         });
@@ -136,6 +150,23 @@ impl Batch {
     /// The payload of a packet of this batch.
     pub fn payload(&self, m: &PacketMeta) -> &[u8] {
         &self.data[m.off as usize..(m.off + m.len) as usize]
+    }
+
+    /// The captured frame of a packet, when evidence is kept (a copy the worker may hold on to).
+    pub fn frame(&self, m: &PacketMeta) -> Option<WireFrame> {
+        let (flen, orig_len, link) = m.frame?;
+        let start = (m.off + m.len) as usize;
+        Some(WireFrame {
+            ts: m.ts,
+            link,
+            orig_len,
+            bytes: self.data[start..start + flen as usize].to_vec(),
+        })
+    }
+
+    /// Whether a packet's frame was kept as evidence.
+    pub fn has_frame(m: &PacketMeta) -> bool {
+        m.frame.is_some()
     }
 
     /// Empty the batch, keeping its capacity.

@@ -30,6 +30,8 @@ pub struct CorrelatorConfig {
     pub give_up: Option<crate::output::writer::GiveUp>,
     /// The record types to write (`--eve-types`); all when none.
     pub eve_types: Option<Vec<String>>,
+    /// Pcap files of the packets behind alerts and calls (`--pcap-dir`).
+    pub evidence: Option<crate::output::evidence::EvidenceConfig>,
 }
 
 fn method_counts<S: serde::Serializer>(m: &BTreeMap<String, u64>, s: S) -> Result<S::Ok, S::Error> {
@@ -98,6 +100,9 @@ pub struct CorrelatorStats {
     /// record's `state`).
     #[serde(skip)]
     pub state: BTreeMap<&'static str, crate::detect::TableStats>,
+    /// What the evidence folder got (`--pcap-dir`).
+    #[serde(skip)]
+    pub evidence: Option<crate::output::evidence::EvidenceStats>,
 }
 
 /// A `tls` record: a TLS or DTLS hello seen in clear (version, SNI, ALPN), as Suricata's
@@ -128,6 +133,7 @@ struct Published {
     tx_evicted: u64,
     calls_evicted: u64,
     numbering_evicted: u64,
+    evidence: crate::output::evidence::EvidenceStats,
 }
 
 pub struct Correlator {
@@ -148,6 +154,8 @@ pub struct Correlator {
     origins: Option<Arc<crate::base::origin::Origins>>,
     /// The transaction number of the message being handled (for its alerts' `tx_id`).
     tx_id: Option<u64>,
+    /// The packets behind alerts and calls, as pcap files (`--pcap-dir`).
+    evidence: Option<crate::output::evidence::Evidence>,
 }
 
 impl Correlator {
@@ -169,7 +177,14 @@ impl Correlator {
         let mut out = RecordWriter::new(out, metrics.clone(), cfg.eve_reopen.clone());
         out.give_up_after(cfg.give_up.clone());
         out.eve.types.clone_from(&cfg.eve_types);
+        // The folder was checked at startup; if it has gone since, the run goes on without.
+        let evidence = cfg.evidence.clone().and_then(|e| {
+            crate::output::evidence::Evidence::open(e)
+                .map_err(|e| eprintln!("voip-sentinel: evidence folder: {e}"))
+                .ok()
+        });
         Correlator {
+            evidence,
             out,
             metrics,
             recycle,
@@ -232,6 +247,7 @@ impl Correlator {
                     extra_bytes,
                     long_method,
                     frame_lens,
+                    frames,
                 } = &*seen;
                 let method = long_method.as_deref().or(msg.method.as_deref());
                 self.advance(msg.ctx.ts);
@@ -239,13 +255,20 @@ impl Correlator {
                     self.detect.on_extra_message(&msg.ctx, n);
                 }
                 self.count(msg, method);
+                if let Some(ev) = &mut self.evidence {
+                    let ends = (msg.ctx.src, msg.ctx.dst);
+                    ev.on_sip(msg.call_id.as_deref(), ends, frames, msg.ctx.ts);
+                }
                 self.detect.signatures(msg, method, hits, *frame_lens);
-                self.on_msg(msg);
+                self.on_msg(msg, frames);
                 // A full pool: the workers have enough; this one is freed.
                 let _ = self.recycle.try_send(seen);
             }
-            EventKind::SipError { ctx, kind } => {
+            EventKind::SipError { ctx, kind, frames } => {
                 self.advance(ctx.ts);
+                if let Some(ev) = &mut self.evidence {
+                    ev.on_sip(None, (ctx.src, ctx.dst), &frames, ctx.ts);
+                }
                 *self.stats.parse_errors.entry(kind.to_string()).or_insert(0) += 1;
                 self.parse_event(kind);
                 self.detect.on_parse_error(&ctx, kind);
@@ -275,6 +298,12 @@ impl Correlator {
             EventKind::Flow(mut rec) => {
                 self.stamp(&mut rec.head, Some(rec.first_seq));
                 self.out.record("flow", &*rec);
+            }
+            EventKind::MediaFrame { ctx, ssrc, frame } => {
+                if let (Some(ev), Some(id)) = (&mut self.evidence, self.dialogs.call_of(&ctx, ssrc))
+                {
+                    ev.call_media(id, &frame);
+                }
             }
             EventKind::Rtcp { ctx, packets } => self.dialogs.rtcp.on_packets(ctx.ts, &packets),
             EventKind::Tls { ctx, hello, dtls } => {
@@ -320,6 +349,9 @@ impl Correlator {
                 self.advance(now);
                 self.dialogs.expire_transactions(self.now);
                 self.detect.expire(self.now);
+                if let Some(ev) = &mut self.evidence {
+                    ev.tick(self.now);
+                }
                 self.injection_checks();
                 self.out.reopen_if_asked();
                 self.publish();
@@ -334,6 +366,9 @@ impl Correlator {
                 self.detect.flush();
                 self.dialogs.flush();
                 self.write_out();
+                if let Some(ev) = &mut self.evidence {
+                    ev.finish();
+                }
                 self.publish();
                 self.out.flush();
             }
@@ -414,13 +449,19 @@ impl Correlator {
 
     /// One message through the stages: its transaction, detection, then (unless it is a
     /// retransmission) its registration and call; then what they made is written.
-    fn on_msg(&mut self, m: &Msg) {
+    fn on_msg(&mut self, m: &Msg, frames: &[Arc<crate::base::packet::WireFrame>]) {
         let seen = self.dialogs.transaction(m);
         self.tx_id = self.dialogs.tx.last_tx_id;
         let retransmission = seen == Seen::Retransmission;
         self.detect.on_message(m, retransmission);
         if !retransmission {
             self.dialogs.on_message(m);
+        }
+        // Into the call's own file before its record (written below) closes it.
+        if let (Some(ev), Some(id)) = (&mut self.evidence, m.call_id.as_deref()) {
+            if ev.records_calls() {
+                ev.call_sip(id, frames, self.dialogs.calls.tracks(id), m.ctx.ts);
+            }
         }
         self.write_out();
         self.tx_id = None;
@@ -439,7 +480,10 @@ impl Correlator {
         for r in self.detect.devices.drain(..) {
             self.out.record("device", &r);
         }
-        for r in self.dialogs.call_out.drain(..) {
+        for mut r in self.dialogs.call_out.drain(..) {
+            if let Some(ev) = &mut self.evidence {
+                ev.call_ended(&mut r, self.now);
+            }
             self.out.call(&r);
         }
         for e in std::mem::take(&mut self.dialogs.calls.exposures) {
@@ -461,6 +505,9 @@ impl Correlator {
             let decision = self.detect.admit(&mut a, self.now);
             if decision == crate::detect::gate::Decision::Write {
                 *self.stats.alerts.entry(a.alert.signature_id).or_insert(0) += 1;
+                if let Some(ev) = &mut self.evidence {
+                    ev.alert(&mut a, self.now);
+                }
             }
             self.out.alert(&a, decision);
         }
@@ -520,7 +567,9 @@ impl Correlator {
         mx.state_evictions_total
             .with_label_values(&["rule_thresholds"])
             .inc_by(window_evictions - p.rule_window_evictions);
+        let evidence = std::mem::take(&mut p.evidence);
         *p = Published {
+            evidence,
             detector_evictions: evictions,
             rule_window_evictions: window_evictions,
             retransmissions: txs.retransmissions,
@@ -531,6 +580,27 @@ impl Correlator {
             calls_evicted: cs.evicted,
             numbering_evicted: txs.numbering_evicted,
         };
+        if let Some(ev) = &self.evidence {
+            let now = ev.stats();
+            let was = std::mem::replace(&mut p.evidence, now.clone());
+            mx.evidence_files_total
+                .with_label_values(&["alert"])
+                .inc_by(now.alert_files - was.alert_files);
+            mx.evidence_files_total
+                .with_label_values(&["call"])
+                .inc_by(now.call_files - was.call_files);
+            mx.evidence_files_removed_total
+                .inc_by(now.files_removed - was.files_removed);
+            mx.evidence_write_errors_total
+                .inc_by(now.write_errors - was.write_errors);
+            mx.evidence_folder_bytes.set(now.folder_bytes as i64);
+            mx.state_entries
+                .with_label_values(&["evidence"])
+                .set(now.held_keys as i64);
+            mx.state_evictions_total
+                .with_label_values(&["evidence"])
+                .inc_by(now.held_evictions - was.held_evictions);
+        }
         for (outcome, n) in &self.dialogs.registrations {
             let before = self
                 .published_registrations
@@ -563,6 +633,12 @@ impl Correlator {
             ("rtcp_sources", t(rtcp.len(), rtcp.max(), rtcp.evicted)),
         ]);
         self.detect.state_tables(&mut out);
+        if let Some(ev) = &self.evidence {
+            let s = ev.stats();
+            // Bounded by bytes: as many keys as the budget holds at the least a key costs.
+            let cap = ev.max_keys();
+            out.insert("evidence", t(s.held_keys as usize, cap, s.held_evictions));
+        }
         out
     }
 
@@ -600,6 +676,7 @@ impl Correlator {
         s.records = self.out.eve.written.clone();
         s.output_errors = self.out.eve.errors;
         s.output_closed = self.out.eve.closed;
+        s.evidence = self.evidence.as_ref().map(|e| e.stats());
         s
     }
 

@@ -2,7 +2,9 @@
 //! events from the workers to the correlator.
 
 use super::batch::Batch;
-use crate::base::packet::PacketCtx;
+use std::sync::Arc;
+
+use crate::base::packet::{PacketCtx, WireFrame};
 use crate::base::time::Ts;
 
 /// A job for a worker. Control messages travel the same queue as packets, so a worker sees
@@ -112,8 +114,19 @@ pub enum EventKind {
     /// One whole SIP message (a UDP datagram, or one message framed out of a TCP stream),
     /// parsed by the worker.
     Sip(Box<SipSeen>),
-    /// A SIP message that did not parse: the reason (`ParseEventKind::as_str`).
-    SipError { ctx: PacketCtx, kind: &'static str },
+    /// A SIP message that did not parse: the reason (`ParseEventKind::as_str`), and its
+    /// frames when evidence is kept.
+    SipError {
+        ctx: PacketCtx,
+        kind: &'static str,
+        frames: Vec<Arc<WireFrame>>,
+    },
+    /// The frame of an RTP packet, for the pcap file of its call (`--pcap-calls`).
+    MediaFrame {
+        ctx: PacketCtx,
+        ssrc: u32,
+        frame: Arc<WireFrame>,
+    },
     /// A TCP stream that looked like SIP could not be framed (the named problem); bytes were skipped.
     SipFraming { ctx: PacketCtx, kind: &'static str },
     /// An RTP stream began (its first packet, or the second of an unannounced one).
@@ -177,4 +190,7 @@ pub struct SipSeen {
     pub long_method: Option<String>,
     /// Lengths of the message's frames (pdu, line, headers, body), when a `frame:` rule hit.
     pub frame_lens: Option<[u32; 4]>,
+    /// The captured frames that carried the message, when evidence is kept (`--pcap-dir`):
+    /// one for a datagram; over TCP, the segments since the previous message ended.
+    pub frames: Vec<Arc<WireFrame>>,
 }

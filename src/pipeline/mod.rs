@@ -27,6 +27,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
+use crate::base::packet::Transport;
 use crate::base::time::Ts;
 use crate::capture::SourceEvent;
 use crate::decode::{DecodeError, Decoder, DefragConfig, DefragStats};
@@ -70,6 +71,8 @@ pub struct PipelineConfig {
     pub metrics: Option<std::sync::Arc<crate::output::metrics::Metrics>>,
     /// HEP listener: take only packets whose auth key is this (`--hep-password`).
     pub hep_password: Option<Vec<u8>>,
+    /// Keep the packets behind alerts and calls as pcap files (`--pcap-dir`).
+    pub evidence: Option<crate::output::evidence::EvidenceConfig>,
 }
 
 impl Default for PipelineConfig {
@@ -86,6 +89,7 @@ impl Default for PipelineConfig {
             watchdog: None,
             metrics: None,
             hep_password: None,
+            evidence: None,
         }
     }
 }
@@ -128,6 +132,8 @@ pub struct Dispatcher {
     /// Which file or interface the packets come from, by capture position (shared with the
     /// correlator, which names them in records).
     origins: std::sync::Arc<crate::base::origin::Origins>,
+    /// Frames are copied beside their payloads, as evidence (`--pcap-dir`).
+    frames: bool,
 }
 
 impl Dispatcher {
@@ -203,10 +209,13 @@ impl Dispatcher {
         let seq = self.arrived(ts, orig_len);
         let workers = self.tx.len();
         let (pending, turn, hep) = (&mut self.pending, &mut self.route, &mut self.stats.hep);
-        let placed = self
-            .decoder
-            .decode(link, data, ts)
-            .map(|d| place(pending, turn, hep, workers, (seq, ts), &d, None));
+        let frames = self.frames;
+        let placed = self.decoder.decode(link, data, ts).map(|d| {
+            // A datagram reassembled from fragments is not one frame: none is kept for it.
+            let whole = frames && within(d.payload, data);
+            let frame = whole.then_some((link, data, orig_len));
+            place(pending, turn, hep, workers, (seq, ts), &d, None, frame)
+        });
         self.placed(placed);
     }
 
@@ -216,7 +225,7 @@ impl Dispatcher {
         let workers = self.tx.len();
         let (pending, turn, hep) = (&mut self.pending, &mut self.route, &mut self.stats.hep);
         let placed = crate::decode::hep_message(data, self.hep_password.as_deref())
-            .map(|d| place(pending, turn, hep, workers, (seq, ts), &d, Some(peer)));
+            .map(|d| place(pending, turn, hep, workers, (seq, ts), &d, Some(peer), None));
         if let Err(e) = &placed {
             let outcome = match e {
                 DecodeError::HepAuth => "bad_auth",
@@ -607,9 +616,16 @@ enum Placed {
     Dropped,
 }
 
+/// Whether `part` lies within `whole` (a payload within its frame, not reassembled elsewhere).
+fn within(part: &[u8], whole: &[u8]) -> bool {
+    let (p, w) = (part.as_ptr_range(), whole.as_ptr_range());
+    p.start >= w.start && p.end <= w.end
+}
+
 /// Put a decoded packet into its worker's pending batch (a HEP copy is counted for its agent,
 /// named by `peer` when it has no capture id). A free function over the fields it needs,
 /// because `d` may borrow the decoder (a reassembled datagram).
+#[allow(clippy::too_many_arguments)]
 fn place(
     pending: &mut [Batch],
     route: &mut Route,
@@ -618,12 +634,12 @@ fn place(
     (seq, ts): (u64, Ts),
     d: &crate::decode::Decoded<'_>,
     peer: Option<std::net::SocketAddr>,
+    frame: batch::FrameIn<'_>,
 ) -> Placed {
     if d.rtcp_json {
         return hep_rtcp(hep, workers, (seq, ts), d, peer);
     }
-    let sip = d.transport == crate::base::packet::Transport::Udp
-        && crate::sip::parser::looks_like_sip(d.payload);
+    let sip = d.transport == Transport::Udp && crate::sip::parser::looks_like_sip(d.payload);
     let duplicate = route.dedup.is_duplicate(ts, d, sip);
     if let Some(agent) = &d.agent {
         let outcome = if duplicate { "duplicate" } else { "accepted" };
@@ -649,7 +665,9 @@ fn place(
         worker_of(hash, workers)
     };
     let at = agent_time(ts, d);
-    pending[worker].push(seq, at, d, (key, forward, hash), sip);
+    // Evidence: the frames of signalling, and of media only for the calls' own files.
+    let frame = frame.filter(|_| sip || d.transport != Transport::Udp || route.media_frames);
+    pending[worker].push(seq, at, d, (key, forward, hash), sip, frame);
     let counted_by = (sip && route.flows && d.agent.is_none()).then(|| {
         let w = worker_of(hash, workers);
         pending[w].push_flow_count(seq, at, d, (key, forward, hash));
@@ -715,6 +733,8 @@ struct Route {
     sip_turn: u64,
     /// Flow records are written: a SIP datagram is also counted by its flow's worker.
     flows: bool,
+    /// The frames of media are kept too (`--pcap-calls`).
+    media_frames: bool,
     dedup: dedup::Dedup,
 }
 
@@ -865,11 +885,13 @@ where
         route: Route {
             sip_turn: 0,
             flows: cfg.worker.flows.is_some(),
+            media_frames: cfg.evidence.as_ref().is_some_and(|e| e.calls),
             dedup: dedup::Dedup::default(),
         },
         reload,
         hep_password: cfg.hep_password.clone(),
         origins,
+        frames: cfg.evidence.is_some(),
     };
     source(&mut d, stop);
     let (capture, defrag) = d.finish();

@@ -86,6 +86,9 @@ struct StatsBody<'a> {
     hep: Option<HepBody>,
     /// The correlator's capped tables (entries, cap, evictions) at the end.
     state: &'a BTreeMap<&'static str, crate::detect::TableStats>,
+    /// The evidence folder (`--pcap-dir`; absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<&'a crate::output::evidence::EvidenceStats>,
     rules: RulesBody<'a>,
     memory: MemoryBody,
 }
@@ -343,6 +346,7 @@ pub fn stats_record(s: &RunStats, kernel: Option<KernelStats>) -> impl Serialize
                 reinvites: c.reinvites,
             },
             state: &s.correlator.state,
+            evidence: s.correlator.evidence.as_ref(),
             rules: RulesBody {
                 dir: s.correlator.rules_dirs.first().map(String::as_str),
                 overrides: s.correlator.rules_dirs.get(1..).unwrap_or_default(),

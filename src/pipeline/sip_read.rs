@@ -48,6 +48,7 @@ impl SipReader {
                 return EventKind::SipError {
                     ctx,
                     kind: e.kind.as_str(),
+                    frames: Vec::new(),
                 }
             }
         };
@@ -69,8 +70,10 @@ impl SipReader {
                 extra_bytes: None,
                 long_method: None,
                 frame_lens: None,
+                frames: Vec::new(),
             }),
         };
+        seen.frames.clear();
         // One view for the signatures and the summary: From and To parsed once.
         let view = View::with_raw(&m, bytes);
         seen.hits.clear();

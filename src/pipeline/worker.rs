@@ -4,13 +4,14 @@
 use crate::base::fasthash::{FastMap, FastSet};
 
 use crossbeam_channel::{Receiver, Sender};
+use std::sync::Arc;
 
 use super::batch::{Batch, PacketMeta};
 use super::event::{Chunk, Event, EventKind, Job, Order};
 use super::sip_read::SipReader;
 use super::stats::{StatsPart, WorkerStats};
 use super::watchdog::{Doing, Heartbeat};
-use crate::base::packet::{PacketCtx, Transport};
+use crate::base::packet::{PacketCtx, Transport, WireFrame};
 use crate::base::time::Ts;
 use crate::decode::sctp_data_chunks;
 use crate::flow::table::{AppProto, FlowConfig, FlowTable};
@@ -85,7 +86,13 @@ struct TcpDir {
     probed: usize,
     /// A WebSocket message being put together from its frames.
     ws_msg: Vec<u8>,
+    /// Evidence (`--pcap-dir`): the captured segments since the last message ended, for the
+    /// next message to take (at most `MAX_PENDING_FRAMES`, the oldest dropped first).
+    frames: Vec<Arc<WireFrame>>,
 }
+
+/// Segments a TCP direction keeps for the message they carry (a SIP message spans a few).
+const MAX_PENDING_FRAMES: usize = 32;
 
 impl TcpDir {
     fn new() -> TcpDir {
@@ -94,6 +101,7 @@ impl TcpDir {
             kind: DirKind::Unknown,
             probed: 0,
             ws_msg: Vec::new(),
+            frames: Vec::new(),
         }
     }
 }
@@ -178,7 +186,12 @@ impl Worker {
                     for i in 0..batch.metas.len() {
                         let m = batch.metas[i];
                         CURRENT_PACKET.with(|c| c.set(m.seq));
-                        self.packet(&m, batch.payload(&m));
+                        let frame = if Batch::has_frame(&m) {
+                            batch.frame(&m).map(Arc::new)
+                        } else {
+                            None
+                        };
+                        self.packet(&m, batch.payload(&m), frame);
                     }
                     if let Some(last) = batch.metas.last() {
                         mark = mark.max(Order::mark(last.seq, false));
@@ -361,7 +374,7 @@ impl Worker {
         }
     }
 
-    fn packet(&mut self, m: &PacketMeta, payload: &[u8]) {
+    fn packet(&mut self, m: &PacketMeta, payload: &[u8], frame: Option<Arc<WireFrame>>) {
         if m.count_only {
             self.count_flow(m, AppProto::Sip);
             return;
@@ -373,10 +386,10 @@ impl Worker {
                 if m.sip {
                     // Counted on its flow by the flow's worker (`count_only`).
                     self.stats.sip_udp += 1;
-                    self.emit_sip(m, 0, payload);
+                    self.emit_sip(m, 0, payload, frame);
                 } else {
                     // Counted after it was read: what it carried is known then, in one lookup.
-                    let app = self.datagram(m, payload);
+                    let app = self.datagram(m, payload, frame);
                     self.count_flow(m, app);
                 }
             }
@@ -388,7 +401,7 @@ impl Worker {
                     if looks_like_sip(chunk) {
                         self.found(m, AppProto::Sip);
                         self.stats.sip_sctp += 1;
-                        self.emit_sip(m, idx, chunk);
+                        self.emit_sip(m, idx, chunk, frame.clone());
                         idx += 1;
                     }
                 }
@@ -396,13 +409,18 @@ impl Worker {
             Transport::Tcp => {
                 self.stats.tcp_packets += 1;
                 self.count_flow(m, AppProto::Unknown);
-                self.tcp_segment(m, payload);
+                self.tcp_segment(m, payload, frame);
             }
         }
     }
 
     /// A UDP datagram that is not SIP: RTP, RTCP or a DTLS hello, read; what it was found to be.
-    fn datagram(&mut self, m: &PacketMeta, payload: &[u8]) -> AppProto {
+    fn datagram(
+        &mut self,
+        m: &PacketMeta,
+        payload: &[u8],
+        frame: Option<Arc<WireFrame>>,
+    ) -> AppProto {
         match classify(payload) {
             Kind::Rtp => {
                 let Some(info) = parse_rtp(payload) else {
@@ -410,7 +428,7 @@ impl Worker {
                 };
                 let end = (info.header_len + info.payload_len).min(payload.len());
                 let body = payload.get(info.header_len..end).unwrap_or(&[]);
-                self.rtp_packet(m, &info, body);
+                self.rtp_packet(m, &info, body, frame);
                 AppProto::Rtp
             }
             Kind::Dtls => {
@@ -454,7 +472,13 @@ impl Worker {
         }
     }
 
-    fn rtp_packet(&mut self, m: &PacketMeta, info: &RtpInfo, body: &[u8]) {
+    fn rtp_packet(
+        &mut self,
+        m: &PacketMeta,
+        info: &RtpInfo,
+        body: &[u8],
+        frame: Option<Arc<WireFrame>>,
+    ) {
         let key = StreamKey {
             flow: m.key,
             forward: m.forward,
@@ -483,42 +507,60 @@ impl Worker {
                 ssrc,
                 payload_type,
                 announced,
-            } => EventKind::RtpStart {
+            } => Some(EventKind::RtpStart {
                 ctx,
                 ssrc,
                 payload_type,
                 announced,
-            },
+            }),
             StreamSeen::Flood {
                 ssrc,
                 packets,
                 in_last_second,
                 since,
-            } => EventKind::RtpFlood {
+            } => Some(EventKind::RtpFlood {
                 ctx,
                 ssrc,
                 packets,
                 in_last_second,
                 since,
-            },
-            StreamSeen::Counted | StreamSeen::Candidate => return,
+            }),
+            StreamSeen::Counted | StreamSeen::Candidate => None,
         };
-        self.push(order(idx), kind);
+        if let Some(kind) = kind {
+            self.push(order(idx), kind);
+            idx += 1;
+        }
+        // For the pcap file of its call (`--pcap-calls`): after the stream's start, so that
+        // the correlator knows the stream's call when it gets the frame.
+        if let Some(frame) = frame {
+            self.push(
+                order(idx),
+                EventKind::MediaFrame {
+                    ctx,
+                    ssrc: info.ssrc,
+                    frame,
+                },
+            );
+        }
     }
 
     fn push(&mut self, order: Order, kind: EventKind) {
         self.events.push(Event { order, kind });
     }
 
-    fn emit_sip(&mut self, m: &PacketMeta, idx: u32, bytes: &[u8]) {
-        let kind = self.sip.read(ctx_of(m), m.seq, bytes);
+    fn emit_sip(&mut self, m: &PacketMeta, idx: u32, bytes: &[u8], frame: Option<Arc<WireFrame>>) {
+        let mut kind = self.sip.read(ctx_of(m), m.seq, bytes);
+        if let Some(f) = frame {
+            give_frames(&mut kind, vec![f]);
+        }
         self.events.push(Event {
             order: Order::packet(m.seq, idx),
             kind,
         });
     }
 
-    fn tcp_segment(&mut self, m: &PacketMeta, payload: &[u8]) {
+    fn tcp_segment(&mut self, m: &PacketMeta, payload: &[u8], frame: Option<Arc<WireFrame>>) {
         let Some(tcp) = m.tcp else { return };
         if !self.tcp.contains_key(&m.key) {
             if self.tcp.len() >= self.cfg.max_tcp_flows {
@@ -557,6 +599,10 @@ impl Worker {
             &mut self.stats,
             closing,
         );
+        // Segments without payload (handshake, bare ACKs) carry no part of a message.
+        if let Some(f) = frame.filter(|_| !payload.is_empty()) {
+            attach_segments(dir, f, &mut out);
+        }
         for (idx, kind) in out.into_iter().enumerate() {
             match kind {
                 EventKind::Sip(_) | EventKind::SipError { .. } => self.found(m, AppProto::Sip),
@@ -804,6 +850,41 @@ impl Worker {
             !all && now.since(f.last_ts) < linger
         });
         self.stats.tcp_flows_timed_out += (before - self.tcp.len()) as u64;
+    }
+}
+
+/// Give a SIP event the frames that carried its message (evidence).
+fn give_frames(kind: &mut EventKind, frames: Vec<Arc<WireFrame>>) {
+    match kind {
+        EventKind::Sip(seen) => seen.frames = frames,
+        EventKind::SipError { frames: f, .. } => *f = frames,
+        _ => {}
+    }
+}
+
+/// Evidence over TCP: the first message a segment completes takes the segments held since the
+/// last message ended (this one included); later ones in the same segment take it alone. A
+/// segment that leaves part of a message buffered is held for the message it starts.
+fn attach_segments(dir: &mut TcpDir, frame: Arc<WireFrame>, out: &mut [EventKind]) {
+    if dir.frames.len() >= MAX_PENDING_FRAMES {
+        dir.frames.remove(0);
+    }
+    dir.frames.push(Arc::clone(&frame));
+    let mut first = true;
+    for kind in out.iter_mut() {
+        if !matches!(kind, EventKind::Sip(_) | EventKind::SipError { .. }) {
+            continue;
+        }
+        let frames = if first {
+            std::mem::take(&mut dir.frames)
+        } else {
+            vec![Arc::clone(&frame)]
+        };
+        first = false;
+        give_frames(kind, frames);
+    }
+    if !first && !dir.stream.data().is_empty() {
+        dir.frames.push(frame);
     }
 }
 

@@ -225,3 +225,62 @@ fn flood_of_a_million() {
     let peak = st["memory"]["peak_rss_bytes"].as_u64().expect("peak RSS");
     assert!(peak < bound, "peak RSS {peak} over the bound {bound}");
 }
+
+/// The evidence folder under a flood of unique sources: it stays under its limit by removing
+/// the oldest files first, counted in the stats record, and what it holds in memory stays
+/// within its budget.
+#[test]
+fn the_evidence_folder_stays_under_its_limit_in_a_flood() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("flood.pcap");
+    write(&pcap, |t, w| {
+        gen::flood(
+            t,
+            &gen::FloodSpec {
+                count: 12_000,
+                rate: 10_000,
+                seed: 5,
+            },
+            w,
+        )
+    });
+    let evidence = dir.path().join("evidence");
+    let recs = sensor(
+        &[&pcap],
+        &[
+            "--workers",
+            "2",
+            "--pcap-dir",
+            evidence.to_str().unwrap(),
+            "--pcap-calls",
+            "--pcap-max-total-mib",
+            "1",
+        ],
+    );
+    let ev = &stats_of(&recs)["stats"]["evidence"];
+    assert_capped(&stats_of(&recs)["stats"]["state"], &[]);
+    let on_disk: Vec<u64> = walk(&evidence);
+    let total: u64 = on_disk.iter().sum();
+    assert!(total <= 1 << 20, "{total} bytes in the folder");
+    assert_eq!(ev["folder_bytes"].as_u64().unwrap(), total);
+    assert_eq!(ev["folder_files"].as_u64().unwrap(), on_disk.len() as u64);
+    let written = ev["alert_files"].as_u64().unwrap() + ev["call_files"].as_u64().unwrap();
+    let removed = ev["files_removed"].as_u64().unwrap();
+    assert!(removed > 0, "{ev}");
+    assert_eq!(written - removed, on_disk.len() as u64, "{ev}");
+    assert_eq!(ev["write_errors"], 0);
+}
+
+/// Sizes of the files under `dir`.
+fn walk(dir: &Path) -> Vec<u64> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(std::fs::metadata(&p).unwrap().len());
+        }
+    }
+    out
+}

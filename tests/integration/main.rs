@@ -8,6 +8,7 @@ mod detect;
 mod et_rules;
 mod eve_schema;
 mod eve_types;
+mod evidence;
 mod exhaustion;
 mod fanout;
 mod golden;

@@ -10,17 +10,31 @@ use serde_json::Value;
 
 use crate::util::*;
 
+/// A stream as tshark names it: source, source port, destination, destination port, SSRC.
+pub type StreamId = (String, u16, String, u16, String);
+
+/// The stream of an `rtp` record.
+pub fn stream_id(r: &Value) -> StreamId {
+    (
+        r["src_ip"].as_str().unwrap().to_string(),
+        r["src_port"].as_u64().unwrap() as u16,
+        r["dest_ip"].as_str().unwrap().to_string(),
+        r["dest_port"].as_u64().unwrap() as u16,
+        r["rtp"]["ssrc"].as_str().unwrap().to_string(),
+    )
+}
+
 #[derive(Debug)]
-struct TsharkStream {
-    key: (String, u16, String, u16, String),
-    packets: u64,
+pub struct TsharkStream {
+    pub key: StreamId,
+    pub packets: u64,
     lost: i64,
     max_delta: f64,
     mean_jitter: f64,
     max_jitter: f64,
 }
 
-fn tshark_streams(pcap: &Path) -> Vec<TsharkStream> {
+pub fn tshark_streams(pcap: &Path) -> Vec<TsharkStream> {
     let out = Command::new("tshark")
         .args(["-n", "-q", "-z", "rtp,streams"])
         .args(tshark_decode_as(pcap))
@@ -86,21 +100,10 @@ fn rtp_streams_equal_tshark_on_every_capture() {
             continue;
         }
         let recs = sensor(&[&cap], &[]);
-        let ours: HashMap<(String, u16, String, u16, String), &Value> = recs
+        let ours: HashMap<StreamId, &Value> = recs
             .iter()
             .filter(|r| r["event_type"] == "rtp")
-            .map(|r| {
-                (
-                    (
-                        r["src_ip"].as_str().unwrap().to_string(),
-                        r["src_port"].as_u64().unwrap() as u16,
-                        r["dest_ip"].as_str().unwrap().to_string(),
-                        r["dest_port"].as_u64().unwrap() as u16,
-                        r["rtp"]["ssrc"].as_str().unwrap().to_string(),
-                    ),
-                    &r["rtp"],
-                )
-            })
+            .map(|r| (stream_id(r), &r["rtp"]))
             .collect();
         for t in &theirs {
             compared += 1;
