@@ -19,10 +19,12 @@
 #   kamailio-tls-modules  kamailio's SIP over TLS for scripts/hep-scenario.sh
 #   socat        TLS relay for sipp (built without TLS) in scripts/hep-scenario.sh
 #   openssl      test certificates and keys (scripts/hep-scenario.sh, make-attack-pcaps.sh)
+#   chromium     headless, renders the forensic HTML report in a test (tests/integration/report.rs)
+#   fonts-dejavu-core  a font for chromium's screenshots of the report
 set -euo pipefail
 
 PKGS=(libpcap-dev tshark sip-tester kamailio tcpdump tcpreplay iproute2 procps python3 prometheus curl
-	sipsak nmap kamailio-tls-modules socat openssl)
+	sipsak nmap kamailio-tls-modules socat openssl chromium fonts-dejavu-core)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: must run as root" >&2

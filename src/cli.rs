@@ -67,6 +67,11 @@ pub enum Command {
     /// root needed): signalling they carry over TLS is analysed as if captured.
     #[command(after_help = HEP_EXAMPLES)]
     Hep(HepArgs),
+    /// Write a forensic report of EVE records: one self-contained HTML file (summary, alert
+    /// timeline, top addresses, toll-fraud destinations, encryption posture, call quality, and
+    /// a SIP ladder diagram per alert and call, linked to its pcap with --pcap-dir).
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
     /// Work with rule files.
     Rules {
         #[command(subcommand)]
@@ -91,9 +96,36 @@ pub struct ReplayArgs {
     /// Keep serving /metrics after the replay has ended, until SIGINT or SIGTERM.
     #[arg(long, requires = "metrics_listen")]
     pub linger: bool,
+    /// After the replay, write its forensic report (as `voip-sentinel report`) to FILE (needs
+    /// the records in a file: not `--eve -`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunOptions,
 }
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// EVE files written by the sensor.
+    #[arg(required = true, value_name = "EVE")]
+    pub eve: Vec<PathBuf>,
+    /// The evidence folder the run wrote (--pcap-dir): ladders from the packets, and links.
+    #[arg(long, value_name = "DIR")]
+    pub pcap_dir: Option<PathBuf>,
+    /// Where to write the report.
+    #[arg(
+        short = 'o',
+        long = "output",
+        default_value = "report.html",
+        value_name = "FILE"
+    )]
+    pub output: PathBuf,
+}
+
+const REPORT_EXAMPLES: &str = "Examples:
+    voip-sentinel replay --pcap-dir evidence --eve eve.json pcaps/
+    voip-sentinel report eve.json --pcap-dir evidence -o report.html
+    voip-sentinel replay --pcap-dir evidence --report report.html pcaps/attack/";
 
 #[derive(Args, Debug)]
 pub struct LiveArgs {

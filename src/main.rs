@@ -154,6 +154,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules {
             action: RulesAction::Check { dirs },
         } => return Ok(check_rules(dirs)),
+        Command::Report(a) => {
+            voip_sentinel::output::report::write_report(
+                &voip_sentinel::output::report::ReportSource {
+                    eve: &a.eve,
+                    pcap_dir: a.pcap_dir.as_deref(),
+                    output: &a.output,
+                },
+            )
+            .map_err(anyhow::Error::msg)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Generate { what } => {
             match what {
                 GenerateWhat::Man { dir } => voip_sentinel::cli::write_man_pages(dir)
@@ -166,7 +177,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Replay(a) => (&a.run, a.linger),
+        Command::Replay(a) => {
+            if a.report.is_some() && a.run.eve.as_os_str() == "-" {
+                bail!("--report reads the records back: give --eve FILE, not --eve -");
+            }
+            (&a.run, a.linger)
+        }
         Command::Live(a) => (&a.run, false),
         Command::Hep(a) => (&a.run, false),
     };
@@ -312,7 +328,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
             (stats, out, None)
         }
-        Command::Rules { .. } | Command::Generate { .. } => unreachable!("handled above"),
+        Command::Rules { .. } | Command::Generate { .. } | Command::Report(_) => {
+            unreachable!("handled above")
+        }
         Command::Hep(a) => {
             give_up_after(&mut cfg, a.service.output_fail_secs, &stop, &output_failed);
             cfg.live = true;
@@ -410,6 +428,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
         );
     }
     stats_written.context("writing the stats record")?;
+    drop(out);
+    if let Command::Replay(a) = &cli.command {
+        if let Some(path) = &a.report {
+            voip_sentinel::output::report::write_report(
+                &voip_sentinel::output::report::ReportSource {
+                    eve: std::slice::from_ref(&run.eve),
+                    pcap_dir: run.pcap_dir.as_deref(),
+                    output: path,
+                },
+            )
+            .map_err(anyhow::Error::msg)?;
+        }
+    }
     // A file that could not be read (to its end) is an error even when the others were
     // processed: one line each, after the summary, and exit status 1.
     for e in &stats.capture.file_errors {

@@ -1,7 +1,8 @@
 //! Output: every record the other stages made is written here ([`writer`], as EVE JSON lines
 //! by [`eve`]), with what goes wrong said and counted ([`loss`]); the Prometheus metrics
 //! ([`metrics`]) and the HTTP server that exposes them ([`http`]); the packets behind alerts
-//! and calls as pcap files ([`evidence`]); the replay's progress line ([`progress`]).
+//! and calls as pcap files ([`evidence`]); the forensic HTML report of a run ([`report`]); the
+//! replay's progress line ([`progress`]).
 
 pub mod eve;
 pub mod evidence;
@@ -9,4 +10,5 @@ pub mod http;
 pub mod loss;
 pub mod metrics;
 pub mod progress;
+pub mod report;
 pub mod writer;

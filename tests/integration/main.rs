@@ -19,6 +19,7 @@ mod media;
 mod office;
 mod oracle;
 mod prometheus;
+mod report;
 mod rtp_oracle;
 mod rules;
 mod savefile;
