@@ -70,6 +70,9 @@ pub struct Decoded<'a> {
     pub payload: &'a [u8],
     /// Came out of IP fragment reassembly.
     pub reassembled: bool,
+    /// The datagram's fragment key, when it was reassembled (its fragments' frames are kept
+    /// by that key when evidence is written).
+    pub frag_key: Option<FragKey>,
     /// Was inside IP-in-IP / GRE / ERSPAN / ...
     pub tunneled: bool,
     /// Bytes of the innermost IP packet (header included).
@@ -172,6 +175,8 @@ pub struct Decoder {
     buf: Vec<u8>,
     /// Take [`fast_udp4`] first (off only to check it against the general path).
     fast_path: bool,
+    /// The key of the last fragment decoded (held or dropped), for whoever keeps its frame.
+    last_fragment: Option<FragKey>,
 }
 
 /// State carried down the layers of one frame.
@@ -211,6 +216,7 @@ impl Decoder {
             defrag: Defrag::new(cfg),
             buf: Vec::new(),
             fast_path: true,
+            last_fragment: None,
         }
     }
 
@@ -246,6 +252,8 @@ impl Decoder {
             Walk::Done(d) => return unwrap_hep(d),
             Walk::Frag { frag, meta } => (frag, meta),
         };
+        let key = frag.key;
+        self.last_fragment = Some(key);
         let r = match self.defrag.insert(frag, ts, &mut self.buf) {
             Insert::Held => return Err(DecodeError::FragmentHeld),
             Insert::Dropped(reason) => return Err(DecodeError::FragmentDropped { reason }),
@@ -261,10 +269,17 @@ impl Decoder {
         match walk(data, Layer::Proto(r.proto), Some(meta), &mut ctx, false)? {
             Walk::Done(mut d) => {
                 d.reassembled = true;
+                d.frag_key = Some(key);
                 unwrap_hep(d)
             }
             Walk::Frag { .. } => Err(malformed("defrag", "nested fragment")),
         }
+    }
+
+    /// The datagram the last fragment decoded belongs to (after `FragmentHeld` or
+    /// `FragmentDropped`).
+    pub fn last_fragment(&self) -> Option<FragKey> {
+        self.last_fragment
     }
 
     pub fn defrag_stats(&self) -> DefragStats {
@@ -326,6 +341,7 @@ pub fn hep_message<'a>(
         tcp: None,
         payload: data,
         reassembled: false,
+        frag_key: None,
         tunneled: false,
         ip_len: data.len(),
         agent_ts: None,
@@ -387,6 +403,7 @@ pub fn fast_udp4(frame: &[u8]) -> Option<Decoded<'_>> {
         tcp: None,
         payload: &udp[8..ulen],
         reassembled: false,
+        frag_key: None,
         tunneled: false,
         ip_len: total,
         agent_ts: None,
@@ -642,6 +659,7 @@ fn done<'b>(
         tcp,
         payload,
         reassembled: false,
+        frag_key: None,
         tunneled: ctx.tunneled,
         ip_len: meta.ip_len,
         agent_ts: None,

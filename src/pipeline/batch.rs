@@ -39,15 +39,28 @@ pub struct PacketMeta {
     /// Only to be counted on its flow: a SIP datagram is parsed by whichever worker's turn it
     /// is, and counted by its flow's worker through this payload-less copy.
     pub count_only: bool,
-    /// The whole frame was copied too (after the payload in the slab), as evidence for
-    /// `--pcap-dir`: its length, length on the wire and link type.
-    frame: Option<(u32, u32, LinkType)>,
+    /// The frames that carried the packet were copied too (after the payload in the slab:
+    /// several for a datagram reassembled from fragments), as evidence for `--pcap-dir`: the
+    /// bytes they take there and their link type.
+    frame: Option<(u32, LinkType)>,
     off: u32,
     len: u32,
 }
 
-/// A captured frame handed to the batch as evidence: link type, bytes, length on the wire.
-pub type FrameIn<'a> = Option<(LinkType, &'a [u8], u32)>;
+/// One captured frame handed to the batch as evidence.
+#[derive(Clone, Copy, Debug)]
+pub struct FramePart<'a> {
+    pub ts: Ts,
+    pub bytes: &'a [u8],
+    /// Length on the wire.
+    pub orig_len: u32,
+}
+
+/// The frames of a packet handed to the batch as evidence, with their link type.
+pub type FrameIn<'a> = Option<(LinkType, &'a [FramePart<'a>])>;
+
+/// Bytes in front of each frame in the slab: time, length on the wire, length kept.
+const PART_HEAD: usize = 16;
 
 /// A batch of packets for one worker.
 pub struct Batch {
@@ -120,9 +133,16 @@ impl Batch {
         if !count_only {
             self.data.extend_from_slice(d.payload);
         }
-        let frame = frame.map(|(link, bytes, orig)| {
-            self.data.extend_from_slice(bytes);
-            (bytes.len() as u32, orig, link)
+        let frame = frame.map(|(link, parts)| {
+            let start = self.data.len();
+            for p in parts {
+                self.data.extend_from_slice(&p.ts.0.to_le_bytes());
+                self.data.extend_from_slice(&p.orig_len.to_le_bytes());
+                self.data
+                    .extend_from_slice(&(p.bytes.len() as u32).to_le_bytes());
+                self.data.extend_from_slice(p.bytes);
+            }
+            ((self.data.len() - start) as u32, link)
         });
         self.metas.push(PacketMeta {
             seq,
@@ -152,21 +172,32 @@ impl Batch {
         &self.data[m.off as usize..(m.off + m.len) as usize]
     }
 
-    /// The captured frame of a packet, when evidence is kept (a copy the worker may hold on to).
-    pub fn frame(&self, m: &PacketMeta) -> Option<WireFrame> {
-        let (flen, orig_len, link) = m.frame?;
+    /// The captured frames of a packet, when evidence is kept (copies the worker may hold on
+    /// to); none otherwise.
+    pub fn frames(&self, m: &PacketMeta) -> Vec<WireFrame> {
+        let Some((region, link)) = m.frame else {
+            return Vec::new();
+        };
         let start = (m.off + m.len) as usize;
-        Some(WireFrame {
-            ts: m.ts,
-            link,
-            orig_len,
-            bytes: self.data[start..start + flen as usize].to_vec(),
-        })
-    }
-
-    /// Whether a packet's frame was kept as evidence.
-    pub fn has_frame(m: &PacketMeta) -> bool {
-        m.frame.is_some()
+        let mut rest = &self.data[start..start + region as usize];
+        let mut out = Vec::new();
+        while rest.len() >= PART_HEAD {
+            let word = |i: usize, n: usize| {
+                let mut b = [0u8; 8];
+                b[..n].copy_from_slice(&rest[i..i + n]);
+                u64::from_le_bytes(b)
+            };
+            let (ts, orig_len, len) = (word(0, 8), word(8, 4) as u32, word(12, 4) as usize);
+            let bytes = rest[PART_HEAD..PART_HEAD + len].to_vec();
+            rest = &rest[PART_HEAD + len..];
+            out.push(WireFrame {
+                ts: Ts(ts),
+                link,
+                orig_len,
+                bytes,
+            });
+        }
+        out
     }
 
     /// Empty the batch, keeping its capacity.

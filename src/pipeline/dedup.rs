@@ -130,6 +130,7 @@ mod tests {
             tcp: None,
             payload,
             reassembled: false,
+            frag_key: None,
             tunneled: hep,
             ip_len: 0,
             agent_ts: None,

@@ -14,6 +14,7 @@ pub mod correlate;
 pub mod dedup;
 pub mod droplog;
 pub mod event;
+pub mod fragframes;
 pub mod merge;
 pub mod report;
 pub mod sip_read;
@@ -134,6 +135,8 @@ pub struct Dispatcher {
     origins: std::sync::Arc<crate::base::origin::Origins>,
     /// Frames are copied beside their payloads, as evidence (`--pcap-dir`).
     frames: bool,
+    /// The frames of fragments held for reassembly (evidence).
+    frag_frames: fragframes::FragFrames,
 }
 
 impl Dispatcher {
@@ -209,13 +212,46 @@ impl Dispatcher {
         let seq = self.arrived(ts, orig_len);
         let workers = self.tx.len();
         let (pending, turn, hep) = (&mut self.pending, &mut self.route, &mut self.stats.hep);
-        let frames = self.frames;
+        let (frames, held) = (self.frames, &mut self.frag_frames);
         let placed = self.decoder.decode(link, data, ts).map(|d| {
-            // A datagram reassembled from fragments is not one frame: none is kept for it.
-            let whole = frames && within(d.payload, data);
-            let frame = whole.then_some((link, data, orig_len));
+            // Evidence: the frame, after those of the fragments it completes, if any.
+            let earlier = match d.frag_key.filter(|_| frames) {
+                Some(key) => held.take(&key),
+                None => Vec::new(),
+            };
+            let mut parts: Vec<batch::FramePart<'_>> = earlier
+                .iter()
+                .map(|h| batch::FramePart {
+                    ts: h.ts,
+                    bytes: &h.bytes,
+                    orig_len: h.orig_len,
+                })
+                .collect();
+            if frames {
+                parts.push(batch::FramePart {
+                    ts,
+                    bytes: data,
+                    orig_len,
+                });
+            }
+            let frame = frames.then_some((link, parts.as_slice()));
             place(pending, turn, hep, workers, (seq, ts), &d, None, frame)
         });
+        if self.frames {
+            match &placed {
+                Err(DecodeError::FragmentHeld) => {
+                    if let Some(key) = self.decoder.last_fragment() {
+                        self.frag_frames.hold(key, ts, data, orig_len);
+                    }
+                }
+                Err(DecodeError::FragmentDropped { .. }) => {
+                    if let Some(key) = self.decoder.last_fragment() {
+                        self.frag_frames.forget(&key);
+                    }
+                }
+                _ => {}
+            }
+        }
         self.placed(placed);
     }
 
@@ -591,6 +627,7 @@ impl Dispatcher {
             });
         }
         let defrag = self.decoder.defrag_stats();
+        self.stats.evidence_fragments_dropped = self.frag_frames.dropped;
         (self.stats, defrag)
     }
 }
@@ -614,12 +651,6 @@ enum Placed {
     Rtcp { worker: usize, job: Job },
     /// Not handed on: the second copy of a message, or a HEP report that did not read.
     Dropped,
-}
-
-/// Whether `part` lies within `whole` (a payload within its frame, not reassembled elsewhere).
-fn within(part: &[u8], whole: &[u8]) -> bool {
-    let (p, w) = (part.as_ptr_range(), whole.as_ptr_range());
-    p.start >= w.start && p.end <= w.end
 }
 
 /// Put a decoded packet into its worker's pending batch (a HEP copy is counted for its agent,
@@ -892,6 +923,7 @@ where
         hep_password: cfg.hep_password.clone(),
         origins,
         frames: cfg.evidence.is_some(),
+        frag_frames: fragframes::FragFrames::default(),
     };
     source(&mut d, stop);
     let (capture, defrag) = d.finish();

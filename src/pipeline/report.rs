@@ -150,6 +150,13 @@ struct CaptureBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     interface_dropped: Option<u64>,
     file_errors: &'a [String],
+    /// Evidence: fragments' frames not kept (`--pcap-dir`; absent when none).
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    evidence_fragments_dropped: u64,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -293,6 +300,7 @@ pub fn stats_record(s: &RunStats, kernel: Option<KernelStats>) -> impl Serialize
                 kernel_dropped: kernel.map(|k| k.dropped),
                 interface_dropped: kernel.map(|k| k.if_dropped),
                 file_errors: &s.capture.file_errors,
+                evidence_fragments_dropped: s.capture.evidence_fragments_dropped,
             },
             defrag: DefragBody {
                 completed: s.defrag.completed,

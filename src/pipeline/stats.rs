@@ -23,6 +23,8 @@ pub struct CaptureStats {
     pub first_ts: Option<Ts>,
     pub last_ts: Option<Ts>,
     pub hep: HepStats,
+    /// Evidence: frames of IP fragments not kept for their datagram's pcap (bounds reached).
+    pub evidence_fragments_dropped: u64,
 }
 
 /// Agents counted by name at most; the rest are counted as `other` (a flood of spoofed

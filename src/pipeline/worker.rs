@@ -186,12 +186,8 @@ impl Worker {
                     for i in 0..batch.metas.len() {
                         let m = batch.metas[i];
                         CURRENT_PACKET.with(|c| c.set(m.seq));
-                        let frame = if Batch::has_frame(&m) {
-                            batch.frame(&m).map(Arc::new)
-                        } else {
-                            None
-                        };
-                        self.packet(&m, batch.payload(&m), frame);
+                        let frames = batch.frames(&m).into_iter().map(Arc::new).collect();
+                        self.packet(&m, batch.payload(&m), frames);
                     }
                     if let Some(last) = batch.metas.last() {
                         mark = mark.max(Order::mark(last.seq, false));
@@ -374,7 +370,8 @@ impl Worker {
         }
     }
 
-    fn packet(&mut self, m: &PacketMeta, payload: &[u8], frame: Option<Arc<WireFrame>>) {
+    /// One packet; `frames` are those that carried it, when evidence is kept.
+    fn packet(&mut self, m: &PacketMeta, payload: &[u8], frames: Vec<Arc<WireFrame>>) {
         if m.count_only {
             self.count_flow(m, AppProto::Sip);
             return;
@@ -386,10 +383,10 @@ impl Worker {
                 if m.sip {
                     // Counted on its flow by the flow's worker (`count_only`).
                     self.stats.sip_udp += 1;
-                    self.emit_sip(m, 0, payload, frame);
+                    self.emit_sip(m, 0, payload, frames);
                 } else {
                     // Counted after it was read: what it carried is known then, in one lookup.
-                    let app = self.datagram(m, payload, frame);
+                    let app = self.datagram(m, payload, frames);
                     self.count_flow(m, app);
                 }
             }
@@ -401,7 +398,7 @@ impl Worker {
                     if looks_like_sip(chunk) {
                         self.found(m, AppProto::Sip);
                         self.stats.sip_sctp += 1;
-                        self.emit_sip(m, idx, chunk, frame.clone());
+                        self.emit_sip(m, idx, chunk, frames.clone());
                         idx += 1;
                     }
                 }
@@ -409,7 +406,7 @@ impl Worker {
             Transport::Tcp => {
                 self.stats.tcp_packets += 1;
                 self.count_flow(m, AppProto::Unknown);
-                self.tcp_segment(m, payload, frame);
+                self.tcp_segment(m, payload, frames);
             }
         }
     }
@@ -419,7 +416,7 @@ impl Worker {
         &mut self,
         m: &PacketMeta,
         payload: &[u8],
-        frame: Option<Arc<WireFrame>>,
+        frames: Vec<Arc<WireFrame>>,
     ) -> AppProto {
         match classify(payload) {
             Kind::Rtp => {
@@ -428,7 +425,7 @@ impl Worker {
                 };
                 let end = (info.header_len + info.payload_len).min(payload.len());
                 let body = payload.get(info.header_len..end).unwrap_or(&[]);
-                self.rtp_packet(m, &info, body, frame);
+                self.rtp_packet(m, &info, body, frames);
                 AppProto::Rtp
             }
             Kind::Dtls => {
@@ -477,7 +474,7 @@ impl Worker {
         m: &PacketMeta,
         info: &RtpInfo,
         body: &[u8],
-        frame: Option<Arc<WireFrame>>,
+        frames: Vec<Arc<WireFrame>>,
     ) {
         let key = StreamKey {
             flow: m.key,
@@ -533,7 +530,7 @@ impl Worker {
         }
         // For the pcap file of its call (`--pcap-calls`): after the stream's start, so that
         // the correlator knows the stream's call when it gets the frame.
-        if let Some(frame) = frame {
+        for frame in frames {
             self.push(
                 order(idx),
                 EventKind::MediaFrame {
@@ -542,6 +539,7 @@ impl Worker {
                     frame,
                 },
             );
+            idx += 1;
         }
     }
 
@@ -549,10 +547,10 @@ impl Worker {
         self.events.push(Event { order, kind });
     }
 
-    fn emit_sip(&mut self, m: &PacketMeta, idx: u32, bytes: &[u8], frame: Option<Arc<WireFrame>>) {
+    fn emit_sip(&mut self, m: &PacketMeta, idx: u32, bytes: &[u8], frames: Vec<Arc<WireFrame>>) {
         let mut kind = self.sip.read(ctx_of(m), m.seq, bytes);
-        if let Some(f) = frame {
-            give_frames(&mut kind, vec![f]);
+        if !frames.is_empty() {
+            give_frames(&mut kind, frames);
         }
         self.events.push(Event {
             order: Order::packet(m.seq, idx),
@@ -560,7 +558,7 @@ impl Worker {
         });
     }
 
-    fn tcp_segment(&mut self, m: &PacketMeta, payload: &[u8], frame: Option<Arc<WireFrame>>) {
+    fn tcp_segment(&mut self, m: &PacketMeta, payload: &[u8], frames: Vec<Arc<WireFrame>>) {
         let Some(tcp) = m.tcp else { return };
         if !self.tcp.contains_key(&m.key) {
             if self.tcp.len() >= self.cfg.max_tcp_flows {
@@ -600,8 +598,8 @@ impl Worker {
             closing,
         );
         // Segments without payload (handshake, bare ACKs) carry no part of a message.
-        if let Some(f) = frame.filter(|_| !payload.is_empty()) {
-            attach_segments(dir, f, &mut out);
+        if !frames.is_empty() && !payload.is_empty() {
+            attach_segments(dir, frames, &mut out);
         }
         for (idx, kind) in out.into_iter().enumerate() {
             match kind {
@@ -865,26 +863,28 @@ fn give_frames(kind: &mut EventKind, frames: Vec<Arc<WireFrame>>) {
 /// Evidence over TCP: the first message a segment completes takes the segments held since the
 /// last message ended (this one included); later ones in the same segment take it alone. A
 /// segment that leaves part of a message buffered is held for the message it starts.
-fn attach_segments(dir: &mut TcpDir, frame: Arc<WireFrame>, out: &mut [EventKind]) {
-    if dir.frames.len() >= MAX_PENDING_FRAMES {
-        dir.frames.remove(0);
+fn attach_segments(dir: &mut TcpDir, frames: Vec<Arc<WireFrame>>, out: &mut [EventKind]) {
+    for f in &frames {
+        if dir.frames.len() >= MAX_PENDING_FRAMES {
+            dir.frames.remove(0);
+        }
+        dir.frames.push(Arc::clone(f));
     }
-    dir.frames.push(Arc::clone(&frame));
     let mut first = true;
     for kind in out.iter_mut() {
         if !matches!(kind, EventKind::Sip(_) | EventKind::SipError { .. }) {
             continue;
         }
-        let frames = if first {
+        let given = if first {
             std::mem::take(&mut dir.frames)
         } else {
-            vec![Arc::clone(&frame)]
+            frames.clone()
         };
         first = false;
-        give_frames(kind, frames);
+        give_frames(kind, given);
     }
     if !first && !dir.stream.data().is_empty() {
-        dir.frames.push(frame);
+        dir.frames = frames;
     }
 }
 

@@ -268,3 +268,26 @@ fn an_unusable_folder_is_one_error_line() {
     assert!(err.contains("cannot use the evidence folder"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// An INVITE sent in three IP fragments: its alert's and its call's files hold the fragments'
+/// frames too, so that Wireshark reassembles the message again (the capture holds that call
+/// alone: its call file is the capture, frame for frame).
+#[test]
+fn a_reassembled_invite_keeps_its_fragments() {
+    let cap = root().join("pcaps/sipp-fragmented-invite.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let recs = evidence_run(&cap, dir.path(), &["--pcap-calls"]);
+    let all = frames_of(&cap, "");
+    assert_eq!(all.len(), 8);
+    let call = recs.iter().find(|r| r["event_type"] == "call").unwrap();
+    let file = dir.path().join(call["call"]["pcap"].as_str().unwrap());
+    assert_eq!(frames_of(&file, ""), all);
+    // tshark reassembles the INVITE from the file's fragments.
+    assert_eq!(frames_of(&file, "sip.Method == \"INVITE\"").len(), 1);
+    let alert = recs.iter().find(|r| r["event_type"] == "alert").unwrap();
+    let file = dir.path().join(alert["evidence"]["pcap"].as_str().unwrap());
+    assert_eq!(frames_of(&file, ""), all[..3].to_vec());
+    let st = &stats_of(&recs)["stats"];
+    assert_eq!(st["evidence"]["messages_without_frames"], 0);
+    assert!(st["capture"].get("evidence_fragments_dropped").is_none());
+}

@@ -64,8 +64,9 @@ fn sip_and_calls(recs: &[Value]) -> Vec<(String, Vec<f64>)> {
             Value::Object(m) => {
                 let mut out = serde_json::Map::new();
                 for (k, x) in m {
-                    // Where the packets came from: the interface live, the file replayed.
-                    if k == "in_iface" || k == "pcap_filename" {
+                    // Where the packets came from: the interface live, the file replayed. An
+                    // evidence file's name holds its time (compared by content instead).
+                    if k == "in_iface" || k == "pcap_filename" || k == "pcap" {
                         continue;
                     }
                     if TIME_FIELDS.contains(&k.as_str()) {
@@ -157,12 +158,52 @@ fn sipp_uac(target: &str, ip: &str, calls: u32, extra: &[&str]) -> std::process:
 
 /// The sensor capturing on `lo` with a filter, two workers, records to `eve`.
 fn live_sensor(filter: &str, eve: &Path) -> Child {
+    live_sensor_with(filter, eve, &[])
+}
+
+fn live_sensor_with(filter: &str, eve: &Path, extra: &[&str]) -> Child {
     Command::new(bin())
         .args(["live", "-i", "lo", "-f", filter, "--workers", "2", "--eve"])
         .arg(eve)
+        .args(extra)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// The frame lengths of a pcap file, as tshark reads it; the file must read to its end
+/// (tshark says "cut short" and fails on a torn last record).
+fn frame_lengths(p: &Path) -> Vec<u64> {
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(p)
+        .args(["-T", "fields", "-e", "frame.len"])
+        .output()
+        .expect("tshark");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !err.contains("cut short"),
+        "{}: {err}",
+        p.display()
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+/// Call-ID -> the frame lengths of its call's file.
+fn call_files(recs: &[Value], dir: &Path) -> std::collections::BTreeMap<String, Vec<u64>> {
+    recs.iter()
+        .filter(|r| r["event_type"] == "call")
+        .map(|r| {
+            let rel = r["call"]["pcap"].as_str().expect("call.pcap");
+            (
+                r["call"]["call_id"].as_str().unwrap().to_string(),
+                frame_lengths(&dir.join(rel)),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -172,8 +213,13 @@ fn live_capture_on_loopback_equals_replay_of_the_same_traffic() {
     let pcap = dir.path().join("same.pcap");
     let filter = "host 127.0.0.231 or host 127.0.0.232";
     let mut kids = Killer(Vec::new());
+    let (live_ev, replay_ev) = (dir.path().join("live-ev"), dir.path().join("replay-ev"));
 
-    let mut sensor = live_sensor(filter, &eve);
+    let mut sensor = live_sensor_with(
+        filter,
+        &eve,
+        &["--pcap-dir", live_ev.to_str().unwrap(), "--pcap-calls"],
+    );
     let tcpdump = Command::new("tcpdump")
         .args(["-i", "lo", "-U", "-s", "0", "-w"])
         .arg(&pcap)
@@ -199,13 +245,39 @@ fn live_capture_on_loopback_equals_replay_of_the_same_traffic() {
     }
     std::thread::sleep(Duration::from_millis(500));
 
-    let live = sip_and_calls(&read_records(&eve));
+    let live_recs = read_records(&eve);
+    let live = sip_and_calls(&live_recs);
     let calls = live
         .iter()
         .filter(|l| l.0.contains("\"event_type\":\"call\""))
         .count();
     assert_eq!(calls, 3, "live records: {live:?}");
-    let replay = sip_and_calls(&sensor_file(&pcap));
+    let replay_recs = crate::util::sensor(
+        &[&pcap],
+        &[
+            "--workers",
+            "3",
+            "--pcap-dir",
+            replay_ev.to_str().unwrap(),
+            "--pcap-calls",
+        ],
+    );
+    // The same evidence: each call's file and each alert's packets.
+    let live_files = call_files(&live_recs, &live_ev);
+    assert_eq!(live_files.len(), 3);
+    // sipp's default call: INVITE, 180, 200, ACK, BYE, 200.
+    assert!(live_files.values().all(|f| f.len() == 6), "{live_files:?}");
+    assert_eq!(live_files, call_files(&replay_recs, &replay_ev));
+    let alert_packets = |recs: &[Value], dir: &Path| -> Vec<Vec<u64>> {
+        recs.iter()
+            .filter(|r| r["event_type"] == "alert")
+            .map(|r| frame_lengths(&dir.join(r["evidence"]["pcap"].as_str().unwrap())))
+            .collect()
+    };
+    let live_alerts = alert_packets(&live_recs, &live_ev);
+    assert!(!live_alerts.is_empty());
+    assert_eq!(live_alerts, alert_packets(&replay_recs, &replay_ev));
+    let replay = sip_and_calls(&replay_recs);
     assert_eq!(live.len(), replay.len());
     for (a, b) in live.iter().zip(&replay) {
         assert_eq!(a.0, b.0, "live and replay records differ");
@@ -216,10 +288,6 @@ fn live_capture_on_loopback_equals_replay_of_the_same_traffic() {
     }
 }
 
-fn sensor_file(p: &Path) -> Vec<Value> {
-    sensor(&[p], &["--workers", "3"])
-}
-
 /// SIGTERM while calls are up: exit 0, every line whole JSON, and every call seen written as
 /// still open at the end of the capture.
 #[test]
@@ -228,7 +296,12 @@ fn sigterm_mid_call_writes_the_open_calls_and_exits_cleanly() {
     let eve = dir.path().join("live.json");
     let filter = "host 127.0.0.233 or host 127.0.0.234";
     let mut kids = Killer(Vec::new());
-    let mut sensor = live_sensor(filter, &eve);
+    let evidence = dir.path().join("evidence");
+    let mut sensor = live_sensor_with(
+        filter,
+        &eve,
+        &["--pcap-dir", evidence.to_str().unwrap(), "--pcap-calls"],
+    );
     std::thread::sleep(Duration::from_millis(1500));
     for (args, who) in [
         (
@@ -280,10 +353,17 @@ fn sigterm_mid_call_writes_the_open_calls_and_exits_cleanly() {
     let recs = read_records(&eve);
     let calls: Vec<&Value> = recs.iter().filter(|r| r["event_type"] == "call").collect();
     assert_eq!(calls.len(), 2, "{text}");
-    for c in calls {
+    for c in &calls {
         assert_eq!(c["call"]["outcome"], "open", "{c}");
         assert_eq!(c["call"]["end_reason"], "capture_end", "{c}");
         assert_eq!(c["call"]["state"], "confirmed", "{c}");
+    }
+    // The open calls' files, finished at the stop: whole, with the setup so far (INVITE,
+    // 180, 200, ACK).
+    let files = call_files(&recs, &evidence);
+    assert_eq!(files.len(), 2);
+    for (id, frames) in &files {
+        assert_eq!(frames.len(), 4, "{id}: {frames:?}");
     }
     assert_eq!(
         recs.last().map(|r| r["event_type"].clone()),
