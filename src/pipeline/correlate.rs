@@ -257,7 +257,8 @@ impl Correlator {
                 self.count(msg, method);
                 if let Some(ev) = &mut self.evidence {
                     let ends = (msg.ctx.src, msg.ctx.dst);
-                    ev.on_sip(msg.call_id.as_deref(), ends, frames, msg.ctx.ts);
+                    // Held by the run's clock (files of a replay may go back in time).
+                    ev.on_sip(msg.call_id.as_deref(), ends, frames, self.now);
                 }
                 self.detect.signatures(msg, method, hits, *frame_lens);
                 self.on_msg(msg, frames);
@@ -267,7 +268,7 @@ impl Correlator {
             EventKind::SipError { ctx, kind, frames } => {
                 self.advance(ctx.ts);
                 if let Some(ev) = &mut self.evidence {
-                    ev.on_sip(None, (ctx.src, ctx.dst), &frames, ctx.ts);
+                    ev.on_sip(None, (ctx.src, ctx.dst), &frames, self.now);
                 }
                 *self.stats.parse_errors.entry(kind.to_string()).or_insert(0) += 1;
                 self.parse_event(kind);
@@ -349,14 +350,15 @@ impl Correlator {
                 self.advance(now);
                 self.dialogs.expire_transactions(self.now);
                 self.detect.expire(self.now);
-                if let Some(ev) = &mut self.evidence {
-                    ev.tick(self.now);
-                }
                 self.injection_checks();
                 self.out.reopen_if_asked();
                 self.publish();
                 self.dialogs.expire_calls(self.now);
                 self.write_out();
+                // After the alerts of this tick took their packets.
+                if let Some(ev) = &mut self.evidence {
+                    ev.tick(self.now);
+                }
                 self.out.flush();
             }
             // Assembled by the pipeline's loop before the correlator (see `pipeline::run`).

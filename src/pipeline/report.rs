@@ -36,6 +36,7 @@ fn worker_totals(s: &RunStats) -> WorkerStats {
         t.tcp_flows_timed_out += w.tcp_flows_timed_out;
         t.tcp_gaps += w.tcp_gaps;
         t.tcp_over_cap += w.tcp_over_cap;
+        t.tcp_evidence_segments_dropped += w.tcp_evidence_segments_dropped;
         t.sip_framing_errors += w.sip_framing_errors;
         t.sip_incomplete_at_close += w.sip_incomplete_at_close;
         t.rtp_packets += w.rtp_packets;
@@ -258,6 +259,9 @@ struct TcpBody {
     gaps: u64,
     over_cap: u64,
     sip_messages: u64,
+    /// Evidence (`--pcap-dir`): segments left out of a message's files (absent when none).
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    evidence_segments_dropped: u64,
 }
 
 #[derive(Serialize)]
@@ -331,6 +335,7 @@ pub fn stats_record(s: &RunStats, kernel: Option<KernelStats>) -> impl Serialize
                 gaps: w.tcp_gaps,
                 over_cap: w.tcp_over_cap,
                 sip_messages: w.sip_tcp,
+                evidence_segments_dropped: w.tcp_evidence_segments_dropped,
             },
             sip: &s.correlator,
             rtp: RtpBody {

@@ -114,6 +114,8 @@ pub struct WorkerStats {
     pub tcp_flows_timed_out: u64,
     pub tcp_gaps: u64,
     pub tcp_over_cap: u64,
+    /// Evidence: TCP segments a message's file could not hold (over the per-direction cap).
+    pub tcp_evidence_segments_dropped: u64,
     pub sip_framing_errors: u64,
     pub sip_incomplete_at_close: u64,
     pub rtp_packets: u64,

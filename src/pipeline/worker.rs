@@ -599,7 +599,7 @@ impl Worker {
         );
         // Segments without payload (handshake, bare ACKs) carry no part of a message.
         if !frames.is_empty() && !payload.is_empty() {
-            attach_segments(dir, frames, &mut out);
+            self.stats.tcp_evidence_segments_dropped += attach_segments(dir, frames, &mut out);
         }
         for (idx, kind) in out.into_iter().enumerate() {
             match kind {
@@ -862,11 +862,14 @@ fn give_frames(kind: &mut EventKind, frames: Vec<Arc<WireFrame>>) {
 
 /// Evidence over TCP: the first message a segment completes takes the segments held since the
 /// last message ended (this one included); later ones in the same segment take it alone. A
-/// segment that leaves part of a message buffered is held for the message it starts.
-fn attach_segments(dir: &mut TcpDir, frames: Vec<Arc<WireFrame>>, out: &mut [EventKind]) {
+/// segment that leaves part of a message buffered is held for the message it starts. Returns
+/// the segments dropped to stay within `MAX_PENDING_FRAMES`.
+fn attach_segments(dir: &mut TcpDir, frames: Vec<Arc<WireFrame>>, out: &mut [EventKind]) -> u64 {
+    let mut dropped = 0;
     for f in &frames {
         if dir.frames.len() >= MAX_PENDING_FRAMES {
             dir.frames.remove(0);
+            dropped += 1;
         }
         dir.frames.push(Arc::clone(f));
     }
@@ -886,6 +889,7 @@ fn attach_segments(dir: &mut TcpDir, frames: Vec<Arc<WireFrame>>, out: &mut [Eve
     if !first && !dir.stream.data().is_empty() {
         dir.frames = frames;
     }
+    dropped
 }
 
 fn ctx_of(m: &PacketMeta) -> PacketCtx {

@@ -207,8 +207,11 @@ fn flood_of_a_million() {
             w,
         )
     });
-    let recs = sensor(&[&pcap], &["--workers", "2"]);
+    let (recs, evidence) = with_evidence(&pcap, dir.path(), 64);
     let st = &stats_of(&recs)["stats"];
+    let on_disk: u64 = walk(&evidence).iter().sum();
+    assert!(on_disk <= 64 << 20, "{on_disk} bytes of evidence");
+    assert!(st["evidence"]["files_removed"].as_u64().unwrap() > 0);
     assert_capped(&st["state"], OVERFLOWING);
     assert_capped(&st["state"], &["anomalies", "devices", "posture_limiter"]);
     assert!(st["rtp"]["evicted"].as_u64().unwrap() > 0);
@@ -220,8 +223,9 @@ fn flood_of_a_million() {
     let plaintext = alerts(&recs, 2_100_003) as u64;
     assert!(plaintext <= 1_000 + 100 * 101, "{plaintext}");
     // Base 64 MiB; transactions 100,000 x 4 KiB = 400 MiB; calls 100,000 x 16 KiB = 1.6 GiB;
-    // streams 2 x 20,000 x 64 KiB = 2.5 GiB; detectors and the 50,000-entry tables 1 GiB.
-    let bound: u64 = (64 + 400 + 1600 + 2500 + 1024) << 20;
+    // streams 2 x 20,000 x 64 KiB = 2.5 GiB; detectors and the 50,000-entry tables 1 GiB;
+    // evidence: 64 MiB held, 32 MiB of fragments, 4,096 call buffers of 32 KiB = 128 MiB.
+    let bound: u64 = (64 + 400 + 1600 + 2500 + 1024 + 64 + 32 + 128) << 20;
     let peak = st["memory"]["peak_rss_bytes"].as_u64().expect("peak RSS");
     assert!(peak < bound, "peak RSS {peak} over the bound {bound}");
 }
@@ -244,19 +248,7 @@ fn the_evidence_folder_stays_under_its_limit_in_a_flood() {
             w,
         )
     });
-    let evidence = dir.path().join("evidence");
-    let recs = sensor(
-        &[&pcap],
-        &[
-            "--workers",
-            "2",
-            "--pcap-dir",
-            evidence.to_str().unwrap(),
-            "--pcap-calls",
-            "--pcap-max-total-mib",
-            "1",
-        ],
-    );
+    let (recs, evidence) = with_evidence(&pcap, dir.path(), 1);
     let ev = &stats_of(&recs)["stats"]["evidence"];
     assert_capped(&stats_of(&recs)["stats"]["state"], &[]);
     let on_disk: Vec<u64> = walk(&evidence);
@@ -269,6 +261,26 @@ fn the_evidence_folder_stays_under_its_limit_in_a_flood() {
     assert!(removed > 0, "{ev}");
     assert_eq!(written - removed, on_disk.len() as u64, "{ev}");
     assert_eq!(ev["write_errors"], 0);
+}
+
+/// The sensor on `pcap` with two workers, keeping evidence of alerts and calls in `dir`'s
+/// `evidence` folder of at most `max_mib`: its records and the folder.
+fn with_evidence(pcap: &Path, dir: &Path, max_mib: u32) -> (Vec<Value>, std::path::PathBuf) {
+    let evidence = dir.join("evidence");
+    let max = max_mib.to_string();
+    let recs = sensor(
+        &[pcap],
+        &[
+            "--workers",
+            "2",
+            "--pcap-dir",
+            evidence.to_str().unwrap(),
+            "--pcap-calls",
+            "--pcap-max-total-mib",
+            &max,
+        ],
+    );
+    (recs, evidence)
 }
 
 /// Sizes of the files under `dir`.

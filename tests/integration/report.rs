@@ -268,3 +268,53 @@ fn an_unreadable_input_is_one_error_line() {
     assert!(!out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
+
+/// The report of every bundled capture (`pcaps/`, one replay) renders with nothing logged; its
+/// figures are the records'; the entries shown are capped and the page says how many more.
+#[test]
+fn the_report_of_every_bundled_capture_renders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (eve, page) = (tmp.path().join("eve.json"), tmp.path().join("report.html"));
+    let out = Command::new(bin())
+        .args(["replay", "--quiet", "--pcap-calls", "--eve"])
+        .arg(&eve)
+        .arg("--pcap-dir")
+        .arg(tmp.path().join("evidence"))
+        .arg("--report")
+        .arg(&page)
+        .arg(root().join("pcaps"))
+        .output()
+        .unwrap();
+    // A few bundled captures are damaged on purpose (exit status 1, said on stderr).
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1),
+        "{out:?}"
+    );
+    assert!(page.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let recs: Vec<Value> = std::fs::read_to_string(&eve)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (dom, log) = chromium_dom(&page);
+    assert!(page_errors(&log).is_empty(), "{:?}", page_errors(&log));
+    let count = |t: &str| recs.iter().filter(|r| r["event_type"] == t).count();
+    let (alerts, calls) = (count("alert"), count("call"));
+    assert!(
+        alerts > 300 && calls > 300,
+        "{alerts} alerts, {calls} calls"
+    );
+    let max = 300;
+    assert_eq!(dom.matches("class=\"alert\"").count(), max);
+    assert_eq!(dom.matches("class=\"call\"").count(), max);
+    assert!(dom.contains(&format!("{} more alerts not shown", alerts - max)));
+    assert!(dom.contains(&format!("{} more calls not shown", calls - max)));
+    // Every alert of every capture has its packets, in a multi-file replay too.
+    assert_eq!(
+        stats_of(&recs)["stats"]["evidence"]["alerts_without_packets"],
+        0
+    );
+    let ladders = dom.matches("<svg class=\"ladder\"").count();
+    assert_eq!(ladders, 2 * max, "every entry shown has its ladder");
+    assert!(dom.contains(&format!("data-figure=\"alerts\"><b>{alerts}</b>")));
+}

@@ -198,8 +198,12 @@ mod tests {
             & 0o777;
         assert_eq!(mode, 0o700);
         // A new run finds them.
-        let again = Folder::open(&dir, 250).unwrap();
+        let mut again = Folder::open(&dir, 250).unwrap();
         assert_eq!((again.files(), again.total()), (2, 200));
+        // A rotation script removed one (SIGHUP): accounted for again, nothing else removed.
+        fs::remove_file(dir.join("alerts/day/x2.pcap")).unwrap();
+        again.rescan().unwrap();
+        assert_eq!((again.files(), again.total(), again.removed), (1, 100, 0));
         fs::remove_dir_all(&dir).unwrap();
     }
 }

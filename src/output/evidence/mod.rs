@@ -299,7 +299,8 @@ impl Evidence {
             self.stats.alerts_without_packets += 1;
             return;
         };
-        let ts = if now == Ts::ZERO { frames[0].ts } else { now };
+        // Named by the packet that fired (the last held), as the alert's own timestamp.
+        let ts = frames.last().map_or(now, |f| f.ts);
         self.serial += 1;
         let tail = format!("{}-{}", a.alert.signature_id, self.serial);
         let name = file_name("alerts", ts, &tail);

@@ -63,8 +63,29 @@ pub fn from_pcap(path: &Path) -> Result<(Vec<Arrow>, usize), String> {
         } else {
             parse_datagram(d.payload)
         };
+        let (from, to) = (
+            endpoint(&d.src.to_string(), d.sport),
+            endpoint(&d.dst.to_string(), d.dport),
+        );
+        let at_us = f.ts.as_nanos() / 1_000;
         let Ok((m, _)) = parsed else {
-            skipped += 1;
+            // A datagram that does not parse is drawn (it may be what an anomaly alert is
+            // about); a TCP segment that does not is a piece of a longer message.
+            if d.transport == Transport::Tcp {
+                skipped += 1;
+                continue;
+            }
+            let line = d.payload.split(|b| *b == b'\n').next().unwrap_or(&[]);
+            let line = String::from_utf8_lossy(&line[..line.len().min(60)]);
+            out.push(Arrow {
+                at_us,
+                from,
+                to,
+                label: "malformed SIP".to_string(),
+                detail: format!("does not parse: {}", line.trim_end()),
+                retransmission: false,
+                highlight: false,
+            });
             continue;
         };
         let label = match (m.method(), m.status()) {
@@ -72,10 +93,6 @@ pub fn from_pcap(path: &Path) -> Result<(Vec<Arrow>, usize), String> {
             (None, Some(code)) => format!("{code} {}", m.reason().unwrap_or("")),
             _ => continue,
         };
-        let (from, to) = (
-            endpoint(&d.src.to_string(), d.sport),
-            endpoint(&d.dst.to_string(), d.dport),
-        );
         let cseq = m
             .cseq()
             .map(|c| format!("{} {}", c.seq, c.method.as_str()))
@@ -93,7 +110,7 @@ pub fn from_pcap(path: &Path) -> Result<(Vec<Arrow>, usize), String> {
         );
         let retransmission = !seen.insert(key);
         out.push(Arrow {
-            at_us: f.ts.as_nanos() / 1_000,
+            at_us,
             from,
             to,
             label: label.trim_end().to_string(),
