@@ -258,7 +258,7 @@ pub struct RunOptions {
     #[arg(long, default_value = "eve.json", value_name = "PATH")]
     pub eve: PathBuf,
     /// Write only records of these types (comma-separated: alert, sip, call, rtp, device, tls,
-    /// flow, stats), as Suricata's eve-log `types`. Default: all. What is not written is still
+    /// flow, posture, stats), as Suricata's eve-log `types`. Default: all. What is not written is still
     /// counted in the metrics; without `flow`, flows are not tracked at all.
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(crate::output::eve::EVENT_TYPES))]
     pub eve_types: Option<Vec<String>>,

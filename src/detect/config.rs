@@ -60,6 +60,33 @@ const MAX_SECS: u64 = 30 * 86_400;
 const MAX_KEYS: u64 = 10_000_000;
 
 detect_config! {
+    /// Authentication posture of servers and accounts (`detect/posture.rs`).
+    posture: PostureConfig {
+        /// Judge authentication posture (1) or not (0).
+        enabled = [1, 0, 1],
+        /// 2600008: failed authentications of an account that never succeeded (5: a phone with
+        /// a stale password retries for ever; brute force is 2300009-2300011).
+        stale_failures = [5, 2, MAX_COUNT],
+        /// 2600007: an account's registrations from two networks (/24, /64) or two devices
+        /// (User-Agents) within this many seconds, both alive (3600: a phone re-registers at
+        /// least hourly).
+        shared_window = [3600, 60, MAX_SECS],
+        /// 2600005: a nonce offered to this many distinct clients (2), or
+        nonce_clients = [2, 2, MAX_COUNT],
+        /// in this many challenges (3).
+        nonce_offers = [3, 2, MAX_COUNT],
+        /// Seconds of packet time between `posture` records live (3600); a replay writes them
+        /// at its end.
+        record_interval = [3600, 60, MAX_SECS],
+        /// Servers tracked at most (4096).
+        max_servers = [4096, 1, MAX_KEYS],
+        /// Accounts tracked at most (50000).
+        max_accounts = [50_000, 1, MAX_KEYS],
+        /// REGISTER and INVITE requests waiting for their answer (20000).
+        max_pending = [20_000, 1, MAX_KEYS],
+        /// Nonces remembered at most (50000).
+        max_nonces = [50_000, 1, MAX_KEYS],
+    }
     /// Scanner behaviour, whatever the User-Agent says.
     scanner: ScannerConfig {
         /// Sweep: distinct destination hosts one source sends requests to (10: a phone talks to

@@ -15,6 +15,7 @@ use super::gate::{AlertGate, Decision};
 use super::injection::InjectionChecks;
 use super::inventory::{DeviceRecord, Inventory};
 use super::policy::Policy;
+use super::posture::{Posture, PostureRecord};
 use super::rules::RuleSet;
 use super::segmentation::SegmentCheck;
 use super::{Detectors, Finding, TableStats};
@@ -33,6 +34,7 @@ pub struct Detection {
     inventory: Inventory,
     segments: SegmentCheck,
     injection: InjectionChecks,
+    posture: Posture,
     /// Thresholds, suppression, the posture limiter and the rate ceiling.
     pub gate: AlertGate,
     findings: Vec<Finding>,
@@ -40,6 +42,8 @@ pub struct Detection {
     pub alerts: Vec<AlertRecord>,
     /// Device records of the inventory, to write.
     pub devices: Vec<DeviceRecord>,
+    /// `posture` records of servers, to write.
+    pub postures: Vec<PostureRecord>,
 }
 
 impl Detection {
@@ -51,6 +55,11 @@ impl Detection {
                 policy.detect.threshold.rate_per_second,
                 policy.detect.threshold.rate_burst,
             ),
+            posture: Posture::new(
+                policy.detect.posture.clone(),
+                policy.segments.clone(),
+                policy.detect.callerid.trusted_trunks.clone(),
+            ),
             detectors: Detectors::new(policy.detect),
             anomalies: Anomalies::default(),
             inventory: Inventory::new(policy.vulnerable, 50_000),
@@ -59,6 +68,7 @@ impl Detection {
             findings: Vec::new(),
             alerts: Vec::new(),
             devices: Vec::new(),
+            postures: Vec::new(),
         }
     }
 
@@ -78,6 +88,11 @@ impl Detection {
         let t = &policy.detect.threshold;
         self.gate
             .reconfigure(policy.tuning, t.rate_per_second, t.rate_burst);
+        self.posture.set(
+            policy.detect.posture.clone(),
+            policy.segments.clone(),
+            policy.detect.callerid.trusted_trunks.clone(),
+        );
         self.detectors.set_config(policy.detect);
         self.inventory.set_list(policy.vulnerable);
         self.segments.set(policy.segments);
@@ -157,6 +172,8 @@ impl Detection {
             .on_message(m, retransmission, &mut self.findings);
         self.inventory
             .on_message(m, &mut self.devices, &mut self.findings);
+        self.posture
+            .on_message(m, retransmission, &mut self.findings);
         self.segments.check(&m.ctx, false, &mut self.findings);
         self.take_findings();
     }
@@ -221,13 +238,23 @@ impl Detection {
     pub fn expire(&mut self, now: Ts) {
         self.detectors.expire(now, &mut self.findings);
         self.anomalies.expire(now);
+        self.posture.expire(now);
+        let records = self.posture.records(now, false, &mut self.findings);
+        self.postures.extend(records);
         self.take_findings();
     }
 
     /// End of input: decide what waited for a later message that will not come.
-    pub fn flush(&mut self) {
+    pub fn flush(&mut self, now: Ts) {
         self.detectors.flush(&mut self.findings);
+        let records = self.posture.records(now, true, &mut self.findings);
+        self.postures.extend(records);
         self.take_findings();
+    }
+
+    /// Servers by authentication finding (for the metrics).
+    pub fn servers_by_posture(&mut self) -> BTreeMap<&'static str, i64> {
+        self.posture.servers_by_finding()
     }
 
     /// The gate on one alert about to be written.
@@ -267,6 +294,7 @@ impl Detection {
             evictions,
         };
         out.extend(self.detectors.stats().tables());
+        out.extend(self.posture.tables());
         out.extend([
             (
                 "anomalies",

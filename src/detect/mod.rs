@@ -59,6 +59,7 @@ pub mod gate;
 pub mod injection;
 pub mod inventory;
 pub mod policy;
+pub mod posture;
 pub mod rate;
 pub mod rules;
 pub mod scanner;
@@ -71,6 +72,8 @@ pub mod threshold;
 mod tests;
 #[cfg(test)]
 mod tests_fraud;
+#[cfg(test)]
+mod tests_posture;
 
 use std::collections::VecDeque;
 use std::net::IpAddr;

@@ -84,6 +84,11 @@ impl Segments {
         }
     }
 
+    /// Whether `ip` is in the voice networks (`None`: `VOICE_NET` is not configured).
+    pub fn voice_net(&self, ip: IpAddr) -> Option<bool> {
+        self.nets.as_ref().map(|n| n.matches(ip))
+    }
+
     pub fn is_off(&self) -> bool {
         self.nets.is_none() && self.vlans.is_none()
     }

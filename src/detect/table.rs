@@ -64,6 +64,13 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
         }
     }
 
+    /// Visit every entry (in no particular order).
+    pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
+        for (k, s) in &self.map {
+            f(k, &s.v);
+        }
+    }
+
     /// Remove the least recently seen key (counted as an eviction): for tables bounded by
     /// something other than their key count, such as bytes.
     pub fn pop_oldest(&mut self) -> Option<(K, V)> {

@@ -100,6 +100,22 @@ pub struct AuthInfo {
     pub realm: Option<String>,
 }
 
+/// What a message says of digest authentication beyond names (for the posture detector):
+/// never a nonce, response or password, only facts about them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DigestFacts {
+    /// Challenges (over every WWW-/Proxy-Authenticate header): the algorithms offered (MD5 also
+    /// when none is named, its default), whether qop was offered, stale=true, and the hash of
+    /// the first nonce.
+    pub md5: bool,
+    pub sha256: bool,
+    pub qop: bool,
+    pub stale: bool,
+    pub nonce: Option<u64>,
+    /// Credentials carry a digest response (a guessable hash, on a plaintext transport).
+    pub response: bool,
+}
+
 /// A parsed SIP message, owned.
 #[derive(Debug, Clone)]
 pub struct Msg {
@@ -126,6 +142,7 @@ pub struct Msg {
     pub contact: Option<String>,
     pub auth: Option<AuthInfo>,
     pub challenge: Option<AuthInfo>,
+    pub digest: DigestFacts,
     pub content_type: Option<String>,
     pub expires: Option<u32>,
     pub media: Option<Vec<MediaLine>>,
@@ -186,6 +203,7 @@ impl Msg {
             contact: None,
             auth: None,
             challenge: None,
+            digest: DigestFacts::default(),
             content_type: None,
             expires: None,
             media: None,
@@ -220,6 +238,7 @@ impl Msg {
             contact,
             auth,
             challenge,
+            digest,
             content_type,
             expires,
             media,
@@ -287,6 +306,40 @@ impl Msg {
         put_auth(auth, creds.map(|c| (c.scheme, c.username, c.realm)));
         let offered = m.www_authenticate().or_else(|| m.proxy_authenticate());
         put_auth(challenge, offered.map(|c| (c.scheme, None, c.realm)));
+        *digest = DigestFacts {
+            response: creds.is_some_and(|c| c.has_response),
+            ..DigestFacts::default()
+        };
+        if offered.is_some() {
+            for c in m.challenges().take(8) {
+                if !c.scheme.eq_ignore_ascii_case("digest") {
+                    continue;
+                }
+                match c.algorithm {
+                    None => digest.md5 = true,
+                    // MD5 and MD5-sess; SHA-256 and SHA-256-sess (the sender's bytes: compared
+                    // as bytes, never sliced as text).
+                    Some(a)
+                        if a.as_bytes()
+                            .get(..3)
+                            .is_some_and(|p| p.eq_ignore_ascii_case(b"md5")) =>
+                    {
+                        digest.md5 = true
+                    }
+                    Some(a)
+                        if a.as_bytes()
+                            .get(..7)
+                            .is_some_and(|p| p.eq_ignore_ascii_case(b"sha-256")) =>
+                    {
+                        digest.sha256 = true
+                    }
+                    Some(_) => {}
+                }
+                digest.qop |= c.qop.is_some_and(|q| !q.trim().is_empty());
+                digest.stale |= c.stale;
+                digest.nonce = digest.nonce.or(c.nonce_hash);
+            }
+        }
         put(content_type, m.content_type(), 128);
         *expires = m.expires();
         let is_sdp = v.is_sdp();

@@ -13,8 +13,8 @@ use crate::output::loss::WriteHealth;
 /// Writes records as JSON lines and counts them by type; a failed write is counted and said
 /// on stderr as it happens ([`WriteHealth`]).
 /// Every record type the sensor writes.
-pub const EVENT_TYPES: [&str; 8] = [
-    "alert", "sip", "call", "rtp", "device", "tls", "flow", "stats",
+pub const EVENT_TYPES: [&str; 9] = [
+    "alert", "sip", "call", "rtp", "device", "tls", "flow", "posture", "stats",
 ];
 
 pub struct EveWriter {

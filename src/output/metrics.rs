@@ -150,6 +150,16 @@ pub const STATE_TABLES: [&str; 12] = [
     "evidence",
 ];
 
+/// Values of the `finding` label of `posture_servers`.
+pub const POSTURE_FINDINGS: [&str; 6] = [
+    "open_registration",
+    "open_relay",
+    "no_qop",
+    "md5_only",
+    "nonce_reuse",
+    "none",
+];
+
 /// Values of the `result` label of `rules_reloads_total`.
 pub const RELOAD_RESULTS: [&str; 2] = ["success", "failure"];
 
@@ -283,6 +293,9 @@ pub struct Metrics {
     pub rules_skipped: IntGauge,
     pub rules_reloads_total: IntCounterVec,
     pub rules_reload_duration_seconds: prometheus::Gauge,
+
+    // Authentication posture.
+    pub posture_servers: IntGaugeVec,
 
     // Evidence (`--pcap-dir`).
     pub evidence_files_total: IntCounterVec,
@@ -582,6 +595,14 @@ impl Metrics {
             .expect("valid gauge"),
         );
 
+        let posture_servers = b.gauge_vec(
+            "posture_servers",
+            "Registrars, proxies and PBXs seen challenging or accepting requests, by authentication finding (open_registration, open_relay, no_qop, md5_only, nonce_reuse; none: no finding).",
+            &["finding"],
+        );
+        for f in POSTURE_FINDINGS {
+            posture_servers.with_label_values(&[f]);
+        }
         let evidence_files_total = b.counter_vec(
             "evidence_files_total",
             "Pcap files written to the evidence folder (--pcap-dir), by kind: the packets behind an alert, or a whole call (--pcap-calls).",
@@ -613,6 +634,7 @@ impl Metrics {
         );
 
         Arc::new(Metrics {
+            posture_servers,
             evidence_files_total,
             evidence_files_removed_total,
             evidence_folder_bytes,
@@ -765,7 +787,7 @@ mod tests {
             .with_label_values(&["2001", "accepted"])
             .inc();
         let names = m.all_metric_names();
-        assert_eq!(names.len(), 48, "{names:?}");
+        assert_eq!(names.len(), 49, "{names:?}");
         let unique: BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names");
         let text = m.encode();

@@ -365,7 +365,7 @@ impl Correlator {
             EventKind::Stats(_) => {}
             EventKind::Flush { now } => {
                 self.advance(now);
-                self.detect.flush();
+                self.detect.flush(self.now);
                 self.dialogs.flush();
                 self.write_out();
                 if let Some(ev) = &mut self.evidence {
@@ -482,6 +482,11 @@ impl Correlator {
         for r in self.detect.devices.drain(..) {
             self.out.record("device", &r);
         }
+        for mut r in std::mem::take(&mut self.detect.postures) {
+            let seq = r.head.pcap_cnt;
+            self.stamp(&mut r.head, seq);
+            self.out.record("posture", &r);
+        }
         for mut r in self.dialogs.call_out.drain(..) {
             if let Some(ev) = &mut self.evidence {
                 ev.call_ended(&mut r, self.now);
@@ -582,6 +587,14 @@ impl Correlator {
             calls_evicted: cs.evicted,
             numbering_evicted: txs.numbering_evicted,
         };
+        for (finding, n) in self.detect.servers_by_posture() {
+            mx.posture_servers
+                .with_label_values(&[bounded_label(
+                    finding,
+                    &crate::output::metrics::POSTURE_FINDINGS,
+                )])
+                .set(n);
+        }
         if let Some(ev) = &self.evidence {
             let now = ev.stats();
             let was = std::mem::replace(&mut p.evidence, now.clone());

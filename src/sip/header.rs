@@ -496,6 +496,9 @@ pub struct Challenge<'a> {
     /// Raw qop list, e.g. `auth,auth-int`.
     pub qop: Option<&'a str>,
     pub stale: bool,
+    /// A stable hash of the nonce (FNV-1a): enough to see a nonce offered again, without
+    /// keeping it.
+    pub nonce_hash: Option<u64>,
 }
 
 /// Parse a challenge (`Digest realm="..", nonce="..", ...`).
@@ -508,12 +511,16 @@ pub fn parse_challenge(s: &str) -> Option<Challenge<'_>> {
         algorithm: None,
         qop: None,
         stale: false,
+        nonce_hash: None,
     };
     for (n, v) in params.take(64) {
         if n.eq_ignore_ascii_case("realm") {
             c.realm = Some(v);
         } else if n.eq_ignore_ascii_case("nonce") {
             c.has_nonce = true;
+            c.nonce_hash = Some(v.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            }));
         } else if n.eq_ignore_ascii_case("algorithm") {
             c.algorithm = Some(v);
         } else if n.eq_ignore_ascii_case("qop") {

@@ -516,6 +516,14 @@ impl<'a> SipMessage<'a> {
             .and_then(parse_challenge)
     }
 
+    /// Every challenge of the message (WWW-Authenticate, then Proxy-Authenticate): a server may
+    /// offer several algorithms, one header each (RFC 8760).
+    pub fn challenges(&self) -> impl Iterator<Item = Challenge<'_>> + '_ {
+        self.headers_named(HeaderName::WwwAuthenticate)
+            .chain(self.headers_named(HeaderName::ProxyAuthenticate))
+            .filter_map(parse_challenge)
+    }
+
     /// Proxy-Authenticate challenge.
     pub fn proxy_authenticate(&self) -> Option<Challenge<'_>> {
         self.header(HeaderName::ProxyAuthenticate)

@@ -11,7 +11,7 @@ use crate::util::*;
 fn count(records: Vec<serde_json::Value>) -> BTreeMap<u64, usize> {
     let mut m = BTreeMap::new();
     for r in records {
-        if r["event_type"] == "alert" {
+        if is_attack_alert(&r) {
             *m.entry(r["alert"]["signature_id"].as_u64().unwrap())
                 .or_insert(0) += 1;
         }

@@ -82,7 +82,7 @@ fn records_validate_against_suricatas_eve_schema() {
     );
     for (of, p) in &protos {
         let want = match of.as_str() {
-            "sip" | "call" | "device" => "\"sip\"",
+            "sip" | "call" | "device" | "posture" => "\"sip\"",
             "tls" => "\"tls\"",
             o if o.starts_with("alert ") && media.contains(&&o[6..]) => "null",
             o if o.starts_with("alert ") => "\"sip\"",

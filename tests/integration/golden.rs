@@ -20,7 +20,7 @@ fn records_of_interest(recs: &[Value]) -> Vec<String> {
         .filter(|r| {
             matches!(
                 r["event_type"].as_str(),
-                Some("sip" | "call" | "rtp" | "alert" | "tls" | "device" | "flow")
+                Some("sip" | "call" | "rtp" | "alert" | "tls" | "device" | "flow" | "posture")
             )
         })
         .map(|r| {
@@ -125,6 +125,29 @@ fn records_match_the_schema() {
                     .unwrap_or_else(|e| panic!("{}: device record {r}: {e}", rel(&cap)));
                 }
                 Some("stats") => {}
+                Some("posture") => {
+                    let p = &r["posture"];
+                    let counts = [
+                        "registrations_unauthenticated",
+                        "registrations_authenticated",
+                        "invites_unauthenticated_outside",
+                        "challenges",
+                        "challenges_without_qop",
+                        "challenges_stale",
+                        "nonces_reused",
+                        "plaintext_credentials",
+                    ];
+                    assert!(
+                        counts.iter().all(|k| p[k].is_u64())
+                            && ["realms", "algorithms", "findings"]
+                                .iter()
+                                .all(|k| p[k].is_array())
+                            && p.as_object().is_some_and(|o| o.len() == counts.len() + 3)
+                            && r["src_ip"].is_string(),
+                        "{}: posture record {r}",
+                        rel(&cap)
+                    );
+                }
                 Some("flow") => {
                     let f = &r["flow"];
                     assert!(

@@ -18,6 +18,7 @@ mod live;
 mod media;
 mod office;
 mod oracle;
+mod posture;
 mod prometheus;
 mod report;
 mod rtp_oracle;

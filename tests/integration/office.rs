@@ -85,7 +85,7 @@ fn calls_challenged_with_407_are_one_call_each_with_their_voice_reported() {
         .all(|r| hung_up.contains(r["rtp"]["call_id"].as_str().unwrap_or(""))));
     let mut alerts: Vec<(u64, String)> = recs
         .iter()
-        .filter(|r| r["event_type"] == "alert")
+        .filter(|r| is_attack_alert(r))
         .map(|r| {
             (
                 r["alert"]["signature_id"].as_u64().unwrap(),

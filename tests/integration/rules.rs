@@ -78,7 +78,7 @@ fn alert_counts(cap: &str) -> std::collections::BTreeMap<u64, usize> {
         &[&root().join(cap)],
         &["--rules", root().join("rules").to_str().unwrap()],
     ) {
-        if r["event_type"] == "alert" {
+        if is_attack_alert(&r) {
             *m.entry(r["alert"]["signature_id"].as_u64().unwrap())
                 .or_insert(0) += 1;
         }
@@ -340,7 +340,7 @@ fn the_same_alerts_from_any_working_directory() {
             .collect();
         let mut ids: Vec<u64> = recs
             .iter()
-            .filter(|r| r["event_type"] == "alert")
+            .filter(|r| is_attack_alert(r))
             .map(|r| r["alert"]["signature_id"].as_u64().unwrap())
             .collect();
         ids.sort_unstable();

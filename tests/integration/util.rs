@@ -281,3 +281,9 @@ pub fn rules_check_errors(dir: &std::path::Path) -> (String, Vec<String>) {
     let lines = err.lines().map(str::to_string).collect();
     (err, lines)
 }
+
+/// An alert about an attack or exposure, not an authentication-posture finding (category
+/// `posture`: how a server authenticates, checked by tests/integration/posture.rs).
+pub fn is_attack_alert(r: &Value) -> bool {
+    r["event_type"] == "alert" && r["alert"]["category"] != "posture"
+}
