@@ -119,6 +119,7 @@ fn the_report_renders_in_chromium_with_the_ladders_of_the_capture() {
         "addresses",
         "toll-fraud",
         "encryption",
+        "posture",
         "quality",
         "alerts",
         "calls",
@@ -139,6 +140,40 @@ fn the_report_renders_in_chromium_with_the_ladders_of_the_capture() {
         card("packets") as u64,
         stats["stats"]["capture"]["packets"].as_u64().unwrap()
     );
+
+    // Each server's authentication posture, as its record says.
+    let servers: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["event_type"] == "posture")
+        .collect();
+    assert!(!servers.is_empty());
+    assert_eq!(
+        dom.matches("<table class=\"posture\">").count(),
+        1,
+        "one posture table"
+    );
+    for r in servers {
+        let server = r["src_ip"].as_str().unwrap();
+        let findings: Vec<&str> = r["posture"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        let row = format!("<td>{server}</td>");
+        let table = dom.find("<table class=\"posture\">").unwrap();
+        let at = table
+            + dom[table..]
+                .find(&row)
+                .unwrap_or_else(|| panic!("no posture row for {server}"));
+        let end = at + dom[at..].find("</tr>").unwrap();
+        let want = if findings.is_empty() {
+            "<td>none</td>".to_string()
+        } else {
+            format!("<td><b>{}</b></td>", findings.join(", "))
+        };
+        assert!(dom[at..end].contains(&want), "{server}: {}", &dom[at..end]);
+    }
 
     // Every alert and call has its entry and its pcap link.
     let links = dom.matches("<a href=\"evidence/").count();

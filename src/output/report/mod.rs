@@ -52,6 +52,8 @@ struct Collected {
     worst: Vec<(f64, Value)>,
     /// Every alert's (time, category, severity, anchor) for the timeline.
     marks: Vec<(u64, String, u64, String)>,
+    /// The latest `posture` record of each server (at most `MAX_ENTRIES` servers).
+    postures: std::collections::BTreeMap<String, Value>,
     bad_lines: usize,
     /// `sip` records of the Call-IDs the entries show (second pass).
     sip: HashMap<String, Vec<Value>>,
@@ -158,6 +160,12 @@ fn keep(c: &mut Collected, kind: &str, r: Value) {
             }
         }
         "call" if c.calls.len() < MAX_ENTRIES => c.calls.push(r),
+        "posture" => {
+            let server = r["src_ip"].as_str().unwrap_or("").to_string();
+            if c.postures.len() < MAX_ENTRIES || c.postures.contains_key(&server) {
+                c.postures.insert(server, r);
+            }
+        }
         "rtp" => {
             if let Some(m) = r["rtp"]["mos"].as_f64() {
                 c.worst.push((m, r));
@@ -221,7 +229,7 @@ fn page(c: &Collected, src: &ReportSource<'_>) -> String {
         esc(&inputs.join(", ")),
         env!("CARGO_PKG_VERSION")
     );
-    o.push_str("<nav><a href=\"#summary\">Summary</a><a href=\"#timeline\">Timeline</a><a href=\"#addresses\">Addresses</a><a href=\"#toll-fraud\">Toll fraud</a><a href=\"#encryption\">Encryption</a><a href=\"#quality\">Call quality</a><a href=\"#alerts\">Alerts</a><a href=\"#calls\">Calls</a></nav>");
+    o.push_str("<nav><a href=\"#summary\">Summary</a><a href=\"#timeline\">Timeline</a><a href=\"#addresses\">Addresses</a><a href=\"#toll-fraud\">Toll fraud</a><a href=\"#encryption\">Encryption</a><a href=\"#posture\">Authentication</a><a href=\"#quality\">Call quality</a><a href=\"#alerts\">Alerts</a><a href=\"#calls\">Calls</a></nav>");
     summary(&mut o, c);
     let span = (f.first_us.unwrap_or(0), f.last_us.unwrap_or(0));
     let _ = write!(
@@ -236,6 +244,7 @@ fn page(c: &Collected, src: &ReportSource<'_>) -> String {
     addresses(&mut o, f);
     toll(&mut o, f);
     encryption(&mut o, f);
+    posture(&mut o, c);
     quality(&mut o, c);
     alerts(&mut o, c, src);
     calls(&mut o, c, src);
@@ -353,6 +362,64 @@ fn encryption(o: &mut String, f: &Figures) {
             o,
             "encryption",
             &["signalling", "media (answered)", "calls"],
+            &rows,
+        );
+    }
+    o.push_str("</section>");
+}
+
+/// How each server authenticates (its latest `posture` record).
+fn posture(o: &mut String, c: &Collected) {
+    o.push_str("<section id=\"posture\"><h2>Authentication posture of servers</h2>");
+    let list = |v: &Value| -> String {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(esc)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let rows: Vec<Vec<String>> = c
+        .postures
+        .iter()
+        .map(|(server, r)| {
+            let p = &r["posture"];
+            let findings = list(&p["findings"]);
+            vec![
+                esc(server),
+                list(&p["realms"]),
+                list(&p["algorithms"]),
+                p["registrations_unauthenticated"].to_string(),
+                p["registrations_authenticated"].to_string(),
+                p["challenges"].to_string(),
+                p["plaintext_credentials"].to_string(),
+                if findings.is_empty() {
+                    "none".to_string()
+                } else {
+                    format!("<b>{findings}</b>")
+                },
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        o.push_str("<p class=\"note\">No server was seen challenging or accepting requests.</p>");
+    } else {
+        table(
+            o,
+            "posture",
+            &[
+                "server",
+                "realms",
+                "digest",
+                "registered without auth",
+                "registered with auth",
+                "challenges",
+                "credentials in plaintext",
+                "findings",
+            ],
             &rows,
         );
     }
