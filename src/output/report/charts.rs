@@ -9,8 +9,9 @@ use super::ladder::clock;
 /// Alerts drawn at most on the timeline (the rest are counted under it).
 pub const MAX_MARKS: usize = 5_000;
 
-/// `alerts`: (time in µs, category, severity, anchor of its entry in the report).
-pub fn timeline(alerts: &[(u64, String, u64, String)], span: (u64, u64)) -> String {
+/// `alerts`: (time in µs, category, severity, anchor of its entry in the report); `more`:
+/// alerts not kept for drawing.
+pub fn timeline(alerts: &[(u64, String, u64, String)], span: (u64, u64), more: u64) -> String {
     let drawn = &alerts[..alerts.len().min(MAX_MARKS)];
     let mut cats: Vec<&str> = drawn.iter().map(|a| a.1.as_str()).collect();
     cats.sort_unstable();
@@ -57,23 +58,15 @@ pub fn timeline(alerts: &[(u64, String, u64, String)], span: (u64, u64)) -> Stri
         r = left + width,
         b = clock(t1),
     );
-    if alerts.len() > drawn.len() {
-        let _ = write!(
-            o,
-            "<p class=\"note\">{} more alerts not drawn.</p>",
-            alerts.len() - drawn.len()
-        );
+    let more = more + (alerts.len() - drawn.len()) as u64;
+    if more > 0 {
+        let _ = write!(o, "<p class=\"note\">{more} more alerts not drawn.</p>");
     }
     o
 }
 
-/// Streams by MOS, in half-point bins from 1 to 5.
-pub fn mos_histogram(mos: &[f64]) -> String {
-    let mut bins = [0usize; 8];
-    for m in mos {
-        let i = (((m.clamp(1.0, 4.999)) - 1.0) / 0.5) as usize;
-        bins[i.min(7)] += 1;
-    }
+/// Streams by MOS, in half-point bins from 1 to 5 (`figures::mos_bin`).
+pub fn mos_histogram(bins: &[u64; 8]) -> String {
     let max = bins.iter().copied().max().unwrap_or(0).max(1);
     let (bw, h) = (70.0, 140.0);
     let mut o = String::new();
@@ -116,11 +109,18 @@ mod tests {
     #[test]
     fn bins_mos_and_marks_alerts() {
         // 4.0-4.5: two; 1.0-1.5, 3.0-3.5 and (9.0 clamped) 4.5-5.0: one each.
-        let s = mos_histogram(&[4.41, 4.41, 1.0, 3.2, 9.0]);
+        let mut bins = [0u64; 8];
+        for m in [4.41, 4.41, 1.0, 3.2, 9.0] {
+            bins[super::super::figures::mos_bin(m)] += 1;
+        }
+        let s = mos_histogram(&bins);
         assert_eq!(s.matches("data-streams=\"2\"").count(), 1, "{s}");
         assert_eq!(s.matches("data-streams=\"1\"").count(), 3);
-        let t = timeline(&[(5, "scanner".into(), 2, "alert-1".into())], (0, 10));
+        let t = timeline(&[(5, "scanner".into(), 2, "alert-1".into())], (0, 10), 0);
         assert!(t.contains("href=\"#alert-1\""));
         assert!(t.contains("class=\"sev2\""));
+        assert!(!t.contains("more alerts"));
+        let t = timeline(&[(5, "scanner".into(), 2, "alert-1".into())], (0, 10), 7);
+        assert!(t.contains("7 more alerts not drawn"));
     }
 }

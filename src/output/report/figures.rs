@@ -26,8 +26,9 @@ pub struct Figures {
     pub toll_destinations: BTreeMap<(String, String), usize>,
     /// (signalling, media) -> calls.
     pub encryption: BTreeMap<(String, String), usize>,
-    /// MOS of every stream with one, for the distribution.
-    pub mos: Vec<f64>,
+    /// Streams by MOS, in half-point bins from 1 to 5 (the distribution), and how many.
+    pub mos_bins: [u64; 8],
+    pub mos_streams: u64,
 }
 
 impl Figures {
@@ -66,7 +67,8 @@ impl Figures {
             Some("rtp") => {
                 self.streams += 1;
                 if let Some(m) = r["rtp"]["mos"].as_f64() {
-                    self.mos.push(m);
+                    self.mos_bins[mos_bin(m)] += 1;
+                    self.mos_streams += 1;
                 }
             }
             Some("alert") => self.alert(r),
@@ -110,6 +112,12 @@ impl Figures {
             }
         }
     }
+}
+
+/// The half-point bin of a MOS, from 1-1.5 to 4.5-5 (out-of-range values in the end bins).
+pub fn mos_bin(m: f64) -> usize {
+    let m = if m.is_nan() { 1.0 } else { m.clamp(1.0, 4.999) };
+    (((m - 1.0) / 0.5) as usize).min(7)
 }
 
 /// The `n` largest counts, largest first (ties by key).

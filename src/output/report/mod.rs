@@ -50,8 +50,10 @@ struct Collected {
     calls: Vec<Value>,
     /// (MOS, record), the worst kept.
     worst: Vec<(f64, Value)>,
-    /// Every alert's (time, category, severity, anchor) for the timeline.
+    /// Alerts' (time, category, severity, anchor) for the timeline (the first
+    /// `charts::MAX_MARKS`), and how many more there were.
     marks: Vec<(u64, String, u64, String)>,
+    marks_more: u64,
     /// The latest `posture` record of each server (at most `MAX_ENTRIES` servers).
     postures: std::collections::BTreeMap<String, Value>,
     bad_lines: usize,
@@ -107,7 +109,11 @@ pub fn render(src: &ReportSource<'_>) -> Result<String, String> {
                 if r["event_type"] == "sip" {
                     if let Some(id) = r["sip"]["call_id"].as_str() {
                         if wanted.contains(id) {
-                            c.sip.entry(id.to_string()).or_default().push(r);
+                            // A Call-ID a flood reuses is drawn from its first records.
+                            let recs = c.sip.entry(id.to_string()).or_default();
+                            if recs.len() < 2 * ladder::MAX_ARROWS {
+                                recs.push(r);
+                            }
                         }
                     }
                 }
@@ -141,13 +147,15 @@ fn each_record(
 fn keep(c: &mut Collected, kind: &str, r: Value) {
     match kind {
         "alert" => {
-            let n = c.marks.len();
+            let n = c.alerts.len();
             let anchor = if n < MAX_ENTRIES {
                 format!("alert-{n}")
             } else {
                 "alerts".to_string()
             };
-            if let Some(t) = r["timestamp"].as_str().and_then(parse_time_us) {
+            if c.marks.len() >= charts::MAX_MARKS {
+                c.marks_more += 1;
+            } else if let Some(t) = r["timestamp"].as_str().and_then(parse_time_us) {
                 c.marks.push((
                     t,
                     r["alert"]["category"].as_str().unwrap_or("").to_string(),
@@ -238,7 +246,7 @@ fn page(c: &Collected, src: &ReportSource<'_>) -> String {
         if c.marks.is_empty() {
             "<p class=\"note\">No alerts.</p>".to_string()
         } else {
-            charts::timeline(&c.marks, span)
+            charts::timeline(&c.marks, span, c.marks_more)
         }
     );
     addresses(&mut o, f);
@@ -428,15 +436,15 @@ fn posture(o: &mut String, c: &Collected) {
 
 fn quality(o: &mut String, c: &Collected) {
     o.push_str("<section id=\"quality\"><h2>Call quality</h2>");
-    if c.figures.mos.is_empty() {
+    if c.figures.mos_streams == 0 {
         o.push_str("<p class=\"note\">No RTP streams.</p></section>");
         return;
     }
     let _ = write!(
         o,
         "<h3>MOS of {} streams</h3>{}",
-        c.figures.mos.len(),
-        charts::mos_histogram(&c.figures.mos)
+        c.figures.mos_streams,
+        charts::mos_histogram(&c.figures.mos_bins)
     );
     let mut worst = c.worst.clone();
     trim_worst(&mut worst);
