@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's screenshot of the forensic report: replays two bundled captures (a call through
-# a Kamailio proxy, and toll fraud) with --pcap-dir --pcap-calls --report, and has headless
+# a Kamailio proxy, and a password guessed at a Kamailio registrar) with --pcap-dir --pcap-calls --report, and has headless
 # Chromium render the report to docs/report.png.
 #
 # Usage: scripts/report-screenshot.sh   (needs chromium: scripts/install-deps.sh installs it)
@@ -15,7 +15,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 root="$PWD"
 (cd "$work" && "$bin" replay --quiet --eve eve.json --pcap-dir evidence --pcap-calls \
-	--report report.html "$root/pcaps/kamailio-proxy-call.pcap" "$root/pcaps/attack/toll-fraud.pcap")
+	--report report.html "$root/pcaps/kamailio-proxy-call.pcap" "$root/pcaps/attack/register-bruteforce.pcap")
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$work/profile" \
 	--window-size=1280,3100 --screenshot="$root/docs/report.png" "file://$work/report.html" 2>/dev/null
 echo "docs/report.png"

@@ -413,7 +413,7 @@ fn posture(o: &mut String, c: &Collected) {
         })
         .collect();
     if rows.is_empty() {
-        o.push_str("<p class=\"note\">No server was seen challenging or accepting requests.</p>");
+        o.push_str("<p class=\"note\">No registrar or proxy was seen challenging, registering without a challenge, or answering an outside call without one.</p>");
     } else {
         table(
             o,
