@@ -32,7 +32,9 @@ impl Held {
     fn push(&mut self, f: &Arc<WireFrame>, cap: usize, ring: bool) -> (isize, bool) {
         let mut delta = f.bytes.len() as isize;
         let mut dropped = false;
-        if self.frames.len() >= cap.max(2) {
+        // A call keeps at least its first and latest frame; a ring exactly `cap`.
+        let cap = if ring { cap.max(1) } else { cap.max(2) };
+        if self.frames.len() >= cap {
             let at = if ring { 0 } else { self.frames.len() / 2 };
             if let Some(old) = self.frames.remove(at) {
                 delta -= old.bytes.len() as isize;
@@ -213,6 +215,23 @@ mod tests {
         assert_eq!(ring, vec![3, 4, 5]);
         s.expire(Ts(IDLE + 10));
         assert_eq!((s.keys(), s.bytes()), (0, 0));
+        // `--pcap-sample 1`: the ring holds the latest frame alone.
+        let mut one = Store::new(HeldLimits {
+            per_call: 4,
+            per_addr: 1,
+            max_bytes: 1 << 20,
+        });
+        for n in 0..3 {
+            one.hold(None, (a, b), &[frame(n, 10)], Ts(u64::from(n)));
+        }
+        let ring: Vec<u8> = one
+            .addr(a)
+            .unwrap()
+            .frames
+            .iter()
+            .map(|f| f.bytes[0])
+            .collect();
+        assert_eq!(ring, vec![2]);
     }
 
     #[test]
