@@ -9,3 +9,11 @@ pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 
 /// A `HashSet` with a per-process seeded foldhash.
 pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+/// FNV-1a, 64 bits: a stable (unseeded) hash, the same in every run, for names and for
+/// recognising a value again without keeping it (a Call-ID in a file name, a nonce).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

@@ -518,9 +518,7 @@ pub fn parse_challenge(s: &str) -> Option<Challenge<'_>> {
             c.realm = Some(v);
         } else if n.eq_ignore_ascii_case("nonce") {
             c.has_nonce = true;
-            c.nonce_hash = Some(v.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            }));
+            c.nonce_hash = Some(crate::base::fasthash::fnv1a(v.as_bytes()));
         } else if n.eq_ignore_ascii_case("algorithm") {
             c.algorithm = Some(v);
         } else if n.eq_ignore_ascii_case("qop") {

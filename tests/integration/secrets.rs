@@ -1,4 +1,5 @@
-//! No secret in any output: digest responses and cnonces of SIP credentials, and SRTP master
+//! No secret in any output: digest responses, cnonces and nonces of SIP authentication (the
+//! posture detector hashes nonces, never keeps them), and SRTP master
 //! keys (a=crypto inline, and the keys of the SRTP captures' KEYS.txt), must not appear in the
 //! records of any capture.
 
@@ -16,7 +17,7 @@ fn secrets_in(pcap: &Path) -> Vec<String> {
         .arg(pcap)
         .args([
             "-Y",
-            "sip.auth.digest.response || sip.auth.cnonce || sdp.media_attr contains \"inline:\"",
+            "sip.auth.digest.response || sip.auth.cnonce || sip.auth.nonce || sdp.media_attr contains \"inline:\"",
             "-T",
             "fields",
             "-E",
@@ -28,6 +29,8 @@ fn secrets_in(pcap: &Path) -> Vec<String> {
             "-e",
             "sip.auth.cnonce",
             "-e",
+            "sip.auth.nonce",
+            "-e",
             "sdp.media_attr",
         ])
         .output()
@@ -35,8 +38,8 @@ fn secrets_in(pcap: &Path) -> Vec<String> {
     let mut v = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let cols: Vec<&str> = line.split('\t').collect();
-        // Digest responses and cnonces: every value.
-        for col in cols.iter().take(2) {
+        // Digest responses, cnonces and nonces: every value.
+        for col in cols.iter().take(3) {
             for f in col.split('|') {
                 let f = f.trim().trim_matches('"');
                 if f.len() >= 8 {
@@ -45,7 +48,7 @@ fn secrets_in(pcap: &Path) -> Vec<String> {
             }
         }
         // SDP attributes: the key material of a=crypto inline keys.
-        for f in cols.get(2).copied().unwrap_or("").split('|') {
+        for f in cols.get(3).copied().unwrap_or("").split('|') {
             if let Some(rest) = f.split("inline:").nth(1) {
                 let key: String = rest
                     .chars()

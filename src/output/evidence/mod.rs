@@ -195,7 +195,7 @@ impl Evidence {
         let name = file_name(
             "calls",
             first.ts.min(now),
-            &format!("{:016x}", fnv(call_id)),
+            &format!("{:016x}", crate::base::fasthash::fnv1a(call_id.as_bytes())),
         );
         let link = first.link;
         match self.folder.create(&name) {
@@ -427,13 +427,6 @@ fn file_name(kind: &str, ts: Ts, tail: &str) -> String {
     format!("{kind}/{date}/{hms}-{tail}.pcap")
 }
 
-/// FNV-1a: a stable name for a Call-ID (the sender's text never becomes a path).
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,6 +438,6 @@ mod tests {
             file_name("alerts", ts, "2300032-1"),
             "alerts/2025-11-25/143605.074222-2300032-1.pcap"
         );
-        assert_eq!(fnv("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(crate::base::fasthash::fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 }
