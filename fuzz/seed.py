@@ -156,6 +156,14 @@ def rules_seeds():
     variables = b"HOME_NET = [10.0.0.0/8, 192.168.0.0/16]\nSIP_PORTS = [5060, 5061]\n"
     for conf in ("detectors.conf", "numbering.plan", "vulnerable.list"):
         write("rules_parser", records([variables, texts.get("sip.rules", b""), texts.get(conf, b""), sip]))
+    # advisories.conf with User-Agent and Server headers as devices announce them (one a line).
+    headers = b"\n".join([
+        b"Asterisk PBX 20.5.0", b"Asterisk PBX certified/18.9-cert4", b"FPBX-16.0.33(18.16.0)",
+        b"FreeSWITCH-mod_sofia/1.10.11-release~64bit", b"kamailio (5.6.3 (x86_64/linux))",
+        b"OpenSIPS (2.4.5 (x86_64/linux))", b"Yealink SIP-T46S 66.86.0.15",
+        b"PolycomVVX-VVX_411-UA/6.4.3.5018", b"Cisco/SPA508G-7.5.5", b"Grandstream GXP2170 1.0.11.23",
+    ])
+    write("rules_parser", records([variables, headers, texts.get("advisories.conf", b""), sip]))
     # threshold.config ships its examples commented out: the seed has them as lines in force.
     tuning = b"\n".join(l[1:] for l in texts.get("threshold.config", b"").splitlines()
                         if l.startswith((b"#suppress", b"#threshold")))

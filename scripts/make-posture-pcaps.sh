@@ -3,13 +3,15 @@
 # pcaps/posture/: a registrar and proxy that authenticate nothing, the same
 # with digest authentication (qop=auth, and without qop), and one account
 # used from two networks and devices at once next to a device that keeps
-# registering with a stale password.
+# registering with a stale password, and one account used from two networks
+# with the same device next to an account used once.
 #
 # Same approach as scripts/make-pcaps.sh (make_register) and
 # scripts/make-detect-pcaps.sh: real kamailio 5.6 (scripts/posture/kamailio-*.cfg,
 # registrar + usrloc in memory, passwords in the config, no database) and
 # sipp 3.6 phones (scripts/posture/*.xml) on loopback addresses 127.0.0.3-5,
-# .12, .13, .16-18 and .23-27 (one set per capture); every capture is written
+# .12, .13, .16-18 and .23-27, 127.0.7.16-18 and 127.0.8.17 (one set per
+# capture); every capture is written
 # by tcpdump on lo with a BPF filter limited to the capture's addresses,
 # started before and stopped after the traffic; every process runs under
 # `timeout` and is stopped on exit. No packet is sent to any address outside
@@ -17,7 +19,7 @@
 #
 # Usage (as root):  scripts/make-posture-pcaps.sh [NAME...]
 #   NAME is one of: open-registrar auth-registrar auth-registrar-noqop
-#     shared-and-stale-accounts                     (default: all, ~1 min)
+#     shared-and-stale-accounts shared-account-two-networks  (default: all, ~1 min)
 # Environment: OUT=dir to write somewhere other than pcaps/posture/;
 #              KEEP_WORK=1 to keep the temporary directory (logs);
 #              NO_README=1 not to rewrite $OUT/README.md (scripts/posture/write-readme.py).
@@ -248,7 +250,59 @@ make_shared-and-stale-accounts() {
 	expect_calls "$f" 10
 }
 
-NAMES="open-registrar auth-registrar auth-registrar-noqop shared-and-stale-accounts"
+# 5. One account from two networks with the SAME device: the digest registrar
+#    of 4 (MD5, qop=auth), here at 127.0.7.16 and knowing 4003/4003-secret and
+#    4004/4004-secret too. It runs from a copy of kamailio-auth.cfg in the
+#    work directory (SHARED's listen address 127.0.0.16 -> 127.0.7.16, and
+#    4003, 4004 added to route[PASSWORD]), so that the config, hence the other
+#    captures, stay as they are. Account 4003 registers with its right
+#    password from 127.0.7.17 and 2 s later from 127.0.8.17 (another /24),
+#    both times with User-Agent "Yealink SIP-T46S 66.86.0.15": both succeed,
+#    two live bindings (Expires 3600). Control: 4004 registers once, right
+#    password, from 127.0.7.18 ("Grandstream GXP2170 1.0.11.23").
+make_shared-account-two-networks() {
+	local f=shared-account-two-networks.pcap cfg="$WORK/kamailio-auth-two-networks.cfg"
+	log "$f"
+	sed -e 's/^listen=udp:127\.0\.0\.16:5060$/listen=udp:127.0.7.16:5060/' \
+		-e 's/ || \$au == "4002")/ || $au == "4002" || $au == "4003" || $au == "4004")/' \
+		"$SC/kamailio-auth.cfg" >"$cfg"
+	grep -qx 'listen=udp:127.0.7.16:5060' "$cfg" && grep -q '\$au == "4004")' "$cfg" ||
+		die "$cfg: could not derive from kamailio-auth.cfg"
+	cap_start "$f" 'host 127.0.7.16 or host 127.0.7.17 or host 127.0.8.17 or host 127.0.7.18'
+	kam_run two-networks "$cfg" SHARED
+	wait_udp 127.0.7.16:5060
+	register two-networks-4003-a 127.0.7.16 127.0.7.17 4003 'Yealink SIP-T46S 66.86.0.15' \
+		-key ctp '' -au 4003 -ap 4003-secret -m 1
+	sleep 2
+	register two-networks-4003-b 127.0.7.16 127.0.8.17 4003 'Yealink SIP-T46S 66.86.0.15' \
+		-key ctp '' -au 4003 -ap 4003-secret -m 1
+	sleep 1
+	register two-networks-4004 127.0.7.16 127.0.7.18 4004 'Grandstream GXP2170 1.0.11.23' \
+		-key ctp '' -au 4004 -ap 4004-secret -m 1
+	sleep 0.5
+	kam_stop
+	cap_stop
+	sip_list "$f"
+	expect "$f" 'REGISTER +: +6 Packets'
+	expect "$f" 'SIP 401 Unauthorized +: +3 Packets'
+	expect "$f" 'SIP 200 OK +: +3 Packets'
+	expect "$f" 'Number of SIP messages: 12$'
+	resent0 "$f"
+	expect_count "$f" 'sip.Status-Code == 401 and sip.WWW-Authenticate contains "qop=\"auth\"" and sip.WWW-Authenticate contains "algorithm=MD5"' 3
+	expect_count "$f" 'sip.Method == "REGISTER" and sip.Authorization contains "qop=auth"' 3
+	expect_count "$f" 'sip.Status-Code == 403' 0
+	expect_count "$f" 'sip.Method == "REGISTER" and sip.Expires == 3600' 6
+	expect_count "$f" 'sip.Method == "REGISTER" and ip.src == 127.0.7.17 and sip.From contains "4003@" and sip.User-Agent == "Yealink SIP-T46S 66.86.0.15"' 2
+	expect_count "$f" 'sip.Method == "REGISTER" and ip.src == 127.0.8.17 and sip.From contains "4003@" and sip.User-Agent == "Yealink SIP-T46S 66.86.0.15"' 2
+	expect_count "$f" 'sip.Method == "REGISTER" and ip.src == 127.0.7.18 and sip.From contains "4004@" and sip.User-Agent == "Grandstream GXP2170 1.0.11.23"' 2
+	# the first 200 of 4003 lists one binding, the second lists both; 4004's only its own
+	expect_count "$f" 'sip.Status-Code == 200 and ip.dst == 127.0.7.17 and sip.Contact contains "4003@127.0.7.17" and not sip.Contact contains "127.0.8.17"' 1
+	expect_count "$f" 'sip.Status-Code == 200 and ip.dst == 127.0.8.17 and sip.Contact contains "4003@127.0.7.17" and sip.Contact contains "4003@127.0.8.17"' 1
+	expect_count "$f" 'sip.Status-Code == 200 and ip.dst == 127.0.7.18 and sip.Contact contains "4004@127.0.7.18" and not sip.Contact contains "4003@"' 1
+	expect_calls "$f" 3
+}
+
+NAMES="open-registrar auth-registrar auth-registrar-noqop shared-and-stale-accounts shared-account-two-networks"
 read -ra ALL <<<"$NAMES"
 [ $# -gt 0 ] && ALL=("$@")
 for n in "${ALL[@]}"; do

@@ -465,9 +465,11 @@ fn check_rules(dirs: &[PathBuf]) -> ExitCode {
                 println!("{s}");
             }
             println!(
-                "{folders}: {} signatures ({} skipped), detectors.conf ok, threshold.config: {suppress} suppress, {thresholds} threshold",
+                "{folders}: {} signatures ({} skipped), detectors.conf ok, threshold.config: {suppress} suppress, {thresholds} threshold, advisories.conf: {} advisories, {} end-of-life dates",
                 p.rules.len(),
-                p.rules.skipped().len()
+                p.rules.skipped().len(),
+                p.advisories.advisories.len(),
+                p.advisories.eol.len()
             );
             ExitCode::SUCCESS
         }

@@ -42,6 +42,7 @@ fn policy() -> Policy {
         rules: std::sync::Arc::new(RuleSet::from_rules(p.rules.rules().to_vec())),
         detect: p.detect.clone(),
         vulnerable: p.vulnerable.clone(),
+        advisories: p.advisories.clone(),
         segments: p.segments.clone(),
         tuning: p.tuning.clone(),
         folders: p.folders.clone(),

@@ -1,5 +1,5 @@
 //! The policy files: rules (with a variables file), detectors.conf, the numbering plan,
-//! vulnerable.list and threshold.config (its lookups checked too); parsed rules are then matched against a fuzzed SIP message, which runs
+//! vulnerable.list, advisories.conf and threshold.config (its lookups checked too); parsed rules are then matched against a fuzzed SIP message, which runs
 //! the compiled content and pcre matchers.
 #![no_main]
 
@@ -14,6 +14,8 @@ use voip_sentinel::base::time::Ts;
 use voip_sentinel::detect::config::DetectConfig;
 use voip_sentinel::detect::fraud::{normalise, parse_plan};
 use voip_sentinel::detect::inventory::parse_list;
+use voip_sentinel::detect::patch::advisories::Advisories;
+use voip_sentinel::detect::patch::product::identify;
 use voip_sentinel::detect::rules::tuning::Tuning;
 use voip_sentinel::detect::rules::classify::Classifications;
 use voip_sentinel::detect::rules::{RuleSet, Variables};
@@ -60,6 +62,19 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = normalise(input.variables, &["00".to_string(), "011".to_string()]);
     let _ = parse_list(input.config);
+    // advisories.conf, and the User-Agent parser judged by it (each line of the rules text a
+    // header, as a device would announce).
+    if let Ok(adv) = Advisories::parse(input.config) {
+        for header in input.rules.lines() {
+            if let Some(sw) = identify(header) {
+                let _ = adv.judge(&sw, "2026-01-01");
+            }
+        }
+    } else {
+        for header in input.rules.lines().take(64) {
+            let _ = identify(header);
+        }
+    }
     let tuning = timed("Tuning::parse", input.config.len(), || {
         Tuning::parse(Path::new("threshold.config"), input.config, &vars, |sid| {
             sid % 2 == 1

@@ -114,6 +114,32 @@ OURS = {
         "'reg-4002-%u@127.0.0.18'`; `tcpdump -i lo ... 'host 127.0.0.16 or host 127.0.0.17 or "
         "host 127.0.0.13 or host 127.0.0.18'`",
     ),
+    "shared-account-two-networks.pcap": (
+        "The digest registrar of shared-and-stale-accounts.pcap (UDP, MD5, qop=auth) at "
+        "127.0.7.16:5060: a copy of `scripts/posture/kamailio-auth.cfg` made by the script in its "
+        "work directory, run with `-A SHARED`, whose only changes are SHARED's listen address "
+        "(127.0.0.16 -> 127.0.7.16) and users 4003/4003-secret and 4004/4004-secret added to "
+        "`route[PASSWORD]`. One account from two networks with the SAME device: 4003 registers "
+        "with its right password from 127.0.7.17:5060 (REGISTER, 401 with `qop=\"auth\", "
+        "algorithm=MD5`, REGISTER with Authorization, 200), and about 2 s later from "
+        "127.0.8.17:5060, another /24, with the same four messages; both times `User-Agent: "
+        "Yealink SIP-T46S 66.86.0.15` and Expires 3600, and the second 200 lists both bindings "
+        "(`<sip:4003@127.0.7.17:5060>;expires=3598` or so, `<sip:4003@127.0.8.17:5060>;expires=3600`). "
+        "Control: about 1 s later 4004 registers once, right password, from 127.0.7.18:5060 with "
+        "`User-Agent: Grandstream GXP2170 1.0.11.23` (the same four messages; its 200 lists only "
+        "its own binding). No 403. Call-IDs `reg-4003-1@127.0.7.17`, `reg-4003-1@127.0.8.17`, "
+        "`reg-4004-1@127.0.7.18`. The User-Agent strings are set by sipp (`-key ua`); the devices "
+        "are not real Yealink or Grandstream phones.",
+        f"`{M} shared-account-two-networks`: `sed` of `{D}/kamailio-auth.cfg` as above, then "
+        "`kamailio -f <that copy> -A SHARED -DD -E -n 1`; "
+        f"`{REG} 127.0.7.16:5060 -i 127.0.7.17 -p 5060 -s 4003 -au 4003 -ap 4003-secret -key ua "
+        "'Yealink SIP-T46S 66.86.0.15' -key ctp '' -m 1 -cid_str 'reg-4003-%u@127.0.7.17'`, "
+        "`sleep 2`, the same from 127.0.8.17; `sleep 1`; "
+        f"`{REG} 127.0.7.16:5060 -i 127.0.7.18 -p 5060 -s 4004 -au 4004 -ap 4004-secret "
+        "-key ua 'Grandstream GXP2170 1.0.11.23' -key ctp '' -m 1 -cid_str "
+        "'reg-4004-%u@127.0.7.18'`; `tcpdump -i lo ... 'host 127.0.7.16 or host 127.0.7.17 or "
+        "host 127.0.8.17 or host 127.0.7.18'`",
+    ),
 }
 
 
@@ -131,7 +157,7 @@ def main():
     w("")
     w("Captures for the authentication-posture detector (how a registrar and proxy authenticate, "
       "and how accounts are used), made on this machine by `scripts/make-posture-pcaps.sh` with "
-      "real tools on loopback (127.0.0.3-5, .12, .13, .16-18, .23-27; nothing left the machine): "
+      "real tools on loopback (127.0.0.3-5, .12, .13, .16-18, .23-27, 127.0.7.16-18, 127.0.8.17; nothing left the machine): "
       f"kamailio 5.6 as registrar and proxy (`{D}/kamailio-open.cfg`, `{D}/kamailio-auth.cfg`: "
       "registrar + usrloc in memory, passwords in the config, no database) and sipp 3.6 as the "
       f"phones (`{D}/*.xml`). Every SIP message is kamailio's or sipp's own. No RTP is sent "
@@ -139,13 +165,14 @@ def main():
     w("")
     w("Regenerate, as root on Debian 12: `scripts/install-deps.sh` then "
       "`scripts/make-posture-pcaps.sh [NAME...]`, NAME one of open-registrar, auth-registrar, "
-      "auth-registrar-noqop, shared-and-stale-accounts (default all, under a minute); the script "
+      "auth-registrar-noqop, shared-and-stale-accounts, shared-account-two-networks (default all, "
+      "about a minute); the script "
       "checks every capture's counts with tshark, and this file is rewritten by "
       f"`{D}/write-readme.py`. What changes from run to run: timestamps, sipp Via branches "
       "(they hold its pid), kamailio To tags and nonces (time-dependent), hence the digest "
       "responses, kamailio's TCP source port, and the remaining expiry of the first 4001 "
-      "binding in the second 200 OK of shared-and-stale-accounts.pcap (hence a byte or so of "
-      "size). Counts are stable.")
+      "(4003) binding in the second 200 OK of shared-and-stale-accounts.pcap "
+      "(shared-account-two-networks.pcap), hence a byte or so of size. Counts are stable.")
     w("")
     for name, (what, how) in OURS.items():
         path = os.path.join(a.out, name)

@@ -62,7 +62,7 @@ impl Detection {
             ),
             detectors: Detectors::new(policy.detect),
             anomalies: Anomalies::default(),
-            inventory: Inventory::new(policy.vulnerable, 50_000),
+            inventory: Inventory::new(policy.vulnerable, policy.advisories, 50_000),
             segments: SegmentCheck::new(policy.segments),
             injection: InjectionChecks::default(),
             findings: Vec::new(),
@@ -94,7 +94,8 @@ impl Detection {
             policy.detect.callerid.trusted_trunks.clone(),
         );
         self.detectors.set_config(policy.detect);
-        self.inventory.set_list(policy.vulnerable);
+        self.inventory
+            .set_lists(policy.vulnerable, policy.advisories);
         self.segments.set(policy.segments);
     }
 
@@ -257,6 +258,11 @@ impl Detection {
         self.posture.servers_by_finding()
     }
 
+    /// Devices of the inventory by patch level (advisories, end of life).
+    pub fn devices_by_patch(&self) -> Vec<(super::inventory::PatchStatus, i64)> {
+        self.inventory.by_status()
+    }
+
     /// The gate on one alert about to be written.
     pub fn admit(&mut self, a: &mut AlertRecord, now: Ts) -> Decision {
         let is_rule = self.rules.by_sid(a.alert.signature_id).is_some();
@@ -269,6 +275,9 @@ impl Detection {
             let mut a = AlertRecord::new(Head::new(&f.ctx, "alert"), f.sig, None, f.evidence);
             if f.reversed {
                 a.alert.sides(&a.head, true);
+            }
+            if f.sig.id == super::inventory::KNOWN_ADVISORY.id {
+                a.alert.metadata = Some(super::inventory::advisory_metadata(&a.evidence));
             }
             self.alerts.push(a);
         }

@@ -1,6 +1,8 @@
 //! Inventory: the SIP devices seen (User-Agent of requests, Server of responses, by address),
-//! written as `device` records the first time each is seen, and checked against
-//! `rules/vulnerable.list`, the product versions an operator wants flagged.
+//! written as `device` records the first time each is seen, with the product and version they
+//! announce judged against the vendors' advisories and end-of-life dates
+//! (`rules/advisories.conf`, alerts 2500010 and 2500011) and against `rules/vulnerable.list`,
+//! the product versions an operator wants flagged (2500001).
 
 use crate::detect::rules::folders::RuleFolders;
 use std::net::IpAddr;
@@ -9,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::base::head::Head;
+use crate::detect::patch::advisories::{Advisories, Advisory, EndOfLife};
+use crate::detect::patch::product::{identify, Software};
 use crate::detect::signature::Signature;
 use crate::detect::table::Lru;
 use crate::detect::Finding;
@@ -77,6 +81,49 @@ pub fn load_list(dirs: &RuleFolders) -> Result<Vec<Vulnerable>, Vec<String>> {
     })
 }
 
+/// A device runs a version that published security advisories name.
+pub const KNOWN_ADVISORY: Signature = Signature {
+    id: 2_500_010,
+    name: "VOIP-SENTINEL inventory: device runs a version with published security advisories",
+    category: "vulnerable-device",
+    severity: 2,
+    app_proto: Some("sip"),
+};
+
+/// A device runs a release past its vendor's end of life (no more security fixes).
+pub const END_OF_LIFE: Signature = Signature {
+    id: 2_500_011,
+    name: "VOIP-SENTINEL inventory: device runs a release past its end of life",
+    category: "vulnerable-device",
+    severity: 2,
+    app_proto: Some("sip"),
+};
+
+/// Advisories named in one alert's evidence at most (all ids stay in its metadata).
+const MAX_LISTED: usize = 20;
+
+/// What the advisories file says of one product and version (the device's, or a component's).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct PatchLevel {
+    /// The product as vendors name it (`Asterisk`, `Yealink`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub software: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub model: Option<String>,
+    /// As announced (`18.9-cert4`, `66.86.0.15`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub version: Option<String>,
+    /// The date its release stopped getting security fixes, once passed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub end_of_life: Option<String>,
+    /// Ids of the advisories that affect it (vendor ids and CVEs).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub advisories: Vec<String>,
+    /// The version that fixes all of them on its branch (absent when one has no fix there).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fixed_version: Option<String>,
+}
+
 /// The `device` object of a `device` record.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -84,7 +131,15 @@ pub struct Device {
     pub address: IpAddr,
     /// "user_agent" (sent requests) or "server" (answered them).
     pub role: String,
+    /// The header as sent.
     pub product: String,
+    /// What it runs, judged by `advisories.conf` (flattened: `software`, `version`, ...).
+    #[serde(flatten)]
+    pub level: PatchLevel,
+    /// Products inside this one (the Asterisk a FreePBX runs), judged the same way.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub components: Vec<PatchLevel>,
+    /// What `vulnerable.list` says of it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub vulnerable: Option<String>,
 }
@@ -97,21 +152,60 @@ pub struct DeviceRecord {
     pub device: Device,
 }
 
+/// A device's standing for the metrics: (advisories, end of life), each `yes`, `no` or
+/// `unknown` (product or version not recognised, or nothing in the file about the product).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PatchStatus {
+    pub advisories: Known,
+    pub end_of_life: Known,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Known {
+    Yes,
+    No,
+    #[default]
+    Unknown,
+}
+
+impl Known {
+    pub const ALL: [Known; 3] = [Known::Yes, Known::No, Known::Unknown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Known::Yes => "yes",
+            Known::No => "no",
+            Known::Unknown => "unknown",
+        }
+    }
+}
+
 pub struct Inventory {
-    seen: Lru<(IpAddr, String), ()>,
+    seen: Lru<(IpAddr, String), PatchStatus>,
     list: Vec<Vulnerable>,
+    advisories: Advisories,
+}
+
+/// One product judged: what the record says, and the advisory lines behind it.
+struct Judged<'a> {
+    level: PatchLevel,
+    advisories: Vec<&'a Advisory>,
+    eol: Option<&'a EndOfLife>,
+    status: PatchStatus,
 }
 
 impl Inventory {
-    pub fn new(list: Vec<Vulnerable>, max_devices: usize) -> Inventory {
+    pub fn new(list: Vec<Vulnerable>, advisories: Advisories, max_devices: usize) -> Inventory {
         Inventory {
             seen: Lru::new(max_devices),
             list,
+            advisories,
         }
     }
 
-    pub fn set_list(&mut self, list: Vec<Vulnerable>) {
+    pub fn set_lists(&mut self, list: Vec<Vulnerable>, advisories: Advisories) {
         self.list = list;
+        self.advisories = advisories;
     }
 
     pub fn len(&self) -> usize {
@@ -131,7 +225,18 @@ impl Inventory {
         self.seen.max_keys()
     }
 
-    /// A message: a record (and maybe an alert) when its sender's product is new.
+    /// Devices in the table by (advisories, end of life) standing.
+    pub fn by_status(&self) -> Vec<(PatchStatus, i64)> {
+        let mut counts: Vec<(PatchStatus, i64)> = Vec::new();
+        self.seen
+            .for_each(|_, st| match counts.iter_mut().find(|(s, _)| s == st) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((*st, 1)),
+            });
+        counts
+    }
+
+    /// A message: a record (and maybe alerts) when its sender's product is new.
     pub fn on_message(&mut self, m: &Msg, records: &mut Vec<DeviceRecord>, out: &mut Vec<Finding>) {
         let (role, product) = match (&m.user_agent, &m.server, m.is_request()) {
             (Some(ua), _, true) => ("user_agent", ua),
@@ -140,18 +245,32 @@ impl Inventory {
         };
         let key = (m.ctx.src, product.clone());
         if self.seen.get_mut(&key).is_some() {
-            self.seen.touch(key, m.ctx.ts, || ());
+            self.seen.touch(key, m.ctx.ts, PatchStatus::default);
             return;
         }
-        self.seen.touch(key, m.ctx.ts, || ());
         let lower = product.to_ascii_lowercase();
         let hit = self.list.iter().find(|v| lower.contains(&v.pattern));
+        let today = m.ctx.ts.to_string();
+        let today = today.get(..10).unwrap_or("");
+        let sw = identify(product);
+        let main = sw.as_ref().map(|sw| self.judge(sw, today));
+        let parts: Vec<Judged<'_>> = sw
+            .iter()
+            .filter_map(|sw| sw.component.as_deref())
+            .map(|c| self.judge(c, today))
+            .collect();
+        let status = main.as_ref().map_or(PatchStatus::default(), |j| {
+            parts.iter().fold(j.status, |st, c| worst(st, c.status))
+        });
+        let level = main.as_ref().map(|j| j.level.clone()).unwrap_or_default();
         records.push(DeviceRecord {
             head: Head::new(&m.ctx, "device"),
             device: Device {
                 address: m.ctx.src,
                 role: role.to_string(),
                 product: product.clone(),
+                level,
+                components: parts.iter().map(|c| c.level.clone()).collect(),
                 vulnerable: hit.map(|v| v.advisory.clone()),
             },
         });
@@ -163,12 +282,179 @@ impl Inventory {
                 evidence: json!({ "product": product, "role": role, "advisory": v.advisory }),
             });
         }
+        let all: Vec<&Judged<'_>> = main.iter().chain(parts.iter()).collect();
+        let listed: Vec<(&Judged<'_>, &Advisory)> = all
+            .iter()
+            .flat_map(|j| j.advisories.iter().map(move |a| (*j, *a)))
+            .collect();
+        if let Some(severity) = listed.iter().map(|(_, a)| a.severity).max() {
+            let mut sig = KNOWN_ADVISORY;
+            sig.severity = severity.alert_severity();
+            let advisories: Vec<_> = listed
+                .iter()
+                .take(MAX_LISTED)
+                .map(|(j, a)| {
+                    json!({
+                        "ids": a.ids,
+                        "software": j.level.software,
+                        "severity": a.severity.as_str(),
+                        "fixed": a.fixed.as_ref().map(|f| &f.0),
+                        "source": a.source,
+                    })
+                })
+                .collect();
+            out.push(Finding {
+                reversed: false,
+                sig,
+                ctx: m.ctx,
+                evidence: json!({
+                    "product": product,
+                    "role": role,
+                    "versions": all.iter().map(|j| json!({
+                        "software": j.level.software,
+                        "version": j.level.version,
+                        "fixed_version": j.level.fixed_version,
+                    })).collect::<Vec<_>>(),
+                    "advisory_count": listed.len(),
+                    "advisories": advisories,
+                }),
+            });
+        }
+        for j in all.iter().filter(|j| j.eol.is_some()) {
+            let e = j.eol.expect("filtered");
+            out.push(Finding {
+                reversed: false,
+                sig: END_OF_LIFE,
+                ctx: m.ctx,
+                evidence: json!({
+                    "product": product,
+                    "role": role,
+                    "software": j.level.software,
+                    "version": j.level.version,
+                    "end_of_life": e.date,
+                    "source": e.source,
+                }),
+            });
+        }
+        self.seen.touch(key, m.ctx.ts, || status);
     }
+
+    fn judge<'a>(&'a self, sw: &Software<'_>, today: &str) -> Judged<'a> {
+        let j = self.advisories.judge(sw, today);
+        let known = self.advisories.names(sw.product);
+        let fixed = if j.advisories.is_empty() {
+            None
+        } else {
+            j.advisories
+                .iter()
+                .map(|a| a.fixed.as_ref())
+                .collect::<Option<Vec<_>>>()
+                .and_then(|f| f.into_iter().max_by_key(|f| f.1))
+                .map(|f| f.0.clone())
+        };
+        let mut ids: Vec<String> = Vec::new();
+        for id in j.advisories.iter().flat_map(|a| &a.ids) {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        let versioned = sw.version.is_some();
+        let status = PatchStatus {
+            advisories: match (versioned && known.0, j.advisories.is_empty()) {
+                (_, false) => Known::Yes,
+                (true, true) => Known::No,
+                (false, true) => Known::Unknown,
+            },
+            end_of_life: match (versioned, j.eol.is_some(), known.1) {
+                (true, true, _) => Known::Yes,
+                (true, false, true) => Known::No,
+                _ => Known::Unknown,
+            },
+        };
+        Judged {
+            level: PatchLevel {
+                software: Some(sw.name.to_string()),
+                model: sw.model.map(str::to_string),
+                version: sw.version.as_ref().map(|v| v.0.to_string()),
+                end_of_life: j.eol.map(|e| e.date.clone()),
+                advisories: ids,
+                fixed_version: fixed,
+            },
+            advisories: j.advisories,
+            eol: j.eol,
+            status,
+        }
+    }
+}
+
+/// The worse standing of two (a FreePBX is affected when the Asterisk it runs is).
+fn worst(a: PatchStatus, b: PatchStatus) -> PatchStatus {
+    let w = |x: Known, y: Known| match (x, y) {
+        (Known::Yes, _) | (_, Known::Yes) => Known::Yes,
+        (Known::No, Known::No) => Known::No,
+        (Known::Unknown, o) | (o, Known::Unknown) => o,
+    };
+    PatchStatus {
+        advisories: w(a.advisories, b.advisories),
+        end_of_life: w(a.end_of_life, b.end_of_life),
+    }
+}
+
+/// The alert metadata of an advisory alert, as Suricata writes a rule's `metadata`: the CVEs,
+/// the vendors' advisory ids and the fixed versions, from its evidence.
+pub fn advisory_metadata(
+    evidence: &serde_json::Value,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut meta = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut add = |k: &str, v: &str| {
+        let e = meta.entry(k.to_string()).or_default();
+        if !e.iter().any(|x| x == v) {
+            e.push(v.to_string());
+        }
+    };
+    for a in evidence["advisories"].as_array().into_iter().flatten() {
+        for id in a["ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.as_str())
+        {
+            add(
+                if id.starts_with("CVE-") {
+                    "cve"
+                } else {
+                    "advisory"
+                },
+                id,
+            );
+        }
+    }
+    for s in evidence["versions"].as_array().into_iter().flatten() {
+        if let Some(f) = s["fixed_version"].as_str() {
+            add("fixed_version", f);
+        }
+    }
+    meta
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `device` object with a field it does not define is refused (the record schema is
+    /// closed, its judgement flattened into it included).
+    #[test]
+    fn device_objects_are_closed() {
+        let ok = r#"{"address":"10.0.0.1","role":"server","product":"Asterisk PBX 20.5.0","software":"Asterisk","version":"20.5.0","advisories":["CVE-2023-49786"]}"#;
+        let d: Device = serde_json::from_str(ok).unwrap();
+        assert_eq!(d.level.version.as_deref(), Some("20.5.0"));
+        assert_eq!(
+            serde_json::to_value(&d).unwrap(),
+            serde_json::from_str::<serde_json::Value>(ok).unwrap()
+        );
+        let extra = ok.replace("\"software\"", "\"sofware\"");
+        assert!(serde_json::from_str::<Device>(&extra).is_err());
+    }
 
     #[test]
     fn list_lines_and_errors() {

@@ -58,6 +58,7 @@ pub mod fraud;
 pub mod gate;
 pub mod injection;
 pub mod inventory;
+pub mod patch;
 pub mod policy;
 pub mod posture;
 pub mod rate;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::detect::inventory::{load_list, Vulnerable};
+use crate::detect::patch::advisories::Advisories;
 use crate::detect::rules::folders::RuleFolders;
 use crate::detect::rules::tuning::Tuning;
 use crate::detect::rules::RuleSet;
@@ -22,6 +23,8 @@ pub fn builtin_signatures() -> Vec<Signature> {
         crate::detect::anomaly::SIGNATURES,
         &[
             crate::detect::inventory::VULNERABLE_DEVICE,
+            crate::detect::inventory::KNOWN_ADVISORY,
+            crate::detect::inventory::END_OF_LIFE,
             crate::detect::segmentation::SIP_OUTSIDE,
             crate::detect::segmentation::RTP_OUTSIDE,
             crate::detect::segmentation::WRONG_VLAN,
@@ -43,6 +46,8 @@ pub struct Policy {
     pub detect: DetectConfig,
     /// Product versions to flag (`vulnerable.list`).
     pub vulnerable: Vec<Vulnerable>,
+    /// Vendors' advisories and end-of-life dates (`advisories.conf`).
+    pub advisories: Advisories,
     /// Voice networks and VLANs (`VOICE_NET`, `VOICE_VLANS` in `variables.conf`).
     pub segments: Segments,
     /// Suppressions and threshold overrides (`threshold.config`).
@@ -161,6 +166,13 @@ impl Policy {
                 Vec::new()
             }
         };
+        let advisories = match Advisories::load(dir) {
+            Ok(a) => a,
+            Err(es) => {
+                errors.extend(es);
+                Advisories::default()
+            }
+        };
         let segments = match Segments::load(dir) {
             Ok(s) => s,
             Err(es) => {
@@ -173,6 +185,7 @@ impl Policy {
                 rules: Arc::new(rules),
                 detect,
                 vulnerable,
+                advisories,
                 segments,
                 tuning,
                 folders: Some(dirs.clone()),
@@ -187,6 +200,7 @@ impl Policy {
             rules: Arc::default(),
             detect: DetectConfig::default(),
             vulnerable: Vec::new(),
+            advisories: Advisories::default(),
             segments: Segments::default(),
             tuning: Tuning::default(),
             folders: None,

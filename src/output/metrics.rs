@@ -296,6 +296,7 @@ pub struct Metrics {
 
     // Authentication posture.
     pub posture_servers: IntGaugeVec,
+    pub devices: IntGaugeVec,
 
     // Evidence (`--pcap-dir`).
     pub evidence_files_total: IntCounterVec,
@@ -603,6 +604,16 @@ impl Metrics {
         for f in POSTURE_FINDINGS {
             posture_servers.with_label_values(&[f]);
         }
+        let devices = b.gauge_vec(
+            "devices",
+            "Devices in the inventory (address and product announced), by patch level: whether published advisories affect their version, and whether their release is past its end of life (yes, no, or unknown: product or version not recognised, or not covered by advisories.conf).",
+            &["advisories", "end_of_life"],
+        );
+        for a in ["yes", "no", "unknown"] {
+            for e in ["yes", "no", "unknown"] {
+                devices.with_label_values(&[a, e]);
+            }
+        }
         let evidence_files_total = b.counter_vec(
             "evidence_files_total",
             "Pcap files written to the evidence folder (--pcap-dir), by kind: the packets behind an alert, or a whole call (--pcap-calls).",
@@ -635,6 +646,7 @@ impl Metrics {
 
         Arc::new(Metrics {
             posture_servers,
+            devices,
             evidence_files_total,
             evidence_files_removed_total,
             evidence_folder_bytes,
@@ -787,7 +799,7 @@ mod tests {
             .with_label_values(&["2001", "accepted"])
             .inc();
         let names = m.all_metric_names();
-        assert_eq!(names.len(), 49, "{names:?}");
+        assert_eq!(names.len(), 50, "{names:?}");
         let unique: BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names");
         let text = m.encode();

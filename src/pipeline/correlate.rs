@@ -595,6 +595,18 @@ impl Correlator {
                 )])
                 .set(n);
         }
+        let by_patch = self.detect.devices_by_patch();
+        for a in crate::detect::inventory::Known::ALL {
+            for e in crate::detect::inventory::Known::ALL {
+                let n = by_patch
+                    .iter()
+                    .find(|(st, _)| st.advisories == a && st.end_of_life == e)
+                    .map_or(0, |x| x.1);
+                mx.devices
+                    .with_label_values(&[a.as_str(), e.as_str()])
+                    .set(n);
+            }
+        }
         if let Some(ev) = &self.evidence {
             let now = ev.stats();
             let was = std::mem::replace(&mut p.evidence, now.clone());

@@ -18,6 +18,7 @@ mod live;
 mod media;
 mod office;
 mod oracle;
+mod patch;
 mod posture;
 mod prometheus;
 mod report;

@@ -153,3 +153,44 @@ fn a_shared_account_and_a_stale_password() {
     assert_eq!(stale["evidence"]["client"], "127.0.0.18");
     assert_eq!(stale["alert"]["source"]["ip"], "127.0.0.18");
 }
+
+/// One account registered from two networks at once with the same phone model: shared (or
+/// stolen) credentials, said once; the other account, registered once, is not.
+#[test]
+fn one_account_from_two_networks() {
+    let recs = run("shared-account-two-networks.pcap", &[]);
+    // MD5 only (Kamailio's auth module offers nothing else) and digests over UDP per account:
+    // the facts of any server of this kind; the shared account once.
+    assert_eq!(
+        posture_alerts(&recs),
+        map(&[(2600004, 1), (2600006, 2), (2600007, 1)])
+    );
+    let shared = recs
+        .iter()
+        .find(|r| r["alert"]["signature_id"] == 2600007)
+        .unwrap();
+    assert_eq!(shared["evidence"]["account"], "4003@voip-sentinel.test");
+    assert_eq!(
+        shared["evidence"]["networks"],
+        serde_json::json!(["127.0.7.0", "127.0.8.0"])
+    );
+    assert_eq!(
+        shared["evidence"]["user_agents"],
+        serde_json::json!(["Yealink SIP-T46S 66.86.0.15"])
+    );
+    assert_eq!(shared["alert"]["source"]["ip"], "127.0.8.17");
+    // The account anomaly detector says the same from its side: a new network for 4003.
+    let anomalies: Vec<&Value> = recs.iter().filter(|r| is_attack_alert(r)).collect();
+    assert_eq!(anomalies.len(), 1);
+    assert_eq!(anomalies[0]["alert"]["signature_id"], 2300013);
+    assert_eq!(anomalies[0]["evidence"]["network"], "127.0.8.0/24");
+    let plaintext: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["alert"]["signature_id"] == 2600006)
+        .map(|r| &r["evidence"]["account"])
+        .collect();
+    assert_eq!(
+        plaintext,
+        ["4003@voip-sentinel.test", "4004@voip-sentinel.test"]
+    );
+}

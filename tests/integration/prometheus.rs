@@ -453,8 +453,39 @@ fn prometheus_scrapes_sensor_and_dashboards_evaluate() {
         &alerts,
     );
 
+    // Devices by patch level: the device records, each judged as its record (or one of its
+    // components) says.
+    let devices = of_type("device");
+    let judged = |field: &str, d: &Value| -> bool {
+        let has = |v: &Value| match &v[field] {
+            Value::Array(a) => !a.is_empty(),
+            Value::Null => false,
+            _ => true,
+        };
+        has(d) || d["components"].as_array().into_iter().flatten().any(has)
+    };
+    let with = |field: &str| {
+        devices
+            .iter()
+            .filter(|r| judged(field, &r["device"]))
+            .count() as u64
+    };
+    assert!(
+        with("advisories") > 0 && with("end_of_life") > 0,
+        "the captures have both"
+    );
+
     let capture = &stats["capture"];
     let exact: Vec<(&str, u64)> = vec![
+        ("voipsentinel_devices", devices.len() as u64),
+        (
+            "voipsentinel_devices{advisories=\"yes\"}",
+            with("advisories"),
+        ),
+        (
+            "voipsentinel_devices{end_of_life=\"yes\"}",
+            with("end_of_life"),
+        ),
         (
             "voipsentinel_capture_packets_total",
             count_str(&capture["packets"]),

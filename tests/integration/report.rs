@@ -353,3 +353,69 @@ fn the_report_of_every_bundled_capture_renders() {
     assert_eq!(ladders, 2 * max, "every entry shown has its ladder");
     assert!(dom.contains(&format!("data-figure=\"alerts\"><b>{alerts}</b>")));
 }
+
+/// The office capture's report lists, in its patch-level table, exactly the devices whose
+/// records name advisories or an end of life, each with its version, CVE count, fixed version
+/// and end-of-life date as the record says.
+#[test]
+fn the_report_lists_the_devices_to_patch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (eve, page) = (tmp.path().join("eve.json"), tmp.path().join("report.html"));
+    let out = Command::new(bin())
+        .args(["replay", "--quiet", "--eve"])
+        .arg(&eve)
+        .arg("--report")
+        .arg(&page)
+        .arg(root().join("pcaps/benign/office.pcap"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let recs: Vec<Value> = std::fs::read_to_string(&eve)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (dom, log) = chromium_dom(&page);
+    assert!(page_errors(&log).is_empty(), "{:?}", page_errors(&log));
+    let start = dom.find("<table class=\"patch\">").expect("a patch table");
+    let table = &dom[start..start + dom[start..].find("</table>").unwrap()];
+    let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
+    let mut want = Vec::new();
+    for r in recs.iter().filter(|r| r["event_type"] == "device") {
+        let d = &r["device"];
+        let cves = d["advisories"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i.as_str().unwrap().starts_with("CVE-"))
+            .count();
+        if cves == 0 && d["end_of_life"].is_null() {
+            continue;
+        }
+        let cell = |v: &Value| format!("<td>{}</td>", v.as_str().unwrap_or(""));
+        want.push(format!(
+            "{}{}{}{}{}<td>{cves}</td>",
+            cell(&d["address"]),
+            cell(&d["role"]),
+            cell(&d["product"]),
+            cell(&d["software"]),
+            cell(&d["version"]),
+        ));
+        let row = rows
+            .iter()
+            .find(|row| row.starts_with(want.last().unwrap().as_str()))
+            .unwrap_or_else(|| panic!("no row for {}", want.last().unwrap()));
+        assert!(row.contains(&cell(&d["fixed_version"])), "{row}");
+        assert!(row.contains(&cell(&d["end_of_life"])), "{row}");
+    }
+    assert!(want.len() >= 2, "the office capture has devices to patch");
+    assert_eq!(rows.len(), want.len(), "{table}");
+    let devices = recs.iter().filter(|r| r["event_type"] == "device").count();
+    assert!(
+        dom.contains(&format!(
+            "<p>{devices} devices seen; {} with published advisories or past their end of life.</p>",
+            want.len()
+        )),
+        "the summary line"
+    );
+}

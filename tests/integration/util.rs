@@ -282,8 +282,11 @@ pub fn rules_check_errors(dir: &std::path::Path) -> (String, Vec<String>) {
     (err, lines)
 }
 
-/// An alert about an attack or exposure, not an authentication-posture finding (category
-/// `posture`: how a server authenticates, checked by tests/integration/posture.rs).
+/// An alert about an attack or exposure, not an audit finding: authentication posture
+/// (`posture`: how a server authenticates, tests/integration/posture.rs) or patch level
+/// (`vulnerable-device`: what a device runs, tests/integration/patch.rs).
 pub fn is_attack_alert(r: &Value) -> bool {
-    r["event_type"] == "alert" && r["alert"]["category"] != "posture"
+    r["event_type"] == "alert"
+        && r["alert"]["category"] != "posture"
+        && r["alert"]["category"] != "vulnerable-device"
 }

@@ -56,6 +56,11 @@ struct Collected {
     marks_more: u64,
     /// The latest `posture` record of each server (at most `MAX_ENTRIES` servers).
     postures: std::collections::BTreeMap<String, Value>,
+    /// `device` records with advisories or past their end of life (at most `MAX_ENTRIES`),
+    /// and how many devices there were in all.
+    unpatched: Vec<Value>,
+    unpatched_total: u64,
+    devices: u64,
     bad_lines: usize,
     /// `sip` records of the Call-IDs the entries show (second pass).
     sip: HashMap<String, Vec<Value>>,
@@ -168,6 +173,19 @@ fn keep(c: &mut Collected, kind: &str, r: Value) {
             }
         }
         "call" if c.calls.len() < MAX_ENTRIES => c.calls.push(r),
+        "device" => {
+            c.devices += 1;
+            let d = &r["device"];
+            let judged = |v: &Value| v["advisories"].is_array() || v["end_of_life"].is_string();
+            let unpatched =
+                judged(d) || d["components"].as_array().into_iter().flatten().any(judged);
+            if unpatched {
+                c.unpatched_total += 1;
+                if c.unpatched.len() < MAX_ENTRIES {
+                    c.unpatched.push(r);
+                }
+            }
+        }
         "posture" => {
             let server = r["src_ip"].as_str().unwrap_or("").to_string();
             if c.postures.len() < MAX_ENTRIES || c.postures.contains_key(&server) {
@@ -237,7 +255,7 @@ fn page(c: &Collected, src: &ReportSource<'_>) -> String {
         esc(&inputs.join(", ")),
         env!("CARGO_PKG_VERSION")
     );
-    o.push_str("<nav><a href=\"#summary\">Summary</a><a href=\"#timeline\">Timeline</a><a href=\"#addresses\">Addresses</a><a href=\"#toll-fraud\">Toll fraud</a><a href=\"#encryption\">Encryption</a><a href=\"#posture\">Authentication</a><a href=\"#quality\">Call quality</a><a href=\"#alerts\">Alerts</a><a href=\"#calls\">Calls</a></nav>");
+    o.push_str("<nav><a href=\"#summary\">Summary</a><a href=\"#timeline\">Timeline</a><a href=\"#addresses\">Addresses</a><a href=\"#toll-fraud\">Toll fraud</a><a href=\"#encryption\">Encryption</a><a href=\"#posture\">Authentication</a><a href=\"#patch\">Patch level</a><a href=\"#quality\">Call quality</a><a href=\"#alerts\">Alerts</a><a href=\"#calls\">Calls</a></nav>");
     summary(&mut o, c);
     let span = (f.first_us.unwrap_or(0), f.last_us.unwrap_or(0));
     let _ = write!(
@@ -253,6 +271,7 @@ fn page(c: &Collected, src: &ReportSource<'_>) -> String {
     toll(&mut o, f);
     encryption(&mut o, f);
     posture(&mut o, c);
+    patch(&mut o, c);
     quality(&mut o, c);
     alerts(&mut o, c, src);
     calls(&mut o, c, src);
@@ -429,6 +448,90 @@ fn posture(o: &mut String, c: &Collected) {
                 "findings",
             ],
             &rows,
+        );
+    }
+    o.push_str("</section>");
+}
+
+/// Devices that run a version with published advisories or past its end of life (their
+/// `device` records; sources stay in the records: the page links to nothing outside).
+fn patch(o: &mut String, c: &Collected) {
+    o.push_str("<section id=\"patch\"><h2>Patch level of devices</h2>");
+    let ids = |v: &Value| -> (usize, String) {
+        let cves: Vec<&str> = v["advisories"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|i| i.starts_with("CVE-"))
+            .collect();
+        let shown: Vec<String> = cves.iter().take(6).map(|c| esc(c)).collect();
+        let more = cves.len().saturating_sub(6);
+        let mut text = shown.join(", ");
+        if more > 0 {
+            let _ = write!(text, " and {more} more");
+        }
+        (cves.len(), text)
+    };
+    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
+    for r in &c.unpatched {
+        let d = &r["device"];
+        let parts = std::iter::once(d).chain(d["components"].as_array().into_iter().flatten());
+        for (i, p) in parts.enumerate() {
+            let (n, cves) = ids(p);
+            if n == 0 && !p["end_of_life"].is_string() {
+                continue;
+            }
+            let s = |v: &Value| esc(v.as_str().unwrap_or(""));
+            rows.push((
+                n,
+                vec![
+                    s(&d["address"]),
+                    s(&d["role"]),
+                    s(&d["product"]),
+                    if i == 0 {
+                        s(&p["software"])
+                    } else {
+                        format!("{} (inside)", s(&p["software"]))
+                    },
+                    s(&p["version"]),
+                    n.to_string(),
+                    cves,
+                    s(&p["fixed_version"]),
+                    s(&p["end_of_life"]),
+                ],
+            ));
+        }
+    }
+    // Most advisories first, then by address.
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let _ = write!(
+        o,
+        "<p>{} devices seen; {} with published advisories or past their end of life{}.</p>",
+        c.devices,
+        c.unpatched_total,
+        if c.unpatched_total > c.unpatched.len() as u64 {
+            format!(" (the first {} listed)", c.unpatched.len())
+        } else {
+            String::new()
+        }
+    );
+    if !rows.is_empty() {
+        table(
+            o,
+            "patch",
+            &[
+                "address",
+                "role",
+                "announced",
+                "software",
+                "version",
+                "advisories",
+                "CVEs",
+                "fixed in",
+                "end of life",
+            ],
+            &rows.into_iter().map(|r| r.1).collect::<Vec<_>>(),
         );
     }
     o.push_str("</section>");
