@@ -71,8 +71,9 @@ pub struct Decoded<'a> {
     /// Came out of IP fragment reassembly.
     pub reassembled: bool,
     /// The datagram's fragment key, when it was reassembled (its fragments' frames are kept
-    /// by that key when evidence is written).
-    pub frag_key: Option<FragKey>,
+    /// by that key when evidence is written). Boxed: reassembly is rare, and a larger
+    /// `Decoded` is copied by `memcpy` on every packet's way out of the decoder.
+    pub frag_key: Option<Box<FragKey>>,
     /// Was inside IP-in-IP / GRE / ERSPAN / ...
     pub tunneled: bool,
     /// Bytes of the innermost IP packet (header included).
@@ -269,7 +270,7 @@ impl Decoder {
         match walk(data, Layer::Proto(r.proto), Some(meta), &mut ctx, false)? {
             Walk::Done(mut d) => {
                 d.reassembled = true;
-                d.frag_key = Some(key);
+                d.frag_key = Some(Box::new(key));
                 unwrap_hep(d)
             }
             Walk::Frag { .. } => Err(malformed("defrag", "nested fragment")),
@@ -306,10 +307,18 @@ impl Default for Decoder {
 /// carries, with the addresses and ports the agent saw. The message is handed on as a datagram
 /// whatever transport the agent reports: HEP carries whole messages (the records take the
 /// transport from the message's Via).
+#[inline]
 pub fn unwrap_hep(d: Decoded<'_>) -> Result<Decoded<'_>, DecodeError> {
     if d.transport != Transport::Udp || !hep::is_hep(d.payload) {
         return Ok(d);
     }
+    hep_inside(d)
+}
+
+/// The HEP copy inside a datagram (the rare case, kept out of every packet's path).
+#[cold]
+#[inline(never)]
+fn hep_inside(d: Decoded<'_>) -> Result<Decoded<'_>, DecodeError> {
     let h = hep::parse(d.payload)?;
     from_hep(d, &h)
 }

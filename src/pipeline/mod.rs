@@ -215,8 +215,8 @@ impl Dispatcher {
         let (frames, held) = (self.frames, &mut self.frag_frames);
         let placed = self.decoder.decode(link, data, ts).map(|d| {
             // Evidence: the frame, after those of the fragments it completes, if any.
-            let earlier = match d.frag_key.filter(|_| frames) {
-                Some(key) => held.take(&key),
+            let earlier = match d.frag_key.as_deref().filter(|_| frames) {
+                Some(key) => held.take(key),
                 None => Vec::new(),
             };
             let mut parts: Vec<batch::FramePart<'_>> = earlier

@@ -220,7 +220,10 @@ impl BatchedHist {
         }
     }
 
-    /// Record a value in ms (clamped to the histogram's range).
+    /// Record a value in ms (clamped to the histogram's range). Inlined into the per-packet
+    /// path, the histogram's own work kept out of it in [`BatchedHist::flush`] (left to the
+    /// compiler, the two swapped places between builds: 70 instructions a packet apart).
+    #[inline]
     fn record_ms(&mut self, ms: f64) {
         let units = if ms.is_finite() && ms > 0.0 {
             // Positive: adding a half and truncating rounds without the `round` libcall.
@@ -237,6 +240,7 @@ impl BatchedHist {
         }
     }
 
+    #[inline(never)]
     fn flush(&mut self) {
         if let Some(h) = &mut self.hist {
             for &v in &self.pending[..usize::from(self.len)] {
