@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::base::time::Ts;
-use crate::sip::parser::parse_datagram;
+use crate::sip::parser::datagram_body;
 use crate::sip::sdp::parse_sdp;
 
 /// One announced media endpoint.
@@ -33,8 +33,8 @@ impl MediaExpect {
 pub fn from_sip_datagram(payload: &[u8]) -> Option<Arc<Vec<MediaExpect>>> {
     // Cheap test before parsing: only messages with an SDP media line matter.
     memchr::memmem::find(payload, b"\nm=")?;
-    let (msg, _) = parse_datagram(payload).ok()?;
-    let sdp = parse_sdp(msg.body).ok()?;
+    let body = datagram_body(payload)?;
+    let sdp = parse_sdp(body).ok()?;
     let mut out = Vec::new();
     for m in sdp.media.iter().take(16) {
         let Some(conn) = m.connection.as_ref().or(sdp.connection.as_ref()) else {

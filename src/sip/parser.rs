@@ -769,7 +769,34 @@ pub fn parse_datagram(input: &[u8]) -> Result<(SipMessage<'_>, usize), ParseErro
     parse(input, true)
 }
 
+/// The body of the first message of a datagram, exactly as [`parse_datagram`] would find it
+/// (`None` where it fails), without keeping the headers: the capture thread's look at a
+/// message's SDP, at a fraction of a whole parse (no header table, no UTF-8 pass over the
+/// message; only Content-Length's values are read).
+pub fn datagram_body(input: &[u8]) -> Option<&[u8]> {
+    match scan(input, true, true) {
+        Ok(Scanned::Body(b)) => Some(b),
+        _ => None,
+    }
+}
+
 fn parse(input: &[u8], datagram: bool) -> Result<(SipMessage<'_>, usize), ParseError> {
+    match scan(input, datagram, false)? {
+        Scanned::Message(m, used) => Ok((m, used)),
+        Scanned::Body(_) => unreachable!("a whole scan gives the message"),
+    }
+}
+
+/// What [`scan`] gives: the message, or (`light`) only its body.
+enum Scanned<'a> {
+    Message(SipMessage<'a>, usize),
+    Body(&'a [u8]),
+}
+
+/// One pass over a message. `light`: the same walk and the same failures, but headers are not
+/// kept (only the values of Content-Length, which place the body) and nothing is checked that
+/// cannot fail the parse.
+fn scan(input: &[u8], datagram: bool, light: bool) -> Result<Scanned<'_>, ParseError> {
     use ParseEventKind as K;
     let skip = leading_crlf(input);
     let msg = &input[skip..];
@@ -779,7 +806,7 @@ fn parse(input: &[u8], datagram: bool) -> Result<(SipMessage<'_>, usize), ParseE
     let (line, mut pos) = next_line(msg, 0, limit, skip)?;
     let start = parse_start_line(line).map_err(|(k, o)| ParseError::new(k, skip + o))?;
     let start_line_bytes = &msg[..pos];
-    if std::str::from_utf8(start_line_bytes).is_err() {
+    if !light && std::str::from_utf8(start_line_bytes).is_err() {
         warnings.push(ParseEvent::new(K::InvalidUtf8, "start line"));
     }
     match &start {
@@ -793,11 +820,18 @@ fn parse(input: &[u8], datagram: bool) -> Result<(SipMessage<'_>, usize), ParseE
 
     // The longest valid UTF-8 prefix of the message, validated once: header values inside it
     // are borrowed as text without a second pass each (which was 3 % of the correlator).
-    let valid = match std::str::from_utf8(msg) {
-        Ok(t) => t,
-        Err(e) => std::str::from_utf8(&msg[..e.valid_up_to()]).unwrap_or_default(),
+    let valid = if light {
+        ""
+    } else {
+        match std::str::from_utf8(msg) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&msg[..e.valid_up_to()]).unwrap_or_default(),
+        }
     };
     let mut headers: Vec<Header<'_>> = Vec::new();
+    // Light: how many headers there are (the cap applies as to kept ones), and the values of
+    // Content-Length.
+    let (mut counted, mut lengths): (usize, Vec<Cow<'_, str>>) = (0, Vec::new());
     let mut bad_utf8 = false;
     loop {
         let line_start = pos;
@@ -858,7 +892,7 @@ fn parse(input: &[u8], datagram: bool) -> Result<(SipMessage<'_>, usize), ParseE
                 Some(_) => break,
             }
         }
-        if headers.len() >= MAX_HEADERS {
+        if headers.len().max(counted) >= MAX_HEADERS {
             // Kept as an anomaly, not fatal: the message is still counted and followed, its
             // further headers are not stored (the header section is capped in bytes anyway).
             if !warnings
@@ -875,6 +909,17 @@ fn parse(input: &[u8], datagram: bool) -> Result<(SipMessage<'_>, usize), ParseE
             continue;
         }
         let first = trim_ws(first);
+        if light {
+            counted += 1;
+            if is_content_length(name) {
+                lengths.push(match folded {
+                    Some(s) => Cow::Owned(s),
+                    None => lossy(first),
+                });
+            }
+            pos = end;
+            continue;
+        }
         let value = match folded {
             Some(s) => {
                 bad_utf8 |= std::str::from_utf8(first).is_err();
@@ -904,6 +949,10 @@ fn parse(input: &[u8], datagram: bool) -> Result<(SipMessage<'_>, usize), ParseE
 
     let header_len = skip + pos;
     let avail = input.get(header_len..).unwrap_or(&[]);
+    if light {
+        let (n, _) = body_length(lengths.iter().map(|v| v.as_ref()), avail.len());
+        return Ok(Scanned::Body(&avail[..n]));
+    }
     let mut msg = SipMessage {
         start,
         headers,
@@ -913,36 +962,58 @@ fn parse(input: &[u8], datagram: bool) -> Result<(SipMessage<'_>, usize), ParseE
     };
 
     // Content-Length: decides where the body ends.
+    let (body_len, problem) =
+        body_length(msg.headers_named(HeaderName::ContentLength), avail.len());
+    match problem {
+        Some(K::BadContentLength) => msg
+            .warnings
+            .push(ParseEvent::new(K::BadContentLength, "Content-Length")),
+        Some(k) => msg.warnings.push(ParseEvent::new(
+            k,
+            "Content-Length larger than available data",
+        )),
+        None => {}
+    }
+    msg.body = &avail[..body_len];
+
+    check_headers(&mut msg);
+    let used = header_len + body_len;
+    Ok(Scanned::Message(msg, used))
+}
+
+/// `Content-Length` or its compact form `l`, in any case: what [`HeaderName::parse`] calls
+/// [`HeaderName::ContentLength`], without its table search.
+fn is_content_length(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"l") || name.eq_ignore_ascii_case(b"content-length")
+}
+
+/// Where the body ends, from the Content-Length values (`avail`: bytes after the headers),
+/// and what was wrong with them: values that disagree or are not numbers
+/// (`BadContentLength`: the first good one if it fits, else all that is there), or a length
+/// past the end (`ContentLengthMismatch`: all that is there). No Content-Length: all of it.
+fn body_length<'v>(
+    values: impl Iterator<Item = &'v str>,
+    avail: usize,
+) -> (usize, Option<ParseEventKind>) {
+    use ParseEventKind as K;
     let mut cl: Option<usize> = None;
     let mut cl_bad = false;
-    for v in msg.headers_named(HeaderName::ContentLength) {
+    for v in values {
         match header::parse_usize_digits(v) {
             Some(n) if cl.is_none_or(|c| c == n) => cl = Some(n),
             Some(_) => cl_bad = true,
             None => cl_bad = true,
         }
     }
-    let body_len = match cl {
-        _ if cl_bad => {
-            msg.warnings
-                .push(ParseEvent::new(K::BadContentLength, "Content-Length"));
-            cl.filter(|&n| n <= avail.len()).unwrap_or(avail.len())
-        }
-        Some(n) if n <= avail.len() => n,
-        Some(_) => {
-            msg.warnings.push(ParseEvent::new(
-                K::ContentLengthMismatch,
-                "Content-Length larger than available data",
-            ));
-            avail.len()
-        }
-        None => avail.len(),
-    };
-    msg.body = &avail[..body_len];
-
-    check_headers(&mut msg);
-    let used = header_len + body_len;
-    Ok((msg, used))
+    match cl {
+        _ if cl_bad => (
+            cl.filter(|&n| n <= avail).unwrap_or(avail),
+            Some(K::BadContentLength),
+        ),
+        Some(n) if n <= avail => (n, None),
+        Some(_) => (avail, Some(K::ContentLengthMismatch)),
+        None => (avail, None),
+    }
 }
 
 /// Non-fatal semantic checks: mandatory headers, duplicates, CSeq.
@@ -1046,6 +1117,105 @@ pub fn looks_like_sip(payload: &[u8]) -> bool {
     };
     let Ok((i, _)) = sp(i) else { return false };
     is_sip_version(i)
+}
+
+#[cfg(test)]
+mod light_tests {
+    use super::*;
+
+    /// `is_content_length` names exactly what `HeaderName::parse` calls Content-Length.
+    #[test]
+    fn content_length_names() {
+        for (n, _) in KNOWN_HEADERS {
+            for v in [
+                n.to_string(),
+                n.to_ascii_lowercase(),
+                n.to_ascii_uppercase(),
+            ] {
+                assert_eq!(
+                    is_content_length(v.as_bytes()),
+                    HeaderName::parse(&v) == HeaderName::ContentLength,
+                    "{v}"
+                );
+            }
+        }
+        for c in b'a'..=b'z' {
+            let v = (c as char).to_string();
+            assert_eq!(
+                is_content_length(v.as_bytes()),
+                HeaderName::parse(&v) == HeaderName::ContentLength,
+                "{v}"
+            );
+        }
+        assert!(!is_content_length(b"Content-Length2"));
+    }
+
+    /// Every known name, in any case, is found; nothing else is.
+    #[test]
+    fn known_names() {
+        for &(n, h) in KNOWN_HEADERS {
+            for v in [
+                n.to_string(),
+                n.to_ascii_lowercase(),
+                n.to_ascii_uppercase(),
+            ] {
+                assert_eq!(HeaderName::parse(&v), h, "{v}");
+            }
+        }
+        for other in [
+            "",
+            "X-Foo",
+            "Via2",
+            "Fro",
+            "P-Preferred-Identity-",
+            "Contact ",
+            "Ví",
+        ] {
+            assert_eq!(
+                HeaderName::parse(other),
+                HeaderName::Other(other),
+                "{other}"
+            );
+        }
+    }
+
+    /// The body `datagram_body` finds is the one of `parse_datagram`, on messages whose
+    /// Content-Length is missing, repeated, wrong, folded, compact, past the header cap.
+    #[test]
+    fn the_light_body_is_the_parsed_body() {
+        let head = "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n";
+        let body = "v=0\r\nm=audio 4000 RTP/AVP 0\r\n";
+        let mut cases: Vec<String> = vec![
+            format!("{head}\r\n{body}"),
+            format!("{head}Content-Length: 10\r\n\r\n{body}"),
+            format!("{head}l: 10\r\n\r\n{body}"),
+            format!("{head}Content-Length: 10\r\nContent-Length: 12\r\n\r\n{body}"),
+            format!("{head}Content-Length: 10\r\nl: 10\r\n\r\n{body}"),
+            format!("{head}Content-Length: x\r\n\r\n{body}"),
+            format!("{head}Content-Length: 9999\r\n\r\n{body}"),
+            format!("{head}Content-Length:\r\n 7\r\n\r\n{body}"),
+            format!("{head}Content-Length: 1\r\n 2\r\n\r\n{body}"),
+            format!("{head}Bad line\r\nContent-Length: 4\r\n\r\n{body}"),
+            format!("\r\n\r\n{head}Content-Length: 5\r\n\r\n{body}"),
+            format!("{head}Content-Length: 5"),
+            format!("{head}Content-Length: 5\r\nBroken"),
+            "garbage\r\n\r\n".to_string(),
+            String::new(),
+        ];
+        let many: String = (0..MAX_HEADERS + 3)
+            .map(|i| format!("X-{i}: y\r\n"))
+            .collect();
+        cases.push(format!("{head}{many}Content-Length: 3\r\n\r\n{body}"));
+        let mut bytes: Vec<Vec<u8>> = cases.into_iter().map(String::into_bytes).collect();
+        let mut bad = format!("{head}Content-Length: 6\r\nX: ").into_bytes();
+        bad.extend_from_slice(&[0xff, 0xfe]);
+        bad.extend_from_slice(format!("\r\n\r\n{body}").as_bytes());
+        bytes.push(bad);
+        for b in &bytes {
+            let want = parse_datagram(b).ok().map(|(m, _)| m.body);
+            assert_eq!(datagram_body(b), want, "{:?}", String::from_utf8_lossy(b));
+        }
+    }
 }
 
 #[cfg(test)]
