@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::base::time::Ts;
 use crate::sip::parser::datagram_body;
-use crate::sip::sdp::parse_sdp;
+use crate::sip::sdp::parse_sdp_media;
 
 /// One announced media endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,10 +31,13 @@ impl MediaExpect {
 
 /// The expectations in a SIP datagram's SDP body, if it has one.
 pub fn from_sip_datagram(payload: &[u8]) -> Option<Arc<Vec<MediaExpect>>> {
-    // Cheap test before parsing: only messages with an SDP media line matter.
-    memchr::memmem::find(payload, b"\nm=")?;
+    // Cheap test before parsing: only messages with an SDP media line matter. The searcher is
+    // built once (building one per message cost more than the search).
+    static MEDIA_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\nm="));
+    MEDIA_LINE.find(payload)?;
     let body = datagram_body(payload)?;
-    let sdp = parse_sdp(body).ok()?;
+    let sdp = parse_sdp_media(body).ok()?;
     let mut out = Vec::new();
     for m in sdp.media.iter().take(16) {
         let Some(conn) = m.connection.as_ref().or(sdp.connection.as_ref()) else {

@@ -8,15 +8,28 @@
 
 use super::method::Method;
 
-/// RFC 3261 `token` character.
+/// RFC 3261 `token` character: one table lookup (every header name and many values are
+/// walked byte by byte through this).
 #[inline]
 pub(crate) fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    TOKEN_CHARS[usize::from(b)]
 }
+
+/// `TOKEN_CHARS[b]`: alphanumeric or one of `-.!%*_+`'~`.
+static TOKEN_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        b += 1;
+    }
+    t
+};
 
 #[inline]
 fn is_token(s: &str) -> bool {
@@ -532,6 +545,19 @@ pub fn parse_challenge(s: &str) -> Option<Challenge<'_>> {
 
 #[cfg(test)]
 mod tests {
+    /// RFC 3261's token: the 62 alphanumerics and `-.!%*_+`'~`, nothing else.
+    #[test]
+    fn token_chars() {
+        let all: String = (0..=255u8)
+            .filter(|&b| super::is_token_char(b))
+            .map(char::from)
+            .collect();
+        assert_eq!(
+            all,
+            "!%'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_`abcdefghijklmnopqrstuvwxyz~"
+        );
+    }
+
     /// The byte-by-byte splitter [`super::SplitTop`] replaced, as the reference.
     fn split_top_reference(s: &str, sep: u8) -> Vec<&str> {
         let mut out = Vec::new();

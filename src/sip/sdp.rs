@@ -402,6 +402,18 @@ enum Scope {
 /// Parse an SDP body. Fails only if the input is not SDP (first non-empty
 /// line is not `v=`); malformed lines are recorded in `issues` and skipped.
 pub fn parse_sdp(body: &[u8]) -> Result<Sdp<'_>, SdpError> {
+    parse(body, false)
+}
+
+/// Only what announces media: each `m=` line's port, its connection (and the session's),
+/// and its `a=rtpmap` lines, exactly as [`parse_sdp`] reads them (same failures, caps and
+/// scopes); nothing else is kept (no origin, other attributes or issues). For the capture
+/// thread, which announces the media of every SDP it sees.
+pub fn parse_sdp_media(body: &[u8]) -> Result<Sdp<'_>, SdpError> {
+    parse(body, true)
+}
+
+fn parse(body: &[u8], light: bool) -> Result<Sdp<'_>, SdpError> {
     let mut sdp = Sdp::default();
     let mut scope = Scope::Session;
     let mut seen_version = false;
@@ -423,6 +435,10 @@ pub fn parse_sdp(body: &[u8]) -> Result<Sdp<'_>, SdpError> {
                 return Err(SdpError::NotSdp);
             }
             seen_version = true;
+            continue;
+        }
+        // Light: only c=, m= and a= lines matter.
+        if light && !matches!(raw.first(), Some(b'c' | b'm' | b'a')) {
             continue;
         }
         let Ok(line) = std::str::from_utf8(raw) else {
@@ -498,6 +514,14 @@ pub fn parse_sdp(body: &[u8]) -> Result<Sdp<'_>, SdpError> {
                 };
                 if name.is_empty() {
                     sdp.issues.push(issue(SdpIssueKind::BadAttribute));
+                    continue;
+                }
+                if light {
+                    if let (Scope::Media, "rtpmap", Some(v)) = (&scope, name, val) {
+                        if let (Some(m), Some(r)) = (sdp.media.last_mut(), parse_rtpmap(v)) {
+                            m.rtpmap.push(r);
+                        }
+                    }
                     continue;
                 }
                 let ok = match scope {
@@ -654,6 +678,63 @@ fn redact_crypto_value(v: &str, out: &mut String) {
         }
         field += 1;
         rest = &rest[tok_end..];
+    }
+}
+
+#[cfg(test)]
+mod light_tests {
+    use super::*;
+
+    fn media(s: &Sdp<'_>) -> (String, Vec<String>) {
+        let per = s
+            .media
+            .iter()
+            .map(|m| format!("{} {:?} {:?}", m.port, m.connection, m.rtpmap))
+            .collect();
+        (format!("{:?}", s.connection), per)
+    }
+
+    /// The light read finds the ports, connections and rtpmaps of the whole parse, through
+    /// session and media connections, a bad and an excess m= line, bad rtpmaps, the attribute
+    /// cap and bad UTF-8; and fails where it fails.
+    #[test]
+    fn the_light_read_finds_the_media_of_the_whole_parse() {
+        let mut bodies: Vec<Vec<u8>> = vec![
+            b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n".to_vec(),
+            b"v=0\nm=audio 4000 RTP/AVP 0\nc=IN IP4 10.0.0.2\na=rtpmap:0 PCMU/8000\nm=video 0 RTP/AVP 96\nm=audio x RTP/AVP 0\na=rtpmap:0 PCMU/8000\nm=audio 5000 RTP/AVP 8\na=rtpmap:8 bad\na=rtpmap:8 PCMA/8000\n".to_vec(),
+            b"x=0\nm=audio 4000 RTP/AVP 0\n".to_vec(),
+            b"\r\n \r\n".to_vec(),
+            b"v=0\nc=IN IP6 ::1\nm=audio 4000 RTP/AVP 0\nrtpmap=1\nam=1\na=:x\na=rtpmap\n".to_vec(),
+        ];
+        let mut many = b"v=0\n".to_vec();
+        for i in 0..(MAX_MEDIA + 3) {
+            many.extend_from_slice(
+                format!("m=audio {} RTP/AVP 0\na=rtpmap:0 PCMU/8000\n", 4000 + 2 * i).as_bytes(),
+            );
+        }
+        bodies.push(many);
+        let mut attrs = b"v=0\nm=audio 4000 RTP/AVP 0\n".to_vec();
+        for _ in 0..(MAX_ATTRIBUTES + 2) {
+            attrs.extend_from_slice(b"a=sendrecv\n");
+        }
+        attrs.extend_from_slice(b"a=rtpmap:0 PCMU/8000\n");
+        bodies.push(attrs);
+        let mut utf =
+            b"v=0\nm=audio 4000 RTP/AVP 0\na=rtpmap:0 PCMU/8000 \xff\nc=IN IP4 10.0.0.9\n".to_vec();
+        utf.push(b'\n');
+        bodies.push(utf);
+        for b in &bodies {
+            match (parse_sdp(b), parse_sdp_media(b)) {
+                (Ok(full), Ok(light)) => assert_eq!(
+                    media(&full),
+                    media(&light),
+                    "{:?}",
+                    String::from_utf8_lossy(b)
+                ),
+                (Err(x), Err(y)) => assert_eq!(x, y),
+                (x, y) => panic!("{x:?} / {y:?}"),
+            }
+        }
     }
 }
 

@@ -29,7 +29,22 @@ pub struct Content {
     pub startswith: bool,
     /// Anchored at the buffer's end.
     pub endswith: bool,
+    /// The searcher of `pattern`, built at its first use (after the modifiers that change the
+    /// pattern): building one per search cost more than the search on header-sized buffers.
+    finder: Searcher,
 }
+
+/// A lazily built substring searcher; equal to any other (the pattern is what compares).
+#[derive(Clone, Debug, Default)]
+struct Searcher(std::sync::OnceLock<Box<memchr::memmem::Finder<'static>>>);
+
+impl PartialEq for Searcher {
+    fn eq(&self, _: &Searcher) -> bool {
+        true
+    }
+}
+
+impl Eq for Searcher {}
 
 impl Content {
     pub fn new(pattern: Vec<u8>, negated: bool) -> Content {
@@ -43,6 +58,7 @@ impl Content {
             within: None,
             startswith: false,
             endswith: false,
+            finder: Searcher::default(),
         }
     }
 
@@ -88,13 +104,16 @@ impl Content {
         let hay = buf.get(start..end).unwrap_or(&[]);
         let n = self.pattern.len();
         let mut at = 0usize;
+        let finder = (!self.nocase).then(|| {
+            self.finder
+                .0
+                .get_or_init(|| Box::new(memchr::memmem::Finder::new(&self.pattern).into_owned()))
+        });
         std::iter::from_fn(move || {
             let rest = hay.get(at..)?;
-            let found = if self.nocase {
-                rest.windows(n)
-                    .position(|w| w.eq_ignore_ascii_case(&self.pattern))
-            } else {
-                memchr::memmem::find(rest, &self.pattern)
+            let found = match finder {
+                Some(f) => f.find(rest),
+                None => find_nocase(rest, &self.pattern),
             }?;
             let e = at + found + n;
             at += found + 1;
@@ -102,6 +121,26 @@ impl Content {
         })
         .filter(move |&e| !self.endswith || e == buf.len())
     }
+}
+
+/// Where `pattern` (lower case) first occurs in `hay` in any case: candidates found by their
+/// first byte in either case (memchr), then compared.
+fn find_nocase(hay: &[u8], pattern: &[u8]) -> Option<usize> {
+    let Some(&first) = pattern.first() else {
+        return Some(0);
+    };
+    let last_start = hay.len().checked_sub(pattern.len())?;
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut from = 0;
+    while from <= last_start {
+        let off = memchr::memchr2(lo, up, &hay[from..=last_start])?;
+        let at = from + off;
+        if hay[at..at + pattern.len()].eq_ignore_ascii_case(pattern) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// How a length compares (`bsize`, `dsize`, `len`).
@@ -266,6 +305,35 @@ fn step(matches: &[Match], buf: &[u8], prev: usize, budget: &mut u32) -> bool {
 
 #[cfg(test)]
 mod tests {
+    /// The case-insensitive search finds what comparing every window finds.
+    #[test]
+    fn nocase_search_is_the_window_search() {
+        let naive =
+            |hay: &[u8], p: &[u8]| hay.windows(p.len()).position(|w| w.eq_ignore_ascii_case(p));
+        let hays: [&[u8]; 6] = [
+            b"INVITE sip:100@Example.COM SIP/2.0",
+            b"friendly-scanner",
+            b"aAaAaAab",
+            b"",
+            b"x",
+            b"caf\xc3\xa9 CAF\xc3\xa9",
+        ];
+        let pats: [&[u8]; 7] = [
+            b"example.com",
+            b"sip:",
+            b"aab",
+            b"x",
+            b"2.0",
+            b"caf\xc3\xa9",
+            b"scanner!",
+        ];
+        for h in hays {
+            for p in pats {
+                assert_eq!(super::find_nocase(h, p), naive(h, p), "{h:?} {p:?}");
+            }
+        }
+    }
+
     use super::*;
 
     fn c(p: &str) -> Content {
