@@ -137,7 +137,15 @@ fn sub_parsers(s: &str) {
         let _ = na.param("tag");
     }
     if let Some(v) = timed("parse_via", s.len(), || parse_via(s)) {
-        let _ = (v.param("branch"), v.has_rfc3261_branch());
+        let _ = v.has_rfc3261_branch();
+        // The one pass over the parameters finds what a lookup of each finds.
+        assert_eq!(v.branch, v.param("branch"), "Via branch");
+        assert_eq!(v.received, v.param("received"), "Via received");
+        assert_eq!(
+            v.rport,
+            v.param("rport").map(voip_sentinel::sip::header::parse_u16_digits),
+            "Via rport"
+        );
     }
     let _ = timed("parse_cseq", s.len(), || parse_cseq(s));
     let _ = timed("parse_credentials", s.len(), || parse_credentials(s));

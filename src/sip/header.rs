@@ -52,7 +52,7 @@ pub(crate) fn parse_u32_digits(s: &str) -> Option<u32> {
 }
 
 /// Digits only, as u16.
-pub(crate) fn parse_u16_digits(s: &str) -> Option<u16> {
+pub fn parse_u16_digits(s: &str) -> Option<u16> {
     parse_u32_digits(s).and_then(|n| u16::try_from(n).ok())
 }
 
@@ -369,15 +369,33 @@ pub fn parse_via(s: &str) -> Option<Via<'_>> {
         Some(p) => tail[p..].trim_end(),
         None => "",
     };
-    let rport = find_param(params, "rport").map(parse_u16_digits);
+    // One pass for the three parameters (the first of each, as `find_param` finds it).
+    let (mut branch, mut received, mut rport) = (None, None, None);
+    for p in split_top(params, b';') {
+        let p = p.trim();
+        let (n, v) = p.split_once('=').unwrap_or((p, ""));
+        let n = n.trim();
+        let slot = if n.eq_ignore_ascii_case("branch") {
+            &mut branch
+        } else if n.eq_ignore_ascii_case("received") {
+            &mut received
+        } else if n.eq_ignore_ascii_case("rport") {
+            &mut rport
+        } else {
+            continue;
+        };
+        if slot.is_none() {
+            *slot = Some(unquote(v.trim()));
+        }
+    }
     Some(Via {
         protocol,
         transport,
         host,
         port,
-        branch: find_param(params, "branch"),
-        received: find_param(params, "received"),
-        rport,
+        branch,
+        received,
+        rport: rport.map(parse_u16_digits),
         params,
     })
 }
@@ -545,6 +563,29 @@ pub fn parse_challenge(s: &str) -> Option<Challenge<'_>> {
 
 #[cfg(test)]
 mod tests {
+    /// One pass over a Via's parameters finds the first branch, received and rport, as a
+    /// lookup of each does: repeated, mixed case, quoted, flags, empty.
+    #[test]
+    fn via_parameters_in_one_pass() {
+        for v in [
+            "SIP/2.0/UDP h;branch=z9hG4bK1;received=1.2.3.4;rport=5060",
+            "SIP/2.0/UDP h;BRANCH=a;branch=b;Received=\"x\";rport;rport=7",
+            "SIP/2.0/UDP h ; rport ; branch = z ; received",
+            "SIP/2.0/UDP h;rport=99999;x=\"a;branch=q\";branch=r",
+            "SIP/2.0/UDP h",
+            "SIP/2.0/UDP h;;;",
+        ] {
+            let via = super::parse_via(v).unwrap();
+            assert_eq!(via.branch, via.param("branch"), "{v}");
+            assert_eq!(via.received, via.param("received"), "{v}");
+            assert_eq!(
+                via.rport,
+                via.param("rport").map(super::parse_u16_digits),
+                "{v}"
+            );
+        }
+    }
+
     /// RFC 3261's token: the 62 alphanumerics and `-.!%*_+`'~`, nothing else.
     #[test]
     fn token_chars() {
