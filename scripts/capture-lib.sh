@@ -98,15 +98,18 @@ sipp_uac() {
 # wait_pid PID: wait for a background process (already bounded by timeout).
 wait_pid() { wait "$1" 2>/dev/null || true; }
 
-# wait_udp ADDR:PORT: wait until something listens there.
-wait_udp() {
-	local i
+# wait_sock udp|tcp ADDR:PORT: wait until something listens there.
+wait_sock() {
+	local i flag=-lun
+	[ "$1" = tcp ] && flag=-ltn
 	for i in $(seq 50); do
-		ss -H -lun "( sport = :${1##*:} )" | grep -q "${1%:*}:" && return 0
+		ss -H "$flag" "( sport = :${2##*:} )" | grep -q "${2%:*}:" && return 0
 		sleep 0.1
 	done
-	die "nothing listening on udp $1"
+	die "nothing listening on $1 $2"
 }
+wait_udp() { wait_sock udp "$1"; }
+wait_tcp() { wait_sock tcp "$1"; }
 
 # kam_start NAME: kamailio with the config $KAM_CFG, waiting until it listens
 # on every address:port of $KAM_ADDRS; pid in $KAM_PID.

@@ -98,16 +98,6 @@ RELAY_PORT=15061 # socat TLS relay on each client's address (tls mode)
 N_SIP=127        # SIP messages, once per hop: 47 of the calls + 80 of the guessing
 cd "$WORK"
 
-# wait_tcp ADDR:PORT: wait until something listens there (TCP).
-wait_tcp() {
-	local _
-	for _ in $(seq 50); do
-		ss -H -ltn "( sport = :${1##*:} )" | grep -q "${1%:*}:" && return 0
-		sleep 0.1
-	done
-	die "nothing listening on tcp $1"
-}
-
 # kam_run [KAMAILIO ARGS...]: kamailio with the config's -A defines, waiting
 # for its listeners; pid in $KAM_PID (stopped by kam_stop).
 kam_run() {

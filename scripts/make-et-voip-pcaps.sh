@@ -55,15 +55,6 @@ KAM_ADDRS=("$SERVER:5060")
 
 cd "$WORK"
 
-# wait_tcp ADDR:PORT: wait until something listens there over TCP.
-wait_tcp() {
-	for _ in $(seq 50); do
-		ss -H -ltn "( sport = :${1##*:} )" | grep -q "${1%:*}:" && return 0
-		sleep 0.1
-	done
-	die "nothing listening on tcp $1"
-}
-
 # kam_up NAME: kamailio, listening on UDP and TCP.
 kam_up() {
 	kam_start "$1"

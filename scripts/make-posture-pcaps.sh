@@ -40,16 +40,6 @@ CAP_TOOLS=(sipp kamailio tcpdump tshark capinfos timeout ss "$PY")
 
 cd "$WORK"
 
-# wait_tcp ADDR:PORT: wait until something listens there (TCP).
-wait_tcp() {
-	local _
-	for _ in $(seq 50); do
-		ss -H -ltn "( sport = :${1##*:} )" | grep -q "${1%:*}:" && return 0
-		sleep 0.1
-	done
-	die "nothing listening on tcp $1"
-}
-
 # kam_run NAME CFG [DEFINE]: kamailio with config CFG (and `-A DEFINE`); pid
 # in $KAM_PID. The caller waits for its sockets (wait_udp / wait_tcp).
 kam_run() {

@@ -179,6 +179,7 @@ impl Anomalies {
                 o.insert("suppressed".into(), json!(suppressed));
             }
             out.push(Finding {
+                metadata: None,
                 reversed: false,
                 sig,
                 ctx: *ctx,

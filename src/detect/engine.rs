@@ -220,6 +220,7 @@ impl Detection {
     ) {
         let secs = ctx.ts.since(since) as f64 / 1e9;
         self.findings.push(Finding {
+            metadata: None,
             reversed: false,
             sig: crate::detect::signature::RTP_FLOOD,
             ctx,
@@ -276,9 +277,7 @@ impl Detection {
             if f.reversed {
                 a.alert.sides(&a.head, true);
             }
-            if f.sig.id == super::inventory::KNOWN_ADVISORY.id {
-                a.alert.metadata = Some(super::inventory::advisory_metadata(&a.evidence));
-            }
+            a.alert.metadata = f.metadata;
             self.alerts.push(a);
         }
     }

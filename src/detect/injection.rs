@@ -64,6 +64,7 @@ impl InjectionChecks {
             o.insert("packets".into(), json!(n));
         }
         Finding {
+            metadata: None,
             reversed: false,
             sig: crate::detect::signature::RTP_UNEXPECTED_SOURCE,
             ctx,

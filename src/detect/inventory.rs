@@ -276,6 +276,7 @@ impl Inventory {
         });
         if let Some(v) = hit {
             out.push(Finding {
+                metadata: None,
                 reversed: false,
                 sig: VULNERABLE_DEVICE,
                 ctx: m.ctx,
@@ -304,6 +305,10 @@ impl Inventory {
                 })
                 .collect();
             out.push(Finding {
+                metadata: Some(advisory_metadata(
+                    listed.iter().map(|(_, a)| *a),
+                    all.iter().filter_map(|j| j.level.fixed_version.as_deref()),
+                )),
                 reversed: false,
                 sig,
                 ctx: m.ctx,
@@ -323,6 +328,7 @@ impl Inventory {
         for j in all.iter().filter(|j| j.eol.is_some()) {
             let e = j.eol.expect("filtered");
             out.push(Finding {
+                metadata: None,
                 reversed: false,
                 sig: END_OF_LIFE,
                 ctx: m.ctx,
@@ -400,10 +406,12 @@ fn worst(a: PatchStatus, b: PatchStatus) -> PatchStatus {
     }
 }
 
-/// The alert metadata of an advisory alert, as Suricata writes a rule's `metadata`: the CVEs,
-/// the vendors' advisory ids and the fixed versions, from its evidence.
-pub fn advisory_metadata(
-    evidence: &serde_json::Value,
+/// The alert metadata of an advisory alert, as Suricata writes a rule's `metadata`: every
+/// CVE and vendor id of the advisories (all of them, where the evidence lists 20), and the
+/// fixed version of the device and of what it contains.
+fn advisory_metadata<'a>(
+    advisories: impl Iterator<Item = &'a Advisory>,
+    fixed: impl Iterator<Item = &'a str>,
 ) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut meta = std::collections::BTreeMap::<String, Vec<String>>::new();
     let mut add = |k: &str, v: &str| {
@@ -412,27 +420,18 @@ pub fn advisory_metadata(
             e.push(v.to_string());
         }
     };
-    for a in evidence["advisories"].as_array().into_iter().flatten() {
-        for id in a["ids"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i.as_str())
-        {
-            add(
-                if id.starts_with("CVE-") {
-                    "cve"
-                } else {
-                    "advisory"
-                },
-                id,
-            );
-        }
+    for id in advisories.flat_map(|a| &a.ids) {
+        add(
+            if id.starts_with("CVE-") {
+                "cve"
+            } else {
+                "advisory"
+            },
+            id,
+        );
     }
-    for s in evidence["versions"].as_array().into_iter().flatten() {
-        if let Some(f) = s["fixed_version"].as_str() {
-            add("fixed_version", f);
-        }
+    for f in fixed {
+        add("fixed_version", f);
     }
     meta
 }

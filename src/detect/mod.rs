@@ -375,6 +375,9 @@ pub struct Finding {
     /// `ctx` is a response and its receiver (the client) is the actor: the alert's `source`
     /// is the packet's destination.
     pub reversed: bool,
+    /// The alert's `metadata`, as Suricata writes a rule's (keys from the rules folder, never
+    /// from traffic): the advisories' CVEs, ids and fixed versions of a patch-level alert.
+    pub metadata: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// Size of one table, for metrics.
@@ -508,17 +511,30 @@ pub fn target_user(m: &Msg) -> Option<&str> {
         .or_else(|| m.uri.as_deref().and_then(uri_user))
 }
 
-/// The /24 (IPv4) or /64 (IPv6) an address belongs to.
-pub fn network_of(ip: IpAddr) -> String {
+/// The /24 (IPv4) or /64 (IPv6) an address belongs to, as its first address (an
+/// IPv4-mapped IPv6 address counts as the IPv4 one).
+pub fn network_base(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(a) => {
             let o = a.octets();
-            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+            IpAddr::from([o[0], o[1], o[2], 0])
         }
-        IpAddr::V6(a) => {
-            if let Some(v4) = a.to_ipv4_mapped() {
-                return network_of(IpAddr::V4(v4));
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => network_base(IpAddr::V4(v4)),
+            None => {
+                let mut s = a.segments();
+                s[4..].fill(0);
+                IpAddr::from(s)
             }
+        },
+    }
+}
+
+/// The /24 (IPv4) or /64 (IPv6) an address belongs to, as text (`10.0.0.0/24`).
+pub fn network_of(ip: IpAddr) -> String {
+    match network_base(ip) {
+        IpAddr::V4(a) => format!("{a}/24"),
+        IpAddr::V6(a) => {
             let s = a.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
@@ -571,6 +587,7 @@ impl Emit<'_> {
             o.insert("suppressed".to_string(), suppressed.into());
         }
         self.out.push(Finding {
+            metadata: None,
             sig,
             ctx: *ctx,
             evidence,

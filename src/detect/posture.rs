@@ -245,6 +245,7 @@ impl Posture {
                 if a.plaintext_said & flag == 0 {
                     a.plaintext_said |= flag;
                     out.push(Finding {
+                        metadata: None,
                         sig: PLAINTEXT_CREDENTIALS,
                         ctx: *ctx,
                         evidence: json!({
@@ -312,6 +313,7 @@ impl Posture {
                 s.changed = true;
                 if raise(s, 1) {
                     out.push(Finding {
+                        metadata: None,
                         sig: OPEN_REGISTRATION,
                         ctx: *ctx,
                         evidence: json!({
@@ -343,6 +345,7 @@ impl Posture {
                 s.changed = true;
                 if raise(s, 2) {
                     out.push(Finding {
+                        metadata: None,
                         sig: OPEN_RELAY,
                         ctx: *ctx,
                         evidence: json!({
@@ -418,6 +421,7 @@ impl Posture {
         let realms = s.realms.clone();
         for sig in found {
             out.push(Finding {
+                metadata: None,
                 sig,
                 ctx: *ctx,
                 evidence: json!({
@@ -444,7 +448,7 @@ impl Posture {
             .accounts
             .touch(acc.to_string(), ctx.ts, Account::default);
         a.ok += 1;
-        let net = network(p.client);
+        let net = super::network_base(p.client);
         let now = ctx.ts;
         // Bindings still alive (within the window, or their expiry when shorter).
         let life = expires.map_or(window, |e| secs(u64::from(e)).min(window));
@@ -460,6 +464,7 @@ impl Posture {
         if (nets.len() > 1 || uas.len() > 1) && !a.shared_said {
             a.shared_said = true;
             out.push(Finding {
+                metadata: None,
                 sig: SHARED_ACCOUNT,
                 ctx: *ctx,
                 evidence: json!({
@@ -503,6 +508,7 @@ impl Posture {
                 continue;
             };
             out.push(Finding {
+                metadata: None,
                 sig: STALE_PASSWORD,
                 ctx,
                 evidence: json!({
@@ -604,21 +610,6 @@ fn raise(s: &mut ServerPosture, flag: u16) -> bool {
     let first = s.flags & flag == 0;
     s.flags |= flag;
     first
-}
-
-/// The client's network: its /24 (IPv4) or /64 (IPv6).
-fn network(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            IpAddr::from([o[0], o[1], o[2], 0])
-        }
-        IpAddr::V6(a) => {
-            let mut s = a.segments();
-            s[4..].fill(0);
-            IpAddr::from(s)
-        }
-    }
 }
 
 fn transport_name(t: Transport) -> &'static str {

@@ -126,6 +126,7 @@ impl SegmentCheck {
                 let sig = if rtp { RTP_OUTSIDE } else { SIP_OUTSIDE };
                 if let Some(suppressed) = self.limiter.check(sig.id, &ip.to_string(), ctx.ts) {
                     out.push(Finding {
+                        metadata: None,
                         reversed: false,
                         sig,
                         ctx: *ctx,
@@ -140,6 +141,7 @@ impl SegmentCheck {
                 let key = ctx.vlan.map_or("none".to_string(), |v| v.to_string());
                 if let Some(suppressed) = self.limiter.check(WRONG_VLAN.id, &key, ctx.ts) {
                     out.push(Finding {
+                        metadata: None,
                         reversed: false,
                         sig: WRONG_VLAN,
                         ctx: *ctx,

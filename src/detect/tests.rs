@@ -1057,3 +1057,22 @@ fn extreme_configurations_built_in_code_do_not_panic() {
         d.expire(Ts(u64::MAX), &mut out);
     }
 }
+
+/// One notion of a client's network for the new-network anomaly and the shared-account
+/// finding: /24, /64, and an IPv4-mapped IPv6 address as its IPv4 one.
+#[test]
+fn networks_of_addresses() {
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    assert_eq!(super::network_base(ip("10.1.2.3")), ip("10.1.2.0"));
+    assert_eq!(super::network_base(ip("::ffff:10.1.2.3")), ip("10.1.2.0"));
+    assert_eq!(
+        super::network_base(ip("2001:db8:1:2:3:4:5:6")),
+        ip("2001:db8:1:2::")
+    );
+    assert_eq!(super::network_of(ip("::ffff:10.1.2.3")), "10.1.2.0/24");
+    assert_eq!(
+        super::network_of(ip("2001:db8:1:2:3:4:5:6")),
+        "2001:db8:1:2::/64"
+    );
+    assert_eq!(super::network_of(ip("2001:db8::1")), "2001:db8:0:0::/64");
+}

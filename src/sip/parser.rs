@@ -831,7 +831,7 @@ fn scan(input: &[u8], datagram: bool, light: bool) -> Result<Scanned<'_>, ParseE
     let mut headers: Vec<Header<'_>> = Vec::new();
     // Light: how many headers there are (the cap applies as to kept ones), and the values of
     // Content-Length.
-    let (mut counted, mut lengths): (usize, Vec<Cow<'_, str>>) = (0, Vec::new());
+    let (mut counted, mut lengths) = (0usize, ContentLength::default());
     let mut bad_utf8 = false;
     loop {
         let line_start = pos;
@@ -912,10 +912,10 @@ fn scan(input: &[u8], datagram: bool, light: bool) -> Result<Scanned<'_>, ParseE
         if light {
             counted += 1;
             if is_content_length(name) {
-                lengths.push(match folded {
-                    Some(s) => Cow::Owned(s),
-                    None => lossy(first),
-                });
+                match folded {
+                    Some(s) => lengths.add(&s),
+                    None => lengths.add(&lossy(first)),
+                }
             }
             pos = end;
             continue;
@@ -950,7 +950,7 @@ fn scan(input: &[u8], datagram: bool, light: bool) -> Result<Scanned<'_>, ParseE
     let header_len = skip + pos;
     let avail = input.get(header_len..).unwrap_or(&[]);
     if light {
-        let (n, _) = body_length(lengths.iter().map(|v| v.as_ref()), avail.len());
+        let (n, _) = lengths.body(avail.len());
         return Ok(Scanned::Body(&avail[..n]));
     }
     let mut msg = SipMessage {
@@ -962,8 +962,11 @@ fn scan(input: &[u8], datagram: bool, light: bool) -> Result<Scanned<'_>, ParseE
     };
 
     // Content-Length: decides where the body ends.
-    let (body_len, problem) =
-        body_length(msg.headers_named(HeaderName::ContentLength), avail.len());
+    let mut lengths = ContentLength::default();
+    for v in msg.headers_named(HeaderName::ContentLength) {
+        lengths.add(v);
+    }
+    let (body_len, problem) = lengths.body(avail.len());
     match problem {
         Some(K::BadContentLength) => msg
             .warnings
@@ -987,32 +990,37 @@ fn is_content_length(name: &[u8]) -> bool {
     name.eq_ignore_ascii_case(b"l") || name.eq_ignore_ascii_case(b"content-length")
 }
 
-/// Where the body ends, from the Content-Length values (`avail`: bytes after the headers),
-/// and what was wrong with them: values that disagree or are not numbers
-/// (`BadContentLength`: the first good one if it fits, else all that is there), or a length
-/// past the end (`ContentLengthMismatch`: all that is there). No Content-Length: all of it.
-fn body_length<'v>(
-    values: impl Iterator<Item = &'v str>,
-    avail: usize,
-) -> (usize, Option<ParseEventKind>) {
-    use ParseEventKind as K;
-    let mut cl: Option<usize> = None;
-    let mut cl_bad = false;
-    for v in values {
+/// The Content-Length values of a message, read one by one: the first number, and whether
+/// any value disagreed with it or was not a number.
+#[derive(Default)]
+struct ContentLength {
+    value: Option<usize>,
+    bad: bool,
+}
+
+impl ContentLength {
+    fn add(&mut self, v: &str) {
         match header::parse_usize_digits(v) {
-            Some(n) if cl.is_none_or(|c| c == n) => cl = Some(n),
-            Some(_) => cl_bad = true,
-            None => cl_bad = true,
+            Some(n) if self.value.is_none_or(|c| c == n) => self.value = Some(n),
+            _ => self.bad = true,
         }
     }
-    match cl {
-        _ if cl_bad => (
-            cl.filter(|&n| n <= avail).unwrap_or(avail),
-            Some(K::BadContentLength),
-        ),
-        Some(n) if n <= avail => (n, None),
-        Some(_) => (avail, Some(K::ContentLengthMismatch)),
-        None => (avail, None),
+
+    /// Where the body ends (`avail`: bytes after the headers), and what was wrong: values that
+    /// disagree or are not numbers (`BadContentLength`: the first good one if it fits, else
+    /// all that is there), or a length past the end (`ContentLengthMismatch`: all that is
+    /// there). No Content-Length: all of it.
+    fn body(&self, avail: usize) -> (usize, Option<ParseEventKind>) {
+        use ParseEventKind as K;
+        match self.value {
+            _ if self.bad => (
+                self.value.filter(|&n| n <= avail).unwrap_or(avail),
+                Some(K::BadContentLength),
+            ),
+            Some(n) if n <= avail => (n, None),
+            Some(_) => (avail, Some(K::ContentLengthMismatch)),
+            None => (avail, None),
+        }
     }
 }
 

@@ -182,3 +182,38 @@ fn rules_check_validates_the_advisories_file() {
         ]
     );
 }
+
+/// More advisories than the evidence lists (20): the evidence says how many, the metadata
+/// names every CVE.
+#[test]
+fn metadata_names_every_advisory_the_evidence_cuts() {
+    let text: String = (0..25)
+        .map(|i| {
+            format!(
+                "advisory | kamailio | >=5.6.0 <5.6.{} | 5.6.{} | CVE-2026-{} | medium | https://example.org/k{i}\n",
+                4 + i,
+                4 + i,
+                20000 + i
+            )
+        })
+        .collect();
+    let recs = office_with(&text);
+    let kam: Vec<&Value> = recs
+        .iter()
+        .filter(|r| {
+            r["alert"]["signature_id"] == 2500010
+                && r["evidence"]["product"] == "kamailio (5.6.3 (x86_64/linux))"
+        })
+        .collect();
+    assert_eq!(kam.len(), 1);
+    let a = kam[0];
+    assert_eq!(a["evidence"]["advisory_count"], 25);
+    assert_eq!(a["evidence"]["advisories"].as_array().unwrap().len(), 20);
+    let cves: Vec<String> = (0..25).map(|i| format!("CVE-2026-{}", 20000 + i)).collect();
+    assert_eq!(a["alert"]["metadata"]["cve"], serde_json::json!(cves));
+    assert_eq!(
+        a["alert"]["metadata"]["fixed_version"],
+        serde_json::json!(["5.6.28"])
+    );
+    assert!(a["alert"]["metadata"].get("advisory").is_none());
+}

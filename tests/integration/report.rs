@@ -3,7 +3,7 @@
 //! figures of the records, every alert and call with its pcap link, and the ladder of a known
 //! call has tshark's messages of that call, in order.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -48,6 +48,28 @@ fn page_errors(log: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Replay `paths` with the options `extra`, the records and the report written into `dir`:
+/// the records, and the report's path.
+fn replay_with_report(dir: &Path, paths: &[&Path], extra: &[&str]) -> (Vec<Value>, PathBuf) {
+    let (eve, page) = (dir.join("eve.json"), dir.join("report.html"));
+    let out = Command::new(bin())
+        .args(["replay", "--quiet", "--eve"])
+        .arg(&eve)
+        .arg("--report")
+        .arg(&page)
+        .args(extra)
+        .args(paths)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let recs = std::fs::read_to_string(&eve)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (recs, page)
+}
+
 /// The `data-label`, `data-from`, `data-to` of the arrows of the entry `id`, in order.
 fn arrows_of(dom: &str, id: &str) -> Vec<(String, String, String)> {
     let start = dom
@@ -77,26 +99,14 @@ fn arrows_of(dom: &str, id: &str) -> Vec<(String, String, String)> {
 #[test]
 fn the_report_renders_in_chromium_with_the_ladders_of_the_capture() {
     let tmp = tempfile::tempdir().unwrap();
-    let (eve, page) = (tmp.path().join("eve.json"), tmp.path().join("report.html"));
     let evidence = tmp.path().join("evidence");
     let proxy = root().join("pcaps/kamailio-proxy-call.pcap");
     let brute = root().join("pcaps/attack/register-bruteforce.pcap");
-    let out = Command::new(bin())
-        .args(["replay", "--quiet", "--pcap-calls", "--eve"])
-        .arg(&eve)
-        .arg("--pcap-dir")
-        .arg(&evidence)
-        .arg("--report")
-        .arg(&page)
-        .args([&proxy, &brute])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let recs: Vec<Value> = std::fs::read_to_string(&eve)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (recs, page) = replay_with_report(
+        tmp.path(),
+        &[&proxy, &brute],
+        &["--pcap-calls", "--pcap-dir", evidence.to_str().unwrap()],
+    );
     let html = std::fs::read_to_string(&page).unwrap();
     // Self-contained: nothing to fetch, nothing to run.
     for banned in [
@@ -360,21 +370,8 @@ fn the_report_of_every_bundled_capture_renders() {
 #[test]
 fn the_report_lists_the_devices_to_patch() {
     let tmp = tempfile::tempdir().unwrap();
-    let (eve, page) = (tmp.path().join("eve.json"), tmp.path().join("report.html"));
-    let out = Command::new(bin())
-        .args(["replay", "--quiet", "--eve"])
-        .arg(&eve)
-        .arg("--report")
-        .arg(&page)
-        .arg(root().join("pcaps/benign/office.pcap"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let recs: Vec<Value> = std::fs::read_to_string(&eve)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let office = root().join("pcaps/benign/office.pcap");
+    let (recs, page) = replay_with_report(tmp.path(), &[&office], &[]);
     let (dom, log) = chromium_dom(&page);
     assert!(page_errors(&log).is_empty(), "{:?}", page_errors(&log));
     let start = dom.find("<table class=\"patch\">").expect("a patch table");

@@ -77,24 +77,22 @@ pub fn identify(header: &str) -> Option<Software<'_>> {
             component: None,
         });
     };
-    let after = &rest[at + len..];
-    let (text_len, cert) = certified(after);
-    let text = &rest[at..at + len + text_len];
-    let mut version = Version::parse(&rest[at..at + len])?;
-    let mut product = product;
-    if product == "asterisk" {
-        if let Some(n) = cert {
-            product = "asterisk-certified";
-            version = Version::from_parts(&[version.parts(), &[n]].concat());
-        }
-    }
+    let from = &rest[at..];
+    let (text, version, product, name) = if product == "asterisk" {
+        let (text, version, cert) = asterisk_version(from, len)?;
+        let (product, name) = asterisk_names(cert);
+        (text, version, product, name)
+    } else {
+        (&from[..len], Version::parse(&from[..len])?, product, name)
+    };
+    let tail = &from[text.len()..];
     let before = rest[..at].trim_matches(|c: char| c == ' ' || c == '/' || c == '-' || c == '(');
     let model = match model_at {
         Model::None => None,
         Model::Before => (!before.is_empty()).then_some(before),
         Model::Around if !before.is_empty() => Some(before),
         // `Polycom/5.5.0.23866 PolycomVVX-VVX_501-UA/5.5.0.23866`: the word, to its version.
-        Model::Around => after[text_len..]
+        Model::Around => tail
             .split_whitespace()
             .next()
             .map(|w| w.split('/').next().unwrap_or(w)),
@@ -103,8 +101,7 @@ pub fn identify(header: &str) -> Option<Software<'_>> {
     .filter(|m| !m.is_empty());
     // FreePBX: `FPBX-16.0.33(18.16.0)`, the Asterisk version in parentheses.
     let component = if product == "freepbx" {
-        after[text_len..]
-            .strip_prefix('(')
+        tail.strip_prefix('(')
             .and_then(identify_asterisk)
             .map(Box::new)
     } else {
@@ -112,11 +109,7 @@ pub fn identify(header: &str) -> Option<Software<'_>> {
     };
     Some(Software {
         product,
-        name: if product == "asterisk-certified" {
-            "Certified Asterisk"
-        } else {
-            name
-        },
+        name,
         model,
         version: Some((text, version)),
         component,
@@ -125,23 +118,36 @@ pub fn identify(header: &str) -> Option<Software<'_>> {
 
 /// The Asterisk version inside FreePBX's parentheses (`18.16.0)`, `18.9-cert8)`).
 fn identify_asterisk(inner: &str) -> Option<Software<'_>> {
-    let (at, len) = version_run(inner).filter(|&(at, _)| at == 0)?;
-    let (text_len, cert) = certified(&inner[len..]);
-    let mut version = Version::parse(&inner[..len])?;
-    let (product, name) = match cert {
-        Some(n) => {
-            version = Version::from_parts(&[version.parts(), &[n]].concat());
-            ("asterisk-certified", "Certified Asterisk")
-        }
-        None => ("asterisk", "Asterisk"),
-    };
+    let (_, len) = version_run(inner).filter(|&(at, _)| at == 0)?;
+    let (text, version, cert) = asterisk_version(inner, len)?;
+    let (product, name) = asterisk_names(cert);
     Some(Software {
         product,
         name,
         model: None,
-        version: Some((&inner[at..len + text_len], version)),
+        version: Some((text, version)),
         component: None,
     })
+}
+
+/// An Asterisk version at the start of `s` (its numbers `len` bytes long), a `-certN` after
+/// them read as Certified Asterisk's last part: the text, the version, and whether certified.
+fn asterisk_version(s: &str, len: usize) -> Option<(&str, Version, bool)> {
+    let (cert_len, cert) = certified(&s[len..]);
+    let mut version = Version::parse(&s[..len])?;
+    if let Some(n) = cert {
+        version = Version::from_parts(&[version.parts(), &[n]].concat());
+    }
+    Some((&s[..len + cert_len], version, cert.is_some()))
+}
+
+/// Product id and name of Asterisk, or Certified Asterisk.
+fn asterisk_names(certified: bool) -> (&'static str, &'static str) {
+    if certified {
+        ("asterisk-certified", "Certified Asterisk")
+    } else {
+        ("asterisk", "Asterisk")
+    }
 }
 
 /// `-certN` after a version (Certified Asterisk): the bytes it takes and N.
