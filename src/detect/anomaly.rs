@@ -169,11 +169,10 @@ impl Anomalies {
         evidence: serde_json::Value,
         out: &mut Vec<Finding>,
     ) {
-        if let Some(suppressed) = self.limiter.check(
-            sig.id,
-            &crate::base::iptext::IpText::new(&ctx.src).to_string(),
-            ctx.ts,
-        ) {
+        if let Some(suppressed) =
+            self.limiter
+                .check(sig.id, crate::base::iptext::IpText::new(&ctx.src), ctx.ts)
+        {
             let mut evidence = evidence;
             if let Some(o) = evidence.as_object_mut() {
                 o.insert("suppressed".into(), json!(suppressed));

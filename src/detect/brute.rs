@@ -207,7 +207,7 @@ impl Brute {
                     "user_agent": p.user_agent,
                 })
             };
-            emit.fire(NEW_NETWORK, &format!("{user}|{net}"), ctx, ev);
+            emit.fire(NEW_NETWORK, format_args!("{user}|{net}"), ctx, ev);
         }
         let cap = super::usize_of(cfg.networks_per_user).max(1);
         while nets.len() >= cap {

@@ -243,7 +243,7 @@ impl Flood {
             return;
         }
         let method = METHODS.get(usize::from(key.1)).copied().unwrap_or("ALL");
-        let lim_key = format!("{}|{method}", IpText::new(&key.0));
+        let lim_key = format_args!("{}|{method}", IpText::new(&key.0));
         let ev = || {
             json!({
                 who: IpText::new(&key.0),
@@ -255,7 +255,7 @@ impl Flood {
                 "samples": s.samples.json(),
             })
         };
-        if emit.fire(sig, &lim_key, ctx, ev) {
+        if emit.fire(sig, lim_key, ctx, ev) {
             s.rate.since_alert = 0;
         }
     }

@@ -137,7 +137,7 @@ impl Scanner {
                         "samples": s.samples.json(),
                     })
                 };
-                emit.fire(SCAN_SIPVICIOUS_TAG, &src, ctx, ev);
+                emit.fire(SCAN_SIPVICIOUS_TAG, &*src, ctx, ev);
             }
         }
     }

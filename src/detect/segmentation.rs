@@ -124,7 +124,7 @@ impl SegmentCheck {
                 .collect();
             if let Some(ip) = outside.first() {
                 let sig = if rtp { RTP_OUTSIDE } else { SIP_OUTSIDE };
-                if let Some(suppressed) = self.limiter.check(sig.id, &ip.to_string(), ctx.ts) {
+                if let Some(suppressed) = self.limiter.check(sig.id, ip, ctx.ts) {
                     out.push(Finding {
                         metadata: None,
                         reversed: false,

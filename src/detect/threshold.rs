@@ -14,7 +14,10 @@ struct Period {
 }
 
 pub struct Limiter {
-    table: Lru<(u32, String), Period>,
+    /// By `SID|KEY`.
+    table: Lru<String, Period>,
+    /// The key being looked up, built here so a key seen before costs no allocation.
+    scratch: String,
     limit: u64,
     seconds: u64,
     /// Alerts held back, all keys.
@@ -25,6 +28,7 @@ impl Limiter {
     pub fn new(limit: u64, seconds: u64, max_keys: usize) -> Limiter {
         Limiter {
             table: Lru::new(max_keys),
+            scratch: String::new(),
             limit: limit.max(1),
             seconds: seconds.max(1),
             suppressed: 0,
@@ -39,14 +43,25 @@ impl Limiter {
 
     /// May `sig` alert for `key` at `now`? `Some(n)`: yes, and `n` alerts of this key were held
     /// back since its last one; `None`: held back (and counted).
-    pub fn check(&mut self, sig: u32, key: &str, now: Ts) -> Option<u64> {
+    pub fn check(&mut self, sig: u32, key: impl std::fmt::Display, now: Ts) -> Option<u64> {
         let seconds = self.seconds;
         let limit = self.limit;
-        let p = self.table.touch((sig, key.to_string()), now, || Period {
-            start: now,
-            alerts: 0,
-            suppressed: 0,
-        });
+        let scratch = &mut self.scratch;
+        scratch.clear();
+        scratch.push_str(itoa::Buffer::new().format(sig));
+        scratch.push('|');
+        // Writing to a String cannot fail.
+        let _ = std::fmt::Write::write_fmt(scratch, format_args!("{key}"));
+        let p = self.table.touch_by(
+            scratch.as_str(),
+            now,
+            || scratch.clone(),
+            || Period {
+                start: now,
+                alerts: 0,
+                suppressed: 0,
+            },
+        );
         if now.since(p.start) >= secs(seconds) {
             p.start = now;
             p.alerts = 0;

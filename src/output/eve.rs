@@ -29,8 +29,8 @@ pub struct EveWriter {
     /// The record types to write (`--eve-types`, as Suricata's eve-log `types`); all when none.
     pub types: Option<Vec<String>>,
     /// The record being written: serialised whole here, then handed to `out` in one call (a
-    /// record that fails to serialise leaves nothing half-written; serde_json's many small
-    /// writes stay out of the boxed writer).
+    /// record that fails to serialise leaves nothing half-written; the many small writes stay
+    /// out of the boxed writer).
     line: Vec<u8>,
 }
 
@@ -54,9 +54,18 @@ impl EveWriter {
             return;
         }
         self.line.clear();
-        if serde_json::to_writer(&mut self.line, record).is_err() {
+        if crate::output::json::to_vec(&mut self.line, record).is_err() {
             self.errors += 1;
             return;
+        }
+        // Every record a debug build writes (every test) is checked against serde_json's bytes.
+        #[cfg(debug_assertions)]
+        if let Ok(theirs) = serde_json::to_vec(record) {
+            assert_eq!(
+                String::from_utf8_lossy(&self.line),
+                String::from_utf8_lossy(&theirs),
+                "the EVE writer and serde_json disagree"
+            );
         }
         self.line.push(b'\n');
         let result = self.out.write_all(&self.line);

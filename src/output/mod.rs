@@ -7,6 +7,7 @@
 pub mod eve;
 pub mod evidence;
 pub mod http;
+pub mod json;
 pub mod loss;
 pub mod metrics;
 pub mod progress;
