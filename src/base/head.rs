@@ -3,6 +3,7 @@
 //! lives at the base because every stage that makes record data (dialogs, detection) fills one,
 //! and the output stage only writes them.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,9 @@ pub struct Head {
     /// The interface the record's packet was captured on, live (Suricata's `in_iface`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub in_iface: Option<std::sync::Arc<str>>,
-    pub event_type: String,
+    /// Record type and protocol names are the sensor's own words: borrowed, not allocated per
+    /// record (read back from JSON they are owned).
+    pub event_type: Cow<'static, str>,
     /// The SIP transaction's number within its flow, from 0 (Suricata's `tx_id`): on `sip`
     /// records and on the alerts decided on one of its messages, so that they can be joined.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -37,11 +40,11 @@ pub struct Head {
     #[serde(serialize_with = "crate::base::iptext::serialize")]
     pub dest_ip: IpAddr,
     pub dest_port: u16,
-    pub proto: String,
+    pub proto: Cow<'static, str>,
     /// The application protocol, as Suricata names it (`sip`, `tls`), for the records about
     /// one (Elastic's Suricata integration derives `network.protocol` from it).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub app_proto: Option<String>,
+    pub app_proto: Option<Cow<'static, str>>,
     /// Where the record's packet came from, when not off the wire: a HEP copy from an agent.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub capture: Option<CaptureSource>,
@@ -75,28 +78,28 @@ impl CaptureSource {
 }
 
 impl Head {
-    pub fn new(ctx: &PacketCtx, event_type: &str) -> Head {
+    pub fn new(ctx: &PacketCtx, event_type: &'static str) -> Head {
         Head::at(ctx.ts, ctx, event_type)
     }
 
     /// A head with the addresses of `ctx` and another timestamp.
-    pub fn at(ts: Ts, ctx: &PacketCtx, event_type: &str) -> Head {
+    pub fn at(ts: Ts, ctx: &PacketCtx, event_type: &'static str) -> Head {
         Head {
             timestamp: ts.to_string(),
             flow_id: ctx.flow_id,
             pcap_cnt: None,
             in_iface: None,
-            event_type: event_type.to_string(),
+            event_type: Cow::Borrowed(event_type),
             tx_id: None,
             vlan: ctx.vlan.map(|v| vec![v]),
             src_ip: ctx.src,
             src_port: ctx.sport,
             dest_ip: ctx.dst,
             dest_port: ctx.dport,
-            proto: proto_name(ctx.transport).to_string(),
+            proto: Cow::Borrowed(proto_name(ctx.transport)),
             app_proto: match event_type {
-                "sip" | "call" | "device" => Some("sip".to_string()),
-                "tls" => Some("tls".to_string()),
+                "sip" | "call" | "device" => Some(Cow::Borrowed("sip")),
+                "tls" => Some(Cow::Borrowed("tls")),
                 _ => None,
             },
             capture: ctx.agent.as_ref().map(CaptureSource::of),

@@ -104,9 +104,9 @@ impl AlertRecord {
         call: Option<AlertCall>,
         evidence: Value,
     ) -> AlertRecord {
-        head.event_type = "alert".to_string();
+        head.event_type = "alert".into();
         if head.app_proto.is_none() {
-            head.app_proto = sig.app_proto.map(str::to_string);
+            head.app_proto = sig.app_proto.map(Into::into);
         }
         let side = Endpoint {
             ip: head.src_ip,

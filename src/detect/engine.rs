@@ -121,7 +121,7 @@ impl Detection {
         let ctx = &m.ctx;
         let mut head = Head::new(ctx, "alert");
         // The rules run on SIP messages.
-        head.app_proto = Some("sip".to_string());
+        head.app_proto = Some("sip".into());
         for &i in hits {
             let Some(r) = self.rules.get(i) else { continue };
             let Some(count) = self.gate.rule_match(r, ctx.src, ctx.dst, ctx.ts) else {

@@ -553,7 +553,7 @@ impl Posture {
                 .map(|(_, n)| *n)
                 .collect();
             let mut head = Head::new(&ctx, "posture");
-            head.app_proto = Some("sip".to_string());
+            head.app_proto = Some("sip".into());
             records.insert(ip, PostureRecord { head, posture });
         }
         records.into_values().collect()

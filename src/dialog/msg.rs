@@ -2,6 +2,7 @@
 //! records need, copied out of the borrowed parse. Credentials never get here, only the user
 //! name and realm.
 
+use crate::sip::text::Trim;
 use serde::{Deserialize, Serialize};
 
 use crate::base::packet::PacketCtx;
@@ -335,7 +336,7 @@ impl Msg {
                     }
                     Some(_) => {}
                 }
-                digest.qop |= c.qop.is_some_and(|q| !q.trim().is_empty());
+                digest.qop |= c.qop.is_some_and(|q| !q.trim_ws().is_empty());
                 digest.stale |= c.stale;
                 digest.nonce = digest.nonce.or(c.nonce_hash);
             }

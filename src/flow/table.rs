@@ -307,7 +307,7 @@ fn record(hash: u64, e: &Entry, reason: &'static str) -> FlowRecord {
         agent: None,
     };
     let mut head = Head::at(e.first, &ctx, "flow");
-    head.app_proto = Some(e.app.name().to_string());
+    head.app_proto = Some(e.app.name().into());
     let state = if k.transport == Transport::Tcp && e.closing {
         "closed"
     } else if e.pkts[0] > 0 && e.pkts[1] > 0 {

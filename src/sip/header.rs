@@ -7,6 +7,7 @@
 //! kept in the returned structs.
 
 use super::method::Method;
+use crate::sip::text::{Find, Trim};
 
 /// RFC 3261 `token` character: one table lookup (every header name and many values are
 /// walked byte by byte through this).
@@ -44,7 +45,7 @@ fn is_host_char(b: u8) -> bool {
 
 /// Digits only (no sign, no spaces after trimming), as u32.
 pub(crate) fn parse_u32_digits(s: &str) -> Option<u32> {
-    let s = s.trim();
+    let s = s.trim_ws();
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -58,7 +59,7 @@ pub fn parse_u16_digits(s: &str) -> Option<u16> {
 
 /// Digits only, as usize (overflow -> None).
 pub(crate) fn parse_usize_digits(s: &str) -> Option<usize> {
-    let s = s.trim();
+    let s = s.trim_ws();
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -144,19 +145,19 @@ pub(crate) fn split_top(s: &str, sep: u8) -> SplitTop<'_> {
 /// Flag params (no `=`) give `Some("")`; quoted values are unquoted.
 pub fn find_param<'a>(params: &'a str, name: &str) -> Option<&'a str> {
     split_top(params, b';').find_map(|p| {
-        let p = p.trim();
-        let (n, v) = p.split_once('=').unwrap_or((p, ""));
-        n.trim()
+        let p = p.trim_ws();
+        let (n, v) = p.split_once_byte(b'=').unwrap_or((p, ""));
+        n.trim_ws()
             .eq_ignore_ascii_case(name)
-            .then(|| unquote(v.trim()))
+            .then(|| unquote(v.trim_ws()))
     })
 }
 
 /// `host[:port]` or `[v6]:port`; host returned without brackets.
 fn parse_hostport(s: &str) -> Option<(&str, Option<u16>)> {
-    let s = s.trim();
+    let s = s.trim_ws();
     let (host, port) = if let Some(r) = s.strip_prefix('[') {
-        let end = r.find(']')?;
+        let end = r.find_byte(b']')?;
         let host = &r[..end];
         let after = &r[end + 1..];
         let port = match after {
@@ -165,7 +166,7 @@ fn parse_hostport(s: &str) -> Option<(&str, Option<u16>)> {
         };
         (host, port)
     } else {
-        match s.split_once(':') {
+        match s.split_once_byte(b':') {
             Some((h, p)) => (h, Some(parse_u16_digits(p)?)),
             None => (s, None),
         }
@@ -205,11 +206,11 @@ impl<'a> SipUri<'a> {
 /// Parse a `sip:`/`sips:`/`tel:` URI; other schemes give `None`.
 /// A password in the userinfo (`sip:user:pw@host`) is dropped.
 pub fn parse_uri(s: &str) -> Option<SipUri<'_>> {
-    let s = s.trim();
-    let (scheme, rest) = s.split_once(':')?;
+    let s = s.trim_ws();
+    let (scheme, rest) = s.split_once_byte(b':')?;
     if scheme.eq_ignore_ascii_case("tel") {
-        let end = rest.find(';').unwrap_or(rest.len());
-        let number = rest[..end].trim();
+        let end = rest.find_byte(b';').unwrap_or(rest.len());
+        let number = rest[..end].trim_ws();
         if number.is_empty() {
             return None;
         }
@@ -224,7 +225,7 @@ pub fn parse_uri(s: &str) -> Option<SipUri<'_>> {
     if !(scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips")) {
         return None;
     }
-    let (user, hostpart) = match rest.find('@') {
+    let (user, hostpart) = match rest.find_byte(b'@') {
         Some(at) => {
             let userinfo = &rest[..at];
             let user = userinfo.split(':').next().unwrap_or("");
@@ -236,7 +237,7 @@ pub fn parse_uri(s: &str) -> Option<SipUri<'_>> {
     let (host, port) = parse_hostport(&hostpart[..hp_end])?;
     let tail = &hostpart[hp_end..];
     let params = if tail.starts_with(';') {
-        &tail[..tail.find('?').unwrap_or(tail.len())]
+        &tail[..tail.find_byte(b'?').unwrap_or(tail.len())]
     } else {
         ""
     };
@@ -273,15 +274,15 @@ impl<'a> NameAddr<'a> {
 /// `"Alice" <sip:alice@h;transport=udp>;tag=x` and `sip:alice@h;tag=x`
 /// (where `;tag` belongs to the header, RFC 3261 20) are accepted.
 pub fn parse_name_addr(s: &str) -> Option<NameAddr<'_>> {
-    let s = s.trim();
+    let s = s.trim_ws();
     let (display, r) = if s.starts_with('"') {
         let end = quoted_end(s.as_bytes())?;
-        (Some(&s[1..end]), s[end + 1..].trim_start())
-    } else if let Some(lt) = s.find('<') {
-        let d = s[..lt].trim();
+        (Some(&s[1..end]), s[end + 1..].trim_ws_start())
+    } else if let Some(lt) = s.find_byte(b'<') {
+        let d = s[..lt].trim_ws();
         ((!d.is_empty()).then_some(d), &s[lt..])
     } else {
-        let end = s.find(';').unwrap_or(s.len());
+        let end = s.find_byte(b';').unwrap_or(s.len());
         let uri = parse_uri(&s[..end])?;
         let params = &s[end..];
         return Some(NameAddr {
@@ -292,9 +293,9 @@ pub fn parse_name_addr(s: &str) -> Option<NameAddr<'_>> {
         });
     };
     let inner = r.strip_prefix('<')?;
-    let gt = inner.find('>')?;
+    let gt = inner.find_byte(b'>')?;
     let uri = parse_uri(&inner[..gt])?;
-    let params = inner[gt + 1..].trim_start();
+    let params = inner[gt + 1..].trim_ws_start();
     Some(NameAddr {
         display,
         uri,
@@ -336,14 +337,14 @@ impl<'a> Via<'a> {
 /// Parse one Via value (split comma-separated values first). LWS around
 /// `/` is allowed.
 pub fn parse_via(s: &str) -> Option<Via<'_>> {
-    let s = s.trim();
-    let (name, r) = s.split_once('/')?;
-    let (version, r) = r.split_once('/')?;
-    let (name, version) = (name.trim(), version.trim());
+    let s = s.trim_ws();
+    let (name, r) = s.split_once_byte(b'/')?;
+    let (version, r) = r.split_once_byte(b'/')?;
+    let (name, version) = (name.trim_ws(), version.trim_ws());
     if !is_token(name) || !is_token(version) {
         return None;
     }
-    let r = r.trim_start();
+    let r = r.trim_ws_start();
     let t_end = r
         .find(|c: char| !(c.is_ascii() && is_token_char(c as u8)))
         .unwrap_or(r.len());
@@ -353,7 +354,7 @@ pub fn parse_via(s: &str) -> Option<Via<'_>> {
     }
     // "SIP/2.0" as a contiguous slice when sent without LWS.
     let proto_raw = &s[..s.len() - r.len()];
-    let proto_raw = proto_raw.trim_end().trim_end_matches('/').trim_end();
+    let proto_raw = proto_raw.trim_ws_end().trim_end_matches('/').trim_ws_end();
     let protocol = if proto_raw.len() == name.len() + 1 + version.len() {
         proto_raw
     } else if name.eq_ignore_ascii_case("SIP") && version == "2.0" {
@@ -365,16 +366,16 @@ pub fn parse_via(s: &str) -> Option<Via<'_>> {
     let sb_end = r.find([';', '(']).unwrap_or(r.len());
     let (host, port) = parse_hostport(&r[..sb_end])?;
     let tail = &r[sb_end..];
-    let params = match tail.find(';') {
-        Some(p) => tail[p..].trim_end(),
+    let params = match tail.find_byte(b';') {
+        Some(p) => tail[p..].trim_ws_end(),
         None => "",
     };
     // One pass for the three parameters (the first of each, as `find_param` finds it).
     let (mut branch, mut received, mut rport) = (None, None, None);
     for p in split_top(params, b';') {
-        let p = p.trim();
-        let (n, v) = p.split_once('=').unwrap_or((p, ""));
-        let n = n.trim();
+        let p = p.trim_ws();
+        let (n, v) = p.split_once_byte(b'=').unwrap_or((p, ""));
+        let n = n.trim_ws();
         let slot = if n.eq_ignore_ascii_case("branch") {
             &mut branch
         } else if n.eq_ignore_ascii_case("received") {
@@ -385,7 +386,7 @@ pub fn parse_via(s: &str) -> Option<Via<'_>> {
             continue;
         };
         if slot.is_none() {
-            *slot = Some(unquote(v.trim()));
+            *slot = Some(unquote(v.trim_ws()));
         }
     }
     Some(Via {
@@ -409,9 +410,9 @@ pub struct CSeq<'a> {
 
 /// Parse `1*DIGIT LWS Method`.
 pub fn parse_cseq(s: &str) -> Option<CSeq<'_>> {
-    let s = s.trim();
+    let s = s.trim_ws();
     let (num, method) = s.split_once([' ', '\t'])?;
-    let method = method.trim();
+    let method = method.trim_ws();
     if !is_token(method) {
         return None;
     }
@@ -440,13 +441,13 @@ impl<'a> Iterator for AuthParams<'a> {
             return None;
         }
         let name = &s[..n_end];
-        let r = s[n_end..].trim_start();
+        let r = s[n_end..].trim_ws_start();
         let Some(r) = r.strip_prefix('=') else {
             // Bare token (e.g. Basic credentials): value-less item.
             self.rest = r;
             return Some((name, ""));
         };
-        let r = r.trim_start();
+        let r = r.trim_ws_start();
         if r.starts_with('"') {
             let Some(end) = quoted_end(r.as_bytes()) else {
                 self.rest = "";
@@ -464,7 +465,7 @@ impl<'a> Iterator for AuthParams<'a> {
 
 /// Split `Scheme params...` into scheme and the param iterator.
 fn auth_scheme(s: &str) -> Option<(&str, AuthParams<'_>)> {
-    let s = s.trim();
+    let s = s.trim_ws();
     let end = s.find([' ', '\t']).unwrap_or(s.len());
     let scheme = &s[..end];
     if !is_token(scheme) {

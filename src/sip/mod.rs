@@ -19,6 +19,7 @@ pub mod method;
 pub mod parser;
 pub mod sdp;
 pub mod sdp_record;
+pub mod text;
 pub mod view;
 
 pub use framing::{frame_len, resync, skip_keepalive, Frame};

@@ -284,6 +284,11 @@ impl<'a> HeaderName<'a> {
         }
     }
 
+    /// The same name without the borrow, for a name with a dedicated variant.
+    pub fn known(&self) -> Option<HeaderName<'static>> {
+        KNOWN_HEADERS.iter().map(|(_, h)| *h).find(|h| h == self)
+    }
+
     /// True for names with a dedicated variant.
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
@@ -828,7 +833,9 @@ fn scan(input: &[u8], datagram: bool, light: bool) -> Result<Scanned<'_>, ParseE
             Err(e) => std::str::from_utf8(&msg[..e.valid_up_to()]).unwrap_or_default(),
         }
     };
-    let mut headers: Vec<Header<'_>> = Vec::new();
+    // Room for a typical message's headers at once (growing from empty cost three
+    // reallocations a message); a light scan keeps none.
+    let mut headers: Vec<Header<'_>> = Vec::with_capacity(if light { 0 } else { 16 });
     // Light: how many headers there are (the cap applies as to kept ones), and the values of
     // Content-Length.
     let (mut counted, mut lengths) = (0usize, ContentLength::default());

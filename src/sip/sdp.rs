@@ -5,6 +5,7 @@
 //! error. Key material (`a=crypto` inline keys, `a=key-mgmt` payloads,
 //! `a=ice-pwd`) is never kept in the parsed structs.
 
+use crate::sip::text::{Find, Trim};
 use memchr::memchr;
 
 /// Most `m=` sections kept.
@@ -258,7 +259,7 @@ pub struct Sdp<'a> {
 pub fn attribute_value<'a>(name: &str, value: Option<&'a str>) -> Option<&'a str> {
     let v = value?;
     if name.eq_ignore_ascii_case("crypto") {
-        Some(match v.find(':') {
+        Some(match v.find_byte(b':') {
             Some(c) => &v[..=c],
             None => v,
         })
@@ -313,7 +314,7 @@ fn parse_media(v: &str) -> Option<Media<'_>> {
     let kind = it.next()?;
     let port_s = it.next()?;
     let proto = it.next()?;
-    let (port, num_ports) = match port_s.split_once('/') {
+    let (port, num_ports) = match port_s.split_once_byte(b'/') {
         Some((p, n)) => (digits(p)?, Some(digits(n)?)),
         None => (digits(port_s)?, None),
     };
@@ -323,8 +324,8 @@ fn parse_media(v: &str) -> Option<Media<'_>> {
 }
 
 fn parse_rtpmap(v: &str) -> Option<RtpMap<'_>> {
-    let (pt, rest) = v.trim().split_once([' ', '\t'])?;
-    let mut parts = rest.trim().split('/');
+    let (pt, rest) = v.trim_ws().split_once([' ', '\t'])?;
+    let mut parts = rest.trim_ws().split('/');
     let encoding = parts.next().filter(|e| !e.is_empty())?;
     let clock_rate = digits(parts.next()?)?;
     let channels = match parts.next() {
@@ -346,7 +347,7 @@ fn parse_crypto(v: &str) -> Option<Crypto<'_>> {
     let tag = digits(it.next()?)?;
     let suite = it.next()?;
     let key_params = it.next()?;
-    let (key_method, key) = key_params.split_once(':')?;
+    let (key_method, key) = key_params.split_once_byte(b':')?;
     Some(Crypto {
         tag,
         suite,
@@ -364,9 +365,9 @@ fn parse_fingerprint(v: &str) -> Option<Fingerprint<'_>> {
 }
 
 fn parse_rtcp(v: &str) -> Option<(u16, Option<Connection<'_>>)> {
-    let v = v.trim();
+    let v = v.trim_ws();
     let (port, rest) = match v.split_once([' ', '\t']) {
-        Some((p, r)) => (p, r.trim()),
+        Some((p, r)) => (p, r.trim_ws()),
         None => (v, ""),
     };
     let conn = if rest.is_empty() {
@@ -445,7 +446,7 @@ fn parse(body: &[u8], light: bool) -> Result<Sdp<'_>, SdpError> {
             sdp.issues.push(issue(SdpIssueKind::InvalidUtf8));
             continue;
         };
-        let Some((ty, value)) = line.split_once('=') else {
+        let Some((ty, value)) = line.split_once_byte(b'=') else {
             sdp.issues.push(issue(SdpIssueKind::BadLine));
             continue;
         };
@@ -508,7 +509,7 @@ fn parse(body: &[u8], light: bool) -> Result<Sdp<'_>, SdpError> {
                     }
                     continue;
                 }
-                let (name, val) = match value.split_once(':') {
+                let (name, val) = match value.split_once_byte(b':') {
                     Some((n, v)) => (n, Some(v)),
                     None => (value, None),
                 };
@@ -556,7 +557,7 @@ fn session_attribute<'a>(sdp: &mut Sdp<'a>, name: &'a str, val: Option<&'a str>)
             Some(f) => sdp.fingerprint = Some(f),
             None => return false,
         },
-        ("setup", Some(v)) => sdp.setup = Some(v.trim()),
+        ("setup", Some(v)) => sdp.setup = Some(v.trim_ws()),
         ("ice-ufrag", _) => sdp.ice_ufrag = true,
         _ => {}
     }
@@ -588,7 +589,7 @@ fn media_attribute<'a>(
             Some(f) => m.fingerprint = Some(f),
             None => return false,
         },
-        ("setup", Some(v)) => m.setup = Some(v.trim()),
+        ("setup", Some(v)) => m.setup = Some(v.trim_ws()),
         ("rtcp", Some(v)) => match parse_rtcp(v) {
             Some(r) => m.rtcp = Some(r),
             None => return false,
@@ -600,7 +601,7 @@ fn media_attribute<'a>(
             *ice_ufrag = true;
         }
         ("ptime", Some(v)) => {
-            let int = v.trim().split('.').next().unwrap_or("");
+            let int = v.trim_ws().split('.').next().unwrap_or("");
             match digits(int) {
                 Some(p) => m.ptime = Some(p),
                 None => return false,
@@ -665,7 +666,7 @@ fn redact_crypto_value(v: &str, out: &mut String) {
                 if i > 0 {
                     out.push(';');
                 }
-                match kp.split_once(':') {
+                match kp.split_once_byte(b':') {
                     Some((method, _)) => {
                         out.push_str(method);
                         out.push_str(":REDACTED");

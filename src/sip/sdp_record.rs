@@ -4,6 +4,7 @@
 //! keeps its suite and key method, not the key; `ice-pwd` keeps nothing; `k=` keeps its method.
 //! Bounded: each value at most [`MAX_VALUE`] bytes, at most [`MAX_ITEMS`] of each list.
 
+use crate::sip::text::{Find, Trim};
 use serde::{Deserialize, Serialize};
 
 use super::sdp::attribute_value;
@@ -101,7 +102,7 @@ fn text(v: &[u8]) -> String {
 /// An `a=` line's text with its secret cut (see [`attribute_value`]).
 fn attribute(v: &[u8]) -> String {
     let s = String::from_utf8_lossy(v);
-    match s.split_once(':') {
+    match s.split_once_byte(b':') {
         Some((name, value)) => {
             joined(&[name, ":", attribute_value(name, Some(value)).unwrap_or("")])
         }
@@ -113,7 +114,7 @@ fn attribute(v: &[u8]) -> String {
 /// their method and the colon.
 fn encryption_key(v: &[u8]) -> String {
     let s = String::from_utf8_lossy(v);
-    match s.split_once(':') {
+    match s.split_once_byte(b':') {
         Some((method, _)) => joined(&[method, ":"]),
         None => joined(&[&s]),
     }
@@ -172,7 +173,7 @@ impl SdpRecord {
                 b'v' => {
                     r.version = std::str::from_utf8(value)
                         .ok()
-                        .and_then(|v| v.trim().parse().ok())
+                        .and_then(|v| v.trim_ws().parse().ok())
                 }
                 b'o' => r.origin = Some(text(value)),
                 b's' => r.session_name = Some(text(value)),

@@ -1,5 +1,7 @@
 //! A parsed SIP message with the parts several readers parse further, parsed once.
 
+use crate::sip::text::Trim;
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use super::header::{parse_name_addr, parse_uri, NameAddr, SipUri};
@@ -16,7 +18,7 @@ pub struct View<'m, 'a> {
     ruri: OnceCell<Option<SipUri<'m>>>,
     from: OnceCell<Option<NameAddr<'m>>>,
     to: OnceCell<Option<NameAddr<'m>>>,
-    start_line: OnceCell<Vec<u8>>,
+    start_line: OnceCell<Cow<'m, [u8]>>,
 }
 
 impl<'m, 'a> View<'m, 'a> {
@@ -55,7 +57,7 @@ impl<'m, 'a> View<'m, 'a> {
     /// allowed): for the media summary, the `sdp` record and the `sdp.*` rule buffers alike.
     pub fn is_sdp(&self) -> bool {
         self.msg.content_type().is_some_and(|c| {
-            c.trim_start()
+            c.trim_ws_start()
                 .as_bytes()
                 .get(..15)
                 .is_some_and(|p| p.eq_ignore_ascii_case(b"application/sdp"))
@@ -83,22 +85,104 @@ impl<'m, 'a> View<'m, 'a> {
             .as_ref()
     }
 
-    /// The start line as sent (rebuilt once).
+    /// The start line as sent: its bytes when they are the parts joined by single spaces (as
+    /// nearly every sender writes it), else rebuilt so (once).
     pub fn start_line(&self) -> &[u8] {
-        self.start_line.get_or_init(|| {
-            match &self.msg.start {
-                StartLine::Request {
-                    method,
-                    uri,
-                    version,
-                } => format!("{method} {uri} {version}"),
-                StartLine::Response {
-                    version,
-                    code,
-                    reason,
-                } => format!("{version} {code} {reason}"),
+        self.start_line
+            .get_or_init(|| match self.sent_start_line() {
+                Some(line) => Cow::Borrowed(line),
+                None => Cow::Owned(
+                    match &self.msg.start {
+                        StartLine::Request {
+                            method,
+                            uri,
+                            version,
+                        } => format!("{method} {uri} {version}"),
+                        StartLine::Response {
+                            version,
+                            code,
+                            reason,
+                        } => format!("{version} {code} {reason}"),
+                    }
+                    .into_bytes(),
+                ),
+            })
+    }
+
+    /// The first line of the message's bytes, when it is exactly its parts joined by single
+    /// spaces.
+    fn sent_start_line(&self) -> Option<&'m [u8]> {
+        let end = memchr::memchr(b'\n', self.raw)?;
+        let line = &self.raw[..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut code = itoa::Buffer::new();
+        let parts: [&[u8]; 3] = match &self.msg.start {
+            StartLine::Request {
+                method,
+                uri,
+                version,
+            } => [
+                method.as_str().as_bytes(),
+                uri.as_bytes(),
+                version.as_bytes(),
+            ],
+            StartLine::Response {
+                version,
+                code: c,
+                reason,
+            } => [
+                version.as_bytes(),
+                code.format(*c).as_bytes(),
+                reason.as_bytes(),
+            ],
+        };
+        let mut rest = line;
+        for (i, part) in parts.iter().enumerate() {
+            rest = rest.strip_prefix(*part)?;
+            if i < 2 {
+                rest = rest.strip_prefix(b" ")?;
             }
-            .into_bytes()
-        })
+        }
+        rest.is_empty().then_some(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::View;
+    use crate::sip::parser::parse_datagram;
+
+    /// The start line a rule reads: the sent bytes when they are the parts joined by single
+    /// spaces, the parts so joined when they are not.
+    #[test]
+    fn the_start_line_is_the_sent_line_or_its_parts_joined_by_one_space() {
+        let cases: [(&[u8], &[u8]); 4] = [
+            (
+                b"INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n",
+                b"INVITE sip:a@b SIP/2.0",
+            ),
+            (b"SIP/2.0 200 OK\nCall-ID: x\n\n", b"SIP/2.0 200 OK"),
+            (
+                b"SIP/2.0 180 Ringing now\r\n\r\n",
+                b"SIP/2.0 180 Ringing now",
+            ),
+            (b"SIP/2.0 200\r\n\r\n", b"SIP/2.0 200 "),
+        ];
+        for (raw, want) in cases {
+            let (msg, _) = parse_datagram(raw).unwrap();
+            let view = View::with_raw(&msg, raw);
+            assert_eq!(
+                String::from_utf8_lossy(view.start_line()),
+                String::from_utf8_lossy(want),
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+            // Without the bytes: rebuilt.
+            let (msg, _) = parse_datagram(raw).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(View::new(&msg).start_line()),
+                String::from_utf8_lossy(want)
+            );
+        }
     }
 }

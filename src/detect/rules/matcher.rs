@@ -36,6 +36,23 @@ const SDP_KEYWORDS: &[(&str, u8, bool)] = &[
     ("sdp.media.attribute", b'a', true),
 ];
 
+/// A header a rule names (`sip.header:NAME`): classified once, when the rule loads, not for
+/// every message it is tested on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedHeader {
+    pub name: String,
+    known: Option<HeaderName<'static>>,
+}
+
+impl NamedHeader {
+    pub fn new(name: &str) -> NamedHeader {
+        NamedHeader {
+            name: name.to_string(),
+            known: HeaderName::parse(name).known(),
+        }
+    }
+}
+
 /// A part of a SIP message. Some have several instances (every Via header, every
 /// occurrence of a named header); a group matches when one instance satisfies all its matches.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,7 +91,7 @@ pub enum Buffer {
     Contact,
     Body,
     /// Any header by name (compact forms and case folded by [`HeaderName::parse`]).
-    Header(String),
+    Header(NamedHeader),
     StartLine,
 }
 
@@ -193,7 +210,10 @@ impl Buffer {
             Buffer::Contact => named(HeaderName::Contact),
             Buffer::Via => named(HeaderName::Via),
             Buffer::Body => !msg.body.is_empty() && f(msg.body),
-            Buffer::Header(name) => named(HeaderName::parse(name)),
+            Buffer::Header(h) => match h.known {
+                Some(known) => named(known),
+                None => named(HeaderName::Other(&h.name)),
+            },
             Buffer::StartLine => f(v.start_line()),
         }
     }

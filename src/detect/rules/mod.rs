@@ -95,6 +95,7 @@ pub mod keywords;
 mod matcher;
 pub mod net;
 mod parse;
+mod prefilter;
 pub mod tuning;
 pub mod windows;
 
@@ -449,6 +450,8 @@ pub struct RuleSet {
     any_request: Vec<usize>,
     /// Rules for responses (flow not to_server).
     responses: Vec<usize>,
+    /// The rules' fast patterns, one pass a buffer.
+    prefilter: prefilter::Prefilter,
 }
 
 impl RuleSet {
@@ -476,6 +479,7 @@ impl RuleSet {
                 set.responses.push(i);
             }
         }
+        set.prefilter = prefilter::Prefilter::build(&set.rules);
         set
     }
 
@@ -648,29 +652,31 @@ impl RuleSet {
             None => (&self.responses, &[]),
         };
         // Merge the two ascending index lists so alerts come in file order.
-        let (mut i, mut j) = (0, 0);
-        loop {
-            let next = match (a.get(i), b.get(j)) {
-                (Some(&x), Some(&y)) if x <= y => {
-                    i += 1;
-                    x
-                }
-                (_, Some(&y)) => {
-                    j += 1;
-                    y
-                }
-                (Some(&x), None) => {
-                    i += 1;
-                    x
-                }
-                (None, None) => break,
-            };
-            if let Some(r) = self.rules.get(next) {
-                if r.is_match_view(view, ctx) {
-                    out.push(next as u32);
+        prefilter::Found::with(&self.prefilter, |found| {
+            let (mut i, mut j) = (0, 0);
+            loop {
+                let next = match (a.get(i), b.get(j)) {
+                    (Some(&x), Some(&y)) if x <= y => {
+                        i += 1;
+                        x
+                    }
+                    (_, Some(&y)) => {
+                        j += 1;
+                        y
+                    }
+                    (Some(&x), None) => {
+                        i += 1;
+                        x
+                    }
+                    (None, None) => break,
+                };
+                if let Some(r) = self.rules.get(next) {
+                    if found.may_match(next, view) && r.is_match_view(view, ctx) {
+                        out.push(next as u32);
+                    }
                 }
             }
-        }
+        })
     }
 }
 

@@ -245,7 +245,13 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 impl AddrExpr {
+    /// Whether `ip` is in the expression (`any`, what most rules say, decided inline).
+    #[inline]
     pub fn matches(&self, ip: IpAddr) -> bool {
+        matches!(self, AddrExpr::Any) || self.matches_slow(ip)
+    }
+
+    fn matches_slow(&self, ip: IpAddr) -> bool {
         match self {
             AddrExpr::Any => true,
             AddrExpr::Net(net, bits) => match (canonical(ip), net) {
@@ -268,7 +274,13 @@ impl AddrExpr {
 }
 
 impl PortExpr {
+    /// Whether `port` is in the expression (`any` decided inline).
+    #[inline]
     pub fn matches(&self, port: u16) -> bool {
+        matches!(self, PortExpr::Any) || self.matches_slow(port)
+    }
+
+    fn matches_slow(&self, port: u16) -> bool {
         match self {
             PortExpr::Any => true,
             PortExpr::Range(lo, hi) => (*lo..=*hi).contains(&port),

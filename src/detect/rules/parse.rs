@@ -844,7 +844,7 @@ impl RuleParser<'_, '_> {
                     self.err(voff, format!("bad header name '{v}'"));
                     return;
                 }
-                self.start_buffer(off, b, Buffer::Header(v.to_string()));
+                self.start_buffer(off, b, Buffer::Header(super::matcher::NamedHeader::new(v)));
             }
             "content" => {
                 let Some(v) = self.need(off, key, value) else {
