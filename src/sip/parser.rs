@@ -434,7 +434,10 @@ impl<'a> SipMessage<'a> {
 
     /// First Contact value (`None` for `Contact: *`).
     pub fn contact(&self) -> Option<NameAddr<'_>> {
-        self.contacts().into_iter().next()
+        // The first that parses, without collecting (or parsing) the others.
+        self.headers_named(HeaderName::Contact)
+            .flat_map(|v| split_top(v, b','))
+            .find_map(parse_name_addr)
     }
 
     /// All Contact values (several headers and comma-separated values).
