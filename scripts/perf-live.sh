@@ -4,9 +4,13 @@
 # the packets it received and its drops (kernel drops reported by pcap plus worker-queue drops).
 # Prints one Markdown row per rate and the highest rate with zero drops.
 #
-# Usage (as root): scripts/perf-live.sh [FILE]   (default target/bench/sipp-500-calls.pcap)
+# Usage (as root): scripts/perf-live.sh [FILE]   (default target/bench/sipp-500-calls.pcap;
+#        the SIP-heavy one is scripts/make-sip-bench-pcap.sh's target/bench/sip-heavy.pcap)
 # Environment: RATES="50000 100000 ..." (packets/s; "max" is tcpreplay --topspeed),
-#              WORKERS (default 2), BUFFER_MIB (kernel buffer, default 256).
+#              WORKERS (default 2), BUFFER_MIB (kernel buffer, default 256), FILTER (the
+#              sensor's BPF filter: the bench captures' own addresses by default, so that other
+#              loopback traffic is not counted). A rate at which the sensor saw fewer packets
+#              than tcpreplay sent is a loss, whatever the drop counters say.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +36,10 @@ TARGET=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 SENSOR=$TARGET/release/voip-sentinel
 cat "$FILE" >/dev/null
+# The bench captures' addresses: 127.0.77.1/.2 (make-bench-pcap.sh), 127.0.88.0/24
+# (make-sip-bench-pcap.sh).
+FILTER=${FILTER:-udp and (host 127.0.77.1 or host 127.0.77.2 or net 127.0.88.0/24)}
+SENT=$(capinfos -c -M "$FILE" | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
 
 echo "| tcpreplay rate (packets/s) | achieved | sensor packets | kernel drops | queue drops |"
 echo "| ---: | ---: | ---: | ---: | ---: |"
@@ -39,7 +47,7 @@ best=0
 dropped=
 for rate in $RATES; do
 	rm -f "$WORK/eve.json"
-	"$SENSOR" live -i lo -f 'udp and (host 127.0.77.1 or host 127.0.77.2)' --workers "$WORKERS" \
+	"$SENSOR" live -i lo -f "$FILTER" --workers "$WORKERS" \
 		--buffer-mib "$BUFFER_MIB" --eve "$WORK/eve.json" -q 2>"$WORK/sensor.err" &
 	SENSOR_PID=$!
 	sleep 1
@@ -62,10 +70,10 @@ print(cap.get("packets", 0), cap.get("kernel_dropped") or 0, cap.get("queue_drop
 EOF
 	)
 	echo "| $rate | ${achieved%.*} | $packets | $kdrop | $qdrop |"
-	if [ "$kdrop" = 0 ] && [ "$qdrop" = 0 ]; then
+	if [ "$kdrop" = 0 ] && [ "$qdrop" = 0 ] && [ "$packets" -ge "$SENT" ]; then
 		[ -z "$dropped" ] && best=${achieved%.*}
 	else
-		dropped=$rate
+		[ -n "$dropped" ] || dropped=$rate
 	fi
 done
 echo
