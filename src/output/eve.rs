@@ -54,18 +54,26 @@ impl EveWriter {
             return;
         }
         self.line.clear();
-        if crate::output::json::to_vec(&mut self.line, record).is_err() {
-            self.errors += 1;
-            return;
-        }
-        // Every record a debug build writes (every test) is checked against serde_json's bytes.
+        let written = crate::output::json::to_vec(&mut self.line, record);
+        // Every record a debug build writes (every test) is checked against serde_json: the
+        // same bytes, or the same refusal.
         #[cfg(debug_assertions)]
-        if let Ok(theirs) = serde_json::to_vec(record) {
-            assert_eq!(
+        match (&written, serde_json::to_vec(record)) {
+            (Ok(()), Ok(theirs)) => assert_eq!(
                 String::from_utf8_lossy(&self.line),
                 String::from_utf8_lossy(&theirs),
                 "the EVE writer and serde_json disagree"
-            );
+            ),
+            (Err(_), Err(_)) => {}
+            (ours, theirs) => panic!(
+                "the EVE writer and serde_json disagree: {:?} against {:?}",
+                ours.as_ref().err(),
+                theirs.err()
+            ),
+        }
+        if written.is_err() {
+            self.errors += 1;
+            return;
         }
         self.line.push(b'\n');
         let result = self.out.write_all(&self.line);

@@ -144,12 +144,16 @@ pub(crate) fn split_top(s: &str, sep: u8) -> SplitTop<'_> {
 /// Look up `name` in a raw `;a=b;c` parameter list (case-insensitive name).
 /// Flag params (no `=`) give `Some("")`; quoted values are unquoted.
 pub fn find_param<'a>(params: &'a str, name: &str) -> Option<&'a str> {
-    split_top(params, b';').find_map(|p| {
+    params_of(params).find_map(|(n, v)| n.eq_ignore_ascii_case(name).then_some(v))
+}
+
+/// Each `;name[=value]` parameter as (name, value): trimmed, the value unquoted, `""` for a
+/// flag.
+fn params_of(params: &str) -> impl Iterator<Item = (&str, &str)> {
+    split_top(params, b';').map(|p| {
         let p = p.trim_ws();
         let (n, v) = p.split_once_byte(b'=').unwrap_or((p, ""));
-        n.trim_ws()
-            .eq_ignore_ascii_case(name)
-            .then(|| unquote(v.trim_ws()))
+        (n.trim_ws(), unquote(v.trim_ws()))
     })
 }
 
@@ -372,10 +376,7 @@ pub fn parse_via(s: &str) -> Option<Via<'_>> {
     };
     // One pass for the three parameters (the first of each, as `find_param` finds it).
     let (mut branch, mut received, mut rport) = (None, None, None);
-    for p in split_top(params, b';') {
-        let p = p.trim_ws();
-        let (n, v) = p.split_once_byte(b'=').unwrap_or((p, ""));
-        let n = n.trim_ws();
+    for (n, v) in params_of(params) {
         let slot = if n.eq_ignore_ascii_case("branch") {
             &mut branch
         } else if n.eq_ignore_ascii_case("received") {
@@ -386,7 +387,7 @@ pub fn parse_via(s: &str) -> Option<Via<'_>> {
             continue;
         };
         if slot.is_none() {
-            *slot = Some(unquote(v.trim_ws()));
+            *slot = Some(v);
         }
     }
     Some(Via {

@@ -156,24 +156,33 @@ mod tests {
     /// spaces, the parts so joined when they are not.
     #[test]
     fn the_start_line_is_the_sent_line_or_its_parts_joined_by_one_space() {
-        let cases: [(&[u8], &[u8]); 4] = [
+        // (bytes, start line, read from the bytes as they are)
+        let cases: [(&[u8], &[u8], bool); 4] = [
             (
                 b"INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n",
                 b"INVITE sip:a@b SIP/2.0",
+                true,
             ),
-            (b"SIP/2.0 200 OK\nCall-ID: x\n\n", b"SIP/2.0 200 OK"),
+            (b"SIP/2.0 200 OK\nCall-ID: x\n\n", b"SIP/2.0 200 OK", true),
             (
                 b"SIP/2.0 180 Ringing now\r\n\r\n",
                 b"SIP/2.0 180 Ringing now",
+                true,
             ),
-            (b"SIP/2.0 200\r\n\r\n", b"SIP/2.0 200 "),
+            (b"SIP/2.0 200\r\n\r\n", b"SIP/2.0 200 ", false),
         ];
-        for (raw, want) in cases {
+        for (raw, want, borrowed) in cases {
             let (msg, _) = parse_datagram(raw).unwrap();
             let view = View::with_raw(&msg, raw);
             assert_eq!(
                 String::from_utf8_lossy(view.start_line()),
                 String::from_utf8_lossy(want),
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+            assert_eq!(
+                matches!(view.start_line.get(), Some(std::borrow::Cow::Borrowed(_))),
+                borrowed,
                 "{}",
                 String::from_utf8_lossy(raw)
             );

@@ -102,6 +102,12 @@ impl Prefilter {
         }
         pf
     }
+
+    /// Buffers that get a pass.
+    #[cfg(test)]
+    pub(super) fn buffers(&self) -> usize {
+        self.buffers.len()
+    }
 }
 
 /// One message's prefilter state: which buffers were scanned, which rules' patterns were found.

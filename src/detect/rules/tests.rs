@@ -797,3 +797,58 @@ proptest! {
         }
     }
 }
+
+/// The fast-pattern prefilter drops no match: on the shipped rules (thirteen User-Agent
+/// patterns share one pass) plus rules of every content kind on one buffer, what the set
+/// matches is exactly what testing every rule on its own matches, for User-Agents in any case,
+/// at any place, twice, or absent.
+#[test]
+fn the_prefilter_keeps_every_match_of_the_rules_own_tests() {
+    let mut text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/sip.rules"))
+            .unwrap();
+    text.push_str(concat!(
+        "alert sip any any -> any any (msg:\"exact\"; sip.user_agent; content:\"Linphone\"; sid:9000001;)\n",
+        "alert sip any any -> any any (msg:\"offset\"; sip.user_agent; content:\"phone\"; offset:4; depth:5; sid:9000002;)\n",
+        "alert sip any any -> any any (msg:\"two\"; sip.user_agent; content:\"lin\"; nocase; content:\"/5\"; distance:0; sid:9000003;)\n",
+        "alert sip any any -> any any (msg:\"negated\"; sip.user_agent; content:!\"phone\"; nocase; sid:9000004;)\n",
+    ));
+    let set = set(&text);
+    assert!(
+        set.prefilter.buffers() > 0,
+        "the prefilter has a buffer to scan"
+    );
+    let uas = [
+        None,
+        Some("friendly-scanner"),
+        Some("FRIENDLY-SCANNER x"),
+        Some("Linphone/5.2"),
+        Some("linphone/5.2"),
+        Some("a sipsak 0.9.8"),
+        Some("SIPSAK"),
+        Some("PortSIP VoIP SDK 1.0"),
+        Some("x\u{e9}iWar"),
+    ];
+    for ua in uas {
+        for twice in [false, true] {
+            let mut raw = String::from(REGISTER_SCANNER.split("User-Agent").next().unwrap());
+            if let Some(u) = ua {
+                raw.push_str(&format!("User-Agent: {u}\n"));
+                if twice {
+                    raw.push_str("User-Agent: Linphone/5.2\n");
+                }
+            }
+            raw.push_str("Content-Length: 0\n\n");
+            let wire = raw.replace('\n', "\r\n");
+            let (msg, _) = parse_message(wire.as_bytes()).expect("test message parses");
+            let view = View::with_raw(&msg, wire.as_bytes());
+            let c = default_ctx();
+            let mut got = Vec::new();
+            set.matching(&view, &c, &mut got);
+            let want: Vec<u32> = (0..set.len() as u32)
+                .filter(|&i| set.get(i).unwrap().is_match_view(&view, &c))
+                .collect();
+            assert_eq!(got, want, "{ua:?} twice={twice}");
+        }
+    }
+}
