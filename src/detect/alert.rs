@@ -69,19 +69,25 @@ pub struct AlertCall {
     pub callee: Party,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AlertRecord {
     #[serde(flatten)]
     pub head: Head,
     pub alert: AlertInfo,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub call: Option<AlertCall>,
     pub evidence: Value,
     /// The frame a `frame:` rule matched, as Suricata writes it.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub frame: Option<FrameInfo>,
 }
+crate::serialize_with_head!(AlertRecord {
+    alert,
+    call unless Option::is_none,
+    evidence,
+    frame unless Option::is_none,
+});
 
 /// Suricata's `frame` object of an alert: which part of the message matched, its length, and
 /// its direction (`toserver` for a request, `toclient` for a response); the sensor inspects

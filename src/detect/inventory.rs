@@ -144,13 +144,14 @@ pub struct Device {
     pub vulnerable: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceRecord {
     #[serde(flatten)]
     pub head: Head,
     pub device: Device,
 }
+crate::serialize_with_head!(DeviceRecord { device });
 
 /// A device's standing for the metrics: (advisories, end of life), each `yes`, `no` or
 /// `unknown` (product or version not recognised, or nothing in the file about the product).

@@ -156,12 +156,11 @@ struct NonceUse {
 }
 
 /// The `posture` record of one server.
-#[derive(Serialize)]
 pub struct PostureRecord {
-    #[serde(flatten)]
     pub head: Head,
     pub posture: ServerPosture,
 }
+crate::serialize_with_head!(PostureRecord { posture });
 
 pub struct Posture {
     cfg: PostureConfig,

@@ -157,13 +157,14 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CallRecord {
     #[serde(flatten)]
     pub head: Head,
     pub call: CallInfo,
 }
+crate::serialize_with_head!(CallRecord { call });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {

@@ -55,13 +55,14 @@ pub struct RtpStream {
     pub rtcp: Option<RtcpView>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RtpRecord {
     #[serde(flatten)]
     pub head: Head,
     pub rtp: RtpStream,
 }
+crate::serialize_with_head!(RtpRecord { rtp });
 
 /// One direction of a call's media, in the `call` record.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]

@@ -99,13 +99,14 @@ fn is_zero(n: &u32) -> bool {
 }
 
 /// A whole `sip` record.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SipRecord {
     #[serde(flatten)]
     pub head: Head,
     pub sip: SipTx,
 }
+crate::serialize_with_head!(SipRecord { sip });
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct TxKey {

@@ -105,18 +105,16 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// A whole `flow` record.
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FlowRecord {
-    #[serde(flatten)]
     pub head: Head,
     pub flow: FlowBody,
     /// For a stable order among flows ended at one tick.
-    #[serde(skip)]
     pub order_key: u64,
     /// The capture position of the flow's first packet (for its file or interface).
-    #[serde(skip)]
     pub first_seq: u64,
 }
+crate::serialize_with_head!(FlowRecord { flow });
 
 /// Counters of the flow table.
 #[derive(Clone, Copy, Debug, Default)]

@@ -107,12 +107,11 @@ pub struct CorrelatorStats {
 
 /// A `tls` record: a TLS or DTLS hello seen in clear (version, SNI, ALPN), as Suricata's
 /// `tls` event type has them.
-#[derive(Serialize)]
 struct TlsRecord {
-    #[serde(flatten)]
     head: Head,
     tls: TlsBody,
 }
+crate::serialize_with_head!(TlsRecord { tls });
 
 #[derive(Serialize)]
 struct TlsBody {
