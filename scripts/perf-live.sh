@@ -7,7 +7,9 @@
 # Usage (as root): scripts/perf-live.sh [FILE]   (default target/bench/sipp-500-calls.pcap;
 #        the SIP-heavy one is scripts/make-sip-bench-pcap.sh's target/bench/sip-heavy.pcap)
 # Environment: RATES="50000 100000 ..." (packets/s; "max" is tcpreplay --topspeed),
-#              WORKERS (default 2), BUFFER_MIB (kernel buffer, default 256), FILTER (the
+#              WORKERS (default 2), BUFFER_MIB (kernel buffer, default 256), LOOP (tcpreplay
+#              --loop: replays of the file per rate, default 1; more replays measure a
+#              sustained rate rather than a burst the kernel ring absorbs), FILTER (the
 #              sensor's BPF filter: the bench captures' own addresses by default, so that other
 #              loopback traffic is not counted). A rate at which the sensor saw fewer packets
 #              than tcpreplay sent is a loss, whatever the drop counters say.
@@ -39,7 +41,20 @@ cat "$FILE" >/dev/null
 # The bench captures' addresses: 127.0.77.1/.2 (make-bench-pcap.sh), 127.0.88.0/24
 # (make-sip-bench-pcap.sh).
 FILTER=${FILTER:-udp and (host 127.0.77.1 or host 127.0.77.2 or net 127.0.88.0/24)}
+LOOP=${LOOP:-1}
+# CPU time (clock ticks) a process has used.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+wait_idle() {
+	local before after i
+	for ((i = 0; i < 240; i++)); do
+		before=$(cpu_ticks "$1")
+		sleep 0.5
+		after=$(cpu_ticks "$1")
+		[ $((after - before)) -lt 3 ] && return 0
+	done
+}
 SENT=$(capinfos -c -M "$FILE" | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
+SENT=$((SENT * LOOP))
 
 echo "| tcpreplay rate (packets/s) | achieved | sensor packets | kernel drops | queue drops |"
 echo "| ---: | ---: | ---: | ---: | ---: |"
@@ -52,8 +67,10 @@ for rate in $RATES; do
 	SENSOR_PID=$!
 	sleep 1
 	if [ "$rate" = max ]; then speed=(--topspeed); else speed=(--pps="$rate"); fi
-	tcpreplay -i lo "${speed[@]}" "$FILE" >"$WORK/tcpreplay.out" 2>&1
-	sleep 1
+	tcpreplay -i lo --loop="$LOOP" "${speed[@]}" "$FILE" >"$WORK/tcpreplay.out" 2>&1
+	# The sensor may still be reading what the kernel ring holds: stop it once it has been
+	# idle (under 30 ms of CPU in half a second) or after 120 s.
+	wait_idle "$SENSOR_PID"
 	kill -INT "$SENSOR_PID"
 	wait "$SENSOR_PID" || true
 	SENSOR_PID=
