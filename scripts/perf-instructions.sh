@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions per packet and per SIP message of each pipeline thread (capture, workers,
-# correlator), counted by valgrind's callgrind: unlike wall time, the count does not move with
+# correlator, output), counted by valgrind's callgrind: unlike wall time, the count does not move with
 # the machine's load, so it is how a change's effect is measured on a shared machine. Prints a
 # Markdown table.
 #
@@ -49,6 +49,8 @@ for f in "$WORK"/cg.*-*; do
         name=correlator
     elif grep -q 'Worker::run' "$f"; then
         name=worker
+    elif grep -q 'RecordWriter::flush' "$f"; then
+        name=output
     else
         name=capture
     fi

@@ -228,6 +228,17 @@ pub enum GenerateWhat {
     },
 }
 
+/// Where records are serialised and written (`--output-thread`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputThread {
+    /// A thread of its own when there is a core for it.
+    Auto,
+    /// Always a thread of its own.
+    On,
+    /// On the correlator's thread.
+    Off,
+}
+
 /// Shells completions are generated for.
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum Shell {
@@ -336,6 +347,11 @@ pub struct RunOptions {
     #[arg(long, default_value_t = 64, value_name = "N", hide = true,
           value_parser = clap::value_parser!(u64).range(1..=65_536))]
     pub queue_batches: u64,
+    /// Serialise and write the records on a thread of their own, beside the correlator:
+    /// `auto` does when every stage can have a core (the capture thread, each worker, the
+    /// correlator and the output); with fewer cores, sharing them costs more than it brings.
+    #[arg(long, value_enum, default_value_t = OutputThread::Auto, value_name = "WHEN")]
+    pub output_thread: OutputThread,
 }
 
 impl Cli {

@@ -37,7 +37,7 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use voip_sentinel::capture::{self, Live, LiveConfig, SourceEvent};
 
-use voip_sentinel::cli::{Cli, Command, GenerateWhat, RulesAction};
+use voip_sentinel::cli::{Cli, Command, GenerateWhat, OutputThread, RulesAction};
 use voip_sentinel::detect::policy::Policy;
 use voip_sentinel::detect::rules::folders::RuleFolders;
 use voip_sentinel::output::progress::Progress;
@@ -222,6 +222,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     cfg.worker.streams.max_streams = run.max_streams as usize;
     cfg.tick_ns = run.tick_ms * 1_000_000;
     cfg.queue_batches = run.queue_batches as usize;
+    cfg.output_thread = match run.output_thread {
+        OutputThread::Auto => None,
+        OutputThread::On => Some(true),
+        OutputThread::Off => Some(false),
+    };
     cfg.stats_every_ns = run.stats_interval.saturating_mul(1_000_000_000);
     cfg.correlator.eve_types.clone_from(&run.eve_types);
     // Flows are tracked only when their records are written.

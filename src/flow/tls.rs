@@ -61,6 +61,21 @@ pub enum HelloKind {
     ServerHello,
 }
 
+/// A `tls` record: a TLS or DTLS hello seen in clear (version, SNI, ALPN), as Suricata's
+/// `tls` event type has them.
+pub struct TlsRecord {
+    pub head: crate::base::head::Head,
+    pub tls: TlsBody,
+}
+crate::serialize_with_head!(TlsRecord { tls });
+
+#[derive(Serialize)]
+pub struct TlsBody {
+    #[serde(flatten)]
+    pub hello: TlsHello,
+    pub dtls: bool,
+}
+
 /// What a TLS / DTLS hello says in clear.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TlsHello {

@@ -1,11 +1,11 @@
 //! The correlator: where the events of all workers meet, in capture order, and pass through the
 //! stateful stages one after the other: [`Dialogs`] (transactions, calls, stream attribution),
 //! [`Detection`] (detectors, anomalies, inventory, thresholds and the alert gate) and
-//! [`RecordWriter`] (EVE lines and the metrics they carry). It holds the order of the calls
-//! between them and the run's counters; each stage holds its own state.
+//! the output stage (EVE lines and the metrics they carry, on a thread of its own, handed the
+//! records through an [`Outbox`]). It holds the order of the calls between them and the run's
+//! counters; each stage holds its own state.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -16,7 +16,9 @@ use crate::detect::engine::Detection;
 use crate::detect::policy::{Policy, Reload};
 use crate::dialog::dialogs::Dialogs;
 use crate::dialog::{CallConfig, CallStats, Msg, Seen, TxConfig, TxStats};
+use crate::flow::tls::{TlsBody, TlsRecord};
 use crate::output::metrics::{bounded_label, Metrics, PARSE_EVENT_KINDS, REGISTRATION_OUTCOMES};
+use crate::output::outbox::{Item, Outbox};
 use crate::output::writer::RecordWriter;
 use crate::pipeline::event::{Event, EventKind, SipSeen};
 
@@ -105,19 +107,13 @@ pub struct CorrelatorStats {
     pub evidence: Option<crate::output::evidence::EvidenceStats>,
 }
 
-/// A `tls` record: a TLS or DTLS hello seen in clear (version, SNI, ALPN), as Suricata's
-/// `tls` event type has them.
-struct TlsRecord {
-    head: Head,
-    tls: TlsBody,
-}
-crate::serialize_with_head!(TlsRecord { tls });
-
-#[derive(Serialize)]
-struct TlsBody {
-    #[serde(flatten)]
-    hello: crate::flow::tls::TlsHello,
-    dtls: bool,
+impl CorrelatorStats {
+    /// The output stage's counters: records written by type, write errors, a closed reader.
+    pub fn add_output(&mut self, eve: &crate::output::eve::EveWriter) {
+        self.records.clone_from(&eve.written);
+        self.output_errors = eve.errors;
+        self.output_closed = eve.closed;
+    }
 }
 
 /// Table counters as last published to the metrics.
@@ -141,7 +137,7 @@ pub struct Correlator {
     recycle: crossbeam_channel::Sender<Box<SipSeen>>,
     dialogs: Dialogs,
     detect: Detection,
-    out: RecordWriter,
+    out: Outbox,
     stats: CorrelatorStats,
     published: Published,
     published_registrations: BTreeMap<String, u64>,
@@ -160,7 +156,7 @@ pub struct Correlator {
 impl Correlator {
     pub fn new(
         cfg: CorrelatorConfig,
-        out: Box<dyn Write + Send>,
+        out: Outbox,
         metrics: Option<Arc<Metrics>>,
         policy: Policy,
         recycle: crossbeam_channel::Sender<Box<SipSeen>>,
@@ -173,9 +169,6 @@ impl Correlator {
             rules_dirs: folder_names(&policy),
             ..CorrelatorStats::default()
         };
-        let mut out = RecordWriter::new(out, metrics.clone(), cfg.eve_reopen.clone());
-        out.give_up_after(cfg.give_up.clone());
-        out.eve.types.clone_from(&cfg.eve_types);
         // The folder was checked at startup; if it has gone since, the run goes on without.
         let evidence = cfg.evidence.clone().and_then(|e| {
             crate::output::evidence::Evidence::open(e)
@@ -297,7 +290,7 @@ impl Correlator {
             }
             EventKind::Flow(mut rec) => {
                 self.stamp(&mut rec.head, Some(rec.first_seq));
-                self.out.record("flow", &*rec);
+                self.out.push(Item::Flow(rec));
             }
             EventKind::MediaFrame { ctx, ssrc, frame } => {
                 if let (Some(ev), Some(id)) = (&mut self.evidence, self.dialogs.call_of(&ctx, ssrc))
@@ -322,7 +315,7 @@ impl Correlator {
                         dtls,
                     },
                 };
-                self.out.record("tls", &rec);
+                self.out.tls(rec);
             }
             EventKind::RtpEnd(end) => {
                 let (rec, attributed) = self.dialogs.stream_ended(&end);
@@ -332,9 +325,11 @@ impl Correlator {
                             .injection(id, end.ctx, end.ssrc, Some(end.summary.packets));
                     }
                 }
-                self.out.rtp(&rec);
-                if let Some((id, _)) = attributed {
-                    self.dialogs.stream_written(&id, &rec, &end);
+                if let Some((id, _)) = &attributed {
+                    self.dialogs.stream_written(id, &rec, &end);
+                }
+                self.out.rtp(rec);
+                if attributed.is_some() {
                     self.write_out();
                 }
             }
@@ -350,7 +345,7 @@ impl Correlator {
                 self.dialogs.expire_transactions(self.now);
                 self.detect.expire(self.now);
                 self.injection_checks();
-                self.out.reopen_if_asked();
+                self.out.push(Item::Reopen);
                 self.publish();
                 self.dialogs.expire_calls(self.now);
                 self.write_out();
@@ -358,7 +353,7 @@ impl Correlator {
                 if let Some(ev) = &mut self.evidence {
                     ev.tick(self.now);
                 }
-                self.out.flush();
+                self.out.push(Item::Flush);
             }
             // Assembled by the pipeline's loop before the correlator (see `pipeline::run`).
             EventKind::Stats(_) => {}
@@ -371,7 +366,7 @@ impl Correlator {
                     ev.finish();
                 }
                 self.publish();
-                self.out.flush();
+                self.out.push(Item::Flush);
             }
         }
     }
@@ -475,22 +470,22 @@ impl Correlator {
         for mut r in sip.drain(..) {
             let seq = r.head.pcap_cnt;
             self.stamp(&mut r.head, seq);
-            self.out.record("sip", &r);
+            self.out.sip(r);
         }
         self.dialogs.sip_out = sip;
         for r in self.detect.devices.drain(..) {
-            self.out.record("device", &r);
+            self.out.device(r);
         }
         for mut r in std::mem::take(&mut self.detect.postures) {
             let seq = r.head.pcap_cnt;
             self.stamp(&mut r.head, seq);
-            self.out.record("posture", &r);
+            self.out.posture(r);
         }
         for mut r in self.dialogs.call_out.drain(..) {
             if let Some(ev) = &mut self.evidence {
                 ev.call_ended(&mut r, self.now);
             }
-            self.out.call(&r);
+            self.out.call(r);
         }
         for e in std::mem::take(&mut self.dialogs.calls.exposures) {
             let mut a = crate::detect::alert::exposure_alert(e);
@@ -515,7 +510,7 @@ impl Correlator {
                     ev.alert(&mut a, self.now);
                 }
             }
-            self.out.alert(&a, decision);
+            self.out.alert(a, decision);
         }
     }
 
@@ -668,12 +663,14 @@ impl Correlator {
         out
     }
 
-    /// Write what is left and return the counters.
-    pub fn finish(mut self) -> (CorrelatorStats, Box<dyn Write + Send>) {
+    /// Hand on what is left, close the output stage's queue, and return the counters (the
+    /// output's own, records written and errors, are the output stage's to add) and, when the
+    /// records were written on this thread, the writer.
+    pub fn finish(mut self) -> (CorrelatorStats, Option<RecordWriter>) {
         self.write_out();
-        self.out.flush();
-        let s = self.snapshot();
-        (s, self.out.eve.into_inner())
+        self.out.push(Item::Flush);
+        self.out.close();
+        (self.snapshot(), self.out.take_writer())
     }
 
     /// The counters as the stats record reports them, so far.
@@ -699,18 +696,16 @@ impl Correlator {
         s.alerts_rate_limited = gate.rate.limited.clone();
         s.alerts_suppressed = gate.suppressed.clone();
         s.alerts_thresholded = gate.thresholded.clone();
-        s.records = self.out.eve.written.clone();
-        s.output_errors = self.out.eve.errors;
-        s.output_closed = self.out.eve.closed;
         s.evidence = self.evidence.as_ref().map(|e| e.stats());
         s
     }
 
-    /// Write a record made outside the correlator (a periodic stats record), in order with
-    /// the others: what is pending goes first.
-    pub fn write_record<T: Serialize>(&mut self, event_type: &str, record: &T) {
+    /// Have the output stage write a record made outside the correlator (a periodic stats
+    /// record, which needs the writer's counters), in order with the others: what is pending
+    /// goes first.
+    pub fn write_with_writer(&mut self, f: Box<dyn FnOnce(&mut RecordWriter) + Send>) {
         self.write_out();
-        self.out.record(event_type, record);
+        self.out.push(Item::WithWriter(f));
     }
 }
 

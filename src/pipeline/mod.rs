@@ -1,12 +1,14 @@
 //! The pipeline: one capture thread decodes packets and hands them in batches to N workers,
 //! chosen by a symmetric flow hash, over bounded queues; the workers send SIP messages (and,
 //! as they grow, media and detection events) to one correlator, through a merge that restores
-//! capture order. Data flows one way: capture -> decode -> flow -> sip/rtp -> correlate -> output.
+//! capture order; the correlator hands its records, in order, to the output stage's thread.
+//! Data flows one way: capture -> decode -> flow -> sip/rtp -> correlate -> output.
 //!
 //! ```text
 //!  pcap/live ──> capture thread ──batches──> worker 0 ──events──┐
-//!   (decode, defrag, hash)      ──batches──> worker 1 ──events──┼─> merge ─> correlator ─> EVE JSON
-//!                               ──batches──> worker N ──events──┘            (dialogs, records)
+//!   (decode, defrag, hash)      ──batches──> worker 1 ──events──┼─> merge ─> correlator ─> output ─> EVE JSON
+//!                               ──batches──> worker N ──events──┘          (dialogs,    (serialise,
+//!                                                                            detection)   write)
 //! ```
 
 pub mod batch;
@@ -16,6 +18,7 @@ pub mod droplog;
 pub mod event;
 pub mod fragframes;
 pub mod merge;
+pub mod output;
 pub mod report;
 pub mod sip_read;
 pub mod stats;
@@ -56,6 +59,9 @@ pub struct PipelineConfig {
     pub workers: usize,
     /// Batches each worker queue holds.
     pub queue_batches: usize,
+    /// Records serialised and written on a thread of their own (None: when every stage can
+    /// have a core).
+    pub output_thread: Option<bool>,
     /// Live capture: a full queue drops the batch (counted) instead of waiting.
     pub live: bool,
     pub worker: WorkerConfig,
@@ -81,6 +87,7 @@ impl Default for PipelineConfig {
         PipelineConfig {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             queue_batches: 64,
+            output_thread: None,
             live: false,
             worker: WorkerConfig::default(),
             defrag: DefragConfig::default(),
@@ -846,12 +853,36 @@ where
         "the output",
         std::sync::Arc::clone(&correlator_heart),
     ));
+    let ccfg = cfg.correlator.clone();
+    let cmetrics = cfg.metrics.clone();
+    let writer = output::writer_for(out, &ccfg, cfg.metrics.clone());
+    // A core each for the capture thread, the workers, the correlator and the output.
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let (out_tx, output) = if cfg.output_thread.unwrap_or(cores >= n + 3) {
+        let output_heart = std::sync::Arc::new(Heartbeat::default());
+        stages.push(Stage::new(
+            "the output",
+            "the EVE file",
+            std::sync::Arc::clone(&output_heart),
+        ));
+        let (outbox, h) = output::spawn(writer, cfg.queue_batches, output_heart);
+        // Blocked on a full output queue: the watchdog says so.
+        let waiting_heart = std::sync::Arc::clone(&correlator_heart);
+        let outbox = outbox.on_wait(Box::new(move |waiting| {
+            waiting_heart.doing(if waiting {
+                Doing::Handing
+            } else {
+                Doing::Working
+            })
+        }));
+        (outbox, Some(h))
+    } else {
+        (crate::output::outbox::Outbox::inline(writer), None)
+    };
     let watchdog_stop = std::sync::Arc::new(AtomicBool::new(false));
     let watchdog = cfg.watchdog.and_then(|after| {
         watchdog::spawn(stages, after, std::sync::Arc::clone(&watchdog_stop)).ok()
     });
-    let ccfg = cfg.correlator.clone();
-    let cmetrics = cfg.metrics.clone();
     let origins = std::sync::Arc::new(crate::base::origin::Origins::default());
     let corigins = std::sync::Arc::clone(&origins);
     let correlator = std::thread::Builder::new()
@@ -859,7 +890,7 @@ where
         .spawn(move || {
             let mut merge = Merge::new(chunk_rx);
             let mut c =
-                Correlator::new(ccfg, out, cmetrics, policy, seen_tx).with_origins(corigins);
+                Correlator::new(ccfg, out_tx, cmetrics, policy, seen_tx).with_origins(corigins);
             let mut snapshot = stats::Collect::new(n);
             let heart = correlator_heart;
             loop {
@@ -871,14 +902,20 @@ where
                 match ev.kind {
                     event::EventKind::Stats(part) => {
                         if let Some((capture, workers)) = snapshot.add(*part) {
-                            let run = RunStats {
+                            let mut run = RunStats {
                                 capture: capture.capture,
                                 defrag: capture.defrag,
                                 workers,
                                 correlator: c.snapshot(),
                                 elapsed: started.elapsed(),
                             };
-                            c.write_record("stats", &report::stats_record(&run, capture.kernel));
+                            let kernel = capture.kernel;
+                            // Written by the output stage, with its counts of the records
+                            // before it.
+                            c.write_with_writer(Box::new(move |w| {
+                                run.correlator.add_output(&w.eve);
+                                w.record("stats", &report::stats_record(&run, kernel));
+                            }));
                         }
                     }
                     kind => c.handle(event::Event {
@@ -931,9 +968,16 @@ where
         .into_iter()
         .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
         .collect();
-    let (correlator, out) = correlator
+    let (mut correlator, inline) = correlator
         .join()
         .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let writer = match (output, inline) {
+        (Some(h), _) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        (None, Some(w)) => w,
+        (None, None) => unreachable!("an inline output hands its writer back"),
+    };
+    correlator.add_output(&writer.eve);
+    let out = writer.eve.into_inner();
     watchdog_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(w) = watchdog {
         w.thread().unpark();

@@ -396,8 +396,9 @@ fn periodic_stats_records_grow_and_do_not_depend_on_workers() {
 }
 
 /// The watchdog names a stage that stops moving while it has work. Here the records go to a
-/// pipe whose reader never reads (as to a stuck log shipper): the correlator blocks writing,
-/// then the workers block handing it their events, then the capture thread. Once the reader
+/// pipe whose reader never reads (as to a stuck log shipper): the output stage blocks writing,
+/// then the correlator handing it records, then the workers handing the correlator their
+/// events, then the capture thread. Once the reader
 /// goes away, writing fails loudly and the replay ends non-zero.
 #[test]
 fn the_watchdog_names_a_stage_that_stopped_moving() {
@@ -423,7 +424,7 @@ fn the_watchdog_names_a_stage_that_stopped_moving() {
     let mut sensor = Command::new(bin())
         .args(["replay", "-q", "--workers", "2", "--watchdog-secs", "1"])
         // Small queues, so that the stages behind the correlator fill theirs at once.
-        .args(["--queue-batches", "1", "--eve"])
+        .args(["--queue-batches", "1", "--output-thread", "on", "--eve"])
         .arg(&fifo)
         .arg(&pcap)
         .stderr(std::process::Stdio::piped())
@@ -442,7 +443,8 @@ fn the_watchdog_names_a_stage_that_stopped_moving() {
     let mut lines = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let seen = |lines: &[String], what: &str| lines.iter().any(|l| l.contains(what));
-    while !(seen(&lines, "the correlator has made no progress")
+    while !(seen(&lines, "the output has made no progress")
+        && seen(&lines, "the correlator has made no progress")
         && seen(&lines, "blocked handing its work to the correlator")
         && seen(&lines, "the capture thread has made no progress"))
     {
@@ -458,13 +460,23 @@ fn the_watchdog_names_a_stage_that_stopped_moving() {
     lines.extend(rx.iter());
     let text = lines.join("\n");
     assert_ne!(status.code(), Some(0), "{text}");
+    // The output stage is stuck in a write; the correlator waits on it, the workers on the
+    // correlator, the capture thread on the workers.
     let stalled = lines
+        .iter()
+        .find(|l| l.contains("the output has made no progress"))
+        .unwrap();
+    assert!(
+        stalled.ends_with("busy with one piece of work"),
+        "{stalled}"
+    );
+    let waiting = lines
         .iter()
         .find(|l| l.contains("the correlator has made no progress"))
         .unwrap();
     assert!(
-        stalled.contains("busy with one piece of work at capture packet #"),
-        "{stalled}"
+        waiting.contains("blocked handing its work to the output at capture packet #"),
+        "{waiting}"
     );
     assert!(
         text.contains("blocked handing its work to the correlator"),

@@ -1,4 +1,5 @@
-//! The output must not depend on the number of workers.
+//! The output must not depend on the number of workers, nor on whether the records are written
+//! on a thread of their own.
 
 use serde_json::Value;
 
@@ -27,10 +28,21 @@ fn sensor_records_with(paths: &[&std::path::Path], args: &[&str]) -> Vec<Value> 
 #[test]
 fn one_and_four_workers_write_identical_records() {
     for cap in captures() {
-        let one = sensor_records(&[&cap], "1");
+        // The records written on the correlator's thread, and on a thread of their own.
+        let one = sensor_records_with(&[&cap], &["--workers", "1", "--output-thread", "off"]);
         // Queues of one batch: the capture thread waits on full queues all the time, the hand-off
         // path where a watermark once overtook a held batch (records then depended on load).
-        let four = sensor_records_with(&[&cap], &["--workers", "4", "--queue-batches", "1"]);
+        let four = sensor_records_with(
+            &[&cap],
+            &[
+                "--workers",
+                "4",
+                "--queue-batches",
+                "1",
+                "--output-thread",
+                "on",
+            ],
+        );
         assert_eq!(one.len(), four.len(), "{}: record counts differ", rel(&cap));
         for (a, b) in one.iter().zip(&four) {
             assert_eq!(
