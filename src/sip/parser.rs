@@ -176,6 +176,21 @@ pub enum HeaderName<'a> {
     Other(&'a str),
 }
 
+/// [`KNOWN_HEADERS`] by the first letter of the name, lowercased: a name is compared with the
+/// few that start as it does, not with all of them (twelve headers a message, each compared
+/// with up to 33 names, were a twentieth of a worker's time).
+static BY_FIRST_LETTER: std::sync::LazyLock<[Vec<(&str, HeaderName<'static>)>; 26]> =
+    std::sync::LazyLock::new(|| {
+        let mut t: [Vec<(&str, HeaderName<'static>)>; 26] = Default::default();
+        for &(n, h) in KNOWN_HEADERS {
+            // Every known name starts with an ASCII letter (`known_names` finds each).
+            if let Some(c) = n.as_bytes().first().filter(|c| c.is_ascii_alphabetic()) {
+                t[usize::from(c.to_ascii_lowercase() - b'a')].push((n, h));
+            }
+        }
+        t
+    });
+
 /// Canonical long names, looked up case-insensitively.
 const KNOWN_HEADERS: &[(&str, HeaderName<'static>)] = &[
     ("Via", HeaderName::Via),
@@ -237,7 +252,10 @@ impl<'a> HeaderName<'a> {
                 _ => Self::Other(name),
             };
         }
-        KNOWN_HEADERS
+        let Some(first) = name.as_bytes().first().filter(|c| c.is_ascii_alphabetic()) else {
+            return Self::Other(name);
+        };
+        BY_FIRST_LETTER[usize::from(first.to_ascii_lowercase() - b'a')]
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map_or(Self::Other(name), |(_, h)| *h)
@@ -945,7 +963,8 @@ fn scan(input: &[u8], datagram: bool, light: bool) -> Result<Scanned<'_>, ParseE
                 }
             },
         };
-        let raw_name = ascii_str(name);
+        // A token: ASCII, inside the valid prefix but for a message with bad bytes before it.
+        let raw_name = sub_str(valid, msg, name).unwrap_or_else(|| ascii_str(name));
         headers.push(Header {
             name: HeaderName::parse(raw_name),
             raw_name: Cow::Borrowed(raw_name),
@@ -1188,6 +1207,8 @@ mod light_tests {
             "P-Preferred-Identity-",
             "Contact ",
             "Ví",
+            "9Via",
+            "-Via",
         ] {
             assert_eq!(
                 HeaderName::parse(other),
