@@ -141,23 +141,27 @@ impl AlertRecord {
     }
 }
 
-/// The alert of what a call gave away about its protection (reported by the dialog stage):
-/// the exposure's signature, the call, and its evidence.
-pub fn exposure_alert(e: CallExposure) -> AlertRecord {
+/// The signature an exposure of a call is reported under.
+pub fn exposure_signature(what: Exposure) -> crate::detect::signature::Signature {
     use crate::detect::signature::{
         MEDIA_DOWNGRADE, SRTP_KEYS_EXPOSED, SRTP_NOT_ON_WIRE, UNENCRYPTED_SIGNALLING,
         UNENCRYPTED_VOICE,
     };
-    let sig = match e.what {
+    match what {
         Exposure::SrtpKeysExposed => SRTP_KEYS_EXPOSED,
         Exposure::MediaDowngrade => MEDIA_DOWNGRADE,
         Exposure::UnencryptedVoice => UNENCRYPTED_VOICE,
         Exposure::SrtpNotOnWire => SRTP_NOT_ON_WIRE,
         Exposure::UnencryptedSignalling => UNENCRYPTED_SIGNALLING,
-    };
+    }
+}
+
+/// The alert of what a call gave away about its protection (reported by the dialog stage):
+/// the exposure's signature, the call, and its evidence.
+pub fn exposure_alert(e: CallExposure) -> AlertRecord {
     AlertRecord::new(
         Head::new(&e.ctx, "alert"),
-        sig,
+        exposure_signature(e.what),
         Some(AlertCall {
             call_id: e.call_id,
             caller: e.caller,

@@ -79,21 +79,22 @@ impl AlertGate {
     }
 
     /// Plaintext signalling (raised per call) passes once per source and hour, with the count
-    /// held back since in its evidence; other alerts pass as they are.
-    pub fn posture(&mut self, a: &mut AlertRecord, now: Ts) -> bool {
-        if a.alert.signature_id != UNENCRYPTED_SIGNALLING.id {
-            return true;
+    /// held back since in its evidence; other alerts pass as they are. Decided on the alert's
+    /// signature and source alone, before the alert is built (most plaintext-signalling alerts
+    /// of a busy source are held back): `None` when it is held back, else what [`note_held`]
+    /// adds to it.
+    pub fn posture_pass(
+        &mut self,
+        sid: u32,
+        src: &std::net::IpAddr,
+        now: Ts,
+    ) -> Option<Option<u64>> {
+        if sid != UNENCRYPTED_SIGNALLING.id {
+            return Some(None);
         }
-        let key = crate::base::iptext::IpText::new(&a.head.src_ip).to_string();
-        match self.posture.check(a.alert.signature_id, &key, now) {
-            Some(suppressed) => {
-                if let Some(o) = a.evidence.as_object_mut() {
-                    o.insert("suppressed".into(), json!(suppressed));
-                }
-                true
-            }
-            None => false,
-        }
+        self.posture
+            .check(sid, crate::base::iptext::IpText::new(src), now)
+            .map(Some)
     }
 
     /// threshold.config, then the rate ceiling, on an alert about to be written (`is_rule`: a
@@ -130,5 +131,13 @@ impl AlertGate {
             }
             None => Decision::RateLimited,
         }
+    }
+}
+
+/// Say in a plaintext-signalling alert how many were held back since the last one
+/// ([`Gate::posture_pass`]'s `Some(Some(n))`).
+pub fn note_held(a: &mut AlertRecord, held: Option<u64>) {
+    if let (Some(n), Some(o)) = (held, a.evidence.as_object_mut()) {
+        o.insert("suppressed".into(), json!(n));
     }
 }

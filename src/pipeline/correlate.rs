@@ -488,10 +488,14 @@ impl Correlator {
             self.out.call(r);
         }
         for e in std::mem::take(&mut self.dialogs.calls.exposures) {
+            // Decided before the alert is built: a busy source's are almost all held back.
+            let sid = crate::detect::alert::exposure_signature(e.what).id;
+            let Some(held) = self.detect.gate.posture_pass(sid, &e.ctx.src, self.now) else {
+                continue;
+            };
             let mut a = crate::detect::alert::exposure_alert(e);
-            if self.detect.gate.posture(&mut a, self.now) {
-                self.detect.alerts.push(a);
-            }
+            crate::detect::gate::note_held(&mut a, held);
+            self.detect.alerts.push(a);
         }
         for mut a in std::mem::take(&mut self.detect.alerts) {
             if a.head.pcap_cnt.is_none() {
