@@ -1,8 +1,8 @@
 //! The correlator: where the events of all workers meet, in capture order, and pass through the
 //! stateful stages one after the other: [`Dialogs`] (transactions, calls, stream attribution),
 //! [`Detection`] (detectors, anomalies, inventory, thresholds and the alert gate) and
-//! the output stage (EVE lines and the metrics they carry, on a thread of its own, handed the
-//! records through an [`Outbox`]). It holds the order of the calls between them and the run's
+//! the output stage (EVE lines and the metrics they carry, handed the records through an
+//! [`Outbox`]: on a thread of its own when there is a core for it, else on this one). It holds the order of the calls between them and the run's
 //! counters; each stage holds its own state.
 
 use std::collections::BTreeMap;

@@ -971,10 +971,10 @@ where
     let (mut correlator, inline) = correlator
         .join()
         .unwrap_or_else(|p| std::panic::resume_unwind(p));
-    let writer = match (output, inline) {
-        (Some(h), _) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-        (None, Some(w)) => w,
-        (None, None) => unreachable!("an inline output hands its writer back"),
+    // The output thread's writer, or the one the correlator wrote with.
+    let writer = match output {
+        Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        None => inline.expect("an inline output hands its writer back"),
     };
     correlator.add_output(&writer.eve);
     let out = writer.eve.into_inner();

@@ -684,7 +684,8 @@ fn wait_idle(pid: u32, limit: Duration) {
     while t.elapsed() < limit {
         let before = ticks();
         std::thread::sleep(Duration::from_millis(500));
-        if ticks() - before < 3 {
+        // A process that has gone reads as 0 ticks: idle, not an overflow.
+        if ticks().saturating_sub(before) < 3 {
             return;
         }
     }
