@@ -243,7 +243,7 @@ impl Flood {
             return;
         }
         let method = METHODS.get(usize::from(key.1)).copied().unwrap_or("ALL");
-        let lim_key = format_args!("{}|{method}", IpText::new(&key.0));
+        let lim_key = (IpText::new(&key.0), method);
         let ev = || {
             json!({
                 who: IpText::new(&key.0),

@@ -557,7 +557,7 @@ impl Emit<'_> {
     pub fn fire(
         &mut self,
         sig: Signature,
-        key: impl std::fmt::Display,
+        key: impl threshold::LimitKey,
         ctx: &PacketCtx,
         evidence: impl FnOnce() -> serde_json::Value,
     ) -> bool {
@@ -575,7 +575,7 @@ impl Emit<'_> {
         &mut self,
         actor: IpAddr,
         sig: Signature,
-        key: impl std::fmt::Display,
+        key: impl threshold::LimitKey,
         ctx: &PacketCtx,
         evidence: impl FnOnce() -> serde_json::Value,
     ) -> bool {

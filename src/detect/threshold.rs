@@ -5,7 +5,61 @@
 
 use super::secs;
 use super::table::Lru;
+use crate::base::iptext::IpText;
 use crate::base::time::Ts;
+use std::net::IpAddr;
+
+/// What a limiter keys its periods by, written into the lookup text without the formatting
+/// machinery (a flood checks its limit on every message past the threshold).
+pub trait LimitKey {
+    fn put(&self, out: &mut String);
+}
+
+impl LimitKey for str {
+    fn put(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl LimitKey for String {
+    fn put(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl LimitKey for IpText {
+    fn put(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl LimitKey for IpAddr {
+    fn put(&self, out: &mut String) {
+        out.push_str(&IpText::new(self));
+    }
+}
+
+impl LimitKey for std::fmt::Arguments<'_> {
+    fn put(&self, out: &mut String) {
+        // Writing to a String cannot fail.
+        let _ = std::fmt::Write::write_fmt(out, *self);
+    }
+}
+
+impl<T: LimitKey + ?Sized> LimitKey for &T {
+    fn put(&self, out: &mut String) {
+        (**self).put(out);
+    }
+}
+
+/// Two parts, written `A|B`.
+impl<A: LimitKey, B: LimitKey> LimitKey for (A, B) {
+    fn put(&self, out: &mut String) {
+        self.0.put(out);
+        out.push('|');
+        self.1.put(out);
+    }
+}
 
 struct Period {
     start: Ts,
@@ -43,15 +97,14 @@ impl Limiter {
 
     /// May `sig` alert for `key` at `now`? `Some(n)`: yes, and `n` alerts of this key were held
     /// back since its last one; `None`: held back (and counted).
-    pub fn check(&mut self, sig: u32, key: impl std::fmt::Display, now: Ts) -> Option<u64> {
+    pub fn check(&mut self, sig: u32, key: impl LimitKey, now: Ts) -> Option<u64> {
         let seconds = self.seconds;
         let limit = self.limit;
         let scratch = &mut self.scratch;
         scratch.clear();
         scratch.push_str(itoa::Buffer::new().format(sig));
         scratch.push('|');
-        // Writing to a String cannot fail.
-        let _ = std::fmt::Write::write_fmt(scratch, format_args!("{key}"));
+        key.put(scratch);
         let p = self.table.touch_by(
             scratch.as_str(),
             now,

@@ -147,8 +147,9 @@ pub struct Msg {
     pub content_type: Option<String>,
     pub expires: Option<u32>,
     pub media: Option<Vec<MediaLine>>,
-    /// The SDP body in Suricata's layout, for the `sip` record (secrets cut).
-    pub sdp: Option<Box<SdpRecord>>,
+    /// The SDP body in Suricata's layout, for the `sip` record (secrets cut); shared, so the
+    /// transaction that keeps it does not copy its strings.
+    pub sdp: Option<std::sync::Arc<SdpRecord>>,
     pub warnings: Vec<&'static str>,
 }
 
@@ -350,7 +351,7 @@ impl Msg {
             None
         };
         *sdp_record = if is_sdp {
-            SdpRecord::from_body(v.lenient_body()).map(Box::new)
+            SdpRecord::from_body(v.lenient_body()).map(std::sync::Arc::new)
         } else {
             None
         };

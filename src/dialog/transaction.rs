@@ -75,7 +75,7 @@ pub struct SipTx {
     /// The transaction's SDP (the request's, else the first response's that has one), in
     /// Suricata's layout; secrets cut.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub sdp: Option<Box<crate::sip::sdp_record::SdpRecord>>,
+    pub sdp: Option<std::sync::Arc<crate::sip::sdp_record::SdpRecord>>,
 }
 
 impl SipTx {

@@ -302,6 +302,50 @@ impl<'a> HeaderName<'a> {
         }
     }
 
+    /// A name with a dedicated variant as a small number below [`HeaderName::KNOWN`], to index
+    /// a table by (what a per-message pass over the headers looks up instead of comparing).
+    pub fn ordinal(&self) -> Option<usize> {
+        Some(match self {
+            Self::Via => 0,
+            Self::From => 1,
+            Self::To => 2,
+            Self::CallId => 3,
+            Self::CSeq => 4,
+            Self::Contact => 5,
+            Self::MaxForwards => 6,
+            Self::UserAgent => 7,
+            Self::Server => 8,
+            Self::ContentLength => 9,
+            Self::ContentType => 10,
+            Self::Expires => 11,
+            Self::Authorization => 12,
+            Self::ProxyAuthorization => 13,
+            Self::WwwAuthenticate => 14,
+            Self::ProxyAuthenticate => 15,
+            Self::PAssertedIdentity => 16,
+            Self::PPreferredIdentity => 17,
+            Self::Identity => 18,
+            Self::Reason => 19,
+            Self::Allow => 20,
+            Self::Supported => 21,
+            Self::Require => 22,
+            Self::RecordRoute => 23,
+            Self::Route => 24,
+            Self::Subject => 25,
+            Self::Event => 26,
+            Self::ReferTo => 27,
+            Self::ReferredBy => 28,
+            Self::Accept => 29,
+            Self::ContentEncoding => 30,
+            Self::SessionExpires => 31,
+            Self::AllowEvents => 32,
+            Self::Other(_) => return None,
+        })
+    }
+
+    /// How many names have a dedicated variant.
+    pub const KNOWN: usize = 33;
+
     /// The same name without the borrow, for a name with a dedicated variant.
     pub fn known(&self) -> Option<HeaderName<'static>> {
         KNOWN_HEADERS.iter().map(|(_, h)| *h).find(|h| h == self)
@@ -1185,6 +1229,19 @@ mod light_tests {
             );
         }
         assert!(!is_content_length(b"Content-Length2"));
+    }
+
+    /// Every known name has its own ordinal below `KNOWN`; `Other` has none.
+    #[test]
+    fn ordinals_are_distinct_and_dense() {
+        let mut seen = [false; HeaderName::KNOWN];
+        for &(n, h) in KNOWN_HEADERS {
+            let o = h.ordinal().expect(n);
+            assert!(!seen[o], "{n} shares ordinal {o}");
+            seen[o] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "every ordinal is used");
+        assert_eq!(HeaderName::Other("X-Foo").ordinal(), None);
     }
 
     /// Every known name, in any case, is found; nothing else is.

@@ -137,12 +137,13 @@ impl Buffer {
     /// rebuilt once per message); nothing is allocated per rule.
     pub(crate) fn any_instance(&self, v: &View<'_, '_>, mut f: impl FnMut(&[u8]) -> bool) -> bool {
         let msg = v.msg;
-        let mut named = |name: HeaderName<'_>| {
-            msg.headers
+        if let Some(name) = self.header() {
+            return msg
+                .headers
                 .iter()
                 .filter(|h| h.name == name)
-                .any(|h| f(h.value.as_bytes()))
-        };
+                .any(|h| f(h.value.as_bytes()));
+        }
         match self {
             Buffer::Method => msg.method().is_some_and(|m| f(m.as_str().as_bytes())),
             Buffer::Uri => msg.request_uri().is_some_and(|u| f(u.as_bytes())),
@@ -165,11 +166,6 @@ impl Buffer {
                 StartLine::Response { reason, .. } => f(reason.as_bytes()),
                 StartLine::Request { .. } => false,
             },
-            Buffer::From => named(HeaderName::From),
-            Buffer::To => named(HeaderName::To),
-            Buffer::UserAgent => named(HeaderName::UserAgent),
-            Buffer::ContentType => named(HeaderName::ContentType),
-            Buffer::ContentLength => named(HeaderName::ContentLength),
             Buffer::Sdp(field) => sdp_lines(v)
                 .filter(|&(media, letter, _)| media == field.media && letter == field.letter)
                 .any(|(_, _, value)| f(value)),
@@ -206,16 +202,35 @@ impl Buffer {
                 .map(|n| n.uri.host)
                 .filter(|h| !h.is_empty())
                 .is_some_and(|h| f(h.as_bytes())),
-            Buffer::CallId => named(HeaderName::CallId),
-            Buffer::Contact => named(HeaderName::Contact),
-            Buffer::Via => named(HeaderName::Via),
             Buffer::Body => !msg.body.is_empty() && f(msg.body),
-            Buffer::Header(h) => match h.known {
-                Some(known) => named(known),
-                None => named(HeaderName::Other(&h.name)),
-            },
             Buffer::StartLine => f(v.start_line()),
+            // Read above, by name.
+            Buffer::From
+            | Buffer::To
+            | Buffer::UserAgent
+            | Buffer::ContentType
+            | Buffer::ContentLength
+            | Buffer::CallId
+            | Buffer::Contact
+            | Buffer::Via
+            | Buffer::Header(_) => false,
         }
+    }
+
+    /// The header whose every value is this buffer's instance, for a buffer that is one.
+    pub(crate) fn header(&self) -> Option<HeaderName<'_>> {
+        Some(match self {
+            Buffer::From => HeaderName::From,
+            Buffer::To => HeaderName::To,
+            Buffer::UserAgent => HeaderName::UserAgent,
+            Buffer::ContentType => HeaderName::ContentType,
+            Buffer::ContentLength => HeaderName::ContentLength,
+            Buffer::CallId => HeaderName::CallId,
+            Buffer::Contact => HeaderName::Contact,
+            Buffer::Via => HeaderName::Via,
+            Buffer::Header(h) => h.known.unwrap_or(HeaderName::Other(&h.name)),
+            _ => return None,
+        })
     }
 }
 
