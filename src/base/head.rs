@@ -87,7 +87,7 @@ impl Head {
     /// A head with the addresses of `ctx` and another timestamp.
     pub fn at(ts: Ts, ctx: &PacketCtx, event_type: &'static str) -> Head {
         Head {
-            timestamp: ts.to_string(),
+            timestamp: ts.stamp(),
             flow_id: ctx.flow_id,
             pcap_cnt: None,
             in_iface: None,

@@ -43,48 +43,58 @@ pub const fn secs(s: u64) -> u64 {
     s * 1_000_000_000
 }
 
-impl fmt::Display for Ts {
-    /// RFC 3339 in UTC with microseconds, as Suricata's EVE writes it: `2024-01-02T03:04:05.123456+0000`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// A timestamp's text as EVE writes it, on the stack: what records keep and serialise without
+/// the formatting machinery (every record has a timestamp).
+#[derive(Clone, Copy)]
+pub struct TsText([u8; 31]);
+
+impl TsText {
+    pub fn as_str(&self) -> &str {
+        // ASCII digits and punctuation only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl Ts {
+    /// RFC 3339 in UTC with microseconds, as Suricata's EVE writes it:
+    /// `2024-01-02T03:04:05.123456+0000`. (A `u64` of nanoseconds ends in 2554: four digits
+    /// of year always do.)
+    pub fn text(self) -> TsText {
         let total_us = self.0 / 1_000;
         let us = total_us % 1_000_000;
         let secs = total_us / 1_000_000;
         let days = (secs / 86_400) as i64;
         let sod = secs % 86_400;
         let (y, m, d) = civil_from_days(days);
-        if let Ok(y4) = u32::try_from(y) {
-            if y4 <= 9999 {
-                // Digits placed by hand: `write!` with padding was a twentieth of the
-                // correlator's time (every record has a timestamp).
-                let mut b = *b"0000-00-00T00:00:00.000000+0000";
-                let mut put = |at: usize, width: usize, mut v: u64| {
-                    for i in (at..at + width).rev() {
-                        b[i] = b'0' + (v % 10) as u8;
-                        v /= 10;
-                    }
-                };
-                put(0, 4, u64::from(y4));
-                put(5, 2, u64::from(m));
-                put(8, 2, u64::from(d));
-                put(11, 2, sod / 3600);
-                put(14, 2, (sod / 60) % 60);
-                put(17, 2, sod % 60);
-                put(20, 6, us);
-                // ASCII digits and punctuation only.
-                return f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?);
+        let y4 = u64::try_from(y).unwrap_or(0).min(9999);
+        // Digits placed by hand: `write!` with padding was a twentieth of the correlator's time.
+        let mut b = *b"0000-00-00T00:00:00.000000+0000";
+        let mut put = |at: usize, width: usize, mut v: u64| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
             }
-        }
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000",
-            y,
-            m,
-            d,
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60,
-            us
-        )
+        };
+        put(0, 4, y4);
+        put(5, 2, u64::from(m));
+        put(8, 2, u64::from(d));
+        put(11, 2, sod / 3600);
+        put(14, 2, (sod / 60) % 60);
+        put(17, 2, sod % 60);
+        put(20, 6, us);
+        TsText(b)
+    }
+
+    /// [`Ts::text`] as an owned string (one allocation, no formatter).
+    pub fn stamp(self) -> String {
+        self.text().as_str().to_owned()
+    }
+}
+
+impl fmt::Display for Ts {
+    /// [`Ts::text`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text().as_str())
     }
 }
 
@@ -111,6 +121,7 @@ mod tests {
         // 2009-02-13T23:31:30.123456 UTC
         let t = Ts::from_micros(1_234_567_890, 123_456);
         assert_eq!(t.to_string(), "2009-02-13T23:31:30.123456+0000");
+        assert_eq!(t.stamp(), t.to_string());
         assert_eq!(Ts(0).to_string(), "1970-01-01T00:00:00.000000+0000");
         // leap day
         assert_eq!(

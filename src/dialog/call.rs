@@ -661,7 +661,7 @@ impl Calls {
                 callee: m.to.clone().unwrap_or_default(),
                 request_uri: m.uri.clone(),
                 caller_user_agent: m.user_agent.clone(),
-                start: m.ctx.ts.to_string(),
+                start: m.ctx.ts.stamp(),
                 transport: m
                     .via_transport
                     .clone()
@@ -891,10 +891,10 @@ impl Calls {
         i.outcome = outcome.to_string();
         i.state = call.state.name().to_string();
         i.end_reason = reason.to_string();
-        i.end = end.to_string();
+        i.end = end.stamp();
         i.duration = call.answered.map_or(0.0, |a| secs(end.since(a)));
-        i.answer = call.answered.map(|t| t.to_string());
-        i.ringing = call.ringing.map(|t| t.to_string());
+        i.answer = call.answered.map(Ts::stamp);
+        i.ringing = call.ringing.map(Ts::stamp);
         i.setup_time = call.answered.map(|t| secs(t.since(call.started)));
         i.post_dial_delay = call.ringing.map(|t| secs(t.since(call.started)));
         call.done_at = Some(end.max(call.last_ts));

@@ -57,10 +57,11 @@ impl MediaLine {
 
     /// The codec of a payload type on this line.
     pub fn codec_of(&self, pt: u8) -> Option<&str> {
-        let pt = pt.to_string();
+        let mut digits = itoa::Buffer::new();
+        let pt = digits.format(pt);
         self.formats
             .iter()
-            .position(|f| *f == pt)
+            .position(|f| f == pt)
             .and_then(|i| self.codecs.get(i))
             .map(String::as_str)
     }
@@ -446,7 +447,7 @@ fn media_lines(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
                 .map(|f| {
                     m.rtpmap
                         .iter()
-                        .find(|r| r.pt.to_string() == *f)
+                        .find(|r| itoa::Buffer::new().format(r.pt) == *f)
                         .map(|r| format!("{}/{}", clip(r.encoding, 32), r.clock_rate))
                         .or_else(|| static_codec(f).map(str::to_string))
                         .unwrap_or_else(|| clip(f, 32))

@@ -40,16 +40,24 @@ fn is_token(s: &str) -> bool {
 /// Host name / IPv4 / IPv6 (inside brackets) character.
 #[inline]
 fn is_host_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':' | b'%')
+    HOST_CHARS[usize::from(b)]
 }
+
+/// The bytes of a host (name, IPv4, IPv6 without brackets, `%` zone), as a table.
+static HOST_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b':' | b'%');
+        b += 1;
+    }
+    t
+};
 
 /// Digits only (no sign, no spaces after trimming), as u32.
 pub(crate) fn parse_u32_digits(s: &str) -> Option<u32> {
-    let s = s.trim_ws();
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    parse_usize_digits(s).and_then(|n| u32::try_from(n).ok())
 }
 
 /// Digits only, as u16.
@@ -60,10 +68,18 @@ pub fn parse_u16_digits(s: &str) -> Option<u16> {
 /// Digits only, as usize (overflow -> None).
 pub(crate) fn parse_usize_digits(s: &str) -> Option<usize> {
     let s = s.trim_ws();
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() {
         return None;
     }
-    s.parse().ok()
+    // Digits accumulated by hand (what `str::parse` gives, without its sign handling and
+    // error building): `None` for any other byte or an overflow.
+    s.bytes().try_fold(0usize, |n, b| {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(usize::from(d))
+    })
 }
 
 /// Index of the closing quote of a quoted string starting at `s[0] == '"'`,
@@ -232,7 +248,7 @@ pub fn parse_uri(s: &str) -> Option<SipUri<'_>> {
     let (user, hostpart) = match rest.find_byte(b'@') {
         Some(at) => {
             let userinfo = &rest[..at];
-            let user = userinfo.split(':').next().unwrap_or("");
+            let user = userinfo.split_once_byte(b':').map_or(userinfo, |(u, _)| u);
             ((!user.is_empty()).then_some(user), &rest[at + 1..])
         }
         None => (None, rest),
@@ -349,9 +365,9 @@ pub fn parse_via(s: &str) -> Option<Via<'_>> {
         return None;
     }
     let r = r.trim_ws_start();
-    let t_end = r
-        .find(|c: char| !(c.is_ascii() && is_token_char(c as u8)))
-        .unwrap_or(r.len());
+    // A byte search: the first byte that is not a token's (a non-ASCII one included) follows
+    // ASCII only, so it starts a character.
+    let t_end = r.bytes().position(|b| !is_token_char(b)).unwrap_or(r.len());
     let transport = &r[..t_end];
     if transport.is_empty() {
         return None;
@@ -367,7 +383,7 @@ pub fn parse_via(s: &str) -> Option<Via<'_>> {
         name
     };
     let r = &r[t_end..];
-    let sb_end = r.find([';', '(']).unwrap_or(r.len());
+    let sb_end = memchr::memchr2(b';', b'(', r.as_bytes()).unwrap_or(r.len());
     let (host, port) = parse_hostport(&r[..sb_end])?;
     let tail = &r[sb_end..];
     let params = match tail.find_byte(b';') {
@@ -795,6 +811,17 @@ mod tests {
             let _ = (parse_uri(&s), parse_name_addr(&s), parse_via(&s), parse_cseq(&s),
                      parse_credentials(&s), parse_challenge(&s), find_param(&s, "tag"));
             let _: Vec<_> = split_top(&s, b',').collect();
+        }
+
+        /// The hand-rolled digit parsers give exactly what validating the digits and calling
+        /// `str::parse` gave: the number, or `None` (empty, a sign, any other byte, overflow).
+        #[test]
+        fn digit_parsers_agree_with_str_parse(s in "[ \t]?[+0-9a]{0,25}[ \t]?") {
+            let t = s.trim();
+            let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            prop_assert_eq!(parse_usize_digits(&s), t.parse::<usize>().ok().filter(|_| digits));
+            prop_assert_eq!(parse_u32_digits(&s), t.parse::<u32>().ok().filter(|_| digits));
+            prop_assert_eq!(parse_u16_digits(&s), t.parse::<u16>().ok().filter(|_| digits));
         }
 
         #[test]
