@@ -844,10 +844,65 @@ pub fn parse_datagram(input: &[u8]) -> Result<(SipMessage<'_>, usize), ParseErro
 /// message's SDP, at a fraction of a whole parse (no header table, no UTF-8 pass over the
 /// message; only Content-Length's values are read).
 pub fn datagram_body(input: &[u8]) -> Option<&[u8]> {
+    if let Some(body) = plain_datagram_body(input) {
+        return Some(body);
+    }
     match scan(input, true, true) {
         Ok(Scanned::Body(b)) => Some(b),
         _ => None,
     }
+}
+
+/// [`datagram_body`] for the datagram every SIP stack sends (a valid start line, unfolded
+/// header lines ended by a blank line, far fewer than [`MAX_HEADERS`], within
+/// [`MAX_HEADER_BYTES`]): each line is found with one search, and only a line whose name may
+/// be Content-Length is parsed. `None` for anything else, which the whole scan decides: where
+/// this gives a body, it is the one the scan gives (a test compares them).
+fn plain_datagram_body(input: &[u8]) -> Option<&[u8]> {
+    let skip = leading_crlf(input);
+    let msg = &input[skip..];
+    if msg.len() > MAX_HEADER_BYTES {
+        return None;
+    }
+    let n = memchr(b'\n', msg)?;
+    parse_start_line(strip_cr(&msg[..n])).ok()?;
+    let mut pos = n + 1;
+    let mut lines = 0usize;
+    let mut lengths = ContentLength::default();
+    loop {
+        let rest = &msg[pos..];
+        let n = memchr(b'\n', rest)?;
+        let line = strip_cr(&rest[..n]);
+        pos += n + 1;
+        if line.is_empty() {
+            break;
+        }
+        // A folded line (it continues the header before it), or a header past the cap: the
+        // whole scan's rules apply.
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            return None;
+        }
+        lines += 1;
+        if lines >= MAX_HEADERS {
+            return None;
+        }
+        // Only a line that starts as `l` or `Content-Length` does (then a colon or white space)
+        // can be one: the others are not parsed.
+        let compact = matches!(line, [b'l' | b'L', b':' | b' ' | b'\t', ..]);
+        let long = line
+            .get(..14)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"content-length"));
+        if compact || long {
+            if let Ok((_, (name, value))) = header_line(line) {
+                if is_content_length(name) {
+                    lengths.add(&lossy(trim_ws(value)));
+                }
+            }
+        }
+    }
+    let avail = input.get(skip + pos..).unwrap_or(&[]);
+    let (n, _) = lengths.body(avail.len());
+    Some(&avail[..n])
 }
 
 fn parse(input: &[u8], datagram: bool) -> Result<(SipMessage<'_>, usize), ParseError> {
@@ -1942,7 +1997,67 @@ Content-Length: 0\r\n\
         out
     }
 
+    /// Pieces of datagrams, usual and not: the lines a Content-Length may hide in.
+    const PIECES: &[&str] = &[
+        "Content-Length: 5",
+        "l: 3",
+        "content-length:  2 ",
+        "Content-Length: x",
+        "L : 4",
+        "Content-Length: 99999999999999999999999",
+        "c: application/sdp",
+        "Call-ID: a",
+        "Via: SIP/2.0/UDP h",
+        " folded 7",
+        "\tfolded",
+        "bad line",
+        "",
+        "Content-Lengthy: 1",
+        "\u{e9}: 1",
+    ];
+
     proptest! {
+        /// The quick look at a datagram's body gives, whenever it gives one, the body the
+        /// whole scan finds (and gives one for plain datagrams).
+        #[test]
+        fn the_plain_body_is_the_scans_body(
+            start in prop::sample::select(vec![
+                "INVITE sip:a@b SIP/2.0", "SIP/2.0 200 OK", "INVITE  SIP/2.0", "nonsense",
+            ]),
+            lines in proptest::collection::vec(prop::sample::select(PIECES), 0..8),
+            crlf in any::<bool>(),
+            blank in any::<bool>(),
+            lead in 0usize..3,
+            body in proptest::collection::vec(any::<u8>(), 0..12),
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut wire = "\r\n".repeat(lead);
+            wire.push_str(start);
+            wire.push_str(eol);
+            for l in &lines {
+                wire.push_str(l);
+                wire.push_str(eol);
+            }
+            if blank {
+                wire.push_str(eol);
+            }
+            let mut wire = wire.into_bytes();
+            wire.extend_from_slice(&body);
+            let whole = match scan(&wire, true, true) {
+                Ok(Scanned::Body(b)) => Some(b),
+                _ => None,
+            };
+            if let Some(quick) = plain_datagram_body(&wire) {
+                prop_assert_eq!(Some(quick), whole);
+            }
+            prop_assert_eq!(datagram_body(&wire), whole);
+            let plain = blank && start.starts_with(['I', 'S']) && !start.contains("  ")
+                && lines.iter().all(|l| !l.is_empty() && !l.starts_with([' ', '\t']));
+            if plain {
+                prop_assert!(plain_datagram_body(&wire).is_some(), "a plain datagram");
+            }
+        }
+
         #[test]
         fn roundtrip(g in gen(), trailing in proptest::collection::vec(any::<u8>(), 0..20)) {
             let mut wire = render(&g);
