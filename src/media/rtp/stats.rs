@@ -609,3 +609,36 @@ impl StreamStats {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Buffered, the histogram holds what recording each value as it comes holds: the
+        /// same count at every quantile.
+        #[test]
+        fn the_batched_histogram_is_the_plain_one(
+            ms in proptest::collection::vec(prop_oneof![Just(20.0f64), Just(0.0), 0.0f64..200.0], 0..100),
+        ) {
+            let mut batched = BatchedHist::new();
+            let mut plain = Histogram::<u32>::new(HIST_SIGFIG).unwrap();
+            for &m in &ms {
+                batched.record_ms(m);
+                let units = if m > 0.0 {
+                    ((m * 1000.0 / HIST_UNIT_US + 0.5) as u64).min(HIST_MAX_UNITS)
+                } else {
+                    0
+                };
+                plain.record(units).unwrap();
+            }
+            batched.flush();
+            let h = batched.hist.as_ref().unwrap();
+            prop_assert_eq!(h.len(), plain.len());
+            for q in [0.0, 0.25, 0.5, 0.9, 0.95, 0.99, 1.0] {
+                prop_assert_eq!(h.value_at_quantile(q), plain.value_at_quantile(q));
+            }
+        }
+    }
+}
