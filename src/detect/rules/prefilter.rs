@@ -57,11 +57,14 @@ enum SizeTest {
 /// Sized buffers at most this many (the shipped rules test 11).
 const MAX_SIZED: usize = 32;
 
-/// A rule's first group that tests its buffer's size, and the test.
+/// A rule's first group that tests its buffer's size, and the test. (`absent` decides a group
+/// whatever else it holds, as [`super::matcher::Group`] tests it.)
 fn size_test(rule: &Rule) -> Option<(&Buffer, SizeTest)> {
     rule.groups().iter().find_map(|g| {
+        if g.matches.iter().any(|m| matches!(m, Match::Absent)) {
+            return Some((&g.buffer, SizeTest::Absent));
+        }
         g.matches.iter().find_map(|m| match m {
-            Match::Absent => Some((&g.buffer, SizeTest::Absent)),
             Match::Len(op) => Some((&g.buffer, SizeTest::Len(*op))),
             _ => None,
         })
