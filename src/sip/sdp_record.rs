@@ -96,7 +96,11 @@ fn joined(parts: &[&str]) -> String {
 
 /// A value as an owned string (lossy UTF-8), cut to [`MAX_VALUE`] bytes.
 fn text(v: &[u8]) -> String {
-    joined(&[&String::from_utf8_lossy(v)])
+    match std::str::from_utf8(v) {
+        // The usual value: valid and short, copied as it is.
+        Ok(s) if s.len() <= MAX_VALUE => s.to_owned(),
+        _ => joined(&[&String::from_utf8_lossy(v)]),
+    }
 }
 
 /// An `a=` line's text with its secret cut (see [`attribute_value`]).
