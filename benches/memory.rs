@@ -105,8 +105,9 @@ fn first_call(file: &Path) -> Vec<(Vec<u8>, PacketCtx)> {
     out
 }
 
-/// Copy `i` of a message: its Call-ID, branches and tags made unique, from a distinct caller.
-fn copy_of(wire: &[u8], ctx: &PacketCtx, i: u64) -> (Vec<u8>, PacketCtx) {
+/// Copy `i` of a message: its Call-ID, branches and tags made unique, and the `caller`'s
+/// address (source or destination) a distinct one.
+fn copy_of(wire: &[u8], ctx: &PacketCtx, caller: IpAddr, i: u64) -> (Vec<u8>, PacketCtx) {
     let text = String::from_utf8_lossy(wire)
         .replace("z9hG4bK", &format!("z9hG4bK{i}x"))
         .replace("tag=", &format!("tag={i}x"))
@@ -114,21 +115,23 @@ fn copy_of(wire: &[u8], ctx: &PacketCtx, i: u64) -> (Vec<u8>, PacketCtx) {
         .replace("Call-Id: ", &format!("Call-Id: {i}x"))
         .replace("i: ", &format!("i: {i}x"));
     let mut c = *ctx;
-    let caller = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i as u32));
-    if c.sport == 5061 || c.src < c.dst {
-        c.src = caller;
-    } else {
-        c.dst = caller;
+    let copy = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i as u32));
+    if c.src == caller {
+        c.src = copy;
+    } else if c.dst == caller {
+        c.dst = copy;
     }
     c.ts = Ts(ctx.ts.0 + i * 1_000);
     (text.into_bytes(), c)
 }
 
-/// Every copy of message `k` of the call, summarised as a worker does.
+/// Every copy of message `k` of the call, summarised as a worker does (the caller is the
+/// source of the call's first message).
 fn summaries(call: &[(Vec<u8>, PacketCtx)], k: usize, n: u64) -> Vec<Msg> {
+    let caller = call[0].1.src;
     (0..n)
         .map(|i| {
-            let (wire, ctx) = copy_of(&call[k].0, &call[k].1, i);
+            let (wire, ctx) = copy_of(&call[k].0, &call[k].1, caller, i);
             let (m, _) = parse_datagram(&wire).expect("a copy parses");
             Msg::from_parsed(&m, ctx, i)
         })

@@ -135,7 +135,7 @@ impl AlertGate {
 }
 
 /// Say in a plaintext-signalling alert how many were held back since the last one
-/// ([`Gate::posture_pass`]'s `Some(Some(n))`).
+/// ([`AlertGate::posture_pass`]'s `Some(Some(n))`).
 pub fn note_held(a: &mut AlertRecord, held: Option<u64>) {
     if let (Some(n), Some(o)) = (held, a.evidence.as_object_mut()) {
         o.insert("suppressed".into(), json!(n));

@@ -2,8 +2,8 @@
 //! stateful stages one after the other: [`Dialogs`] (transactions, calls, stream attribution),
 //! [`Detection`] (detectors, anomalies, inventory, thresholds and the alert gate) and
 //! the output stage (EVE lines and the metrics they carry, handed the records through an
-//! [`Outbox`]: on a thread of its own when there is a core for it, else on this one). It holds the order of the calls between them and the run's
-//! counters; each stage holds its own state.
+//! [`Outbox`]: on a thread of its own when there is a core for it, else on this one). It holds
+//! the order of the calls between them and the run's counters; each stage holds its own state.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

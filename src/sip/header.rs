@@ -17,20 +17,23 @@ pub(crate) fn is_token_char(b: u8) -> bool {
 }
 
 /// `TOKEN_CHARS[b]`: alphanumeric or one of `-.!%*_+`'~`.
-static TOKEN_CHARS: [bool; 256] = {
+static TOKEN_CHARS: [bool; 256] = alphanumeric_and(b"-.!%*_+`'~");
+
+/// A byte table: ASCII letters and digits, and the bytes of `extra`.
+const fn alphanumeric_and(extra: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
     let mut b = 0usize;
     while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-            );
+        t[b] = (b as u8).is_ascii_alphanumeric();
         b += 1;
     }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
     t
-};
+}
 
 #[inline]
 fn is_token(s: &str) -> bool {
@@ -44,16 +47,7 @@ fn is_host_char(b: u8) -> bool {
 }
 
 /// The bytes of a host (name, IPv4, IPv6 without brackets, `%` zone), as a table.
-static HOST_CHARS: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0usize;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b':' | b'%');
-        b += 1;
-    }
-    t
-};
+static HOST_CHARS: [bool; 256] = alphanumeric_and(b"-._:%");
 
 /// Digits only (no sign, no spaces after trimming), as u32.
 pub(crate) fn parse_u32_digits(s: &str) -> Option<u32> {

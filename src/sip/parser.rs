@@ -344,7 +344,7 @@ impl<'a> HeaderName<'a> {
     }
 
     /// How many names have a dedicated variant.
-    pub const KNOWN: usize = 33;
+    pub const KNOWN: usize = KNOWN_HEADERS.len();
 
     /// The same name without the borrow, for a name with a dedicated variant.
     pub fn known(&self) -> Option<HeaderName<'static>> {
