@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::*;
 use crate::base::packet::Transport;
 use crate::dialog::msg::AuthInfo;
-use crate::dialog::msg::Party;
+use crate::dialog::msg::{Party, PartyFields};
 
 const T0: u64 = 1_700_000_000_000; // ms
 
@@ -31,12 +31,12 @@ fn ctx(ms: u64, src: IpAddr, dst: IpAddr) -> PacketCtx {
 }
 
 fn party(user: &str, tag: Option<&str>) -> Party {
-    Party {
+    Party::from(PartyFields {
         display: None,
         user: Some(user.to_string()),
         host: "example.com".to_string(),
         tag: tag.map(str::to_string),
-    }
+    })
 }
 
 pub(super) fn msg(c: PacketCtx) -> Msg {

@@ -7,7 +7,7 @@ use super::callerid::{b64url_decode, decode_passport, malformed_reason};
 use super::fraud::{in_context, normalise, parse_plan, Class, DialledAs};
 use super::*;
 use crate::base::packet::Transport;
-use crate::dialog::msg::Party;
+use crate::dialog::msg::{Party, PartyFields};
 
 const T0: u64 = 1_700_000_000; // s, Tue 2023-11-14 22:13:20 UTC
 
@@ -31,12 +31,12 @@ fn ctx(ms: u64, src: IpAddr) -> PacketCtx {
 }
 
 fn party(user: &str) -> Party {
-    Party {
+    Party::from(PartyFields {
         display: None,
         user: Some(user.to_string()),
         host: "example.com".to_string(),
         tag: None,
-    }
+    })
 }
 
 fn invite(ms: u64, src: IpAddr, from: &str, to: &str, call_id: &str) -> Msg {

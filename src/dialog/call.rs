@@ -808,7 +808,7 @@ impl Calls {
                         call.info.final_status = Some(code);
                         call.info.final_reason = m.reason.clone();
                         if let Some(to) = &m.to {
-                            call.info.callee.tag = to.tag.clone();
+                            call.info.callee.set_tag_from(to);
                         }
                         call.info.callee_user_agent = m
                             .server
@@ -823,7 +823,7 @@ impl Calls {
                     // of other legs, which stand until it comes.
                     if leg == 0 || call.legs_final & 1 == 0 {
                         if let Some(to) = &m.to {
-                            call.info.callee.tag = to.tag.clone();
+                            call.info.callee.set_tag_from(to);
                         }
                         call.info.final_status = Some(code);
                         call.info.final_reason = m.reason.clone();

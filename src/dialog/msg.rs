@@ -69,7 +69,7 @@ impl MediaLine {
 
 #[cfg(test)]
 mod tests {
-    use super::clip;
+    use super::{clip, Party, PartyFields};
 
     #[test]
     fn clip_cuts_at_a_char_boundary() {
@@ -77,12 +77,94 @@ mod tests {
         assert_eq!(clip("abcdef", 3), "abc");
         assert_eq!(clip("aé", 2), "a");
     }
+
+    fn to(display: Option<&str>, tag: Option<&str>) -> Party {
+        Party::from(PartyFields {
+            display: display.map(str::to_string),
+            user: Some("2000".into()),
+            host: "pbx.example".into(),
+            tag: tag.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn a_tag_from_the_same_party_shares_it_and_from_another_keeps_its_own_fields() {
+        let request = to(Some("Desk"), None);
+        let mut kept = request.clone();
+        let response = to(Some("Desk"), Some("as8e"));
+        kept.set_tag_from(&response);
+        assert_eq!(kept, response);
+        assert!(std::sync::Arc::ptr_eq(&kept.0, &response.0));
+        // The message the record was taken from keeps its own party.
+        assert_eq!(request.tag, None);
+
+        // A response whose To says more than the tag: only the tag is taken.
+        let mut kept = request.clone();
+        kept.set_tag_from(&to(Some("Other"), Some("b1")));
+        assert_eq!(kept.display.as_deref(), Some("Desk"));
+        assert_eq!(kept.tag.as_deref(), Some("b1"));
+        assert_eq!(request.tag, None);
+    }
 }
 
 /// A party of a SIP message (From, To, P-Asserted-Identity): never with credentials.
+///
+/// Shared: a message's parties are kept by its transaction, its call, the fraud detector and
+/// the alerts, so a copy is a reference count rather than four strings. Its fields read
+/// through [`PartyFields`]; a write (the To tag a response gives) copies a shared party first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Party(std::sync::Arc<PartyFields>);
+
+impl std::ops::Deref for Party {
+    type Target = PartyFields;
+    fn deref(&self) -> &PartyFields {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Party {
+    fn deref_mut(&mut self) -> &mut PartyFields {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+impl Party {
+    /// Takes `other`'s tag (the To tag a response gives): shares `other` when it is this party
+    /// with another tag, and copies this one only when they differ in more than the tag.
+    pub fn set_tag_from(&mut self, other: &Party) {
+        if self.tag == other.tag {
+            return;
+        }
+        if self.display == other.display && self.user == other.user && self.host == other.host {
+            *self = other.clone();
+        } else {
+            self.tag = other.tag.clone();
+        }
+    }
+}
+
+impl From<PartyFields> for Party {
+    fn from(f: PartyFields) -> Party {
+        Party(std::sync::Arc::new(f))
+    }
+}
+
+impl Serialize for Party {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Party {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Party, D::Error> {
+        PartyFields::deserialize(d).map(Party::from)
+    }
+}
+
+/// What a [`Party`] holds.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
-pub struct Party {
+pub struct PartyFields {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub display: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -427,12 +509,12 @@ pub fn clip(s: &str, max: usize) -> String {
 }
 
 pub fn party(n: &NameAddr<'_>) -> Party {
-    Party {
+    Party::from(PartyFields {
         display: n.display.filter(|d| !d.is_empty()).map(|d| clip(d, 128)),
         user: n.uri.user.map(|u| clip(u, 128)),
         host: clip(n.uri.host, 256),
         tag: n.tag.map(|t| clip(t, 128)),
-    }
+    })
 }
 
 fn media_lines(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {

@@ -59,7 +59,7 @@ pub struct SipTx {
     pub response_retransmissions: u32,
     /// "completed" (final response), "timeout" (none within the transaction timeout), "open"
     /// (capture ended first), "no_response" (ACK, which has none).
-    pub state: String,
+    pub state: std::borrow::Cow<'static, str>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
     /// Suricata's names for what the fields above hold: the final status as a string, the
@@ -112,7 +112,8 @@ pub struct SipRecord {
 }
 crate::serialize_with_head!(SipRecord { sip });
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A transaction's key as the table keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct TxKey {
     call_id: String,
     branch: String,
@@ -120,21 +121,84 @@ struct TxKey {
     method: String,
 }
 
-impl TxKey {
-    fn of(m: &Msg) -> TxKey {
-        let (cseq, method) = m.cseq.clone().unwrap_or((0, String::new()));
-        TxKey {
-            call_id: m.call_id.clone().unwrap_or_default(),
+/// A transaction's key borrowed from a message: the table is looked up with the message's own
+/// strings, and a [`TxKey`] is copied from it only for a new transaction.
+#[derive(Clone, Copy)]
+struct KeyRef<'a> {
+    call_id: &'a str,
+    branch: &'a str,
+    cseq: u32,
+    method: &'a str,
+}
+
+impl<'a> KeyRef<'a> {
+    fn of(m: &'a Msg) -> KeyRef<'a> {
+        let (cseq, method) = m.cseq.as_ref().map_or((0, ""), |(n, s)| (*n, s.as_str()));
+        KeyRef {
+            call_id: m.call_id.as_deref().unwrap_or(""),
             // Pre-RFC 3261 peers have no magic-cookie branch: Call-ID and CSeq alone then.
             branch: m
                 .branch
                 .as_deref()
                 .filter(|b| b.starts_with("z9hG4bK"))
-                .unwrap_or("")
-                .to_string(),
+                .unwrap_or(""),
             cseq,
             method,
         }
+    }
+
+    fn owned(self) -> TxKey {
+        TxKey {
+            call_id: self.call_id.to_string(),
+            branch: self.branch.to_string(),
+            cseq: self.cseq,
+            method: self.method.to_string(),
+        }
+    }
+}
+
+/// What both kinds of key are made of, so that the table (keyed by [`TxKey`]) is looked up with
+/// a [`KeyRef`]: hashed and compared by the same parts.
+trait KeyParts {
+    fn parts(&self) -> (&str, &str, u32, &str);
+}
+
+impl KeyParts for TxKey {
+    fn parts(&self) -> (&str, &str, u32, &str) {
+        (&self.call_id, &self.branch, self.cseq, &self.method)
+    }
+}
+
+impl KeyParts for KeyRef<'_> {
+    fn parts(&self) -> (&str, &str, u32, &str) {
+        (self.call_id, self.branch, self.cseq, self.method)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyParts + 'a> for TxKey {
+    fn borrow(&self) -> &(dyn KeyParts + 'a) {
+        self
+    }
+}
+
+impl std::hash::Hash for dyn KeyParts + '_ {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.parts().hash(h);
+    }
+}
+
+impl PartialEq for dyn KeyParts + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyParts + '_ {}
+
+/// Hashed as its parts, as [`KeyRef`] is (the `Borrow` contract).
+impl std::hash::Hash for TxKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.parts().hash(h);
     }
 }
 
@@ -157,6 +221,7 @@ enum Entry {
     Done(Done),
 }
 
+#[derive(Default)]
 struct Done {
     seq: u64,
     completed_at: Ts,
@@ -275,9 +340,9 @@ impl Transactions {
     /// Take one message; returns what it was, and pushes any record it completes.
     pub fn on_message(&mut self, m: &Msg, out: &mut Vec<SipRecord>) -> Seen {
         self.last_tx_id = None;
-        let key = TxKey::of(m);
+        let key = KeyRef::of(m);
         if m.is_request() {
-            if let Some(entry) = self.table.get_mut(&key) {
+            if let Some(entry) = self.table.get_mut(&key as &dyn KeyParts) {
                 match entry {
                     Entry::Open(tx) => {
                         tx.rec.request_retransmissions += 1;
@@ -291,11 +356,11 @@ impl Transactions {
             }
             // ACK to a non-2xx response belongs to the INVITE transaction (same branch).
             if m.method.as_deref() == Some("ACK") {
-                let invite = TxKey {
-                    method: "INVITE".into(),
-                    ..key.clone()
+                let invite = KeyRef {
+                    method: "INVITE",
+                    ..key
                 };
-                if !invite.branch.is_empty() && self.table.contains_key(&invite) {
+                if !invite.branch.is_empty() && self.table.contains_key(&invite as &dyn KeyParts) {
                     return Seen::New;
                 }
             }
@@ -319,14 +384,14 @@ impl Transactions {
                 tx.rec.state = "no_response".into();
                 let (rec, done) = complete(tx, m.ctx.ts);
                 out.push(rec);
-                self.table.insert(key, Entry::Done(done));
+                self.table.insert(key.owned(), Entry::Done(done));
             } else {
-                self.table.insert(key, Entry::Open(Box::new(tx)));
+                self.table.insert(key.owned(), Entry::Open(Box::new(tx)));
             }
             return Seen::New;
         }
         let code = m.status.unwrap_or(0);
-        let entry = match self.table.get_mut(&key) {
+        let entry = match self.table.get_mut(&key as &dyn KeyParts) {
             Some(entry) => entry,
             None => {
                 // The request was not captured: a transaction known from its response only.
@@ -352,7 +417,7 @@ impl Transactions {
                 };
                 let tx_id = self.number(m);
                 self.table
-                    .entry(key.clone())
+                    .entry(key.owned())
                     .or_insert(Entry::Open(Box::new(Tx {
                         seq: m.seq,
                         tx_id,
@@ -363,7 +428,7 @@ impl Transactions {
                     })))
             }
         };
-        let tx = match entry {
+        let tx = match &mut *entry {
             Entry::Done(d) => {
                 // The record is written: only retransmissions are recognised.
                 d.last_ts = m.ctx.ts;
@@ -403,11 +468,12 @@ impl Transactions {
         fill_response(&mut tx.rec, m);
         tx.rec.response_time_ms = Some(m.ctx.ts.since(tx.started) as f64 / 1e6);
         tx.rec.state = "completed".into();
-        let done_at = m.ctx.ts;
-        if let Some(Entry::Open(tx)) = self.table.remove(&key) {
-            let (rec, done) = complete(*tx, done_at);
+        // Completed where it stands in the table (no second lookup, no key copied).
+        let open = std::mem::replace(entry, Entry::Done(Done::default()));
+        if let Entry::Open(tx) = open {
+            let (rec, done) = complete(*tx, m.ctx.ts);
             out.push(rec);
-            self.table.insert(key, Entry::Done(done));
+            *entry = Entry::Done(done);
         }
         Seen::Response
     }
@@ -506,7 +572,7 @@ fn fill_response(rec: &mut SipTx, m: &Msg) {
     // The To tag is given by the responder.
     if let (Some(to), Some(rto)) = (&m.to, rec.to.as_mut()) {
         if rto.tag.is_none() {
-            rto.tag = to.tag.clone();
+            rto.set_tag_from(to);
         }
     }
     if rec.expires.is_none() {

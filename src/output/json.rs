@@ -202,11 +202,25 @@ impl Compound<'_, '_> {
         }
     }
 
+    /// A struct's field: its name is a Rust identifier or a `rename` of this crate (a
+    /// `&'static str`), never a byte to escape (checked in debug builds), so it is copied as it
+    /// is with its quotes and colon, one reservation for all of it.
     #[inline]
-    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
-        self.comma();
-        push_str(self.w.out, key);
-        self.w.out.push(b':');
+    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        debug_assert!(
+            !any_escape(key.as_bytes()),
+            "field name {key:?} needs escaping"
+        );
+        let out = &mut *self.w.out;
+        out.reserve(key.len() + 4);
+        if self.first {
+            self.first = false;
+        } else {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
         value.serialize(&mut *self.w)
     }
 
