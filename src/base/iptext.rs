@@ -10,6 +10,24 @@ use std::net::IpAddr;
 /// The longest IPv6 text (`ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`) is 45 bytes.
 const CAP: usize = 45;
 
+/// Each octet's decimal text: its length, then its digits (zero-padded after them).
+const OCTETS: [[u8; 4]; 256] = {
+    let mut t = [[0u8; 4]; 256];
+    let mut o = 0;
+    while o < 256 {
+        let (h, d, u) = ((o / 100) as u8, ((o / 10) % 10) as u8, (o % 10) as u8);
+        t[o] = if o >= 100 {
+            [3, b'0' + h, b'0' + d, b'0' + u]
+        } else if o >= 10 {
+            [2, b'0' + d, b'0' + u, 0]
+        } else {
+            [1, b'0' + u, 0, 0]
+        };
+        o += 1;
+    }
+    t
+};
+
 /// An address written as text on the stack; derefs to `&str`.
 #[derive(Clone, Copy)]
 pub struct IpText {
@@ -31,16 +49,10 @@ impl IpText {
                         t.buf[n] = b'.';
                         n += 1;
                     }
-                    if o >= 100 {
-                        t.buf[n] = b'0' + o / 100;
-                        n += 1;
-                    }
-                    if o >= 10 {
-                        t.buf[n] = b'0' + (o / 10) % 10;
-                        n += 1;
-                    }
-                    t.buf[n] = b'0' + o % 10;
-                    n += 1;
+                    // Three bytes copied whatever the octet's length (at most 15 of the 45).
+                    let [len, digits @ ..] = OCTETS[usize::from(o)];
+                    t.buf[n..n + 3].copy_from_slice(&digits);
+                    n += usize::from(len);
                 }
                 t.len = n as u8;
             }
@@ -56,8 +68,11 @@ impl IpText {
     }
 
     pub fn as_str(&self) -> &str {
-        // Only ASCII digits, dots, colons and hex letters are ever written.
-        std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or_default()
+        let b = &self.buf[..usize::from(self.len)];
+        debug_assert!(b.is_ascii());
+        // SAFETY: `new` writes only ASCII (digits, dots, colons, hex letters: the octet table
+        // and `Ipv6Addr`'s `Display`), so the bytes are valid UTF-8.
+        unsafe { std::str::from_utf8_unchecked(b) }
     }
 }
 

@@ -67,7 +67,7 @@ pub struct SipTx {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub version: Option<String>,
+    pub version: Option<std::borrow::Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub request_line: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -83,7 +83,7 @@ impl SipTx {
     /// (Joined by hand, not by `format!`: once per transaction, the formatting machinery cost
     /// more than the copies.)
     fn suricata_fields(&mut self) {
-        self.version = Some("SIP/2.0".to_string());
+        self.version = Some("SIP/2.0".into());
         let mut digits = itoa::Buffer::new();
         let code = self.status.map(|c| digits.format(c));
         self.code = code.map(str::to_string);

@@ -20,13 +20,9 @@ pub struct PacketMeta {
     /// Position of the packet in the capture (1-based, over all files of a replay).
     pub seq: u64,
     pub ts: Ts,
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub sport: u16,
-    pub dport: u16,
-    pub transport: Transport,
-    pub vlan: Option<u16>,
     pub tcp: Option<TcpInfo>,
+    /// The flow, which also holds the packet's addresses, ports, transport and VLAN (read
+    /// through the methods below rather than copied beside it).
     pub key: FlowKey,
     /// True when the packet goes from `key.lo` to `key.hi`.
     pub forward: bool,
@@ -45,6 +41,38 @@ pub struct PacketMeta {
     frame: Option<(u32, LinkType)>,
     off: u32,
     len: u32,
+}
+
+// Every packet's description is copied into a batch and out again: 168 bytes while it also
+// carried the addresses, ports, transport and VLAN its flow key holds.
+const _: () = assert!(std::mem::size_of::<PacketMeta>() <= 120);
+
+impl PacketMeta {
+    /// Source address and port.
+    pub fn src(&self) -> (IpAddr, u16) {
+        if self.forward {
+            (self.key.lo_ip, self.key.lo_port)
+        } else {
+            (self.key.hi_ip, self.key.hi_port)
+        }
+    }
+
+    /// Destination address and port.
+    pub fn dst(&self) -> (IpAddr, u16) {
+        if self.forward {
+            (self.key.hi_ip, self.key.hi_port)
+        } else {
+            (self.key.lo_ip, self.key.lo_port)
+        }
+    }
+
+    pub fn transport(&self) -> Transport {
+        self.key.transport
+    }
+
+    pub fn vlan(&self) -> Option<u16> {
+        self.key.vlan
+    }
 }
 
 /// One captured frame handed to the batch as evidence.
@@ -147,12 +175,6 @@ impl Batch {
         self.metas.push(PacketMeta {
             seq,
             ts,
-            src: d.src,
-            dst: d.dst,
-            sport: d.sport,
-            dport: d.dport,
-            transport: d.transport,
-            vlan: d.vlan,
             tcp: d.tcp,
             key,
             forward,
@@ -210,5 +232,45 @@ impl Batch {
 impl Default for Batch {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(src: (IpAddr, u16), dst: (IpAddr, u16), vlan: Option<u16>) -> PacketMeta {
+        let (key, forward) = FlowKey::new(src.0, src.1, dst.0, dst.1, Transport::Udp, vlan);
+        PacketMeta {
+            seq: 1,
+            ts: Ts(0),
+            tcp: None,
+            key,
+            forward,
+            flow_hash: key.stable_hash(),
+            sip: false,
+            ip_len: 0,
+            agent: None,
+            count_only: false,
+            frame: None,
+            off: 0,
+            len: 0,
+        }
+    }
+
+    #[test]
+    fn a_packets_endpoints_are_read_back_from_its_flow_either_way() {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "2001:db8::2".parse().unwrap();
+        for (src, dst) in [
+            ((a, 5060), (b, 5062)),
+            ((b, 5062), (a, 5060)),
+            ((a, 4000), (a, 3000)),
+            ((a, 3000), (a, 3000)),
+        ] {
+            let m = meta(src, dst, Some(7));
+            assert_eq!((m.src(), m.dst()), (src, dst));
+            assert_eq!((m.transport(), m.vlan()), (Transport::Udp, Some(7)));
+        }
     }
 }

@@ -377,7 +377,7 @@ impl Worker {
             return;
         }
         self.stats.packets += 1;
-        match m.transport {
+        match m.transport() {
             Transport::Udp => {
                 self.stats.udp_packets += 1;
                 if m.sip {
@@ -490,7 +490,7 @@ impl Worker {
             &ctx,
             info,
             body,
-            || expect.find((m.dst, m.dport), (m.src, m.sport)),
+            || expect.find(m.dst(), m.src()),
             &mut ended,
         );
         let order = |idx| Order::packet(m.seq, idx);
@@ -895,12 +895,12 @@ fn attach_segments(dir: &mut TcpDir, frames: Vec<Arc<WireFrame>>, out: &mut [Eve
 fn ctx_of(m: &PacketMeta) -> PacketCtx {
     PacketCtx {
         ts: m.ts,
-        src: m.src,
-        dst: m.dst,
-        sport: m.sport,
-        dport: m.dport,
-        transport: m.transport,
-        vlan: m.vlan,
+        src: m.src().0,
+        dst: m.dst().0,
+        sport: m.src().1,
+        dport: m.dst().1,
+        transport: m.transport(),
+        vlan: m.vlan(),
         flow_id: crate::flow::flow_id_of(m.flow_hash),
         agent: m.agent,
     }
