@@ -473,12 +473,17 @@ fn put(dst: &mut Option<String>, src: Option<&str>, max: usize) {
 fn put_party(dst: &mut Option<Party>, src: Option<&NameAddr<'_>>) {
     match (src, dst.as_mut()) {
         (None, _) => *dst = None,
-        (Some(n), Some(p)) => {
-            put(&mut p.display, n.display.filter(|d| !d.is_empty()), 128);
-            put(&mut p.user, n.uri.user, 128);
-            set(&mut p.host, n.uri.host, 256);
-            put(&mut p.tag, n.tag, 128);
-        }
+        (Some(n), Some(p)) => match std::sync::Arc::get_mut(&mut p.0) {
+            // A recycled message's party that nothing keeps any more: its strings' room reused.
+            Some(f) => {
+                put(&mut f.display, n.display.filter(|d| !d.is_empty()), 128);
+                put(&mut f.user, n.uri.user, 128);
+                set(&mut f.host, n.uri.host, 256);
+                put(&mut f.tag, n.tag, 128);
+            }
+            // Still kept by a transaction or a call: a new one, not a copy to overwrite.
+            None => *p = party(n),
+        },
         (Some(n), None) => *dst = Some(party(n)),
     }
 }
@@ -530,7 +535,14 @@ fn media_lines(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
                     m.rtpmap
                         .iter()
                         .find(|r| itoa::Buffer::new().format(r.pt) == *f)
-                        .map(|r| format!("{}/{}", clip(r.encoding, 32), r.clock_rate))
+                        .map(|r| {
+                            [
+                                clipped(r.encoding, 32),
+                                "/",
+                                itoa::Buffer::new().format(r.clock_rate),
+                            ]
+                            .concat()
+                        })
                         .or_else(|| static_codec(f).map(str::to_string))
                         .unwrap_or_else(|| clip(f, 32))
                 })
