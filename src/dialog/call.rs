@@ -6,6 +6,7 @@ use crate::base::fasthash::FastMap;
 
 use serde::{Deserialize, Serialize};
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde_json::json;
@@ -139,12 +140,12 @@ pub struct CallAuth {
 #[serde(deny_unknown_fields)]
 pub struct Encryption {
     /// "plaintext": the sensor read the SIP, so it was not encrypted on this path.
-    pub signalling: String,
+    pub signalling: Cow<'static, str>,
     /// "rtp", "sdes-srtp", "dtls-srtp", "srtp", "zrtp", or "none" (no SDP).
-    pub media_offered: String,
-    pub media_answered: String,
+    pub media_offered: Cow<'static, str>,
+    pub media_answered: Cow<'static, str>,
     /// "plaintext", "encrypted", "mixed", "unknown", or "none" (no stream seen).
-    pub media_wire: String,
+    pub media_wire: Cow<'static, str>,
     /// SRTP keys travelled inline in plaintext SIP.
     pub keys_exposed: bool,
     /// The offer protected the media and the answer did not.
@@ -1131,22 +1132,24 @@ fn one_way(info: &CallInfo) -> Option<String> {
 fn encryption_of(info: &CallInfo) -> Encryption {
     let offered = best_protection(&info.media_offer);
     let answered = best_protection(&info.media_answer);
-    let wires: Vec<&str> = info
+    // The streams' wire verdicts, telephone-events aside: all one kind, several, or none.
+    let mut wires = info
         .media
         .iter()
-        .filter(|m| !m.codec.to_ascii_lowercase().starts_with("telephone-event"))
-        .map(|m| m.wire.as_str())
-        .collect();
-    let wire = if wires.is_empty() {
-        "none"
-    } else if wires.iter().all(|w| *w == "plaintext") {
-        "plaintext"
-    } else if wires.iter().all(|w| *w == "encrypted") {
-        "encrypted"
-    } else if wires.iter().all(|w| *w == "unknown") {
-        "unknown"
-    } else {
-        "mixed"
+        .filter(|m| {
+            let c = m.codec.as_bytes();
+            !(c.len() >= 15 && c[..15].eq_ignore_ascii_case(b"telephone-event"))
+        })
+        .map(|m| m.wire.as_str());
+    let wire = match wires.next() {
+        None => "none",
+        Some(first) if wires.all(|w| w == first) => match first {
+            "plaintext" => "plaintext",
+            "encrypted" => "encrypted",
+            "unknown" => "unknown",
+            _ => "mixed",
+        },
+        Some(_) => "mixed",
     };
     let negotiated = if answered != "none" {
         answered
@@ -1157,10 +1160,10 @@ fn encryption_of(info: &CallInfo) -> Encryption {
     let mismatch =
         (protected && wire == "plaintext") || (negotiated == "rtp" && wire == "encrypted");
     Encryption {
-        signalling: "plaintext".to_string(),
-        media_offered: offered.to_string(),
-        media_answered: answered.to_string(),
-        media_wire: wire.to_string(),
+        signalling: Cow::Borrowed("plaintext"),
+        media_offered: Cow::Borrowed(offered),
+        media_answered: Cow::Borrowed(answered),
+        media_wire: Cow::Borrowed(wire),
         keys_exposed: info
             .media_offer
             .iter()

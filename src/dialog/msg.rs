@@ -45,7 +45,11 @@ impl MediaLine {
     /// How the line protects its media: "dtls-srtp", "sdes-srtp", "srtp" (other keying),
     /// "zrtp", or "rtp" (plaintext).
     pub fn protection(&self) -> &'static str {
-        let savp = self.proto.to_ascii_uppercase().contains("SAVP");
+        let savp = self
+            .proto
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"SAVP"));
         match (savp, self.fingerprint, self.crypto) {
             (true, true, _) => "dtls-srtp",
             (true, _, true) => "sdes-srtp",
