@@ -221,8 +221,8 @@ fn main() {
     let answered = after(invite + 1, ack + 1);
     let ended = after(ack + 1, all.len());
     println!(
-        "call: being set up {:.0} bytes, answered {:.0} bytes, hung up (its record kept until \
-         its streams end) {:.0} bytes",
+        "call: being set up {:.0} bytes, answered {:.0} bytes, hung up (its record written, \
+         the call remembered through its linger) {:.0} bytes",
         per(setting_up, n),
         per(answered, n),
         per(ended, n)

@@ -901,9 +901,18 @@ impl Calls {
         call.done_at = Some(end.max(call.last_ts));
         i.encryption = encryption_of(i);
         i.one_way_audio = one_way(i);
+        // A call whose streams have all ended is remembered through its linger only by its
+        // endpoints and times: nothing reads its fields again, so the record takes them. One
+        // still waiting for streams keeps them for the streams' lookups (codec, direction,
+        // injection) and the record it holds gets a copy.
+        let info = if call.active_streams > 0 {
+            call.info.clone()
+        } else {
+            std::mem::take(&mut call.info)
+        };
         let rec = CallRecord {
             head: Head::at(call.started, &call.ctx, "call"),
-            call: call.info.clone(),
+            call: info,
         };
         if call.active_streams > 0 {
             call.held = Some(Box::new(rec));
