@@ -16,6 +16,7 @@ use super::msg::{MediaLine, Msg, Party};
 use crate::base::head::{proto_name, Head};
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
+use crate::media::rtp::codec::is_telephone_event;
 
 /// The `call` object of a `call` record.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -599,12 +600,7 @@ impl Calls {
         if call.info.media.len() < 16 {
             call.info.media.push(summary.clone());
         }
-        if summary.wire == "plaintext"
-            && !summary
-                .codec
-                .to_ascii_lowercase()
-                .starts_with("telephone-event")
-        {
+        if summary.wire == "plaintext" && !is_telephone_event(&summary.codec) {
             let negotiated = best_protection(&call.info.media_answer);
             let negotiated = if negotiated == "none" {
                 best_protection(&call.info.media_offer)
@@ -1117,9 +1113,7 @@ fn one_way(info: &CallInfo) -> Option<String> {
     info.answer.as_ref()?;
     let flowing = |dir: &str| {
         info.media.iter().any(|m| {
-            m.direction == dir
-                && m.packets >= AUDIO_PACKETS
-                && !m.codec.to_ascii_lowercase().starts_with("telephone-event")
+            m.direction == dir && m.packets >= AUDIO_PACKETS && !is_telephone_event(&m.codec)
         })
     };
     // A direction the answer turned off (a listen-only line, music on hold) is not missing.
@@ -1145,10 +1139,7 @@ fn encryption_of(info: &CallInfo) -> Encryption {
     let mut wires = info
         .media
         .iter()
-        .filter(|m| {
-            let c = m.codec.as_bytes();
-            !(c.len() >= 15 && c[..15].eq_ignore_ascii_case(b"telephone-event"))
-        })
+        .filter(|m| !is_telephone_event(&m.codec))
         .map(|m| m.wire.as_str());
     let wire = match wires.next() {
         None => "none",

@@ -893,12 +893,13 @@ fn attach_segments(dir: &mut TcpDir, frames: Vec<Arc<WireFrame>>, out: &mut [Eve
 }
 
 fn ctx_of(m: &PacketMeta) -> PacketCtx {
+    let ((src, sport), (dst, dport)) = (m.src(), m.dst());
     PacketCtx {
         ts: m.ts,
-        src: m.src().0,
-        dst: m.dst().0,
-        sport: m.src().1,
-        dport: m.dst().1,
+        src,
+        dst,
+        sport,
+        dport,
         transport: m.transport(),
         vlan: m.vlan(),
         flow_id: crate::flow::flow_id_of(m.flow_hash),
