@@ -250,13 +250,15 @@ impl Anomalies {
         if method != "INVITE" || retransmission {
             return;
         }
-        let Some(call_id) = m.call_id.clone() else {
+        let Some(call_id) = m.call_id.as_deref() else {
             return;
         };
         if m.to_tag().is_none() {
             if let Some(tag) = m.from_tag() {
-                let tags = self.dialogs.touch(call_id.clone(), ctx.ts, BTreeSet::new);
-                if tags.len() <= MAX_DIALOGS_PER_CALL_ID {
+                let tags =
+                    self.dialogs
+                        .touch_by(call_id, ctx.ts, || call_id.to_string(), BTreeSet::new);
+                if tags.len() <= MAX_DIALOGS_PER_CALL_ID && !tags.contains(tag) {
                     tags.insert(tag.to_string());
                 }
                 if tags.len() == MAX_DIALOGS_PER_CALL_ID + 1 {
@@ -270,12 +272,21 @@ impl Anomalies {
                 }
             }
         }
-        let key = (
-            call_id.clone(),
+        // Looked up by its parts: the key is copied only for an INVITE not seen before.
+        let (cseq, branch) = (
             m.cseq.as_ref().map_or(0, |c| c.0),
-            m.branch.clone().unwrap_or_default(),
+            m.branch.as_deref().unwrap_or(""),
         );
-        let first = *self.invites.touch(key, ctx.ts, || ctx.ts);
+        let slot = self.invites.touch_parts(
+            &(call_id, cseq, branch),
+            |k| k.1 == cseq && k.0 == call_id && k.2 == branch,
+            ctx.ts,
+            || (call_id.to_string(), cseq, branch.to_string()),
+            || ctx.ts,
+        );
+        let Some(&mut first) = self.invites.at_slot(slot) else {
+            return;
+        };
         if ctx.ts.since(first) >= REPLAY_AFTER_NS {
             let after = ctx.ts.since(first) / 1_000_000_000;
             self.raise(

@@ -108,7 +108,7 @@ impl Brute {
             // per user
             let u = self
                 .users
-                .touch(user.to_string(), ctx.ts, UserFails::default);
+                .touch_by(user, ctx.ts, || user.to_string(), UserFails::default);
             u.samples
                 .add(Some(&p.call_id), Some(user), p.user_agent.as_deref());
             u.recent
@@ -189,7 +189,9 @@ impl Brute {
     ) {
         let ctx = &m.ctx;
         let net = super::network_of(p.ctx.src);
-        let nets = self.networks.touch(user.to_string(), ctx.ts, Vec::new);
+        let nets = self
+            .networks
+            .touch_by(user, ctx.ts, || user.to_string(), Vec::new);
         if let Some(e) = nets.iter_mut().find(|(n, _)| *n == net) {
             e.1 = ctx.ts;
             return;

@@ -20,7 +20,7 @@ use super::{
     CID_ATTEST_B, CID_ATTEST_C, CID_DEST_MISMATCH, CID_DISPLAY_ORG, CID_IDENTITY_MISSING,
     CID_MALFORMED, CID_ORG_UNTRUSTED, CID_ORIG_MISMATCH, CID_PAI_MISMATCH, CID_UNDECODABLE,
 };
-use crate::dialog::msg::clip;
+use crate::dialog::msg::{clip, clipped};
 use crate::dialog::Msg;
 
 /// An address block: `10.0.0.0/8`, `192.0.2.10` (a /32), `2001:db8::/32`.
@@ -360,14 +360,15 @@ pub(crate) fn on_request(
         return;
     }
     let ctx = &m.ctx;
-    let src = crate::base::iptext::IpText::new(&ctx.src).to_string();
+    let src = crate::base::iptext::IpText::new(&ctx.src);
     let from_user = m.from.as_ref().and_then(|p| p.user.as_deref());
     let pai_user = m.pai.as_ref().and_then(|p| p.user.as_deref());
     let from = num_of(from_user, intl_prefixes);
     let pai = num_of(pai_user, intl_prefixes);
-    let call_id = m.call_id.as_deref().map(|c| clip(c, 64));
-    let from_s = from_user.map(|u| clip(u, 64));
-    let key = format!("{src}|{}", from_s.as_deref().unwrap_or(""));
+    let call_id = m.call_id.as_deref().map(|c| clipped(c, 64));
+    let from_s = from_user.map(|u| clipped(u, 64));
+    // The limiter's key, `SOURCE|FROM`, written only when an alert is considered.
+    let key = (src, from_s.unwrap_or(""));
     let base = |extra: Value| {
         let mut e = json!({"source": src, "from_user": from_s,
             "pai_user": pai_user.map(|u| clip(u, 64)), "call_id": call_id});
@@ -379,7 +380,7 @@ pub(crate) fn on_request(
     if cfg.pai_mismatch != 0 {
         if let (Some(f), Some(p)) = (&from, &pai) {
             if !same_number(&f.digits, &p.digits) {
-                emit.fire(CID_PAI_MISMATCH, &key, ctx, || {
+                emit.fire(CID_PAI_MISMATCH, key, ctx, || {
                     base(json!({"from_number": f.digits, "pai_number": p.digits}))
                 });
             }
@@ -398,7 +399,7 @@ pub(crate) fn on_request(
             .find(|n| !display.is_empty() && display.contains(&n.to_lowercase()));
         if let (Some(name), Some(f)) = (claimed, &from) {
             if !cfg.is_org_number(&f.digits) {
-                emit.fire(CID_DISPLAY_ORG, &key, ctx, || {
+                emit.fire(CID_DISPLAY_ORG, key, ctx, || {
                     base(json!({"display": clip(&display, 64), "org_name": name,
                         "from_number": f.digits, "org_prefixes": cfg.org_prefixes}))
                 });
@@ -412,19 +413,19 @@ pub(crate) fn on_request(
             .flatten()
             .find(|d| cfg.is_org_number(&d.digits));
         if let Some(d) = org {
-            emit.fire(CID_ORG_UNTRUSTED, &key, ctx, || {
+            emit.fire(CID_ORG_UNTRUSTED, key, ctx, || {
                 base(json!({"number": d.digits, "org_prefixes": cfg.org_prefixes}))
             });
         }
     }
     if cfg.malformed != 0 {
         if let Some(why) = from_user.and_then(malformed_reason) {
-            emit.fire(CID_MALFORMED, &key, ctx, || base(json!({"reason": why})));
+            emit.fire(CID_MALFORMED, key, ctx, || base(json!({"reason": why})));
         }
     }
     let Some(identity) = m.identity.as_deref() else {
         if cfg.require_identity != 0 && !trusted {
-            emit.fire(CID_IDENTITY_MISSING, &key, ctx, || base(json!({})));
+            emit.fire(CID_IDENTITY_MISSING, key, ctx, || base(json!({})));
         }
         return;
     };
@@ -435,7 +436,7 @@ pub(crate) fn on_request(
         Ok(pp) => pp,
         Err(why) => {
             stats.undecodable = stats.undecodable.saturating_add(1);
-            emit.fire(CID_UNDECODABLE, &key, ctx, || {
+            emit.fire(CID_UNDECODABLE, key, ctx, || {
                 base(json!({"reason": why, "identity": clip(identity, 128)}))
             });
             return;
@@ -453,10 +454,10 @@ pub(crate) fn on_request(
     };
     match pp.attest.as_deref() {
         Some("C") => {
-            emit.fire(CID_ATTEST_C, &key, ctx, || ev(json!({})));
+            emit.fire(CID_ATTEST_C, key, ctx, || ev(json!({})));
         }
         Some("B") => {
-            emit.fire(CID_ATTEST_B, &key, ctx, || ev(json!({})));
+            emit.fire(CID_ATTEST_B, key, ctx, || ev(json!({})));
         }
         _ => {}
     }
@@ -464,7 +465,7 @@ pub(crate) fn on_request(
     let shown = pai.as_ref().or(from.as_ref());
     if let (Some(o), Some(s)) = (&orig, shown) {
         if !same_number(&o.digits, &s.digits) {
-            emit.fire(CID_ORIG_MISMATCH, &key, ctx, || {
+            emit.fire(CID_ORIG_MISMATCH, key, ctx, || {
                 ev(json!({"orig_number": o.digits, "presented_number": s.digits}))
             });
         }
@@ -478,7 +479,7 @@ pub(crate) fn on_request(
             .map(|d| d.digits)
             .collect();
         if !pp.dest_tn.is_empty() && !dests.iter().any(|d| same_number(d, &c.digits)) {
-            emit.fire(CID_DEST_MISMATCH, &key, ctx, || {
+            emit.fire(CID_DEST_MISMATCH, key, ctx, || {
                 ev(json!({"called_number": c.digits}))
             });
         }

@@ -31,7 +31,7 @@ use super::{
 use crate::base::iptext::IpText;
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
-use crate::dialog::msg::clip;
+use crate::dialog::msg::{clip, clipped};
 use crate::dialog::Msg;
 
 // ---------------------------------------------------------------------------------------------
@@ -833,9 +833,9 @@ impl Fraud {
         let Some(call_id) = m.call_id.as_deref() else {
             return;
         };
-        let cid = clip(call_id, VALUE_CLIP);
+        let cid = clipped(call_id, VALUE_CLIP);
         if method.eq_ignore_ascii_case("BYE") {
-            self.on_bye(cfg, &cid, m, emit);
+            self.on_bye(cfg, cid, m, emit);
             return;
         }
         if !is_invite(method) {
@@ -844,10 +844,10 @@ impl Fraud {
         let ts = m.ctx.ts;
         if m.to.as_ref().is_some_and(|t| t.tag.is_some()) {
             // re-INVITE within a dialog: keep the call alive
-            let _ = self.calls.get_mut(&cid);
+            let _ = self.calls.get_mut(cid);
             return;
         }
-        if self.calls.get_mut(&cid).is_some() {
+        if self.calls.get_mut(cid).is_some() {
             return; // same call, new CSeq (e.g. after a 401 challenge): counted once
         }
         let ctx = &m.ctx;
@@ -888,7 +888,7 @@ impl Fraud {
         };
         match class {
             Some(Class::Blocked) => {
-                emit.fire(FRAUD_BLOCKED, &cid, ctx, ev_base);
+                emit.fire(FRAUD_BLOCKED, cid, ctx, ev_base);
             }
             Some(Class::Premium) => {
                 emit.fire(FRAUD_PREMIUM, &src, ctx, ev_base);
@@ -907,7 +907,9 @@ impl Fraud {
             _ => false,
         };
         let alpha = cfg.baseline_alpha_pct as f64 / 100.0;
-        let a = self.accounts.touch(account.clone(), ts, Account::default);
+        let a = self
+            .accounts
+            .touch_by(account.as_str(), ts, || account.clone(), Account::default);
         if international {
             let n = a.intl.hit(ts, secs(cfg.intl_window), cfg.intl_calls);
             if n >= cfg.intl_calls {
@@ -985,7 +987,7 @@ impl Fraud {
             answered: None,
             long_alerted: false,
         };
-        self.calls.touch(cid, ts, || call);
+        self.calls.touch_by(cid, ts, || cid.to_string(), || call);
     }
 
     /// Any response; only final responses to INVITEs matter.
@@ -997,9 +999,9 @@ impl Fraud {
         if status < 200 || !is_invite(cseq_method) {
             return;
         }
-        let cid = clip(call_id, VALUE_CLIP);
+        let cid = clipped(call_id, VALUE_CLIP);
         let ts = m.ctx.ts;
-        let Some(call) = self.calls.get_mut(&cid) else {
+        let Some(call) = self.calls.get_mut(cid) else {
             return;
         };
         if call.answered.is_some() {
@@ -1013,22 +1015,28 @@ impl Fraud {
         }
         if (200..300).contains(&status) {
             call.answered = Some(ts);
-            let call = call.clone();
-            self.calls.touch(cid.clone(), ts, || call.clone());
+            let cap = self.calls.max_keys();
+            // Read in place (the tables below are other fields), not copied.
+            let Some(call) = self.calls.seen(cid, ts) else {
+                return;
+            };
+            let call: &Call = call;
             if matches!(call.class, Some(Class::Premium | Class::HighRisk)) {
-                let cap = self.calls.max_keys();
                 while self.long_due.len() >= cap {
                     self.long_due.pop_front();
                     self.long_queue_dropped += 1;
                 }
                 self.long_due
-                    .push_back((ts.add_secs(cfg.long_call_secs), cid.clone(), ts));
+                    .push_back((ts.add_secs(cfg.long_call_secs), cid.to_string(), ts));
             }
             let max = cfg.max_concurrent;
             let src = IpText::new(&call.ctx.src).to_string();
-            let a = self
-                .accounts
-                .touch(call.account.clone(), ts, Account::default);
+            let a = self.accounts.touch_by(
+                call.account.as_str(),
+                ts,
+                || call.account.clone(),
+                Account::default,
+            );
             a.active = a.active.saturating_add(1);
             let n = a.active;
             if n > max {
@@ -1076,7 +1084,7 @@ impl Fraud {
             // to the proxy): the caller's own final follows, or another branch answers.
             return;
         }
-        let Some(call) = self.calls.remove(&cid) else {
+        let Some(call) = self.calls.remove(cid) else {
             return;
         };
         // 487: the caller cancelled; 3xx: redirected. Neither is a probe; nor is a failed call
@@ -1133,7 +1141,7 @@ impl Fraud {
     }
 
     fn on_bye(&mut self, cfg: &FraudConfig, cid: &str, m: &Msg, emit: &mut Emit<'_>) {
-        let Some(call) = self.calls.remove(&cid.to_string()) else {
+        let Some(call) = self.calls.remove(cid) else {
             return;
         };
         Self::release(

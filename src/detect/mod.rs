@@ -450,6 +450,17 @@ impl DetectStats {
 /// (Call-ID, CSeq number, CSeq method).
 pub type PendingKey = (String, u32, String);
 
+/// A message's [`PendingKey`] as borrowed parts (hashed as the key is), and the test that a
+/// key is the one they name: the table is searched without copying the Call-ID and method.
+fn pending_parts<'a>(
+    call_id: &'a str,
+    cseq: u32,
+    method: &'a str,
+) -> ((&'a str, u32, &'a str), impl Fn(&PendingKey) -> bool + 'a) {
+    let is = move |k: &PendingKey| k.1 == cseq && k.0 == call_id && k.2 == method;
+    ((call_id, cseq, method), is)
+}
+
 /// A request waiting for its response.
 #[derive(Debug, Clone)]
 pub struct Pending {
@@ -463,6 +474,9 @@ pub struct Pending {
     pub user_agent: Option<String>,
     /// Some response (provisional included) was seen.
     pub responded: bool,
+    /// Which request this is ([`Detectors::on_message`] numbers them): the "no response" queue
+    /// knows its entry by slot and this, as a slot is reused.
+    serial: u64,
 }
 
 /// The detectors, with their state.
@@ -470,8 +484,11 @@ pub struct Detectors {
     cfg: DetectConfig,
     limiter: Limiter,
     pending: Lru<PendingKey, Pending>,
-    /// Requests in order of arrival, for the "no response" decision.
-    undecided: VecDeque<(PendingKey, Ts)>,
+    /// Requests in order of arrival, for the "no response" decision: the slot in `pending`,
+    /// the request's serial, when it came.
+    undecided: VecDeque<(u32, u64, Ts)>,
+    /// The serial of the next request put in `pending`.
+    serial: u64,
     undecided_dropped: u64,
     /// Requests without credentials answered 401/407, with the response's packet: a phone
     /// sends the request again with credentials at once, a scanner never does. Decided for
@@ -629,6 +646,7 @@ impl Detectors {
             limiter: Limiter::new(t.limit, t.seconds, usize_of(t.max_keys)),
             pending: Lru::new(usize_of(cfg.pairing.max_pending)),
             undecided: VecDeque::new(),
+            serial: 0,
             undecided_dropped: 0,
             challenged: VecDeque::new(),
             challenged_ids: Default::default(),
@@ -693,7 +711,9 @@ impl Detectors {
             let (Some(call_id), Some((cseq, cseq_method))) = (&m.call_id, &m.cseq) else {
                 return;
             };
-            let key: PendingKey = (call_id.clone(), *cseq, cseq_method.clone());
+            let (parts, is) = pending_parts(call_id, *cseq, cseq_method);
+            self.serial += 1;
+            let serial = self.serial;
             let p = Pending {
                 ctx: m.ctx,
                 method: method.to_string(),
@@ -707,28 +727,40 @@ impl Detectors {
                     .as_deref()
                     .map(|u| crate::dialog::msg::clip(u, table::VALUE_CLIP)),
                 responded: false,
+                serial,
             };
-            self.pending.remove(&key);
-            self.pending.touch(key.clone(), m.ctx.ts, || p);
+            // A request again with the same key replaces the one before (whose queue entry
+            // then finds another serial).
+            if let Some(i) = self.pending.find_parts(&parts, &is) {
+                self.pending.remove_slot(i);
+            }
+            let slot = self.pending.touch_parts(
+                &parts,
+                is,
+                m.ctx.ts,
+                || (call_id.clone(), *cseq, cseq_method.clone()),
+                || p,
+            );
             let cap = self.pending.max_keys().saturating_mul(2);
             while self.undecided.len() >= cap {
                 self.undecided.pop_front();
                 self.undecided_dropped += 1;
             }
-            self.undecided.push_back((key, m.ctx.ts));
+            self.undecided.push_back((slot, serial, m.ctx.ts));
         } else if let Some(status) = m.status {
             self.fraud.on_response(&self.cfg.fraud, m, &mut emit);
             let (Some(call_id), Some((cseq, cseq_method))) = (&m.call_id, &m.cseq) else {
                 return;
             };
-            let key: PendingKey = (call_id.clone(), *cseq, cseq_method.clone());
+            let (parts, is) = pending_parts(call_id, *cseq, cseq_method);
+            let slot = self.pending.find_parts(&parts, is);
             if status < 200 {
-                if let Some(p) = self.pending.get_mut(&key) {
+                if let Some(p) = slot.and_then(|i| self.pending.at_slot(i)) {
                     p.responded = true;
                 }
                 return;
             }
-            let Some(p) = self.pending.remove(&key) else {
+            let Some(p) = slot.and_then(|i| self.pending.remove_slot(i)) else {
                 return;
             };
             if matches!(status, 401 | 407) && p.auth_user.is_none() {
@@ -758,18 +790,19 @@ impl Detectors {
             answer: None,
         };
         let timeout = secs(self.cfg.scanner.no_response_timeout);
-        while let Some((_, t)) = self.undecided.front() {
+        while let Some((_, _, t)) = self.undecided.front() {
             if now.since(*t) < timeout {
                 break;
             }
-            let Some((key, t)) = self.undecided.pop_front() else {
+            let Some((slot, serial, _)) = self.undecided.pop_front() else {
                 break;
             };
-            let Some(p) = self.pending.get_mut(&key) else {
+            let Some(p) = self.pending.at_slot(slot) else {
                 continue;
             };
-            // A later request with the same key replaced this one: its own entry decides.
-            if p.ctx.ts != t || p.responded {
+            // A later request with the same key replaced this one, or the request went and
+            // another took its slot: that one's own entry decides.
+            if p.serial != serial || p.responded {
                 continue;
             }
             p.responded = true; // decided once

@@ -94,6 +94,37 @@ const FINDINGS: [(u16, &str); 5] = [
     (16, "nonce_reuse"),
 ];
 
+/// A request's key in the table (Call-ID, CSeq number and method, client) as borrowed parts.
+#[derive(Clone, Copy)]
+struct PendingRef<'a> {
+    call_id: &'a str,
+    cseq: u32,
+    method: &'a str,
+    client: IpAddr,
+}
+
+type PendingKey = (String, u32, String, IpAddr);
+
+impl PendingRef<'_> {
+    /// Hashed as the owned key is.
+    fn parts(&self) -> (&str, u32, &str, IpAddr) {
+        (self.call_id, self.cseq, self.method, self.client)
+    }
+
+    fn is(&self, k: &PendingKey) -> bool {
+        k.1 == self.cseq && k.3 == self.client && k.0 == self.call_id && k.2 == self.method
+    }
+
+    fn owned(&self) -> PendingKey {
+        (
+            self.call_id.to_string(),
+            self.cseq,
+            self.method.to_string(),
+            self.client,
+        )
+    }
+}
+
 /// A request waiting for its answer: what the answer needs to be judged.
 #[derive(Clone)]
 struct Pending {
@@ -168,7 +199,7 @@ pub struct Posture {
     trusted: Vec<Cidr>,
     /// Keyed by Call-ID, CSeq, method and the client's address: a proxy relaying the request
     /// with the same CSeq is another client, answered by another server.
-    pending: Lru<(String, u32, String, IpAddr), Pending>,
+    pending: Lru<PendingKey, Pending>,
     servers: Lru<IpAddr, ServerPosture>,
     accounts: Lru<String, Account>,
     nonces: Lru<(IpAddr, u64), NonceUse>,
@@ -212,11 +243,16 @@ impl Posture {
             return;
         }
         let client = if m.is_request() { m.ctx.src } else { m.ctx.dst };
-        let key = (id.to_string(), *cseq, cseq_method.clone(), client);
+        let key = PendingRef {
+            call_id: id,
+            cseq: *cseq,
+            method: cseq_method,
+            client,
+        };
         if m.is_request() {
             self.request(m, key, out);
         } else if let Some(code) = m.status {
-            self.response(m, code, &key, out);
+            self.response(m, code, key, out);
         }
     }
 
@@ -226,7 +262,7 @@ impl Posture {
         Some(format!("{user}@{}", a.realm.as_deref().unwrap_or("")))
     }
 
-    fn request(&mut self, m: &Msg, key: (String, u32, String, IpAddr), out: &mut Vec<Finding>) {
+    fn request(&mut self, m: &Msg, key: PendingRef<'_>, out: &mut Vec<Finding>) {
         let ctx = &m.ctx;
         let credentials = m.auth.is_some() && m.digest.response;
         let account = Self::account_of(m);
@@ -240,7 +276,9 @@ impl Posture {
                     Transport::Tcp => 2,
                     Transport::Sctp => 4,
                 };
-                let a = self.accounts.touch(acc.clone(), ctx.ts, Account::default);
+                let a =
+                    self.accounts
+                        .touch_by(acc.as_str(), ctx.ts, || acc.clone(), Account::default);
                 if a.plaintext_said & flag == 0 {
                     a.plaintext_said |= flag;
                     out.push(Finding {
@@ -258,13 +296,22 @@ impl Posture {
                 }
             }
         }
-        let p = self.pending.touch(key, ctx.ts, || Pending {
-            credentials,
-            account: account.clone(),
-            client: ctx.src,
-            user_agent: m.user_agent.clone(),
-            judged: false,
-        });
+        let slot = self.pending.touch_parts(
+            &key.parts(),
+            |k| key.is(k),
+            ctx.ts,
+            || key.owned(),
+            || Pending {
+                credentials,
+                account: account.clone(),
+                client: ctx.src,
+                user_agent: m.user_agent.clone(),
+                judged: false,
+            },
+        );
+        let Some(p) = self.pending.at_slot(slot) else {
+            return;
+        };
         // The same request again with credentials (a new CSeq is usual; the same, rare).
         p.credentials |= credentials;
         if p.account.is_none() {
@@ -281,23 +328,26 @@ impl Posture {
         s
     }
 
-    fn response(
-        &mut self,
-        m: &Msg,
-        code: u16,
-        key: &(String, u32, String, IpAddr),
-        out: &mut Vec<Finding>,
-    ) {
+    fn response(&mut self, m: &Msg, code: u16, key: PendingRef<'_>, out: &mut Vec<Finding>) {
         let ctx = &m.ctx;
-        let method = key.2.as_str();
+        let method = key.method;
+        let slot = self.pending.find_parts(&key.parts(), |k| key.is(k));
         let pending = match code {
             100 => None,
-            101..=199 => self.pending.get_mut(key).map(|p| {
-                let was = p.clone();
+            // Only the INVITE judgement below reads a provisional answer's request, and only
+            // its flags and client: no copy of its strings.
+            101..=199 => slot.and_then(|i| self.pending.at_slot(i)).map(|p| {
+                let was = Pending {
+                    credentials: p.credentials,
+                    account: None,
+                    client: p.client,
+                    user_agent: None,
+                    judged: p.judged,
+                };
                 p.judged = true;
                 was
             }),
-            _ => self.pending.remove(key),
+            _ => slot.and_then(|i| self.pending.remove_slot(i)),
         };
         if matches!(code, 401 | 407) {
             self.challenge(m, out);
@@ -445,7 +495,7 @@ impl Posture {
         let window = secs(self.cfg.shared_window);
         let a = self
             .accounts
-            .touch(acc.to_string(), ctx.ts, Account::default);
+            .touch_by(acc, ctx.ts, || acc.to_string(), Account::default);
         a.ok += 1;
         let net = super::network_base(p.client);
         let now = ctx.ts;
@@ -480,7 +530,7 @@ impl Posture {
     fn failed(&mut self, acc: &str, p: &Pending, ctx: &PacketCtx) {
         let a = self
             .accounts
-            .touch(acc.to_string(), ctx.ts, Account::default);
+            .touch_by(acc, ctx.ts, || acc.to_string(), Account::default);
         a.failed += 1;
         let since = a.last_failure.as_ref().map_or(ctx.ts, |f| f.3);
         a.last_failure = Some((*ctx, p.client, p.user_agent.clone(), since));

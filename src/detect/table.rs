@@ -2,10 +2,9 @@
 //! when full and counts what it evicted, and drops keys idle for longer than asked on `expire`.
 //! Also the two small sliding-window counters the detectors keep per key.
 
-use crate::base::fasthash::FastMap;
 use std::borrow::Borrow;
 use std::collections::VecDeque;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 use crate::base::time::Ts;
 
@@ -21,11 +20,14 @@ struct Node<K, V> {
     next: u32,
 }
 
-/// A capped map ordered by last touch (least recently seen first): a hash map from key to a
-/// slot in a vector of nodes linked in touch order, so a touch is one lookup and a few index
-/// writes (no ordered-tree insert and remove, no copy of the key).
+/// A capped map ordered by last touch (least recently seen first): a hash table of slots in a
+/// vector of nodes linked in touch order, so a touch is one lookup and a few index writes (no
+/// ordered-tree insert and remove). The key is kept once, in its node: the table holds only
+/// the slot's number and finds it by the node's key.
 pub struct Lru<K, V> {
-    map: FastMap<K, u32>,
+    map: hashbrown::HashTable<u32>,
+    /// Seeded per process, as [`crate::base::fasthash`]: keys are chosen by the traffic.
+    hasher: foldhash::fast::RandomState,
     nodes: Vec<Node<K, V>>,
     /// Slots to reuse.
     free: Vec<u32>,
@@ -40,7 +42,8 @@ pub struct Lru<K, V> {
 impl<K: Hash + Eq + Clone, V> Lru<K, V> {
     pub fn new(max_keys: usize) -> Self {
         Lru {
-            map: FastMap::default(),
+            map: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             nodes: Vec::new(),
             free: Vec::new(),
             head: NIL,
@@ -101,9 +104,29 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
     fn take(&mut self, i: u32) -> Option<(K, V)> {
         self.unlink(i);
         let (k, v) = self.nodes[i as usize].entry.take()?;
-        self.map.remove(&k);
+        if let Ok(e) = self.map.find_entry(self.hasher.hash_one(&k), |&j| j == i) {
+            e.remove();
+        }
         self.free.push(i);
         Some((k, v))
+    }
+
+    /// The slot holding the key that hashes as `hash` and that `is` accepts.
+    fn slot(&self, hash: u64, is: impl Fn(&K) -> bool) -> Option<u32> {
+        let nodes = &self.nodes;
+        self.map
+            .find(hash, |&j| {
+                nodes[j as usize].entry.as_ref().is_some_and(|(k, _)| is(k))
+            })
+            .copied()
+    }
+
+    fn slot_of<Q>(&self, q: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.slot(self.hasher.hash_one(q), |k| k.borrow() == q)
     }
 
     /// Visit every entry (in no particular order).
@@ -127,7 +150,10 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
     /// The value of `k` (created by `make` if absent, evicting the least recently seen key when
     /// the table is full), marked as seen at `now`.
     pub fn touch(&mut self, k: K, now: Ts, make: impl FnOnce() -> V) -> &mut V {
-        self.touch_by(&k, now, || k.clone(), make)
+        let hash = self.hasher.hash_one(&k);
+        let found = self.slot(hash, |x| *x == k);
+        let i = self.touch_at(found, hash, now, || k, make);
+        self.value(i)
     }
 
     /// [`Lru::touch`] looking the key up by a borrowed form (a `&str` for a `String` key):
@@ -143,8 +169,78 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let i = match self.map.get(q) {
-            Some(&i) => {
+        let hash = self.hasher.hash_one(q);
+        let found = self.slot(hash, |k| k.borrow() == q);
+        let i = self.touch_at(found, hash, now, key, make);
+        self.value(i)
+    }
+
+    /// The value of `k` marked as seen at `now`, when the key is there (nothing is made).
+    pub fn seen<Q>(&mut self, k: &Q, now: Ts) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let i = self.slot_of(k)?;
+        let i = self.touch_at(Some(i), 0, now, || unreachable!(), || unreachable!());
+        Some(self.value(i))
+    }
+
+    /// [`Lru::touch`] for a key looked up by its parts (a tuple of `&str` for a tuple of
+    /// `String`s): `parts` must hash as the key does (`(&str, u32)` as `(String, u32)`), `is`
+    /// says whether a key is the one meant. Gives the key's slot, for [`Lru::at_slot`].
+    pub fn touch_parts<Q: Hash + ?Sized>(
+        &mut self,
+        parts: &Q,
+        is: impl Fn(&K) -> bool,
+        now: Ts,
+        key: impl FnOnce() -> K,
+        make: impl FnOnce() -> V,
+    ) -> u32 {
+        let hash = self.hasher.hash_one(parts);
+        let found = self.slot(hash, is);
+        self.touch_at(found, hash, now, key, make)
+    }
+
+    /// The slot of the key `parts` and `is` name (see [`Lru::touch_parts`]).
+    pub fn find_parts<Q: Hash + ?Sized>(&self, parts: &Q, is: impl Fn(&K) -> bool) -> Option<u32> {
+        self.slot(self.hasher.hash_one(parts), is)
+    }
+
+    /// The value in slot `i`, when a key holds it. A slot is reused after its key goes: the
+    /// caller that keeps a slot number checks that the value is still the one it meant.
+    pub fn at_slot(&mut self, i: u32) -> Option<&mut V> {
+        self.nodes
+            .get_mut(i as usize)?
+            .entry
+            .as_mut()
+            .map(|(_, v)| v)
+    }
+
+    /// Take the key in slot `i` out of the table.
+    pub fn remove_slot(&mut self, i: u32) -> Option<V> {
+        self.nodes.get(i as usize)?.entry.as_ref()?;
+        self.take(i).map(|(_, v)| v)
+    }
+
+    fn value(&mut self, i: u32) -> &mut V {
+        match &mut self.nodes[i as usize].entry {
+            Some((_, v)) => v,
+            None => unreachable!("a key in the map has a live node"),
+        }
+    }
+
+    /// Mark slot `found` seen, or (`None`) put a new key whose hash is `hash` in a slot.
+    fn touch_at(
+        &mut self,
+        found: Option<u32>,
+        hash: u64,
+        now: Ts,
+        key: impl FnOnce() -> K,
+        make: impl FnOnce() -> V,
+    ) -> u32 {
+        match found {
+            Some(i) => {
                 if self.tail != i {
                     self.unlink(i);
                     self.push_back(i);
@@ -158,8 +254,9 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
             None => {
                 while self.map.len() >= self.max_keys && self.pop_oldest().is_some() {}
                 let k = key();
+                debug_assert_eq!(self.hasher.hash_one(&k), hash, "a key hashed as its parts");
                 let node = Node {
-                    entry: Some((k.clone(), make())),
+                    entry: Some((k, make())),
                     last: now,
                     prev: NIL,
                     next: NIL,
@@ -174,25 +271,34 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
                         (self.nodes.len() - 1) as u32
                     }
                 };
-                self.map.insert(k, i);
+                let (nodes, hasher) = (&self.nodes, &self.hasher);
+                self.map
+                    .insert_unique(hash, i, |&j| match &nodes[j as usize].entry {
+                        Some((k, _)) => hasher.hash_one(k),
+                        None => 0,
+                    });
                 self.push_back(i);
                 i
             }
-        };
-        match &mut self.nodes[i as usize].entry {
-            Some((_, v)) => v,
-            None => unreachable!("a key in the map has a live node"),
         }
     }
 
     /// The value of `k` without marking it seen.
-    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        let i = *self.map.get(k)?;
+    pub fn get_mut<Q>(&mut self, k: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let i = self.slot_of(k)?;
         self.nodes[i as usize].entry.as_mut().map(|(_, v)| v)
     }
 
-    pub fn remove(&mut self, k: &K) -> Option<V> {
-        let i = *self.map.get(k)?;
+    pub fn remove<Q>(&mut self, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let i = self.slot_of(k)?;
         self.take(i).map(|(_, v)| v)
     }
 
@@ -355,6 +461,65 @@ mod tests {
 
     use super::Lru;
     use crate::base::time::Ts;
+
+    /// A key of owned strings is found by its borrowed parts (no copy to look it up), a slot
+    /// names its key until the key goes, and a key put by its parts is found by its owned form.
+    #[test]
+    fn a_key_of_strings_is_found_by_its_parts_and_its_slot() {
+        type K = (String, u32, String);
+        let mut t: Lru<K, u32> = Lru::new(4);
+        let is = |c: &'static str, n: u32, m: &'static str| {
+            move |k: &K| k.0 == c && k.1 == n && k.2 == m
+        };
+        let a = t.touch_parts(
+            &("call-a", 1u32, "INVITE"),
+            is("call-a", 1, "INVITE"),
+            Ts(1),
+            || ("call-a".into(), 1, "INVITE".into()),
+            || 10,
+        );
+        assert_eq!(
+            t.find_parts(&("call-a", 1u32, "INVITE"), is("call-a", 1, "INVITE")),
+            Some(a)
+        );
+        assert_eq!(
+            t.find_parts(&("call-a", 2u32, "INVITE"), is("call-a", 2, "INVITE")),
+            None
+        );
+        assert_eq!(
+            t.find_parts(&("call-a", 1u32, "BYE"), is("call-a", 1, "BYE")),
+            None
+        );
+        // The owned key's own lookup agrees with the parts' (they hash alike).
+        assert_eq!(
+            t.get_mut(&("call-a".into(), 1, "INVITE".into())),
+            Some(&mut 10)
+        );
+        // Touching the same parts again finds the slot, and makes nothing.
+        let again = t.touch_parts(
+            &("call-a", 1u32, "INVITE"),
+            is("call-a", 1, "INVITE"),
+            Ts(2),
+            || unreachable!("the key is there"),
+            || unreachable!("the value is there"),
+        );
+        assert_eq!(again, a);
+        assert_eq!(t.at_slot(a), Some(&mut 10));
+        assert_eq!(t.remove_slot(a), Some(10));
+        assert_eq!(t.at_slot(a), None, "a slot whose key went holds nothing");
+        assert_eq!(t.remove_slot(a), None);
+        assert_eq!(t.remove_slot(99), None, "a slot never made");
+        assert!(t.is_empty());
+        // The freed slot is reused by the next key: its value says whose it is now.
+        t.touch(("call-b".into(), 7, "REGISTER".into()), Ts(3), || 20);
+        let b = t.find_parts(&("call-b", 7u32, "REGISTER"), is("call-b", 7, "REGISTER"));
+        assert_eq!(b, Some(a));
+        assert_eq!(t.at_slot(a), Some(&mut 20));
+        assert_eq!(
+            t.find_parts(&("call-a", 1u32, "INVITE"), is("call-a", 1, "INVITE")),
+            None
+        );
+    }
 
     /// What the table must do, written the slow way: keys in a vector from least to most
     /// recently seen.

@@ -40,15 +40,14 @@ fn party(user: &str) -> Party {
 }
 
 fn invite(ms: u64, src: IpAddr, from: &str, to: &str, call_id: &str) -> Msg {
-    Msg {
-        method: Some("INVITE".to_string()),
-        uri: Some(format!("sip:{to}@example.com")),
-        call_id: Some(call_id.to_string()),
-        cseq: Some((1, "INVITE".to_string())),
-        from: Some(party(from)),
-        to: Some(party(to)),
-        ..super::tests::msg(ctx(ms, src))
-    }
+    let mut m = super::tests::msg(ctx(ms, src));
+    m.method = Some("INVITE".to_string());
+    m.uri = Some(format!("sip:{to}@example.com"));
+    m.call_id = Some(call_id.to_string());
+    m.cseq = Some((1, "INVITE".to_string()));
+    m.from = Some(party(from));
+    m.to = Some(party(to));
+    m
 }
 
 fn resp(r: &Msg, ms: u64, status: u16) -> Msg {

@@ -378,14 +378,14 @@ impl Calls {
             if let Some(call) = self.table.get_mut(id) {
                 let transport = m
                     .via_transport
-                    .clone()
-                    .unwrap_or_else(|| proto_name(m.ctx.transport).to_string());
+                    .as_deref()
+                    .unwrap_or_else(|| proto_name(m.ctx.transport));
                 Self::expose(
                     &mut self.exposures,
                     call,
                     Exposure::UnencryptedSignalling,
                     &m.ctx,
-                    json!({ "transport": transport, "method": "INVITE" }),
+                    || json!({ "transport": transport, "method": "INVITE" }),
                 );
             }
         }
@@ -397,18 +397,19 @@ impl Calls {
         }
     }
 
-    /// Report an exposure of a call, once per call.
+    /// Report an exposure of a call, once per call (the evidence is made only then).
     fn expose(
         found: &mut Vec<CallExposure>,
         call: &mut Call,
         what: Exposure,
         ctx: &PacketCtx,
-        evidence: serde_json::Value,
+        evidence: impl FnOnce() -> serde_json::Value,
     ) {
         if call.alerted.contains(&what) {
             return;
         }
         call.alerted.push(what);
+        let evidence = evidence();
         found.push(CallExposure {
             what,
             ctx: *ctx,
@@ -429,18 +430,14 @@ impl Calls {
                 (Some(method), _) => json!({ "method": method }),
                 (None, code) => json!({ "status": code }),
             };
-            Self::expose(
-                found,
-                call,
-                Exposure::SrtpKeysExposed,
-                &m.ctx,
+            Self::expose(found, call, Exposure::SrtpKeysExposed, &m.ctx, || {
                 json!({
                     "message": what,
                     "media": line.media,
                     "proto": line.proto,
                     "keys": "redacted",
-                }),
-            );
+                })
+            });
         }
         let offered = best_protection(&call.info.media_offer);
         let answered = best_protection(&call.info.media_answer);
@@ -449,16 +446,12 @@ impl Calls {
             && offered != "none"
             && answered == "rtp"
         {
-            Self::expose(
-                found,
-                call,
-                Exposure::MediaDowngrade,
-                &m.ctx,
+            Self::expose(found, call, Exposure::MediaDowngrade, &m.ctx, || {
                 json!({
                     "offered": offered,
                     "answered": answered,
-                }),
-            );
+                })
+            });
         }
     }
 
@@ -613,11 +606,7 @@ impl Calls {
                 Exposure::SrtpNotOnWire
             };
             let ctx = call.ctx;
-            Self::expose(
-                &mut self.exposures,
-                call,
-                what,
-                &ctx,
+            Self::expose(&mut self.exposures, call, what, &ctx, || {
                 json!({
                     "src": summary.src,
                     "dest": summary.dest,
@@ -625,8 +614,8 @@ impl Calls {
                     "codec": summary.codec,
                     "packets": summary.packets,
                     "negotiated": negotiated,
-                }),
-            );
+                })
+            });
         }
         if let Some(rec) = call.held.as_mut() {
             if rec.call.media.len() < 16 {

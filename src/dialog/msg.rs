@@ -75,6 +75,28 @@ impl MediaLine {
 mod tests {
     use super::{clip, Party, PartyFields};
 
+    /// A field's buffer goes spare when the next message lacks the field, and the next field
+    /// that needs one takes it: the same allocation, refilled.
+    #[test]
+    fn a_buffer_a_field_gives_up_is_the_next_fields_own() {
+        let mut spare = Vec::new();
+        let (mut method, mut reason) = (Some(String::with_capacity(64)), None);
+        super::put_spare(&mut spare, &mut method, Some("INVITE"), 256);
+        let buffer = method.as_ref().map(|s| s.as_ptr());
+        super::put_spare(&mut spare, &mut method, None, 256);
+        assert_eq!((method.as_deref(), spare.len()), (None, 1));
+        super::put_spare(&mut spare, &mut reason, Some("Trying"), 128);
+        assert_eq!(reason.as_deref(), Some("Trying"));
+        assert_eq!(reason.as_ref().map(|s| s.as_ptr()), buffer);
+        assert!(spare.is_empty());
+        // Clipped as any field is; nothing to give up, nothing kept.
+        super::put_spare(&mut spare, &mut method, Some("ABCDEFGH"), 4);
+        assert_eq!(method.as_deref(), Some("ABCD"));
+        let mut none = None;
+        super::put_spare(&mut spare, &mut none, None, 4);
+        assert!(spare.is_empty() && none.is_none());
+    }
+
     #[test]
     fn clip_cuts_at_a_char_boundary() {
         assert_eq!(clip("abc", 5), "abc");
@@ -238,7 +260,14 @@ pub struct Msg {
     /// transaction that keeps it does not copy its strings.
     pub sdp: Option<std::sync::Arc<SdpRecord>>,
     pub warnings: Vec<&'static str>,
+    /// Text buffers of the fields this message does not have, kept for the next message that
+    /// does: in a recycled summary a request's method and URI and a response's reason (a
+    /// request's User-Agent, a response's Server, ...) take turns without a new allocation.
+    spare: Vec<String>,
 }
+
+/// Most buffers a summary keeps spare (it has fewer text fields than this).
+const SPARE: usize = 16;
 
 impl Msg {
     pub fn is_request(&self) -> bool {
@@ -298,6 +327,7 @@ impl Msg {
             media: None,
             sdp: None,
             warnings: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -333,6 +363,7 @@ impl Msg {
             media,
             sdp: sdp_record,
             warnings,
+            spare,
         } = self;
         *c = ctx;
         *s = seq;
@@ -340,21 +371,21 @@ impl Msg {
             StartLine::Request {
                 method: mt, uri: u, ..
             } => {
-                put(method, Some(mt.as_str()), 256);
-                put(uri, Some(u), 1024);
+                put_spare(spare, method, Some(mt.as_str()), 256);
+                put_spare(spare, uri, Some(u), 1024);
                 *status = None;
                 *reason = None;
             }
             StartLine::Response {
                 code, reason: r, ..
             } => {
-                *method = None;
-                *uri = None;
+                put_spare(spare, method, None, 0);
+                put_spare(spare, uri, None, 0);
                 *status = Some(*code);
-                put(reason, Some(r), 128);
+                put_spare(spare, reason, Some(r), 128);
             }
         }
-        put(call_id, m.call_id(), 256);
+        put_spare(spare, call_id, m.call_id(), 256);
         match (m.cseq(), cseq.as_mut()) {
             (None, _) => *cseq = None,
             (Some(x), Some(have)) => {
@@ -364,21 +395,26 @@ impl Msg {
             (Some(x), None) => *cseq = Some((x.seq, clip(x.method.as_str(), 64))),
         }
         let top_via: Option<Via<'_>> = m.top_via();
-        put(branch, top_via.as_ref().and_then(|v| v.branch), 128);
-        put(via_transport, top_via.as_ref().map(|v| v.transport), 16);
+        put_spare(spare, branch, top_via.as_ref().and_then(|v| v.branch), 128);
+        put_spare(
+            spare,
+            via_transport,
+            top_via.as_ref().map(|v| v.transport),
+            16,
+        );
         if let Some(t) = via_transport {
             t.make_ascii_uppercase();
         }
         put_party(from, v.from());
         put_party(to, v.to());
-        put(user_agent, m.user_agent(), 256);
-        put(server, m.server(), 256);
+        put_spare(spare, user_agent, m.user_agent(), 256);
+        put_spare(spare, server, m.server(), 256);
         put_party(pai, m.p_asserted_identity().as_ref());
-        put(identity, m.identity(), 4096);
+        put_spare(spare, identity, m.identity(), 4096);
         match m.contact() {
-            None => *contact = None,
+            None => put_spare(spare, contact, None, 0),
             Some(ct) => {
-                let out = contact.get_or_insert_with(String::new);
+                let out = contact.get_or_insert_with(|| spare.pop().unwrap_or_default());
                 out.clear();
                 out.push_str(ct.uri.scheme);
                 out.push(':');
@@ -429,7 +465,7 @@ impl Msg {
                 digest.nonce = digest.nonce.or(c.nonce_hash);
             }
         }
-        put(content_type, m.content_type(), 128);
+        put_spare(spare, content_type, m.content_type(), 128);
         *expires = m.expires();
         let is_sdp = v.is_sdp();
         *media = if is_sdp && !m.body.is_empty() {
@@ -463,6 +499,24 @@ pub fn clipped(s: &str, max: usize) -> &str {
 fn set(dst: &mut String, src: &str, max: usize) {
     dst.clear();
     dst.push_str(clipped(src, max));
+}
+
+/// [`put`] for a summary's own field: a buffer the field no longer needs goes to `spare`, and
+/// a field that needs one takes it from there first.
+fn put_spare(spare: &mut Vec<String>, dst: &mut Option<String>, src: Option<&str>, max: usize) {
+    match (src, dst.take()) {
+        (None, None) => {}
+        (None, Some(b)) => {
+            if spare.len() < SPARE {
+                spare.push(b);
+            }
+        }
+        (Some(s), b) => {
+            let mut b = b.or_else(|| spare.pop()).unwrap_or_default();
+            set(&mut b, s, max);
+            *dst = Some(b);
+        }
+    }
 }
 
 /// [`set`] for an optional field.

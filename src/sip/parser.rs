@@ -848,17 +848,24 @@ fn next_line(
 
 /// Headers that must appear at most once; a second copy is suspicious
 /// (smuggling, fingerprint evasion).
-fn is_single_valued(name: &HeaderName<'_>) -> bool {
-    matches!(
-        name,
-        HeaderName::CallId
-            | HeaderName::CSeq
-            | HeaderName::From
-            | HeaderName::To
-            | HeaderName::ContentLength
-            | HeaderName::MaxForwards
-    )
+/// The headers [`check_headers`] looks for, each as a bit: the five every message must have,
+/// and (`SINGLE`) those that may appear only once. 0 for any other.
+fn checked_bit(name: &HeaderName<'_>) -> u8 {
+    match name {
+        HeaderName::Via => 1,
+        HeaderName::From => 1 << 1,
+        HeaderName::To => 1 << 2,
+        HeaderName::CallId => 1 << 3,
+        HeaderName::CSeq => 1 << 4,
+        HeaderName::ContentLength => 1 << 5,
+        HeaderName::MaxForwards => 1 << 6,
+        _ => 0,
+    }
 }
+
+/// The single-valued ones among [`checked_bit`]'s: Call-ID, CSeq, From, To, Content-Length,
+/// Max-Forwards.
+const SINGLE: u8 = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6);
 
 /// Parse one SIP message at the start of `input`. For a datagram pass the
 /// whole UDP payload.
@@ -1195,6 +1202,17 @@ impl ContentLength {
 /// Non-fatal semantic checks: mandatory headers, duplicates, CSeq.
 fn check_headers(msg: &mut SipMessage<'_>) {
     use ParseEventKind as K;
+    // One pass over the headers: which of the checked ones are there, and the repeats of a
+    // single-valued one (each repeat said, in header order).
+    let mut seen = 0u8;
+    let mut repeats = Vec::new();
+    for h in &msg.headers {
+        let bit = checked_bit(&h.name);
+        if bit & SINGLE & seen != 0 {
+            repeats.push(ParseEvent::new(K::DuplicateHeader, static_name(&h.name)));
+        }
+        seen |= bit;
+    }
     let mut warnings = Vec::new();
     for (name, detail) in [
         (HeaderName::Via, "Via"),
@@ -1203,21 +1221,12 @@ fn check_headers(msg: &mut SipMessage<'_>) {
         (HeaderName::CallId, "Call-ID"),
         (HeaderName::CSeq, "CSeq"),
     ] {
-        if msg.header(name).is_none() {
+        if seen & checked_bit(&name) == 0 {
             warnings.push(ParseEvent::new(K::MissingHeader, detail));
         }
     }
-    let mut seen: Vec<HeaderName<'_>> = Vec::new();
-    for h in &msg.headers {
-        if is_single_valued(&h.name) {
-            if seen.contains(&h.name) {
-                warnings.push(ParseEvent::new(K::DuplicateHeader, static_name(&h.name)));
-            } else {
-                seen.push(h.name);
-            }
-        }
-    }
-    if msg.header(HeaderName::CSeq).is_some() {
+    warnings.append(&mut repeats);
+    if seen & checked_bit(&HeaderName::CSeq) != 0 {
         match (msg.cseq(), msg.method()) {
             (None, _) => warnings.push(ParseEvent::new(K::BadCSeq, "unparsable CSeq")),
             (Some(c), Some(m)) if c.method.as_str() != m.as_str() => {
@@ -1666,6 +1675,36 @@ Content-Length: 0\r\n\
         assert!(m.proxy_authenticate().unwrap().stale);
         assert_eq!(m.cseq().unwrap().method, Method::Register);
         assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    }
+
+    /// The header checks, in their order: missing mandatory headers (Via, From, To, Call-ID,
+    /// CSeq order), then each repeat of a single-valued header (compact forms are the same
+    /// header) in header order, then the CSeq method.
+    #[test]
+    fn header_checks_say_what_is_missing_repeated_and_inconsistent_in_order() {
+        let msg = b"INVITE sip:a@b SIP/2.0\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\n\
+f: <sip:z@y>;tag=2\r\nCSeq: 1 BYE\r\nt: <sip:a@b>\r\nMax-Forwards: 70\r\nTo: <sip:a@b>\r\n\
+Subject: a\r\nSubject: b\r\n\r\n";
+        let (m, _) = parse_message(msg).unwrap();
+        let said: Vec<(ParseEventKind, &str)> =
+            m.warnings.iter().map(|w| (w.kind, w.detail)).collect();
+        use ParseEventKind as K;
+        assert_eq!(
+            said,
+            vec![
+                (K::MissingHeader, "Via"),
+                (K::MissingHeader, "Call-ID"),
+                (K::DuplicateHeader, "From"),
+                (K::DuplicateHeader, "To"),
+                (K::DuplicateHeader, "To"),
+                (K::BadCSeq, "CSeq method differs from request method"),
+            ]
+        );
+        // All there once: nothing said.
+        let msg = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+Via: SIP/2.0/UDP g;branch=z9hG4bK2\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\n\
+Call-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        assert!(parse_message(msg).unwrap().0.warnings.is_empty());
     }
 
     #[test]

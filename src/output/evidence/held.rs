@@ -90,10 +90,15 @@ impl Store {
         for f in frames {
             if let Some(id) = call_id {
                 let mut fresh = false;
-                let held = self.calls.touch(id.to_string(), now, || {
-                    fresh = true;
-                    Held::default()
-                });
+                let held = self.calls.touch_by(
+                    id,
+                    now,
+                    || id.to_string(),
+                    || {
+                        fresh = true;
+                        Held::default()
+                    },
+                );
                 let (delta, dropped) = held.push(f, lim.per_call, false);
                 self.call_frames_dropped += u64::from(dropped);
                 self.add(delta, fresh.then_some(id.len()));
