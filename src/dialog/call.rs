@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use super::media::MediaSummary;
-use super::msg::{MediaLine, Msg, Party};
+use super::msg::{MediaLine, MediaLines, Msg, Party};
 use crate::base::head::{proto_name, Head};
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
@@ -63,10 +63,10 @@ pub struct CallInfo {
     #[serde(skip_serializing_if = "is_zero", default)]
     pub reinvites: u32,
     pub messages: u32,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub media_offer: Vec<MediaLine>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub media_answer: Vec<MediaLine>,
+    #[serde(skip_serializing_if = "no_lines", default)]
+    pub media_offer: MediaLines,
+    #[serde(skip_serializing_if = "no_lines", default)]
+    pub media_answer: MediaLines,
     /// The RTP streams of the call, one per direction and SSRC, in the order they ended.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub media: Vec<MediaSummary>,
@@ -1161,6 +1161,10 @@ fn encryption_of(info: &CallInfo) -> Encryption {
         downgrade: offered != "rtp" && offered != "none" && answered == "rtp",
         wire_mismatch: mismatch,
     }
+}
+
+fn no_lines(l: &MediaLines) -> bool {
+    l.is_empty()
 }
 
 fn take_answer_media(info: &mut CallInfo, m: &Msg) {

@@ -41,6 +41,45 @@ pub struct MediaLine {
     pub inline_key: bool,
 }
 
+/// An SDP body's media lines, shared: the worker makes them once, and the message, the call's
+/// offer or answer and its record hold the same lines (a call used to copy every string of
+/// them). Reads as a slice; none is no allocation; written as a JSON array.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MediaLines(Option<std::sync::Arc<[MediaLine]>>);
+
+impl From<Vec<MediaLine>> for MediaLines {
+    fn from(v: Vec<MediaLine>) -> MediaLines {
+        MediaLines((!v.is_empty()).then(|| v.into()))
+    }
+}
+
+impl std::ops::Deref for MediaLines {
+    type Target = [MediaLine];
+    fn deref(&self) -> &[MediaLine] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl<'a> IntoIterator for &'a MediaLines {
+    type Item = &'a MediaLine;
+    type IntoIter = std::slice::Iter<'a, MediaLine>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl Serialize for MediaLines {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for MediaLines {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<MediaLines, D::Error> {
+        Vec::<MediaLine>::deserialize(d).map(MediaLines::from)
+    }
+}
+
 impl MediaLine {
     /// How the line protects its media: "dtls-srtp", "sdes-srtp", "srtp" (other keying),
     /// "zrtp", or "rtp" (plaintext).
@@ -95,6 +134,42 @@ mod tests {
         let mut none = None;
         super::put_spare(&mut spare, &mut none, None, 4);
         assert!(spare.is_empty() && none.is_none());
+    }
+
+    /// Shared media lines are written as the list they replace, read back from it, shared by
+    /// a clone (not copied), and none of them is the empty default.
+    #[test]
+    fn media_lines_are_shared_and_written_as_a_list() {
+        use super::{MediaLine, MediaLines};
+        let line = MediaLine {
+            media: "audio".into(),
+            addr: Some("192.0.2.1".into()),
+            port: 4000,
+            proto: "RTP/AVP".into(),
+            codecs: vec!["PCMU/8000".into()],
+            direction: None,
+            crypto: false,
+            fingerprint: false,
+            rtcp_mux: false,
+            zrtp: false,
+            formats: vec!["0".into()],
+            inline_key: false,
+        };
+        let as_vec = vec![line.clone()];
+        let lines = MediaLines::from(as_vec.clone());
+        assert_eq!(
+            serde_json::to_string(&lines).unwrap(),
+            serde_json::to_string(&as_vec).unwrap()
+        );
+        let shared = lines.clone();
+        assert!(std::ptr::eq(shared.as_ptr(), lines.as_ptr()));
+        let back: MediaLines =
+            serde_json::from_str(&serde_json::to_string(&lines).unwrap()).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].codecs, line.codecs);
+        assert_eq!(MediaLines::from(Vec::new()), MediaLines::default());
+        assert!(MediaLines::default().is_empty());
+        assert_eq!(serde_json::to_string(&MediaLines::default()).unwrap(), "[]");
     }
 
     #[test]
@@ -255,7 +330,7 @@ pub struct Msg {
     pub digest: DigestFacts,
     pub content_type: Option<String>,
     pub expires: Option<u32>,
-    pub media: Option<Vec<MediaLine>>,
+    pub media: Option<MediaLines>,
     /// The SDP body in Suricata's layout, for the `sip` record (secrets cut); shared, so the
     /// transaction that keeps it does not copy its strings.
     pub sdp: Option<std::sync::Arc<SdpRecord>>,
@@ -469,7 +544,9 @@ impl Msg {
         *expires = m.expires();
         let is_sdp = v.is_sdp();
         *media = if is_sdp && !m.body.is_empty() {
-            sdp::parse_sdp(m.body).ok().map(|s| media_lines(&s))
+            sdp::parse_sdp(m.body)
+                .ok()
+                .map(|s| MediaLines::from(media_lines(&s)))
         } else {
             None
         };
