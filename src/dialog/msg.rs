@@ -23,7 +23,8 @@ pub struct MediaLine {
     pub proto: String,
     pub codecs: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub direction: Option<String>,
+    /// `sendrecv`, `sendonly`, `recvonly` or `inactive`.
+    pub direction: Option<std::borrow::Cow<'static, str>>,
     /// Inline SRTP keys (a=crypto) were offered; the keys themselves are never kept.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub crypto: bool,
@@ -113,28 +114,6 @@ impl MediaLine {
 #[cfg(test)]
 mod tests {
     use super::{clip, Party, PartyFields};
-
-    /// A field's buffer goes spare when the next message lacks the field, and the next field
-    /// that needs one takes it: the same allocation, refilled.
-    #[test]
-    fn a_buffer_a_field_gives_up_is_the_next_fields_own() {
-        let mut spare = Vec::new();
-        let (mut method, mut reason) = (Some(String::with_capacity(64)), None);
-        super::put_spare(&mut spare, &mut method, Some("INVITE"), 256);
-        let buffer = method.as_ref().map(|s| s.as_ptr());
-        super::put_spare(&mut spare, &mut method, None, 256);
-        assert_eq!((method.as_deref(), spare.len()), (None, 1));
-        super::put_spare(&mut spare, &mut reason, Some("Trying"), 128);
-        assert_eq!(reason.as_deref(), Some("Trying"));
-        assert_eq!(reason.as_ref().map(|s| s.as_ptr()), buffer);
-        assert!(spare.is_empty());
-        // Clipped as any field is; nothing to give up, nothing kept.
-        super::put_spare(&mut spare, &mut method, Some("ABCDEFGH"), 4);
-        assert_eq!(method.as_deref(), Some("ABCD"));
-        let mut none = None;
-        super::put_spare(&mut spare, &mut none, None, 4);
-        assert!(spare.is_empty() && none.is_none());
-    }
 
     /// Shared media lines are written as the list they replace, read back from it, shared by
     /// a clone (not copied), and none of them is the empty default.
@@ -335,14 +314,7 @@ pub struct Msg {
     /// transaction that keeps it does not copy its strings.
     pub sdp: Option<std::sync::Arc<SdpRecord>>,
     pub warnings: Vec<&'static str>,
-    /// Text buffers of the fields this message does not have, kept for the next message that
-    /// does: in a recycled summary a request's method and URI and a response's reason (a
-    /// request's User-Agent, a response's Server, ...) take turns without a new allocation.
-    spare: Vec<String>,
 }
-
-/// Most buffers a summary keeps spare (it has fewer text fields than this).
-const SPARE: usize = 16;
 
 impl Msg {
     pub fn is_request(&self) -> bool {
@@ -402,7 +374,6 @@ impl Msg {
             media: None,
             sdp: None,
             warnings: Vec::new(),
-            spare: Vec::new(),
         }
     }
 
@@ -438,7 +409,6 @@ impl Msg {
             media,
             sdp: sdp_record,
             warnings,
-            spare,
         } = self;
         *c = ctx;
         *s = seq;
@@ -446,21 +416,21 @@ impl Msg {
             StartLine::Request {
                 method: mt, uri: u, ..
             } => {
-                put_spare(spare, method, Some(mt.as_str()), 256);
-                put_spare(spare, uri, Some(u), 1024);
+                put(method, Some(mt.as_str()), 256);
+                put(uri, Some(u), 1024);
                 *status = None;
                 *reason = None;
             }
             StartLine::Response {
                 code, reason: r, ..
             } => {
-                put_spare(spare, method, None, 0);
-                put_spare(spare, uri, None, 0);
+                *method = None;
+                *uri = None;
                 *status = Some(*code);
-                put_spare(spare, reason, Some(r), 128);
+                put(reason, Some(r), 128);
             }
         }
-        put_spare(spare, call_id, m.call_id(), 256);
+        put(call_id, m.call_id(), 256);
         match (m.cseq(), cseq.as_mut()) {
             (None, _) => *cseq = None,
             (Some(x), Some(have)) => {
@@ -470,26 +440,21 @@ impl Msg {
             (Some(x), None) => *cseq = Some((x.seq, clip(x.method.as_str(), 64))),
         }
         let top_via: Option<Via<'_>> = m.top_via();
-        put_spare(spare, branch, top_via.as_ref().and_then(|v| v.branch), 128);
-        put_spare(
-            spare,
-            via_transport,
-            top_via.as_ref().map(|v| v.transport),
-            16,
-        );
+        put(branch, top_via.as_ref().and_then(|v| v.branch), 128);
+        put(via_transport, top_via.as_ref().map(|v| v.transport), 16);
         if let Some(t) = via_transport {
             t.make_ascii_uppercase();
         }
         put_party(from, v.from());
         put_party(to, v.to());
-        put_spare(spare, user_agent, m.user_agent(), 256);
-        put_spare(spare, server, m.server(), 256);
+        put(user_agent, m.user_agent(), 256);
+        put(server, m.server(), 256);
         put_party(pai, m.p_asserted_identity().as_ref());
-        put_spare(spare, identity, m.identity(), 4096);
+        put(identity, m.identity(), 4096);
         match m.contact() {
-            None => put_spare(spare, contact, None, 0),
+            None => *contact = None,
             Some(ct) => {
-                let out = contact.get_or_insert_with(|| spare.pop().unwrap_or_default());
+                let out = contact.get_or_insert_with(String::new);
                 out.clear();
                 out.push_str(ct.uri.scheme);
                 out.push(':');
@@ -540,13 +505,11 @@ impl Msg {
                 digest.nonce = digest.nonce.or(c.nonce_hash);
             }
         }
-        put_spare(spare, content_type, m.content_type(), 128);
+        put(content_type, m.content_type(), 128);
         *expires = m.expires();
         let is_sdp = v.is_sdp();
         *media = if is_sdp && !m.body.is_empty() {
-            sdp::parse_sdp(m.body)
-                .ok()
-                .map(|s| MediaLines::from(media_lines(&s)))
+            sdp::parse_sdp(m.body).ok().map(|s| media_lines(&s))
         } else {
             None
         };
@@ -576,24 +539,6 @@ pub fn clipped(s: &str, max: usize) -> &str {
 fn set(dst: &mut String, src: &str, max: usize) {
     dst.clear();
     dst.push_str(clipped(src, max));
-}
-
-/// [`put`] for a summary's own field: a buffer the field no longer needs goes to `spare`, and
-/// a field that needs one takes it from there first.
-fn put_spare(spare: &mut Vec<String>, dst: &mut Option<String>, src: Option<&str>, max: usize) {
-    match (src, dst.take()) {
-        (None, None) => {}
-        (None, Some(b)) => {
-            if spare.len() < SPARE {
-                spare.push(b);
-            }
-        }
-        (Some(s), b) => {
-            let mut b = b.or_else(|| spare.pop()).unwrap_or_default();
-            set(&mut b, s, max);
-            *dst = Some(b);
-        }
-    }
 }
 
 /// [`set`] for an optional field.
@@ -657,54 +602,61 @@ pub fn party(n: &NameAddr<'_>) -> Party {
     })
 }
 
-fn media_lines(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
-    s.media
-        .iter()
-        .take(16)
-        .map(|m| {
-            let conn = m.connection.as_ref().or(s.connection.as_ref());
-            let codecs = m
-                .formats
-                .iter()
-                .map(|f| {
-                    m.rtpmap
-                        .iter()
-                        .find(|r| itoa::Buffer::new().format(r.pt) == *f)
-                        .map(|r| {
-                            [
-                                clipped(r.encoding, 32),
-                                "/",
-                                itoa::Buffer::new().format(r.clock_rate),
-                            ]
-                            .concat()
-                        })
-                        .or_else(|| static_codec(f).map(str::to_string))
-                        .unwrap_or_else(|| clip(f, 32))
-                })
-                .take(32)
-                .collect();
-            MediaLine {
-                media: clip(m.kind, 32),
-                addr: conn.map(|c| clip(c.addr, 64)),
-                port: m.port,
-                proto: clip(m.proto, 32),
-                codecs,
-                direction: m
-                    .direction
-                    .or(s.direction)
-                    .map(|d| direction_name(d).to_string()),
-                crypto: !m.crypto.is_empty(),
-                fingerprint: m.fingerprint.is_some() || s.fingerprint.is_some(),
-                rtcp_mux: m.rtcp_mux,
-                zrtp: m.zrtp_hash,
-                inline_key: m
-                    .crypto
+/// The body's media lines (at most 16), made straight into their shared list (one
+/// allocation for the list, no vector copied into it).
+fn media_lines(s: &sdp::Sdp<'_>) -> MediaLines {
+    if s.media.is_empty() {
+        return MediaLines::default();
+    }
+    MediaLines(Some(
+        s.media
+            .iter()
+            .take(16)
+            .map(|m| {
+                let conn = m.connection.as_ref().or(s.connection.as_ref());
+                let codecs = m
+                    .formats
                     .iter()
-                    .any(|c| c.has_key && c.key_method.eq_ignore_ascii_case("inline")),
-                formats: m.formats.iter().take(32).map(|f| clip(f, 16)).collect(),
-            }
-        })
-        .collect()
+                    .map(|f| {
+                        m.rtpmap
+                            .iter()
+                            .find(|r| itoa::Buffer::new().format(r.pt) == *f)
+                            .map(|r| {
+                                [
+                                    clipped(r.encoding, 32),
+                                    "/",
+                                    itoa::Buffer::new().format(r.clock_rate),
+                                ]
+                                .concat()
+                            })
+                            .or_else(|| static_codec(f).map(str::to_string))
+                            .unwrap_or_else(|| clip(f, 32))
+                    })
+                    .take(32)
+                    .collect();
+                MediaLine {
+                    media: clip(m.kind, 32),
+                    addr: conn.map(|c| clip(c.addr, 64)),
+                    port: m.port,
+                    proto: clip(m.proto, 32),
+                    codecs,
+                    direction: m
+                        .direction
+                        .or(s.direction)
+                        .map(|d| std::borrow::Cow::Borrowed(direction_name(d))),
+                    crypto: !m.crypto.is_empty(),
+                    fingerprint: m.fingerprint.is_some() || s.fingerprint.is_some(),
+                    rtcp_mux: m.rtcp_mux,
+                    zrtp: m.zrtp_hash,
+                    inline_key: m
+                        .crypto
+                        .iter()
+                        .any(|c| c.has_key && c.key_method.eq_ignore_ascii_case("inline")),
+                    formats: m.formats.iter().take(32).map(|f| clip(f, 16)).collect(),
+                }
+            })
+            .collect(),
+    ))
 }
 
 fn direction_name(d: sdp::Direction) -> &'static str {

@@ -424,6 +424,10 @@ pub struct SipMessage<'a> {
     pub header_len: usize,
     /// Non-fatal oddities.
     pub warnings: Vec<ParseEvent>,
+    /// Where the first header of each known name is in `headers` (plus one; 0: none), by
+    /// [`HeaderName::ordinal`]: the summary and the signatures ask for a dozen headers a
+    /// message, each a pass over all of them before.
+    first: [u16; HeaderName::KNOWN],
 }
 
 impl<'a> SipMessage<'a> {
@@ -458,6 +462,22 @@ impl<'a> SipMessage<'a> {
 
     /// Value of the first header with this name.
     pub fn header(&self, name: HeaderName<'_>) -> Option<&str> {
+        if let Some(o) = name.ordinal() {
+            return match self.first[o] {
+                0 => None,
+                i => self
+                    .headers
+                    .get(usize::from(i) - 1)
+                    .filter(|h| h.name == name)
+                    .map(|h| h.value.as_ref())
+                    // The headers were changed after the parse: looked for the long way.
+                    .or_else(|| self.find_header(name)),
+            };
+        }
+        self.find_header(name)
+    }
+
+    fn find_header(&self, name: HeaderName<'_>) -> Option<&str> {
         self.headers
             .iter()
             .find(|h| h.name == name)
@@ -960,6 +980,9 @@ fn parse(input: &[u8], datagram: bool) -> Result<(SipMessage<'_>, usize), ParseE
 }
 
 /// What [`scan`] gives: the message, or (`light`) only its body.
+// Returned once a scan and taken apart at once: boxing the message would cost an allocation
+// a message to save a move.
+#[allow(clippy::large_enum_variant)]
 enum Scanned<'a> {
     Message(SipMessage<'a>, usize),
     Body(&'a [u8]),
@@ -1128,12 +1151,22 @@ fn scan(input: &[u8], datagram: bool, light: bool) -> Result<Scanned<'_>, ParseE
         let (n, _) = lengths.body(avail.len());
         return Ok(Scanned::Body(&avail[..n]));
     }
+    let mut first = [0u16; HeaderName::KNOWN];
+    for (i, h) in headers.iter().enumerate() {
+        if let Some(slot) = h.name.ordinal().map(|o| &mut first[o]) {
+            if *slot == 0 {
+                // At most MAX_HEADERS (512) headers are kept.
+                *slot = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            }
+        }
+    }
     let mut msg = SipMessage {
         start,
         headers,
         body: &[],
         header_len,
         warnings,
+        first,
     };
 
     // Content-Length: decides where the body ends.

@@ -5,6 +5,7 @@
 //! Bounded: each value at most [`MAX_VALUE`] bytes, at most [`MAX_ITEMS`] of each list.
 
 use crate::sip::text::{Find, Trim};
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize};
 
 use super::sdp::attribute_value;
@@ -14,74 +15,120 @@ pub const MAX_VALUE: usize = 256;
 /// Most attributes, bandwidths, time descriptions or media descriptions kept.
 pub const MAX_ITEMS: usize = 32;
 
-/// `t=` and its `r=` lines.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+/// `t=` and its `r=` lines, as read back from a record.
+#[derive(Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct TimeDescription {
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub repeat_time: Option<String>,
 }
 
-/// One `m=` section.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+/// One `m=` section, as read back from a record.
+#[derive(Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct MediaDescription {
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub media: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub media_info: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(default)]
     pub bandwidths: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub connection_data: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub encryption_key: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(default)]
     pub attributes: Vec<String>,
 }
 
-/// The `sdp` object of a `sip` record.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+/// The `sdp` object of a `sip` record as read back from a record: the documented layout (a
+/// record with a field it does not name is refused).
+#[derive(Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
-pub struct SdpRecord {
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+pub struct SdpFields {
+    #[serde(default)]
     pub version: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub origin: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub session_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub session_info: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub uri: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub phone_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub connection_data: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(default)]
     pub bandwidths: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(default)]
     pub time_descriptions: Vec<TimeDescription>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub timezone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub encryption_key: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(default)]
     pub attributes: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(default)]
     pub media_descriptions: Vec<MediaDescription>,
 }
 
-/// `parts` joined and cut to [`MAX_VALUE`] bytes at a character boundary: one allocation.
-fn joined(parts: &[&str]) -> String {
-    let mut out =
-        String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>().min(MAX_VALUE));
+/// Where a value is in [`SdpRecord`]'s text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Time {
+    time: Option<Span>,
+    repeat_time: Option<Span>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Media {
+    media: Option<Span>,
+    media_info: Option<Span>,
+    bandwidths: Vec<Span>,
+    connection_data: Option<Span>,
+    encryption_key: Option<Span>,
+    attributes: Vec<Span>,
+}
+
+/// The `sdp` object of a `sip` record. Its values are kept one after another in one string
+/// (each field says where its value is): a body costs one text allocation, not one per line.
+/// Written as [`SdpFields`] reads: each field under Suricata's name, in Suricata's order, an
+/// absent value or an empty list left out.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SdpRecord {
+    text: String,
+    version: Option<u32>,
+    origin: Option<Span>,
+    session_name: Option<Span>,
+    session_info: Option<Span>,
+    uri: Option<Span>,
+    email: Option<Span>,
+    phone_number: Option<Span>,
+    connection_data: Option<Span>,
+    bandwidths: Vec<Span>,
+    time_descriptions: Vec<Time>,
+    timezone: Option<Span>,
+    encryption_key: Option<Span>,
+    attributes: Vec<Span>,
+    media_descriptions: Vec<Media>,
+}
+
+/// `parts` joined onto `out` and cut to [`MAX_VALUE`] bytes at a character boundary.
+fn joined(out: &mut String, parts: &[&str]) -> Span {
+    let start = out.len();
     for p in parts {
-        let room = MAX_VALUE - out.len();
+        let room = MAX_VALUE - (out.len() - start);
         let mut end = p.len().min(room);
         while !p.is_char_boundary(end) {
             end -= 1;
@@ -91,42 +138,50 @@ fn joined(parts: &[&str]) -> String {
             break;
         }
     }
-    out
+    span(start, out.len())
 }
 
-/// A value as an owned string (lossy UTF-8), cut to [`MAX_VALUE`] bytes.
-fn text(v: &[u8]) -> String {
+fn span(start: usize, end: usize) -> Span {
+    // A value is cut to MAX_VALUE bytes of a body under the header cap: far below u32::MAX.
+    let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Span {
+        start: at(start),
+        end: at(end),
+    }
+}
+
+/// A value onto `out` (lossy UTF-8), cut to [`MAX_VALUE`] bytes.
+fn text(out: &mut String, v: &[u8]) -> Span {
     match std::str::from_utf8(v) {
         // The usual value: valid and short, copied as it is.
-        Ok(s) if s.len() <= MAX_VALUE => s.to_owned(),
-        _ => joined(&[&String::from_utf8_lossy(v)]),
+        Ok(s) if s.len() <= MAX_VALUE => {
+            let start = out.len();
+            out.push_str(s);
+            span(start, out.len())
+        }
+        _ => joined(out, &[&String::from_utf8_lossy(v)]),
     }
 }
 
 /// An `a=` line's text with its secret cut (see [`attribute_value`]).
-fn attribute(v: &[u8]) -> String {
+fn attribute(out: &mut String, v: &[u8]) -> Span {
     let s = String::from_utf8_lossy(v);
     match s.split_once_byte(b':') {
-        Some((name, value)) => {
-            joined(&[name, ":", attribute_value(name, Some(value)).unwrap_or("")])
-        }
-        None => joined(&[&s]),
+        Some((name, value)) => joined(
+            out,
+            &[name, ":", attribute_value(name, Some(value)).unwrap_or("")],
+        ),
+        None => joined(out, &[&s]),
     }
 }
 
 /// A `k=` value without its key: `prompt` as it is, `clear:KEY`, `base64:KEY`, `uri:URI` as
 /// their method and the colon.
-fn encryption_key(v: &[u8]) -> String {
+fn encryption_key(out: &mut String, v: &[u8]) -> Span {
     let s = String::from_utf8_lossy(v);
     match s.split_once_byte(b':') {
-        Some((method, _)) => joined(&[method, ":"]),
-        None => joined(&[&s]),
-    }
-}
-
-fn push<T>(list: &mut Vec<T>, item: T) {
-    if list.len() < MAX_ITEMS {
-        list.push(item);
+        Some((method, _)) => joined(out, &[method, ":"]),
+        None => joined(out, &[&s]),
     }
 }
 
@@ -134,7 +189,11 @@ impl SdpRecord {
     /// Read an SDP body, line by line (`\n` or `\r\n`); lines that are not `x=value` are
     /// skipped. `None` when no line is.
     pub fn from_body(body: &[u8]) -> Option<SdpRecord> {
-        let mut r = SdpRecord::default();
+        let mut r = SdpRecord {
+            // The values are parts of the body: room for all of them at once.
+            text: String::with_capacity(body.len().min(64 * 1024)),
+            ..SdpRecord::default()
+        };
         let mut any = false;
         // Whether the section is a media description, and whether the one at its end was kept.
         let mut in_media = false;
@@ -144,15 +203,16 @@ impl SdpRecord {
                 continue;
             };
             any = true;
+            let t = &mut r.text;
             if *letter == b'm' {
                 in_media = r.media_descriptions.len() < MAX_ITEMS;
-                push(
-                    &mut r.media_descriptions,
-                    MediaDescription {
-                        media: Some(text(value)),
-                        ..MediaDescription::default()
-                    },
-                );
+                if in_media {
+                    let media = Some(text(t, value));
+                    r.media_descriptions.push(Media {
+                        media,
+                        ..Media::default()
+                    });
+                }
                 continue;
             }
             if in_media {
@@ -160,11 +220,13 @@ impl SdpRecord {
                     continue;
                 };
                 match letter {
-                    b'i' => m.media_info = Some(text(value)),
-                    b'c' => m.connection_data = Some(text(value)),
-                    b'b' => push(&mut m.bandwidths, text(value)),
-                    b'k' => m.encryption_key = Some(encryption_key(value)),
-                    b'a' => push(&mut m.attributes, attribute(value)),
+                    b'i' => m.media_info = Some(text(t, value)),
+                    b'c' => m.connection_data = Some(text(t, value)),
+                    b'b' if m.bandwidths.len() < MAX_ITEMS => m.bandwidths.push(text(t, value)),
+                    b'k' => m.encryption_key = Some(encryption_key(t, value)),
+                    b'a' if m.attributes.len() < MAX_ITEMS => {
+                        m.attributes.push(attribute(t, value))
+                    }
                     _ => {}
                 }
                 continue;
@@ -179,33 +241,254 @@ impl SdpRecord {
                         .ok()
                         .and_then(|v| v.trim_ws().parse().ok())
                 }
-                b'o' => r.origin = Some(text(value)),
-                b's' => r.session_name = Some(text(value)),
-                b'i' => r.session_info = Some(text(value)),
-                b'u' => r.uri = Some(text(value)),
-                b'e' => r.email = Some(text(value)),
-                b'p' => r.phone_number = Some(text(value)),
-                b'c' => r.connection_data = Some(text(value)),
-                b'b' => push(&mut r.bandwidths, text(value)),
-                b't' => push(
-                    &mut r.time_descriptions,
-                    TimeDescription {
-                        time: Some(text(value)),
+                b'o' => r.origin = Some(text(t, value)),
+                b's' => r.session_name = Some(text(t, value)),
+                b'i' => r.session_info = Some(text(t, value)),
+                b'u' => r.uri = Some(text(t, value)),
+                b'e' => r.email = Some(text(t, value)),
+                b'p' => r.phone_number = Some(text(t, value)),
+                b'c' => r.connection_data = Some(text(t, value)),
+                b'b' if r.bandwidths.len() < MAX_ITEMS => r.bandwidths.push(text(t, value)),
+                b't' if r.time_descriptions.len() < MAX_ITEMS => {
+                    let time = Some(text(t, value));
+                    r.time_descriptions.push(Time {
+                        time,
                         repeat_time: None,
-                    },
-                ),
+                    })
+                }
                 b'r' => {
-                    if let Some(t) = r.time_descriptions.last_mut() {
-                        t.repeat_time = Some(text(value));
+                    if let Some(last) = r.time_descriptions.last_mut() {
+                        last.repeat_time = Some(text(t, value));
                     }
                 }
-                b'z' => r.timezone = Some(text(value)),
-                b'k' => r.encryption_key = Some(encryption_key(value)),
-                b'a' => push(&mut r.attributes, attribute(value)),
+                b'z' => r.timezone = Some(text(t, value)),
+                b'k' => r.encryption_key = Some(encryption_key(t, value)),
+                b'a' if r.attributes.len() < MAX_ITEMS => r.attributes.push(attribute(t, value)),
                 _ => {}
             }
         }
         any.then_some(r)
+    }
+
+    /// The record as its documented fields (what reading it back from JSON gives).
+    pub fn fields(&self) -> SdpFields {
+        let s = |sp: &Option<Span>| sp.map(|sp| self.str(sp).to_string());
+        let list = |v: &[Span]| v.iter().map(|&sp| self.str(sp).to_string()).collect();
+        SdpFields {
+            version: self.version,
+            origin: s(&self.origin),
+            session_name: s(&self.session_name),
+            session_info: s(&self.session_info),
+            uri: s(&self.uri),
+            email: s(&self.email),
+            phone_number: s(&self.phone_number),
+            connection_data: s(&self.connection_data),
+            bandwidths: list(&self.bandwidths),
+            time_descriptions: self
+                .time_descriptions
+                .iter()
+                .map(|t| TimeDescription {
+                    time: s(&t.time),
+                    repeat_time: s(&t.repeat_time),
+                })
+                .collect(),
+            timezone: s(&self.timezone),
+            encryption_key: s(&self.encryption_key),
+            attributes: list(&self.attributes),
+            media_descriptions: self
+                .media_descriptions
+                .iter()
+                .map(|m| MediaDescription {
+                    media: s(&m.media),
+                    media_info: s(&m.media_info),
+                    bandwidths: list(&m.bandwidths),
+                    connection_data: s(&m.connection_data),
+                    encryption_key: s(&m.encryption_key),
+                    attributes: list(&m.attributes),
+                })
+                .collect(),
+        }
+    }
+
+    /// A record holding these fields' values (how a record read back from JSON is kept).
+    pub fn from_fields(f: &SdpFields) -> SdpRecord {
+        let mut p = Packer(String::new());
+        let mut r = SdpRecord {
+            version: f.version,
+            origin: p.put(f.origin.as_deref()),
+            session_name: p.put(f.session_name.as_deref()),
+            session_info: p.put(f.session_info.as_deref()),
+            uri: p.put(f.uri.as_deref()),
+            email: p.put(f.email.as_deref()),
+            phone_number: p.put(f.phone_number.as_deref()),
+            connection_data: p.put(f.connection_data.as_deref()),
+            bandwidths: p.list(&f.bandwidths),
+            time_descriptions: f
+                .time_descriptions
+                .iter()
+                .map(|t| Time {
+                    time: p.put(t.time.as_deref()),
+                    repeat_time: p.put(t.repeat_time.as_deref()),
+                })
+                .collect(),
+            timezone: p.put(f.timezone.as_deref()),
+            encryption_key: p.put(f.encryption_key.as_deref()),
+            attributes: p.list(&f.attributes),
+            media_descriptions: f
+                .media_descriptions
+                .iter()
+                .map(|m| Media {
+                    media: p.put(m.media.as_deref()),
+                    media_info: p.put(m.media_info.as_deref()),
+                    bandwidths: p.list(&m.bandwidths),
+                    connection_data: p.put(m.connection_data.as_deref()),
+                    encryption_key: p.put(m.encryption_key.as_deref()),
+                    attributes: p.list(&m.attributes),
+                })
+                .collect(),
+            text: String::new(),
+        };
+        r.text = p.0;
+        r
+    }
+
+    /// The text of a value (empty for a span that is not in the text, which none is).
+    fn str(&self, sp: Span) -> &str {
+        self.text
+            .get(sp.start as usize..sp.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// Values put one after another in one string, each given back as where it is.
+struct Packer(String);
+
+impl Packer {
+    fn put(&mut self, v: Option<&str>) -> Option<Span> {
+        v.map(|v| {
+            let start = self.0.len();
+            self.0.push_str(v);
+            span(start, self.0.len())
+        })
+    }
+
+    fn list(&mut self, v: &[String]) -> Vec<Span> {
+        v.iter().filter_map(|x| self.put(Some(x))).collect()
+    }
+}
+
+/// A list of values, written as a JSON array of strings.
+struct Strs<'a>(&'a SdpRecord, &'a [Span]);
+
+impl Serialize for Strs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.1.iter().map(|&sp| self.0.str(sp)))
+    }
+}
+
+/// One time description, written as Suricata does.
+struct TimeOut<'a>(&'a SdpRecord, &'a Time);
+
+impl Serialize for TimeOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (r, t) = (self.0, self.1);
+        let mut st = s.serialize_struct("TimeDescription", 2)?;
+        opt(&mut st, r, "time", t.time)?;
+        opt(&mut st, r, "repeat_time", t.repeat_time)?;
+        st.end()
+    }
+}
+
+/// One media description, written as Suricata does.
+struct MediaOut<'a>(&'a SdpRecord, &'a Media);
+
+impl Serialize for MediaOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (r, m) = (self.0, self.1);
+        let mut st = s.serialize_struct("MediaDescription", 6)?;
+        opt(&mut st, r, "media", m.media)?;
+        opt(&mut st, r, "media_info", m.media_info)?;
+        list(&mut st, r, "bandwidths", &m.bandwidths)?;
+        opt(&mut st, r, "connection_data", m.connection_data)?;
+        opt(&mut st, r, "encryption_key", m.encryption_key)?;
+        list(&mut st, r, "attributes", &m.attributes)?;
+        st.end()
+    }
+}
+
+fn opt<S: SerializeStruct>(
+    st: &mut S,
+    r: &SdpRecord,
+    name: &'static str,
+    v: Option<Span>,
+) -> Result<(), S::Error> {
+    match v {
+        Some(sp) => st.serialize_field(name, r.str(sp)),
+        None => Ok(()),
+    }
+}
+
+fn list<S: SerializeStruct>(
+    st: &mut S,
+    r: &SdpRecord,
+    name: &'static str,
+    v: &[Span],
+) -> Result<(), S::Error> {
+    if v.is_empty() {
+        return Ok(());
+    }
+    st.serialize_field(name, &Strs(r, v))
+}
+
+impl Serialize for SdpRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self;
+        let mut st = s.serialize_struct("SdpRecord", 14)?;
+        if let Some(v) = r.version {
+            st.serialize_field("version", &v)?;
+        }
+        opt(&mut st, r, "origin", r.origin)?;
+        opt(&mut st, r, "session_name", r.session_name)?;
+        opt(&mut st, r, "session_info", r.session_info)?;
+        opt(&mut st, r, "uri", r.uri)?;
+        opt(&mut st, r, "email", r.email)?;
+        opt(&mut st, r, "phone_number", r.phone_number)?;
+        opt(&mut st, r, "connection_data", r.connection_data)?;
+        list(&mut st, r, "bandwidths", &r.bandwidths)?;
+        if !r.time_descriptions.is_empty() {
+            st.serialize_field(
+                "time_descriptions",
+                &Seq(r.time_descriptions.iter().map(|t| TimeOut(r, t))),
+            )?;
+        }
+        opt(&mut st, r, "timezone", r.timezone)?;
+        opt(&mut st, r, "encryption_key", r.encryption_key)?;
+        list(&mut st, r, "attributes", &r.attributes)?;
+        if !r.media_descriptions.is_empty() {
+            st.serialize_field(
+                "media_descriptions",
+                &Seq(r.media_descriptions.iter().map(|m| MediaOut(r, m))),
+            )?;
+        }
+        st.end()
+    }
+}
+
+/// An iterator written as a JSON array (cloned to be walked: it borrows).
+struct Seq<I>(I);
+
+impl<I: Iterator + Clone> Serialize for Seq<I>
+where
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.clone())
+    }
+}
+
+impl<'de> Deserialize<'de> for SdpRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SdpRecord, D::Error> {
+        SdpFields::deserialize(d).map(|f| SdpRecord::from_fields(&f))
     }
 }
 
@@ -220,7 +503,8 @@ t=3034423619 3042462419\r\nr=604800 3600 0 90000\r\nz=2882844526 -1h 2898848070 
 k=clear:secretkey\r\na=sendrecv\r\nm=audio 30000 RTP/SAVP 0\r\ni=media info\r\n\
 c=IN IP4 192.168.1.2\r\nk=prompt\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n\
 a=ice-pwd:asd88fgpdd777uzjYhagZg\r\na=rtpmap:0 PCMU/8000\r\n";
-        let r = SdpRecord::from_body(body).unwrap();
+        let record = SdpRecord::from_body(body).unwrap();
+        let r = record.fields();
         assert_eq!(r.version, Some(0));
         assert_eq!(r.origin.as_deref(), Some("SIPPS 1 2 IN IP4 192.168.1.2"));
         assert_eq!(r.bandwidths, vec!["AS:64"]);
@@ -244,9 +528,48 @@ a=ice-pwd:asd88fgpdd777uzjYhagZg\r\na=rtpmap:0 PCMU/8000\r\n";
                 "rtpmap:0 PCMU/8000"
             ]
         );
-        let json = serde_json::to_string(&r).unwrap();
+        let json = serde_json::to_string(&record).unwrap();
         assert!(
             !json.contains("secretkey") && !json.contains("WVNfX19z") && !json.contains("asd88")
+        );
+        // Suricata's names in Suricata's order, what is absent left out.
+        assert_eq!(
+            json,
+            r#"{"version":0,"origin":"SIPPS 1 2 IN IP4 192.168.1.2","session_name":"SIP call","bandwidths":["AS:64"],"time_descriptions":[{"time":"3034423619 3042462419","repeat_time":"604800 3600 0 90000"}],"timezone":"2882844526 -1h 2898848070 0","encryption_key":"clear:","attributes":["sendrecv"],"media_descriptions":[{"media":"audio 30000 RTP/SAVP 0","media_info":"media info","connection_data":"IN IP4 192.168.1.2","encryption_key":"prompt","attributes":["crypto:1 AES_CM_128_HMAC_SHA1_80 inline:","ice-pwd:","rtpmap:0 PCMU/8000"]}]}"#
+        );
+        // Read back, it is the same record, written the same way.
+        let back: SdpRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.fields(), r);
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        // A field it does not name is refused.
+        assert!(serde_json::from_str::<SdpRecord>(r#"{"version":0,"key":"x"}"#).is_err());
+    }
+
+    /// A value given twice keeps the last; `r=` belongs to the `t=` before it; nothing past the
+    /// caps is kept, and a media section past the cap ends the reading.
+    #[test]
+    fn the_last_value_wins_and_the_caps_hold() {
+        let mut body = String::from("v=0\r\ns=first\r\ns=second\r\nr=orphan\r\n");
+        for i in 0..40 {
+            body.push_str(&format!("t={i} 0\r\nr={i}\r\n"));
+        }
+        for i in 0..40 {
+            body.push_str(&format!("a=x{i}\r\n"));
+        }
+        body.push_str("m=audio 1 RTP/AVP 0\r\nc=IN IP4 a\r\nc=IN IP4 b\r\n");
+        let r = SdpRecord::from_body(body.as_bytes()).unwrap().fields();
+        assert_eq!(r.session_name.as_deref(), Some("second"));
+        assert_eq!(r.time_descriptions.len(), MAX_ITEMS);
+        // The 33rd to 40th t= are not kept: their r= lines go to the last kept one.
+        let last = &r.time_descriptions[MAX_ITEMS - 1];
+        assert_eq!(last.time.as_deref(), Some("31 0"));
+        assert_eq!(last.repeat_time.as_deref(), Some("39"));
+        assert_eq!(r.attributes.len(), MAX_ITEMS);
+        assert_eq!(r.attributes[MAX_ITEMS - 1], "x31");
+        assert_eq!(r.media_descriptions.len(), 1);
+        assert_eq!(
+            r.media_descriptions[0].connection_data.as_deref(),
+            Some("IN IP4 b")
         );
     }
 
@@ -259,11 +582,11 @@ a=ice-pwd:asd88fgpdd777uzjYhagZg\r\na=rtpmap:0 PCMU/8000\r\n";
                 format!("m=audio {i} RTP/AVP 0\na=x{}\n", "y".repeat(1000)).as_bytes(),
             );
         }
-        let r = SdpRecord::from_body(&body).unwrap();
+        let r = SdpRecord::from_body(&body).unwrap().fields();
         assert_eq!(r.media_descriptions.len(), MAX_ITEMS);
         assert!(r.media_descriptions[0].attributes[0].len() <= MAX_VALUE);
         // Bytes that are not UTF-8 are replaced, not a failure.
-        let r = SdpRecord::from_body(b"s=\xff\xfe\n").unwrap();
+        let r = SdpRecord::from_body(b"s=\xff\xfe\n").unwrap().fields();
         assert_eq!(r.session_name.as_deref(), Some("\u{fffd}\u{fffd}"));
     }
 }
