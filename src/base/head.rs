@@ -18,7 +18,7 @@ use crate::base::time::Ts;
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Head {
-    pub timestamp: String,
+    pub timestamp: crate::base::time::Stamp,
     pub flow_id: u64,
     /// The number of the packet the record is about, counted from 1 over the run's input (in
     /// a replay of one file, its packet number there: Suricata's `pcap_cnt`).
@@ -87,7 +87,7 @@ impl Head {
     /// A head with the addresses of `ctx` and another timestamp.
     pub fn at(ts: Ts, ctx: &PacketCtx, event_type: &'static str) -> Head {
         Head {
-            timestamp: ts.stamp(),
+            timestamp: ts.into(),
             flow_id: ctx.flow_id,
             pcap_cnt: None,
             in_iface: None,

@@ -48,6 +48,72 @@ pub const fn secs(s: u64) -> u64 {
 #[derive(Clone, Copy)]
 pub struct TsText([u8; 31]);
 
+impl fmt::Debug for TsText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// A record's time as text: written from a packet's time (kept as its 31 bytes, no
+/// allocation), or as read back from a record, this sensor's or another tool's.
+#[derive(Clone, Debug)]
+pub enum Stamp {
+    At(TsText),
+    Read(String),
+}
+
+impl Stamp {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Stamp::At(t) => t.as_str(),
+            Stamp::Read(s) => s,
+        }
+    }
+}
+
+impl Default for Stamp {
+    fn default() -> Stamp {
+        Stamp::Read(String::new())
+    }
+}
+
+impl From<Ts> for Stamp {
+    fn from(t: Ts) -> Stamp {
+        Stamp::At(t.text())
+    }
+}
+
+impl From<&str> for Stamp {
+    fn from(s: &str) -> Stamp {
+        Stamp::Read(s.to_string())
+    }
+}
+
+/// The same text is the same time, however it was made.
+impl PartialEq for Stamp {
+    fn eq(&self, other: &Stamp) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Stamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Stamp, D::Error> {
+        String::deserialize(d).map(Stamp::Read)
+    }
+}
+
 impl TsText {
     pub fn as_str(&self) -> &str {
         // ASCII digits and punctuation only.
@@ -63,31 +129,20 @@ impl Ts {
         let total_us = self.0 / 1_000;
         let us = total_us % 1_000_000;
         let secs = total_us / 1_000_000;
-        let days = (secs / 86_400) as i64;
-        let sod = secs % 86_400;
-        let (y, m, d) = civil_from_days(days);
-        let y4 = u64::try_from(y).unwrap_or(0).min(9999);
-        // Digits placed by hand: `write!` with padding was a twentieth of the correlator's time.
         let mut b = *b"0000-00-00T00:00:00.000000+0000";
-        let mut put = |at: usize, width: usize, mut v: u64| {
-            for i in (at..at + width).rev() {
-                b[i] = b'0' + (v % 10) as u8;
-                v /= 10;
+        // Records come in time order, most in the second of the one before: the date and time
+        // of day are worked out once a second (per thread), the microseconds every time.
+        let head = LAST_SECOND.with(|last| match last.get() {
+            (s, head) if s == secs => head,
+            _ => {
+                let head = second_text(secs);
+                last.set((secs, head));
+                head
             }
-        };
-        put(0, 4, y4);
-        put(5, 2, u64::from(m));
-        put(8, 2, u64::from(d));
-        put(11, 2, sod / 3600);
-        put(14, 2, (sod / 60) % 60);
-        put(17, 2, sod % 60);
-        put(20, 6, us);
+        });
+        b[..19].copy_from_slice(&head);
+        put_digits(&mut b, 20, 6, us);
         TsText(b)
-    }
-
-    /// [`Ts::text`] as an owned string (one allocation, no formatter).
-    pub fn stamp(self) -> String {
-        self.text().as_str().to_owned()
     }
 }
 
@@ -96,6 +151,37 @@ impl fmt::Display for Ts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.text().as_str())
     }
+}
+
+thread_local! {
+    /// The second last written by [`Ts::text`] on this thread, and its text.
+    static LAST_SECOND: std::cell::Cell<(u64, [u8; 19])> =
+        const { std::cell::Cell::new((u64::MAX, [0; 19])) };
+}
+
+/// `v`'s last `width` decimal digits into `b` at `at`, zero-padded. Digits placed by hand:
+/// `write!` with padding was a twentieth of the correlator's time.
+fn put_digits(b: &mut [u8], at: usize, width: usize, mut v: u64) {
+    for i in (at..at + width).rev() {
+        b[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a second since 1970.
+fn second_text(secs: u64) -> [u8; 19] {
+    let days = (secs / 86_400) as i64;
+    let sod = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let y4 = u64::try_from(y).unwrap_or(0).min(9999);
+    let mut b = *b"0000-00-00T00:00:00";
+    put_digits(&mut b, 0, 4, y4);
+    put_digits(&mut b, 5, 2, u64::from(m));
+    put_digits(&mut b, 8, 2, u64::from(d));
+    put_digits(&mut b, 11, 2, sod / 3600);
+    put_digits(&mut b, 14, 2, (sod / 60) % 60);
+    put_digits(&mut b, 17, 2, sod % 60);
+    b
 }
 
 /// Days since 1970-01-01 to (year, month, day), Howard Hinnant's civil-from-days algorithm.
@@ -121,7 +207,7 @@ mod tests {
         // 2009-02-13T23:31:30.123456 UTC
         let t = Ts::from_micros(1_234_567_890, 123_456);
         assert_eq!(t.to_string(), "2009-02-13T23:31:30.123456+0000");
-        assert_eq!(t.stamp(), t.to_string());
+        assert_eq!(Stamp::from(t).as_str(), t.to_string());
         assert_eq!(Ts(0).to_string(), "1970-01-01T00:00:00.000000+0000");
         // leap day
         assert_eq!(
@@ -132,6 +218,32 @@ mod tests {
         assert_eq!(
             Ts::from_micros(1_764_081_365, 74_222).to_string(),
             "2025-11-25T14:36:05.074222+0000"
+        );
+    }
+
+    /// The second's text is kept from one call to the next: the same second again, another,
+    /// and back, each written whole and right.
+    #[test]
+    fn a_second_written_again_and_another_after_it() {
+        let texts: Vec<String> = [
+            (1_764_081_365, 1),
+            (1_764_081_365, 999_999),
+            (1_764_081_366, 0),
+            (1_764_081_365, 500_000),
+            (0, 7),
+        ]
+        .iter()
+        .map(|&(s, us)| Ts::from_micros(s, us).to_string())
+        .collect();
+        assert_eq!(
+            texts,
+            [
+                "2025-11-25T14:36:05.000001+0000",
+                "2025-11-25T14:36:05.999999+0000",
+                "2025-11-25T14:36:06.000000+0000",
+                "2025-11-25T14:36:05.500000+0000",
+                "1970-01-01T00:00:00.000007+0000",
+            ]
         );
     }
 }

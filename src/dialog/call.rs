@@ -15,7 +15,7 @@ use super::media::MediaSummary;
 use super::msg::{MediaLine, MediaLines, Msg, Party};
 use crate::base::head::{proto_name, Head};
 use crate::base::packet::PacketCtx;
-use crate::base::time::Ts;
+use crate::base::time::{Stamp, Ts};
 use crate::media::rtp::codec::is_telephone_event;
 
 /// The `call` object of a `call` record.
@@ -40,12 +40,12 @@ pub struct CallInfo {
     pub caller_user_agent: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub callee_user_agent: Option<String>,
-    pub start: String,
+    pub start: Stamp,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub ringing: Option<String>,
+    pub ringing: Option<Stamp>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub answer: Option<String>,
-    pub end: String,
+    pub answer: Option<Stamp>,
+    pub end: Stamp,
     /// Seconds from answer to end (0 when not answered).
     pub duration: f64,
     /// Seconds from the INVITE to the first 180/183.
@@ -647,7 +647,7 @@ impl Calls {
                 callee: m.to.clone().unwrap_or_default(),
                 request_uri: m.uri.clone(),
                 caller_user_agent: m.user_agent.clone(),
-                start: m.ctx.ts.stamp(),
+                start: m.ctx.ts.into(),
                 transport: m
                     .via_transport
                     .clone()
@@ -877,10 +877,10 @@ impl Calls {
         i.outcome = outcome.to_string();
         i.state = call.state.name().to_string();
         i.end_reason = reason.to_string();
-        i.end = end.stamp();
+        i.end = end.into();
         i.duration = call.answered.map_or(0.0, |a| secs(end.since(a)));
-        i.answer = call.answered.map(Ts::stamp);
-        i.ringing = call.ringing.map(Ts::stamp);
+        i.answer = call.answered.map(Stamp::from);
+        i.ringing = call.ringing.map(Stamp::from);
         i.setup_time = call.answered.map(|t| secs(t.since(call.started)));
         i.post_dial_delay = call.ringing.map(|t| secs(t.since(call.started)));
         call.done_at = Some(end.max(call.last_ts));
@@ -1347,7 +1347,11 @@ mod tests {
         assert_eq!(out.len(), 1);
         let c = &out[0].call;
         assert_eq!((c.outcome.as_str(), c.final_status), ("failed", Some(407)));
-        assert_eq!(c.end, Ts(5_000_000).to_string(), "ends at the challenge");
+        assert_eq!(
+            c.end.as_str(),
+            Ts(5_000_000).to_string(),
+            "ends at the challenge"
+        );
         assert_eq!(c.auth.as_ref().map(|a| a.username.clone()), Some(None));
         assert_eq!(calls.stats.failed, 1);
     }
@@ -1421,7 +1425,7 @@ mod tests {
             (P, C, "SIP/2.0 486 Busy Here"),
         ]);
         assert_eq!(outcome(&out), (1, "failed", Some(486), 3), "{out:?}");
-        assert_eq!(out[0].call.end, Ts(500_000_000).to_string());
+        assert_eq!(out[0].call.end.as_str(), Ts(500_000_000).to_string());
         // the proxy's timer: 408 to the caller before the phone's 487 to the proxy's CANCEL
         let (out, _) = forked(&[
             (C, P, inv),
@@ -1461,7 +1465,7 @@ mod tests {
             (P, C, "SIP/2.0 487 Request Terminated"),
         ]);
         assert_eq!(outcome(&out), (1, "cancelled", Some(487), 3), "{out:?}");
-        assert_eq!(out[0].call.end, Ts(800_000_000).to_string());
+        assert_eq!(out[0].call.end.as_str(), Ts(800_000_000).to_string());
         assert_eq!((calls.stats.cancelled, calls.stats.failed), (1, 0));
     }
 
@@ -1477,6 +1481,6 @@ mod tests {
         assert!(out.is_empty(), "{out:?}");
         calls.expire(Ts(crate::base::time::secs(40)), &mut out);
         assert_eq!(outcome(&out), (1, "failed", Some(404), 2), "{out:?}");
-        assert_eq!(out[0].call.end, Ts(200_000_000).to_string());
+        assert_eq!(out[0].call.end.as_str(), Ts(200_000_000).to_string());
     }
 }

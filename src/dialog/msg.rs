@@ -192,8 +192,17 @@ mod tests {
 /// Shared: a message's parties are kept by its transaction, its call, the fraud detector and
 /// the alerts, so a copy is a reference count rather than four strings. Its fields read
 /// through [`PartyFields`]; a write (the To tag a response gives) copies a shared party first.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Party(std::sync::Arc<PartyFields>);
+
+/// The empty party, shared: a record made with defaults (then filled) allocates none.
+impl Default for Party {
+    fn default() -> Party {
+        static EMPTY: std::sync::LazyLock<Party> =
+            std::sync::LazyLock::new(|| Party(std::sync::Arc::default()));
+        EMPTY.clone()
+    }
+}
 
 impl std::ops::Deref for Party {
     type Target = PartyFields;

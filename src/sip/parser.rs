@@ -253,9 +253,13 @@ impl<'a> HeaderName<'a> {
         let Some(first) = name.as_bytes().first().filter(|c| c.is_ascii_alphabetic()) else {
             return Self::Other(name);
         };
-        BY_FIRST_LETTER[usize::from(first.to_ascii_lowercase() - b'a')]
+        // Stacks send the canonical spelling: compared as bytes first (one memcmp), then
+        // without case for the others.
+        let known = &BY_FIRST_LETTER[usize::from(first.to_ascii_lowercase() - b'a')];
+        known
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| n.len() == name.len() && *n == name)
+            .or_else(|| known.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
             .map_or(Self::Other(name), |(_, h)| *h)
     }
 
