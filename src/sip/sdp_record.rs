@@ -190,8 +190,8 @@ impl SdpRecord {
     /// skipped. `None` when no line is.
     pub fn from_body(body: &[u8]) -> Option<SdpRecord> {
         let mut r = SdpRecord {
-            // The values are parts of the body: room for all of them at once.
-            text: String::with_capacity(body.len().min(64 * 1024)),
+            // The values are parts of the body: room for a usual body's at once.
+            text: String::with_capacity(body.len().min(1024)),
             ..SdpRecord::default()
         };
         let mut any = false;
@@ -266,6 +266,11 @@ impl SdpRecord {
                 b'a' if r.attributes.len() < MAX_ITEMS => r.attributes.push(attribute(t, value)),
                 _ => {}
             }
+        }
+        // A record waits in its transaction: it keeps no room its values do not use (a body
+        // of lines that are not kept would otherwise cost its size a transaction).
+        if r.text.capacity() > 2 * r.text.len() + 64 {
+            r.text.shrink_to_fit();
         }
         any.then_some(r)
     }
@@ -585,6 +590,10 @@ a=ice-pwd:asd88fgpdd777uzjYhagZg\r\na=rtpmap:0 PCMU/8000\r\n";
         let r = SdpRecord::from_body(&body).unwrap().fields();
         assert_eq!(r.media_descriptions.len(), MAX_ITEMS);
         assert!(r.media_descriptions[0].attributes[0].len() <= MAX_VALUE);
+        // A body of lines that are not kept leaves no room behind in the record.
+        let junk = "x".repeat(60_000);
+        let r = SdpRecord::from_body(format!("v=0\n{junk}\n").as_bytes()).unwrap();
+        assert!(r.text.capacity() <= 128, "{}", r.text.capacity());
         // Bytes that are not UTF-8 are replaced, not a failure.
         let r = SdpRecord::from_body(b"s=\xff\xfe\n").unwrap().fields();
         assert_eq!(r.session_name.as_deref(), Some("\u{fffd}\u{fffd}"));
