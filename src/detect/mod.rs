@@ -389,7 +389,7 @@ pub struct TableStats {
 }
 
 impl TableStats {
-    fn of<K: std::hash::Hash + Eq + Clone, V>(t: &Lru<K, V>) -> TableStats {
+    fn of<K: std::hash::Hash + Eq, V>(t: &Lru<K, V>) -> TableStats {
         TableStats {
             entries: t.len(),
             max_keys: t.max_keys(),

@@ -39,7 +39,7 @@ pub struct Lru<K, V> {
     pub evictions: u64,
 }
 
-impl<K: Hash + Eq + Clone, V> Lru<K, V> {
+impl<K: Hash + Eq, V> Lru<K, V> {
     pub fn new(max_keys: usize) -> Self {
         Lru {
             map: hashbrown::HashTable::new(),
