@@ -3,6 +3,7 @@
 //! final failure, timeout, or the end of the capture).
 
 use crate::base::fasthash::FastMap;
+use crate::base::iptext::parse_ip;
 
 use serde::{Deserialize, Serialize};
 
@@ -461,7 +462,7 @@ impl Calls {
             return;
         };
         for line in call.info.media_offer.iter().chain(&call.info.media_answer) {
-            let Some(addr) = line.addr.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) else {
+            let Some(addr) = line.addr.as_deref().and_then(parse_ip) else {
                 continue;
             };
             let ep = (addr, line.port);
@@ -517,7 +518,7 @@ impl Calls {
                 .media_offer
                 .iter()
                 .chain(&c.info.media_answer)
-                .any(|l| l.addr.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) == Some(ip))
+                .any(|l| l.addr.as_deref().and_then(parse_ip) == Some(ip))
         })
     }
 
@@ -535,10 +536,7 @@ impl Calls {
             .media_offer
             .iter()
             .chain(&c.info.media_answer)
-            .any(|l| {
-                l.port == dst.1
-                    && l.addr.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) == Some(dst.0)
-            });
+            .any(|l| l.port == dst.1 && l.addr.as_deref().and_then(parse_ip) == Some(dst.0));
         into_call
             && !self.announced_address(call_id, src.0)
             && self.endpoints.get(&src).is_none_or(Vec::is_empty)
@@ -550,10 +548,9 @@ impl Calls {
             return "unknown";
         };
         let hit = |lines: &[MediaLine]| {
-            lines.iter().any(|l| {
-                l.port == dst.1
-                    && l.addr.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) == Some(dst.0)
-            })
+            lines
+                .iter()
+                .any(|l| l.port == dst.1 && l.addr.as_deref().and_then(parse_ip) == Some(dst.0))
         };
         if hit(&call.info.media_offer) {
             "callee_to_caller"

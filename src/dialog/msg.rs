@@ -11,20 +11,21 @@ use crate::sip::parser::{SipMessage, StartLine};
 use crate::sip::sdp;
 use crate::sip::sdp_record::SdpRecord;
 use crate::sip::View;
+use std::borrow::Cow;
 
 /// One media line of an SDP body, as the call record shows it.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MediaLine {
-    pub media: String,
+    pub media: Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub addr: Option<String>,
     pub port: u16,
-    pub proto: String,
-    pub codecs: Vec<String>,
+    pub proto: Cow<'static, str>,
+    pub codecs: Vec<Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     /// `sendrecv`, `sendonly`, `recvonly` or `inactive`.
-    pub direction: Option<std::borrow::Cow<'static, str>>,
+    pub direction: Option<Cow<'static, str>>,
     /// Inline SRTP keys (a=crypto) were offered; the keys themselves are never kept.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub crypto: bool,
@@ -36,7 +37,7 @@ pub struct MediaLine {
     pub zrtp: bool,
     /// The m= line's formats (payload types), in the order of `codecs`.
     #[serde(skip)]
-    pub formats: Vec<String>,
+    pub formats: Vec<Cow<'static, str>>,
     /// An a=crypto line carried its key inline (the key itself is never kept).
     #[serde(skip)]
     pub inline_key: bool,
@@ -107,7 +108,7 @@ impl MediaLine {
             .iter()
             .position(|f| f == pt)
             .and_then(|i| self.codecs.get(i))
-            .map(String::as_str)
+            .map(|c| &**c)
     }
 }
 
@@ -149,6 +150,44 @@ mod tests {
         assert_eq!(MediaLines::from(Vec::new()), MediaLines::default());
         assert!(MediaLines::default().is_empty());
         assert_eq!(serde_json::to_string(&MediaLines::default()).unwrap(), "[]");
+    }
+
+    /// Shared words read as the text they replace: payload type numbers, codecs (usual,
+    /// static and other, long encodings cut), media kinds and profiles.
+    #[test]
+    fn shared_words_are_the_text_they_replace() {
+        use super::{codec_name, common, format_text, static_codec, MEDIA_KINDS, STATIC_CODECS};
+        use std::borrow::Cow;
+        for n in 0..300 {
+            let t = n.to_string();
+            assert_eq!(format_text(&t), t.as_str());
+            assert_eq!(matches!(format_text(&t), Cow::Borrowed(_)), n < 128, "{n}");
+            if let Some(c) = static_codec(&t) {
+                assert!(STATIC_CODECS.contains(&c), "{c}");
+            }
+        }
+        for f in ["007", "00", "t38", "", "1000", &"9".repeat(40)] {
+            assert_eq!(format_text(f), clip(f, 16));
+            assert!(matches!(format_text(f), Cow::Owned(_)));
+        }
+        let long = "x".repeat(40);
+        for (enc, clock) in [
+            ("PCMU", 8000),
+            ("opus", 48000),
+            ("H261", 90000),
+            ("foo", 1),
+            (long.as_str(), u32::MAX),
+        ] {
+            let want = format!("{}/{clock}", clip(enc, 32));
+            assert_eq!(codec_name(enc, clock), want.as_str());
+        }
+        assert!(matches!(codec_name("PCMU", 8000), Cow::Borrowed(_)));
+        assert!(matches!(codec_name("pcmu", 8000), Cow::Owned(_)));
+        assert!(matches!(
+            common("audio", 32, MEDIA_KINDS),
+            Cow::Borrowed("audio")
+        ));
+        assert_eq!(common(&long, 32, MEDIA_KINDS), clip(&long, 32));
     }
 
     #[test]
@@ -518,7 +557,7 @@ impl Msg {
         *expires = m.expires();
         let is_sdp = v.is_sdp();
         *media = if is_sdp && !m.body.is_empty() {
-            sdp::parse_sdp(m.body).ok().map(|s| media_lines(&s))
+            sdp::parse_sdp_lines(m.body).ok().map(|s| media_lines(&s))
         } else {
             None
         };
@@ -612,7 +651,8 @@ pub fn party(n: &NameAddr<'_>) -> Party {
 }
 
 /// The body's media lines (at most 16), made straight into their shared list (one
-/// allocation for the list, no vector copied into it).
+/// allocation for the list, no vector copied into it). Common words (media kinds, profiles,
+/// payload type numbers, usual codecs) are shared from tables, not copied.
 fn media_lines(s: &sdp::Sdp<'_>) -> MediaLines {
     if s.media.is_empty() {
         return MediaLines::default();
@@ -630,29 +670,22 @@ fn media_lines(s: &sdp::Sdp<'_>) -> MediaLines {
                         m.rtpmap
                             .iter()
                             .find(|r| itoa::Buffer::new().format(r.pt) == *f)
-                            .map(|r| {
-                                [
-                                    clipped(r.encoding, 32),
-                                    "/",
-                                    itoa::Buffer::new().format(r.clock_rate),
-                                ]
-                                .concat()
-                            })
-                            .or_else(|| static_codec(f).map(str::to_string))
-                            .unwrap_or_else(|| clip(f, 32))
+                            .map(|r| codec_name(r.encoding, r.clock_rate))
+                            .or_else(|| static_codec(f).map(Cow::Borrowed))
+                            .unwrap_or_else(|| Cow::Owned(clip(f, 32)))
                     })
                     .take(32)
                     .collect();
                 MediaLine {
-                    media: clip(m.kind, 32),
+                    media: common(m.kind, 32, MEDIA_KINDS),
                     addr: conn.map(|c| clip(c.addr, 64)),
                     port: m.port,
-                    proto: clip(m.proto, 32),
+                    proto: common(m.proto, 32, PROFILES),
                     codecs,
                     direction: m
                         .direction
                         .or(s.direction)
-                        .map(|d| std::borrow::Cow::Borrowed(direction_name(d))),
+                        .map(|d| Cow::Borrowed(direction_name(d))),
                     crypto: !m.crypto.is_empty(),
                     fingerprint: m.fingerprint.is_some() || s.fingerprint.is_some(),
                     rtcp_mux: m.rtcp_mux,
@@ -661,11 +694,106 @@ fn media_lines(s: &sdp::Sdp<'_>) -> MediaLines {
                         .crypto
                         .iter()
                         .any(|c| c.has_key && c.key_method.eq_ignore_ascii_case("inline")),
-                    formats: m.formats.iter().take(32).map(|f| clip(f, 16)).collect(),
+                    formats: m.formats.iter().take(32).map(|f| format_text(f)).collect(),
                 }
             })
             .collect(),
     ))
+}
+
+/// Media kinds of the IANA registry.
+const MEDIA_KINDS: &[&str] = &["audio", "video", "image", "application", "text", "message"];
+
+/// Transport profiles seen on the wire.
+const PROFILES: &[&str] = &[
+    "RTP/AVP",
+    "RTP/SAVP",
+    "RTP/AVPF",
+    "RTP/SAVPF",
+    "UDP/TLS/RTP/SAVPF",
+    "UDP/TLS/RTP/SAVP",
+    "TCP/TLS/RTP/SAVPF",
+    "RTP/AVP/TCP",
+    "udptl",
+    "UDP/TLS/UDPTL",
+    "UDP/DTLS/SCTP",
+    "UDP",
+    "TCP",
+];
+
+/// Dynamic codecs as `encoding/clock` (the static ones are [`static_codec`]'s).
+const CODECS: &[&str] = &[
+    "PCMU/8000",
+    "PCMA/8000",
+    "G722/8000",
+    "G729/8000",
+    "GSM/8000",
+    "telephone-event/8000",
+    "telephone-event/16000",
+    "telephone-event/48000",
+    "opus/48000",
+    "iLBC/8000",
+    "speex/8000",
+    "speex/16000",
+    "AMR/8000",
+    "AMR-WB/16000",
+    "G726-32/8000",
+    "CN/8000",
+    "H264/90000",
+    "VP8/90000",
+    "VP9/90000",
+    "red/90000",
+    "ulpfec/90000",
+    "rtx/90000",
+];
+
+/// `s` (cut to `max` bytes) shared from `table` when it is one of its words, else copied.
+fn common(s: &str, max: usize, table: &[&'static str]) -> Cow<'static, str> {
+    match table.iter().find(|w| **w == s) {
+        Some(w) => Cow::Borrowed(w),
+        None => Cow::Owned(clip(s, max)),
+    }
+}
+
+/// `encoding/clock` of an rtpmap (the encoding cut to 32 bytes): written on the stack and
+/// shared from a table when it is a usual codec.
+fn codec_name(encoding: &str, clock: u32) -> Cow<'static, str> {
+    let enc = clipped(encoding, 32);
+    let mut clock_text = itoa::Buffer::new();
+    let clock = clock_text.format(clock);
+    let mut buf = [0u8; 48];
+    let n = enc.len() + 1 + clock.len();
+    // At most 32 + 1 + 10 bytes: it fits.
+    buf[..enc.len()].copy_from_slice(enc.as_bytes());
+    buf[enc.len()] = b'/';
+    buf[enc.len() + 1..n].copy_from_slice(clock.as_bytes());
+    let text = &buf[..n];
+    match CODECS
+        .iter()
+        .chain(STATIC_CODECS)
+        .find(|c| c.as_bytes() == text)
+    {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned([enc, "/", clock].concat()),
+    }
+}
+
+/// A payload type's text (cut to 16 bytes): a number up to 127 shared from a table.
+fn format_text(f: &str) -> Cow<'static, str> {
+    static NUMBERS: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| (0..128).map(|n: u8| n.to_string()).collect());
+    let number = match f.as_bytes() {
+        [d @ b'0'..=b'9'] => Some(usize::from(d - b'0')),
+        [a @ b'1'..=b'9', b @ b'0'..=b'9'] => Some(usize::from((a - b'0') * 10 + (b - b'0'))),
+        [b'1', b @ b'0'..=b'2', c @ b'0'..=b'9'] => {
+            Some(100 + usize::from((b - b'0') * 10 + (c - b'0')))
+        }
+        _ => None,
+    };
+    match number.and_then(|n| NUMBERS.get(n)) {
+        Some(t) => Cow::Borrowed(t.as_str()),
+        None => Cow::Owned(clip(f, 16)),
+    }
 }
 
 fn direction_name(d: sdp::Direction) -> &'static str {
@@ -676,6 +804,33 @@ fn direction_name(d: sdp::Direction) -> &'static str {
         sdp::Direction::Inactive => "inactive",
     }
 }
+
+/// The codecs of [`static_codec`].
+const STATIC_CODECS: &[&str] = &[
+    "PCMU/8000",
+    "GSM/8000",
+    "G723/8000",
+    "DVI4/8000",
+    "DVI4/16000",
+    "LPC/8000",
+    "PCMA/8000",
+    "G722/8000",
+    "L16/44100",
+    "QCELP/8000",
+    "CN/8000",
+    "MPA/90000",
+    "G728/8000",
+    "DVI4/11025",
+    "DVI4/22050",
+    "G729/8000",
+    "CelB/90000",
+    "JPEG/90000",
+    "nv/90000",
+    "H261/90000",
+    "MPV/90000",
+    "MP2T/90000",
+    "H263/90000",
+];
 
 /// RFC 3551 static payload types.
 pub fn static_codec(pt: &str) -> Option<&'static str> {

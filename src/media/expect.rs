@@ -43,7 +43,7 @@ pub fn from_sip_datagram(payload: &[u8]) -> Option<Arc<Vec<MediaExpect>>> {
         let Some(conn) = m.connection.as_ref().or(sdp.connection.as_ref()) else {
             continue;
         };
-        let Ok(addr) = conn.addr.parse::<IpAddr>() else {
+        let Some(addr) = crate::base::iptext::parse_ip(conn.addr) else {
             continue;
         };
         if m.port == 0 {

@@ -274,7 +274,7 @@ pub fn attribute_value<'a>(name: &str, value: Option<&'a str>) -> Option<&'a str
 
 /// `<nettype> <addrtype> <addr>[/ttl[/n]]`.
 fn parse_connection(v: &str) -> Option<Connection<'_>> {
-    let mut it = v.split_ascii_whitespace();
+    let mut it = words(v);
     let nettype = it.next()?;
     let addrtype = it.next()?;
     let addr = it.next()?;
@@ -290,7 +290,7 @@ fn parse_connection(v: &str) -> Option<Connection<'_>> {
 }
 
 fn parse_origin(v: &str) -> Option<Origin<'_>> {
-    let mut it = v.split_ascii_whitespace();
+    let mut it = words(v);
     Some(Origin {
         username: it.next()?,
         sess_id: it.next()?,
@@ -301,16 +301,52 @@ fn parse_origin(v: &str) -> Option<Origin<'_>> {
     })
 }
 
-fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+/// A number of ASCII digits only (no sign, no white space) that fits `T`: what `str::parse`
+/// gives for such text, accumulated by hand (its sign handling and error building cost more
+/// than the few digits of a port or a payload type).
+fn digits<T: TryFrom<u64>>(s: &str) -> Option<T> {
+    if s.is_empty() {
         return None;
     }
-    s.parse().ok()
+    let n = s.bytes().try_fold(0u64, |n, b| {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })?;
+    T::try_from(n).ok()
 }
 
-/// `<media> <port>[/<n>] <proto> <fmt> ...`.
-fn parse_media(v: &str) -> Option<Media<'_>> {
-    let mut it = v.split_ascii_whitespace();
+/// `str::split_ascii_whitespace`, as a plain byte loop (the standard one's set-up cost more
+/// than splitting the few words of an SDP line).
+fn words(s: &str) -> Words<'_> {
+    Words(s)
+}
+
+struct Words<'a>(&'a str);
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.0.as_bytes();
+        let start = b.iter().position(|c| !c.is_ascii_whitespace())?;
+        let end = b[start..]
+            .iter()
+            .position(|c| c.is_ascii_whitespace())
+            .map_or(b.len(), |n| start + n);
+        // Both ends are at ASCII bytes (or the end): character boundaries.
+        let w = &self.0[start..end];
+        self.0 = &self.0[end..];
+        Some(w)
+    }
+}
+
+/// `<media> <port>[/<n>] <proto> <fmt> ...`; the formats only when `formats`.
+fn parse_media(v: &str, formats: bool) -> Option<Media<'_>> {
+    let mut it = words(v);
     let kind = it.next()?;
     let port_s = it.next()?;
     let proto = it.next()?;
@@ -319,16 +355,27 @@ fn parse_media(v: &str) -> Option<Media<'_>> {
         None => (digits(port_s)?, None),
     };
     let mut m = Media::new(kind, port, num_ports, proto);
-    m.formats = it.take(MAX_FORMATS).collect();
+    if formats {
+        m.formats = it.take(MAX_FORMATS).collect();
+    }
     Some(m)
 }
 
 fn parse_rtpmap(v: &str) -> Option<RtpMap<'_>> {
-    let (pt, rest) = v.trim_ws().split_once([' ', '\t'])?;
-    let mut parts = rest.trim_ws().split('/');
-    let encoding = parts.next().filter(|e| !e.is_empty())?;
-    let clock_rate = digits(parts.next()?)?;
-    let channels = match parts.next() {
+    let v = v.trim_ws();
+    let sp = v.bytes().position(|b| b == b' ' || b == b'\t')?;
+    let (pt, rest) = (&v[..sp], v[sp + 1..].trim_ws());
+    // `encoding/clock[/channels[/...]]`: what follows a third part is not read.
+    let (encoding, rest) = rest.split_once_byte(b'/')?;
+    if encoding.is_empty() {
+        return None;
+    }
+    let (clock, channels) = match rest.split_once_byte(b'/') {
+        Some((c, ch)) => (c, Some(ch.split_once_byte(b'/').map_or(ch, |(ch, _)| ch))),
+        None => (rest, None),
+    };
+    let clock_rate = digits(clock)?;
+    let channels = match channels {
         Some(c) => Some(digits(c)?),
         None => None,
     };
@@ -343,7 +390,7 @@ fn parse_rtpmap(v: &str) -> Option<RtpMap<'_>> {
 /// `<tag> <suite> <method>:<key-info>[;...] [session-params]`; key-info is
 /// only tested for presence.
 fn parse_crypto(v: &str) -> Option<Crypto<'_>> {
-    let mut it = v.split_ascii_whitespace();
+    let mut it = words(v);
     let tag = digits(it.next()?)?;
     let suite = it.next()?;
     let key_params = it.next()?;
@@ -357,7 +404,7 @@ fn parse_crypto(v: &str) -> Option<Crypto<'_>> {
 }
 
 fn parse_fingerprint(v: &str) -> Option<Fingerprint<'_>> {
-    let mut it = v.split_ascii_whitespace();
+    let mut it = words(v);
     Some(Fingerprint {
         hash_func: it.next()?,
         value: it.next()?,
@@ -403,7 +450,16 @@ enum Scope {
 /// Parse an SDP body. Fails only if the input is not SDP (first non-empty
 /// line is not `v=`); malformed lines are recorded in `issues` and skipped.
 pub fn parse_sdp(body: &[u8]) -> Result<Sdp<'_>, SdpError> {
-    parse(body, false)
+    parse(body, Mode::Full)
+}
+
+/// What a record's media lines hold: each `m=` line (kind, port, protocol, formats), its
+/// connection, `a=rtpmap`, `a=crypto`, `a=fingerprint`, the direction, `a=rtcp-mux` and
+/// `a=zrtp-hash`, and the session's connection, direction and fingerprint, exactly as
+/// [`parse_sdp`] reads them (same failures, caps and scopes); no origin, session name, other
+/// attribute or list of attributes. For the worker's summary of a message.
+pub fn parse_sdp_lines(body: &[u8]) -> Result<Sdp<'_>, SdpError> {
+    parse(body, Mode::Lines)
 }
 
 /// Only what announces media: each `m=` line's port, its connection (and the session's),
@@ -411,10 +467,21 @@ pub fn parse_sdp(body: &[u8]) -> Result<Sdp<'_>, SdpError> {
 /// scopes); nothing else is kept (no origin, other attributes or issues). For the capture
 /// thread, which announces the media of every SDP it sees.
 pub fn parse_sdp_media(body: &[u8]) -> Result<Sdp<'_>, SdpError> {
-    parse(body, true)
+    parse(body, Mode::Light)
 }
 
-fn parse(body: &[u8], light: bool) -> Result<Sdp<'_>, SdpError> {
+/// How much of a body [`parse`] keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Everything.
+    Full,
+    /// What media lines hold ([`parse_sdp_lines`]).
+    Lines,
+    /// What announces media ([`parse_sdp_media`]).
+    Light,
+}
+
+fn parse(body: &[u8], mode: Mode) -> Result<Sdp<'_>, SdpError> {
     let mut sdp = Sdp::default();
     let mut scope = Scope::Session;
     let mut seen_version = false;
@@ -427,7 +494,10 @@ fn parse(body: &[u8], light: bool) -> Result<Sdp<'_>, SdpError> {
             line: line_no,
             kind,
         };
-        if raw.is_empty() || raw.iter().all(|b| b.is_ascii_whitespace()) {
+        // A line that starts with a visible byte is not blank: only the others are looked at.
+        if raw.first().is_none_or(|b| b.is_ascii_whitespace())
+            && raw.iter().all(|b| b.is_ascii_whitespace())
+        {
             continue;
         }
         any_line = true;
@@ -438,8 +508,8 @@ fn parse(body: &[u8], light: bool) -> Result<Sdp<'_>, SdpError> {
             seen_version = true;
             continue;
         }
-        // Light: only c=, m= and a= lines matter.
-        if light && !matches!(raw.first(), Some(b'c' | b'm' | b'a')) {
+        // Lines and light: only c=, m= and a= lines matter.
+        if mode != Mode::Full && !matches!(raw.first(), Some(b'c' | b'm' | b'a')) {
             continue;
         }
         let Ok(line) = std::str::from_utf8(raw) else {
@@ -487,7 +557,7 @@ fn parse(body: &[u8], light: bool) -> Result<Sdp<'_>, SdpError> {
                     scope = Scope::Skipped;
                     continue;
                 }
-                match parse_media(value) {
+                match parse_media(value, mode != Mode::Light) {
                     Some(m) => {
                         sdp.media.push(m);
                         scope = Scope::Media;
@@ -517,7 +587,7 @@ fn parse(body: &[u8], light: bool) -> Result<Sdp<'_>, SdpError> {
                     sdp.issues.push(issue(SdpIssueKind::BadAttribute));
                     continue;
                 }
-                if light {
+                if mode == Mode::Light {
                     if let (Scope::Media, "rtpmap", Some(v)) = (&scope, name, val) {
                         if let (Some(m), Some(r)) = (sdp.media.last_mut(), parse_rtpmap(v)) {
                             m.rtpmap.push(r);
@@ -525,12 +595,13 @@ fn parse(body: &[u8], light: bool) -> Result<Sdp<'_>, SdpError> {
                     }
                     continue;
                 }
+                let all = mode == Mode::Full;
                 let ok = match scope {
                     Scope::Media => match sdp.media.last_mut() {
-                        Some(m) => media_attribute(m, &mut sdp.ice_ufrag, name, val),
+                        Some(m) => media_attribute(m, &mut sdp.ice_ufrag, name, val, all),
                         None => true,
                     },
-                    _ => session_attribute(&mut sdp, name, val),
+                    _ => session_attribute(&mut sdp, name, val, all),
                 };
                 if !ok {
                     sdp.issues.push(issue(SdpIssueKind::BadAttribute));
@@ -545,9 +616,17 @@ fn parse(body: &[u8], light: bool) -> Result<Sdp<'_>, SdpError> {
     Ok(sdp)
 }
 
-/// Session-level attribute; false if a known attribute is malformed.
-fn session_attribute<'a>(sdp: &mut Sdp<'a>, name: &'a str, val: Option<&'a str>) -> bool {
-    sdp.attributes.push((name, attribute_value(name, val)));
+/// Session-level attribute; false if a known attribute is malformed. `all`: every attribute
+/// ([`Mode::Full`]); else only what media lines hold (direction and fingerprint).
+fn session_attribute<'a>(
+    sdp: &mut Sdp<'a>,
+    name: &'a str,
+    val: Option<&'a str>,
+    all: bool,
+) -> bool {
+    if all {
+        sdp.attributes.push((name, attribute_value(name, val)));
+    }
     if let Some(d) = Direction::parse(name) {
         sdp.direction = Some(d);
         return true;
@@ -557,6 +636,7 @@ fn session_attribute<'a>(sdp: &mut Sdp<'a>, name: &'a str, val: Option<&'a str>)
             Some(f) => sdp.fingerprint = Some(f),
             None => return false,
         },
+        _ if !all => {}
         ("setup", Some(v)) => sdp.setup = Some(v.trim_ws()),
         ("ice-ufrag", _) => sdp.ice_ufrag = true,
         _ => {}
@@ -564,14 +644,19 @@ fn session_attribute<'a>(sdp: &mut Sdp<'a>, name: &'a str, val: Option<&'a str>)
     true
 }
 
-/// Media-level attribute; false if a known attribute is malformed.
+/// Media-level attribute; false if a known attribute is malformed. `all`: every attribute
+/// ([`Mode::Full`]); else only what media lines hold (direction, rtpmap, crypto, fingerprint,
+/// rtcp-mux, zrtp-hash).
 fn media_attribute<'a>(
     m: &mut Media<'a>,
     ice_ufrag: &mut bool,
     name: &'a str,
     val: Option<&'a str>,
+    all: bool,
 ) -> bool {
-    m.attributes.push((name, attribute_value(name, val)));
+    if all {
+        m.attributes.push((name, attribute_value(name, val)));
+    }
     if let Some(d) = Direction::parse(name) {
         m.direction = Some(d);
         return true;
@@ -589,13 +674,14 @@ fn media_attribute<'a>(
             Some(f) => m.fingerprint = Some(f),
             None => return false,
         },
+        ("rtcp-mux", _) => m.rtcp_mux = true,
+        ("zrtp-hash", _) => m.zrtp_hash = true,
+        _ if !all => {}
         ("setup", Some(v)) => m.setup = Some(v.trim_ws()),
         ("rtcp", Some(v)) => match parse_rtcp(v) {
             Some(r) => m.rtcp = Some(r),
             None => return false,
         },
-        ("rtcp-mux", _) => m.rtcp_mux = true,
-        ("zrtp-hash", _) => m.zrtp_hash = true,
         ("ice-ufrag", _) => {
             m.ice_ufrag = true;
             *ice_ufrag = true;
@@ -698,8 +784,99 @@ mod light_tests {
     /// The light read finds the ports, connections and rtpmaps of the whole parse, through
     /// session and media connections, a bad and an excess m= line, bad rtpmaps, the attribute
     /// cap and bad UTF-8; and fails where it fails.
+    /// What media lines hold of a parse: the session's connection, direction and fingerprint,
+    /// and each media section's kind, port, protocol, formats, connection, rtpmaps, cryptos,
+    /// fingerprint, direction, rtcp-mux and zrtp-hash.
+    fn lines_of(s: &Sdp<'_>) -> String {
+        let per: Vec<String> = s
+            .media
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {} {}",
+                    m.kind,
+                    m.port,
+                    m.proto,
+                    m.formats,
+                    m.connection,
+                    m.rtpmap,
+                    m.crypto,
+                    m.fingerprint,
+                    m.direction,
+                    m.rtcp_mux,
+                    m.zrtp_hash
+                )
+            })
+            .collect();
+        format!(
+            "{:?} {:?} {:?} {per:?}",
+            s.connection, s.direction, s.fingerprint
+        )
+    }
+
+    /// The read for media lines keeps what the whole parse gives them, on the light read's
+    /// bodies and on bodies of every attribute media lines hold, at session and media level,
+    /// well-formed and malformed; and fails where it fails.
     #[test]
-    fn the_light_read_finds_the_media_of_the_whole_parse() {
+    fn the_lines_read_keeps_what_media_lines_hold_of_the_whole_parse() {
+        let mut all = bodies();
+        all.push(
+            b"v=0\r\nc=IN IP4 10.0.0.1\r\na=sendonly\r\na=fingerprint:sha-256 AB:CD\r\n\
+a=setup:actpass\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=rtpmap:111 opus/48000/2\r\n\
+a=rtcp-mux\r\na=zrtp-hash:1.10 fe30\r\na=recvonly\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:KEY\r\n\
+a=crypto:bad\r\na=fingerprint:x\r\na=fingerprint:sha-1 00:11\r\na=ptime:abc\r\na=rtcp:x\r\n\
+m=video 5000/2 RTP/SAVP 31\r\nc=IN IP6 ::1/3\r\na=inactive\r\na=ice-ufrag:x\r\n\
+a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:\r\nm=image 6000 udptl t38\r\n"
+                .to_vec(),
+        );
+        all.push(b"v=0\na=fingerprint:bad\nm=audio 4000 RTP/AVP 0 8\nz=x\n\xff=1\n".to_vec());
+        for b in &all {
+            agree(b, parse_sdp_lines, lines_of);
+        }
+        // The bodies exercise what is compared (a test that cannot fail is no test).
+        let rich = parse_sdp_lines(&all[all.len() - 2]).expect("sdp");
+        assert_eq!(rich.direction, Some(Direction::SendOnly));
+        assert_eq!(rich.media.len(), 3);
+        assert_eq!(rich.media[0].direction, Some(Direction::RecvOnly));
+        assert!(rich.media[0].rtcp_mux && rich.media[0].zrtp_hash);
+        assert_eq!(rich.media[0].crypto.len(), 1);
+        assert_eq!(
+            rich.media[0].fingerprint.map(|f| f.hash_func),
+            Some("sha-1")
+        );
+        assert_eq!(rich.media[1].formats, ["31"]);
+        assert!(rich.attributes.is_empty() && rich.media[0].attributes.is_empty());
+    }
+
+    proptest::proptest! {
+        /// Bodies of the lines media lines and announcements read, well-formed or not, in any
+        /// order: the reads for media lines and for announcements agree with the whole parse.
+        #[test]
+        fn the_partial_reads_agree_with_the_whole_parse(lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                "c=IN IP[46] [0-9.:]{1,12}(/[0-9]{1,3})?",
+                "m=(audio|video|image) [0-9]{1,6}(/[0-9])? (RTP/AVP|RTP/SAVP|udptl)( [0-9a-z]{1,3}){0,3}",
+                "a=rtpmap:[0-9]{1,4} [a-zA-Z]{0,5}/[0-9]{0,6}(/[0-9]{1,2})?",
+                "a=(sendrecv|sendonly|recvonly|inactive|rtcp-mux|zrtp-hash|ice-ufrag:x|setup:active)",
+                "a=crypto:[0-9]{1,2} [A-Z_0-9]{1,8} (inline|uri):[a-z]{0,4}",
+                "a=fingerprint:[a-z0-9-]{1,7}( [A-F0-9:]{1,8})?",
+                "[a-z]=[ -~]{0,20}",
+            ],
+            0..24)) {
+            let mut text = String::from("v=0\r\n");
+            for l in &lines {
+                text += l;
+                text += "\r\n";
+            }
+            let full = parse_sdp(text.as_bytes()).expect("v=0 first");
+            let part = parse_sdp_lines(text.as_bytes()).expect("v=0 first");
+            proptest::prop_assert_eq!(lines_of(&full), lines_of(&part));
+            let light = parse_sdp_media(text.as_bytes()).expect("v=0 first");
+            proptest::prop_assert_eq!(media(&full), media(&light));
+        }
+    }
+
+    fn bodies() -> Vec<Vec<u8>> {
         let mut bodies: Vec<Vec<u8>> = vec![
             b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n".to_vec(),
             b"v=0\nm=audio 4000 RTP/AVP 0\nc=IN IP4 10.0.0.2\na=rtpmap:0 PCMU/8000\nm=video 0 RTP/AVP 96\nm=audio x RTP/AVP 0\na=rtpmap:0 PCMU/8000\nm=audio 5000 RTP/AVP 8\na=rtpmap:8 bad\na=rtpmap:8 PCMA/8000\n".to_vec(),
@@ -724,17 +901,28 @@ mod light_tests {
             b"v=0\nm=audio 4000 RTP/AVP 0\na=rtpmap:0 PCMU/8000 \xff\nc=IN IP4 10.0.0.9\n".to_vec();
         utf.push(b'\n');
         bodies.push(utf);
-        for b in &bodies {
-            match (parse_sdp(b), parse_sdp_media(b)) {
-                (Ok(full), Ok(light)) => assert_eq!(
-                    media(&full),
-                    media(&light),
-                    "{:?}",
-                    String::from_utf8_lossy(b)
-                ),
-                (Err(x), Err(y)) => assert_eq!(x, y),
-                (x, y) => panic!("{x:?} / {y:?}"),
+        bodies
+    }
+
+    /// A partial read of `b` gives what `seen` sees of the whole parse, or its error.
+    fn agree<T: PartialEq + std::fmt::Debug>(
+        b: &[u8],
+        partial: fn(&[u8]) -> Result<Sdp<'_>, SdpError>,
+        seen: fn(&Sdp<'_>) -> T,
+    ) {
+        match (parse_sdp(b), partial(b)) {
+            (Ok(full), Ok(part)) => {
+                assert_eq!(seen(&full), seen(&part), "{:?}", String::from_utf8_lossy(b))
             }
+            (Err(x), Err(y)) => assert_eq!(x, y),
+            (x, y) => panic!("{x:?} / {y:?}"),
+        }
+    }
+
+    #[test]
+    fn the_light_read_finds_the_media_of_the_whole_parse() {
+        for b in &bodies() {
+            agree(b, parse_sdp_media, media);
         }
     }
 }
@@ -978,6 +1166,40 @@ a=ptime:abc\n"
             prop_assert!(sdp.media.len() <= MAX_MEDIA);
             let s = String::from_utf8_lossy(&data);
             let _ = redact_crypto_keys(&s);
+        }
+
+        /// The hand-made number, word and rtpmap reads give what the standard library's
+        /// `parse`, `split_ascii_whitespace` and `split` gave.
+        #[test]
+        fn hand_reads_are_the_standard_ones(v in prop_oneof![
+            "[ \t0-9/a-zA-Z\u{a0}\u{0b}\u{0c}]{0,24}",
+            "[ \t]?[0-9]{1,4}[ \t]{1,2}[a-zA-Z]{0,4}/[0-9 ]{0,7}(/[0-9]{0,3}(/[0-9]{0,2})?)?[ \t]?",
+        ]) {
+            fn std_digits(s: &str) -> Option<u16> {
+                (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| s.parse::<u16>().ok())
+                    .flatten()
+            }
+            fn reference(v: &str) -> Option<RtpMap<'_>> {
+                let (pt, rest) = v.trim_ws().split_once([' ', '\t'])?;
+                let mut parts = rest.trim_ws().split('/');
+                let encoding = parts.next().filter(|e| !e.is_empty())?;
+                let clock_rate = std_digits(parts.next()?).map(u32::from)?;
+                let channels = match parts.next() {
+                    Some(c) => Some(std_digits(c)?),
+                    None => None,
+                };
+                let pt = std_digits(pt).and_then(|n| u8::try_from(n).ok())?;
+                Some(RtpMap { pt, encoding, clock_rate, channels })
+            }
+            for w in v.split(['/', ' ']) {
+                prop_assert_eq!(digits::<u16>(w), std_digits(w));
+                prop_assert_eq!(digits::<u8>(w), std_digits(w).and_then(|n| u8::try_from(n).ok()));
+            }
+            prop_assert_eq!(words(&v).collect::<Vec<_>>(), v.split_ascii_whitespace().collect::<Vec<_>>());
+            // Clock rates over 65535 are read by both, but the reference here reads u16.
+            let got = parse_rtpmap(&v).filter(|r| r.clock_rate <= 65535);
+            prop_assert_eq!(got, reference(&v));
         }
 
         #[test]
