@@ -50,11 +50,26 @@ impl EveWriter {
     }
 
     pub fn write<T: Serialize>(&mut self, event_type: &str, record: &T) {
+        self.write_by(event_type, record, |line| {
+            crate::output::json::to_vec(line, record)
+        });
+    }
+
+    /// [`EveWriter::write`] with the record's JSON written by `json` (a direct writer of
+    /// [`crate::output::direct`]), checked against serde_json in debug builds as every record.
+    pub fn write_by<T: Serialize>(
+        &mut self,
+        event_type: &str,
+        record: &T,
+        json: impl FnOnce(&mut Vec<u8>) -> Result<(), crate::output::json::Error>,
+    ) {
         if !self.wanted(event_type) {
             return;
         }
         self.line.clear();
-        let written = crate::output::json::to_vec(&mut self.line, record);
+        let written = json(&mut self.line);
+        #[cfg(not(debug_assertions))]
+        let _ = record;
         // Every record a debug build writes (every test) is checked against serde_json: the
         // same bytes, or the same refusal.
         #[cfg(debug_assertions)]

@@ -184,6 +184,146 @@ fn push_display<T: Display + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Err
     Ok(())
 }
 
+/// An object written field by field straight into a buffer, without serde's call per field:
+/// for the records written most ([`crate::output::direct`]). A key is a literal, copied with its
+/// quotes and colon; a value is written as [`to_vec`] writes it. What is written this way is
+/// checked against serde_json in debug builds, as every record is.
+pub struct Obj<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Obj<'a> {
+    #[inline(always)]
+    pub fn open(out: &'a mut Vec<u8>) -> Obj<'a> {
+        out.push(b'{');
+        Obj { out, first: true }
+    }
+
+    /// `,"key":` (no comma before the first): the key is a literal, never a byte to escape.
+    #[inline(always)]
+    fn key(&mut self, key: &'static str) {
+        debug_assert!(!any_escape(key.as_bytes()), "key {key:?} needs escaping");
+        let out = &mut *self.out;
+        out.reserve(key.len() + 4);
+        if !std::mem::take(&mut self.first) {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+    }
+
+    #[inline(always)]
+    pub fn str(&mut self, key: &'static str, v: &str) {
+        self.key(key);
+        push_str(self.out, v);
+    }
+
+    /// The field when there is a value (`skip_serializing_if = "Option::is_none"`).
+    #[inline(always)]
+    pub fn opt_str(&mut self, key: &'static str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.str(key, v);
+        }
+    }
+
+    #[inline(always)]
+    pub fn int<I: itoa::Integer>(&mut self, key: &'static str, v: I) {
+        self.key(key);
+        push_int(self.out, v);
+    }
+
+    pub fn float(&mut self, key: &'static str, v: f64) -> Result<(), Error> {
+        self.key(key);
+        push_float(self.out, v)
+    }
+
+    /// Any other value, through its `Serialize`.
+    pub fn value<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<(), Error> {
+        self.key(key);
+        to_vec(self.out, v)
+    }
+
+    #[inline(always)]
+    pub fn bool(&mut self, key: &'static str, v: bool) {
+        self.key(key);
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
+    }
+
+    /// A list as the value of `key`, its elements written through the one returned.
+    #[inline(always)]
+    pub fn list(&mut self, key: &'static str) -> List<'_> {
+        self.key(key);
+        self.out.push(b'[');
+        List {
+            out: self.out,
+            first: true,
+        }
+    }
+
+    /// A list of integers.
+    pub fn ints<I: itoa::Integer + Copy>(&mut self, key: &'static str, v: &[I]) {
+        self.key(key);
+        self.out.push(b'[');
+        for (i, n) in v.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            push_int(self.out, *n);
+        }
+        self.out.push(b']');
+    }
+
+    /// A list of strings.
+    pub fn strs<S: AsRef<str>>(&mut self, key: &'static str, v: &[S]) {
+        self.key(key);
+        self.out.push(b'[');
+        for (i, s) in v.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            push_str(self.out, s.as_ref());
+        }
+        self.out.push(b']');
+    }
+
+    /// An object as the value of `key`, written through the one returned.
+    #[inline(always)]
+    pub fn object(&mut self, key: &'static str) -> Obj<'_> {
+        self.key(key);
+        Obj::open(self.out)
+    }
+
+    #[inline(always)]
+    pub fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// A list written element by element (see [`Obj::list`]).
+pub struct List<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl List<'_> {
+    /// An object as the next element.
+    #[inline(always)]
+    pub fn object(&mut self) -> Obj<'_> {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        Obj::open(self.out)
+    }
+
+    #[inline(always)]
+    pub fn close(self) {
+        self.out.push(b']');
+    }
+}
+
 /// An object, an array, or the object around an enum variant's content.
 pub struct Compound<'a, 'b> {
     w: &'b mut Writer<'a>,

@@ -4,6 +4,7 @@
 //! and calls as pcap files ([`evidence`]); the forensic HTML report of a run ([`report`]); the
 //! replay's progress line ([`progress`]).
 
+pub mod direct;
 pub mod eve;
 pub mod evidence;
 pub mod http;

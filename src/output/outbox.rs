@@ -95,7 +95,7 @@ impl Outbox {
     }
 
     pub fn sip(&mut self, r: SipRecord) {
-        self.put(r, |w, r| w.record("sip", r), Item::Sip);
+        self.put(r, |w, r| w.sip(r), Item::Sip);
     }
 
     pub fn device(&mut self, r: DeviceRecord) {
@@ -176,7 +176,7 @@ impl RecordWriter {
     /// Do one item of the queue.
     pub fn write_item(&mut self, item: Item) {
         match item {
-            Item::Sip(r) => self.record("sip", &*r),
+            Item::Sip(r) => self.sip(&r),
             Item::Device(r) => self.record("device", &*r),
             Item::Posture(r) => self.record("posture", &*r),
             Item::Call(r) => self.call(&r),

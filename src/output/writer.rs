@@ -14,6 +14,7 @@ use super::metrics::{bounded_label, Metrics, DIALOG_OUTCOMES, MEDIA_PROTECTIONS,
 use crate::detect::alert::AlertRecord;
 use crate::detect::gate::Decision;
 use crate::dialog::media::RtpRecord;
+use crate::dialog::transaction::SipRecord;
 use crate::dialog::CallRecord;
 
 pub struct RecordWriter {
@@ -67,6 +68,12 @@ impl RecordWriter {
         self.eve.write(event_type, record);
     }
 
+    /// A `sip` record, written directly ([`crate::output::direct::sip_record`]).
+    pub fn sip(&mut self, r: &SipRecord) {
+        self.eve
+            .write_by("sip", r, |line| crate::output::direct::sip_record(line, r));
+    }
+
     pub fn call(&mut self, r: &CallRecord) {
         if let Some(mx) = &self.metrics {
             let c = &r.call;
@@ -86,7 +93,9 @@ impl RecordWriter {
                 mx.call_duration_seconds.observe(c.duration);
             }
         }
-        self.eve.write("call", r);
+        self.eve.write_by("call", r, |line| {
+            crate::output::direct::call_record(line, r)
+        });
     }
 
     pub fn rtp(&mut self, rec: &RtpRecord) {
