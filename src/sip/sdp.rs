@@ -439,6 +439,14 @@ fn lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// `part` (a slice of `bytes`) as a slice of `text`, the same bytes already known to be UTF-8:
+/// no second check. `None` when `part` does not start and end on character boundaries (a line
+/// is cut at ASCII bytes, so it always does).
+pub(crate) fn within<'a>(text: &'a str, bytes: &[u8], part: &[u8]) -> Option<&'a str> {
+    let start = (part.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+    text.get(start..start.checked_add(part.len())?)
+}
+
 /// Where `a=` lines go while parsing.
 enum Scope {
     Session,
@@ -487,6 +495,8 @@ fn parse(body: &[u8], mode: Mode) -> Result<Sdp<'_>, SdpError> {
     let mut seen_version = false;
     let mut attr_count = 0usize;
     let mut any_line = false;
+    // A body valid as a whole (the usual one) is checked once, not line by line.
+    let text = std::str::from_utf8(body).ok();
 
     for (idx, raw) in lines(body).enumerate() {
         let line_no = idx + 1;
@@ -512,7 +522,10 @@ fn parse(body: &[u8], mode: Mode) -> Result<Sdp<'_>, SdpError> {
         if mode != Mode::Full && !matches!(raw.first(), Some(b'c' | b'm' | b'a')) {
             continue;
         }
-        let Ok(line) = std::str::from_utf8(raw) else {
+        let Some(line) = text
+            .and_then(|t| within(t, body, raw))
+            .or_else(|| std::str::from_utf8(raw).ok())
+        else {
             sdp.issues.push(issue(SdpIssueKind::InvalidUtf8));
             continue;
         };
@@ -982,6 +995,24 @@ a=rtpmap:0 should-be-ignored/8000\n\
 m=image 6000 udptl t38\n\
 a=ptime:abc\n"
         )
+    }
+
+    /// A part of a checked text is found in it where it starts and ends on character
+    /// boundaries, and not otherwise; a slice from elsewhere is not.
+    #[test]
+    fn a_part_is_found_within_its_checked_text() {
+        let text = "v=0\ns=é\n";
+        let b = text.as_bytes();
+        assert_eq!(within(text, b, &b[4..8]), Some("s=é"));
+        assert_eq!(within(text, b, &b[6..7]), None, "inside a character");
+        assert_eq!(within(text, b, &b[..0]), Some(""));
+        let other = b"v=0".to_vec();
+        assert_eq!(within(text, b, &other), None);
+        // A body whose other line is not UTF-8 is read line by line, as before.
+        let sdp = parse_sdp(b"v=0\nm=audio 4000 RTP/AVP 0\na=x:\xff\nc=IN IP4 10.0.0.1\n").unwrap();
+        assert_eq!(sdp.media[0].connection.map(|c| c.addr), Some("10.0.0.1"));
+        assert_eq!(sdp.issues.len(), 1);
+        assert_eq!(sdp.issues[0].kind, SdpIssueKind::InvalidUtf8);
     }
 
     #[test]

@@ -8,7 +8,8 @@ use crate::sip::text::{Find, Trim};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize};
 
-use super::sdp::attribute_value;
+use super::sdp::{attribute_value, within};
+use std::borrow::Cow;
 
 /// Longest value kept (bytes, cut at a character boundary).
 pub const MAX_VALUE: usize = 256;
@@ -150,38 +151,35 @@ fn span(start: usize, end: usize) -> Span {
     }
 }
 
-/// A value onto `out` (lossy UTF-8), cut to [`MAX_VALUE`] bytes.
-fn text(out: &mut String, v: &[u8]) -> Span {
-    match std::str::from_utf8(v) {
-        // The usual value: valid and short, copied as it is.
-        Ok(s) if s.len() <= MAX_VALUE => {
-            let start = out.len();
-            out.push_str(s);
-            span(start, out.len())
-        }
-        _ => joined(out, &[&String::from_utf8_lossy(v)]),
+/// A value onto `out`, cut to [`MAX_VALUE`] bytes.
+fn text(out: &mut String, s: &str) -> Span {
+    if s.len() <= MAX_VALUE {
+        // The usual value: short, copied as it is.
+        let start = out.len();
+        out.push_str(s);
+        span(start, out.len())
+    } else {
+        joined(out, &[s])
     }
 }
 
 /// An `a=` line's text with its secret cut (see [`attribute_value`]).
-fn attribute(out: &mut String, v: &[u8]) -> Span {
-    let s = String::from_utf8_lossy(v);
+fn attribute(out: &mut String, s: &str) -> Span {
     match s.split_once_byte(b':') {
         Some((name, value)) => joined(
             out,
             &[name, ":", attribute_value(name, Some(value)).unwrap_or("")],
         ),
-        None => joined(out, &[&s]),
+        None => joined(out, &[s]),
     }
 }
 
 /// A `k=` value without its key: `prompt` as it is, `clear:KEY`, `base64:KEY`, `uri:URI` as
 /// their method and the colon.
-fn encryption_key(out: &mut String, v: &[u8]) -> Span {
-    let s = String::from_utf8_lossy(v);
+fn encryption_key(out: &mut String, s: &str) -> Span {
     match s.split_once_byte(b':') {
         Some((method, _)) => joined(out, &[method, ":"]),
-        None => joined(out, &[&s]),
+        None => joined(out, &[s]),
     }
 }
 
@@ -197,12 +195,20 @@ impl SdpRecord {
         let mut any = false;
         // Whether the section is a media description, and whether the one at its end was kept.
         let mut in_media = false;
+        // A body valid as a whole (the usual one) is checked once; a value of another is read
+        // lossily.
+        let valid = std::str::from_utf8(body).ok();
         for line in body.split(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let [letter, b'=', value @ ..] = line else {
                 continue;
             };
             any = true;
+            let value = match valid.and_then(|t| within(t, body, value)) {
+                Some(v) => Cow::Borrowed(v),
+                None => String::from_utf8_lossy(value),
+            };
+            let value = &*value;
             let t = &mut r.text;
             if *letter == b'm' {
                 in_media = r.media_descriptions.len() < MAX_ITEMS;
@@ -236,11 +242,7 @@ impl SdpRecord {
                 continue;
             }
             match letter {
-                b'v' => {
-                    r.version = std::str::from_utf8(value)
-                        .ok()
-                        .and_then(|v| v.trim_ws().parse().ok())
-                }
+                b'v' => r.version = value.trim_ws().parse().ok(),
                 b'o' => r.origin = Some(text(t, value)),
                 b's' => r.session_name = Some(text(t, value)),
                 b'i' => r.session_info = Some(text(t, value)),
