@@ -31,7 +31,7 @@ use super::{
 use crate::base::iptext::IpText;
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
-use crate::dialog::msg::{clip, clipped};
+use crate::dialog::msg::clipped;
 use crate::dialog::Msg;
 
 // ---------------------------------------------------------------------------------------------
@@ -255,25 +255,28 @@ pub fn normalise(raw: &str, intl_prefixes: &[String]) -> Option<Dialled> {
         }
     }
     let s = s.split(['@', ';', '?']).next().unwrap_or("");
-    let s: String = s
+    let mut s: String = s
         .chars()
         .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '/'))
         .collect();
-    let (rest, international) = if let Some(r) = s.strip_prefix('+') {
-        (r.to_string(), true)
+    // The prefix is taken off in place (the digits are the one string a number costs).
+    let (rest, international) = if s.starts_with('+') {
+        s.remove(0);
+        (s, true)
     } else {
-        let mut best: Option<&String> = None;
-        for p in intl_prefixes {
-            if !p.is_empty()
-                && s.starts_with(p.as_str())
-                && s.len() > p.len()
-                && best.is_none_or(|b| p.len() > b.len())
-            {
-                best = Some(p);
-            }
-        }
+        let best = intl_prefixes
+            .iter()
+            .filter(|p| !p.is_empty() && s.starts_with(p.as_str()) && s.len() > p.len())
+            .fold(None::<&String>, |best, p| match best {
+                Some(b) if p.len() <= b.len() => Some(b),
+                _ => Some(p),
+            })
+            .map(String::len);
         match best {
-            Some(p) => (s.get(p.len()..).unwrap_or("").to_string(), true),
+            Some(n) => {
+                s.drain(..n);
+                (s, true)
+            }
             None => (s, false),
         }
     };
@@ -758,7 +761,10 @@ fn is_invite(s: &str) -> bool {
 fn account_of(m: &Msg) -> Option<String> {
     let f = m.from.as_ref()?;
     let user = f.user.as_deref().unwrap_or("");
-    Some(clip(&format!("{user}@{}", f.host), VALUE_CLIP))
+    let mut a = [user, "@", &f.host].concat();
+    let keep = clipped(&a, VALUE_CLIP).len();
+    a.truncate(keep);
+    Some(a)
 }
 
 /// The called number: Request-URI user, else To user.
@@ -851,7 +857,10 @@ impl Fraud {
             return; // same call, new CSeq (e.g. after a 401 challenge): counted once
         }
         let ctx = &m.ctx;
-        let src = IpText::new(&ctx.src).to_string();
+        // Borrowed or on the stack where they can be: a new INVITE allocates only what the call
+        // keeps (its account and number) and what an alert writes.
+        let src = IpText::new(&ctx.src);
+        let src = src.as_str();
         let account = account_of(m).unwrap_or_else(|| "?".to_string());
         let raw = called_raw(m);
         let dialled = raw.and_then(|u| normalise(u, &cfg.international_prefix));
@@ -867,37 +876,8 @@ impl Fraud {
                 .and_then(|d| plan.classify(&d.digits))
                 .filter(|h| h.1 == Class::Emergency),
         }
-        .map(|(p, c, l)| (p.to_string(), c, clip(l, 120)));
-        let class = hit.as_ref().map(|h| h.1);
-        let number = e164
-            .clone()
-            .or_else(|| dialled.as_ref().map(|d| d.digits.clone()));
-        let as_dialled = raw.map(|r| clip(r, 64));
-        let ev_base = || {
-            json!({
-                "source": src,
-                "account": account,
-                "number": number,
-                "dialled": as_dialled,
-                "dialled_as": dialled_as.name(),
-                "prefix": hit.as_ref().map(|h| h.0.clone()),
-                "class": class.map(Class::name),
-                "label": hit.as_ref().map(|h| h.2.clone()),
-                "call_id": cid,
-            })
-        };
-        match class {
-            Some(Class::Blocked) => {
-                emit.fire(FRAUD_BLOCKED, cid, ctx, ev_base);
-            }
-            Some(Class::Premium) => {
-                emit.fire(FRAUD_PREMIUM, &src, ctx, ev_base);
-            }
-            Some(Class::HighRisk) => {
-                emit.fire(FRAUD_HIGH_RISK, &src, ctx, ev_base);
-            }
-            _ => {}
-        }
+        .map(|(p, c, l)| (p, c, clipped(l, 120)));
+        let class = hit.map(|h| h.1);
         let international = match (class, dialled_as, &e164) {
             (Some(Class::National | Class::Emergency), _, _) => false,
             (Some(Class::International | Class::HighRisk), _, _) => true,
@@ -906,6 +886,33 @@ impl Fraud {
             }
             _ => false,
         };
+        let number = e164.or_else(|| dialled.map(|d| d.digits));
+        let as_dialled = raw.map(|r| clipped(r, 64));
+        let ev_base = || {
+            json!({
+                "source": src,
+                "account": account,
+                "number": number,
+                "dialled": as_dialled,
+                "dialled_as": dialled_as.name(),
+                "prefix": hit.map(|h| h.0),
+                "class": class.map(Class::name),
+                "label": hit.map(|h| h.2),
+                "call_id": cid,
+            })
+        };
+        match class {
+            Some(Class::Blocked) => {
+                emit.fire(FRAUD_BLOCKED, cid, ctx, ev_base);
+            }
+            Some(Class::Premium) => {
+                emit.fire(FRAUD_PREMIUM, src, ctx, ev_base);
+            }
+            Some(Class::HighRisk) => {
+                emit.fire(FRAUD_HIGH_RISK, src, ctx, ev_base);
+            }
+            _ => {}
+        }
         let alpha = cfg.baseline_alpha_pct as f64 / 100.0;
         let a = self
             .accounts
@@ -959,7 +966,7 @@ impl Fraud {
                     e["threshold"] = cfg.intl_calls.into();
                     e
                 };
-                if emit.fire(FRAUD_INTL_SOURCE, &src, ctx, ev) {
+                if emit.fire(FRAUD_INTL_SOURCE, src, ctx, ev) {
                     s.intl.since_alert = 0;
                 }
             }
@@ -983,7 +990,7 @@ impl Fraud {
             number,
             extension: dialled_as == DialledAs::Extension,
             class,
-            label: hit.map(|h| h.2).unwrap_or_default(),
+            label: hit.map(|h| h.2.to_string()).unwrap_or_default(),
             answered: None,
             long_alerted: false,
         };
@@ -1030,7 +1037,8 @@ impl Fraud {
                     .push_back((ts.add_secs(cfg.long_call_secs), cid.to_string(), ts));
             }
             let max = cfg.max_concurrent;
-            let src = IpText::new(&call.ctx.src).to_string();
+            let src = IpText::new(&call.ctx.src);
+            let src = src.as_str();
             let a = self.accounts.touch_by(
                 call.account.as_str(),
                 ts,
@@ -1061,7 +1069,7 @@ impl Fraud {
                     json!({"source": src, "account": call.account, "concurrent_calls": n,
                         "limit": max, "call_id": cid})
                 };
-                fire_for(emit, &call.ctx, FRAUD_CONCURRENT_SOURCE, &src, &m.ctx, ev);
+                fire_for(emit, &call.ctx, FRAUD_CONCURRENT_SOURCE, src, &m.ctx, ev);
             }
             let trunk_max = cfg.max_concurrent_trunk;
             if trunk_max > 0 {
@@ -1100,7 +1108,8 @@ impl Fraud {
         };
         let digits = usize_of(cfg.probe_digits);
         let prefix = number.get(..digits.min(number.len())).unwrap_or(number);
-        let src = IpText::new(&call.ctx.src).to_string();
+        let src = IpText::new(&call.ctx.src);
+        let src = src.as_str();
         let s = self.sources.touch(call.ctx.src, ts, Source::default);
         let n = s
             .probes
@@ -1113,7 +1122,7 @@ impl Fraud {
                     "threshold": cfg.probe_prefixes, "failures_since_last_alert": since,
                     "last_status": status, "prefixes": s.probes.sample(10)})
             };
-            if fire_for(emit, &call.ctx, FRAUD_PROBING, &src, &m.ctx, ev) {
+            if fire_for(emit, &call.ctx, FRAUD_PROBING, src, &m.ctx, ev) {
                 s.probes.since_alert = 0;
             }
         }
@@ -1155,7 +1164,8 @@ impl Fraud {
         };
         let ts = m.ctx.ts;
         let dur = ts.since(at);
-        let src = IpText::new(&call.ctx.src).to_string();
+        let src = IpText::new(&call.ctx.src);
+        let src = src.as_str();
         if dur < secs(cfg.short_call_secs) {
             let s = self.sources.touch(call.ctx.src, ts, Source::default);
             let n = s.short.hit(ts, secs(cfg.short_window), cfg.short_calls);
@@ -1167,7 +1177,7 @@ impl Fraud {
                         "threshold": cfg.short_calls, "calls_since_last_alert": since,
                         "last_call_id": cid, "last_duration_ms": dur / 1_000_000})
                 };
-                if fire_for(emit, &call.ctx, FRAUD_SHORT_CALLS, &src, &m.ctx, ev) {
+                if fire_for(emit, &call.ctx, FRAUD_SHORT_CALLS, src, &m.ctx, ev) {
                     s.short.since_alert = 0;
                 }
             }
