@@ -445,7 +445,7 @@ pub struct RuleSet {
     /// Rules that loaded but do not run, and why.
     skipped: Vec<Skipped>,
     /// Request rules with a method list, by method (indices ascending).
-    by_method: HashMap<String, Vec<usize>>,
+    by_method: crate::base::fasthash::FastMap<String, Vec<usize>>,
     /// Rules for every request (no method list, flow not to_client).
     any_request: Vec<usize>,
     /// Rules for responses (flow not to_server).
