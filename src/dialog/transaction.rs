@@ -3,6 +3,7 @@
 //! transaction, written when its final response arrives or when it times out.
 
 use crate::base::fasthash::FastMap;
+use std::hash::BuildHasher;
 
 use serde::{Deserialize, Serialize};
 
@@ -191,30 +192,53 @@ impl KeyParts for KeyRef<'_> {
     }
 }
 
-impl<'a> std::borrow::Borrow<dyn KeyParts + 'a> for TxKey {
-    fn borrow(&self) -> &(dyn KeyParts + 'a) {
-        self
-    }
+/// The transactions by key: a hash table of (key, entry) found by a key's parts, so that a
+/// message's key is hashed once, for its lookup and, when new, its insertion.
+#[derive(Default)]
+struct Table {
+    map: hashbrown::HashTable<(TxKey, Entry)>,
+    hasher: foldhash::fast::RandomState,
 }
 
-impl std::hash::Hash for dyn KeyParts + '_ {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.parts().hash(h);
+impl Table {
+    fn hash(&self, k: &impl KeyParts) -> u64 {
+        self.hasher.hash_one(k.parts())
     }
-}
 
-impl PartialEq for dyn KeyParts + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
+    fn get_mut(&mut self, hash: u64, k: &impl KeyParts) -> Option<&mut Entry> {
+        let parts = k.parts();
+        self.map
+            .find_mut(hash, |(key, _)| key.parts() == parts)
+            .map(|(_, e)| e)
     }
-}
 
-impl Eq for dyn KeyParts + '_ {}
+    fn contains(&self, k: &impl KeyParts) -> bool {
+        let parts = k.parts();
+        self.map
+            .find(self.hash(k), |(key, _)| key.parts() == parts)
+            .is_some()
+    }
 
-/// Hashed as its parts, as [`KeyRef`] is (the `Borrow` contract).
-impl std::hash::Hash for TxKey {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.parts().hash(h);
+    /// A key not in the table, with the hash of its parts.
+    fn insert_new(&mut self, hash: u64, key: TxKey, e: Entry) -> &mut Entry {
+        let hasher = &self.hasher;
+        &mut self
+            .map
+            .insert_unique(hash, (key, e), |(k, _)| hasher.hash_one(k.parts()))
+            .into_mut()
+            .1
+    }
+
+    fn remove(&mut self, k: &TxKey) -> Option<Entry> {
+        let parts = k.parts();
+        self.map
+            .find_entry(self.hash(k), |(key, _)| key.parts() == parts)
+            .ok()
+            .map(|e| e.remove().0 .1)
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
     }
 }
 
@@ -298,7 +322,7 @@ pub struct TxStats {
 
 pub struct Transactions {
     cfg: TxConfig,
-    table: FastMap<TxKey, Entry>,
+    table: Table,
     /// The next transaction number of each flow (by flow id) and when it was last used; as
     /// many flows as the table holds transactions at most.
     numbering: FastMap<u64, (u64, Ts)>,
@@ -312,7 +336,7 @@ impl Transactions {
     pub fn new(cfg: TxConfig) -> Transactions {
         Transactions {
             cfg,
-            table: FastMap::default(),
+            table: Table::default(),
             numbering: FastMap::default(),
             last_tx_id: None,
             stats: TxStats::default(),
@@ -334,7 +358,7 @@ impl Transactions {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.table.len() == 0
     }
 
     /// The next transaction number of the message's flow.
@@ -357,8 +381,9 @@ impl Transactions {
     pub fn on_message(&mut self, m: &Msg, out: &mut Vec<SipRecord>) -> Seen {
         self.last_tx_id = None;
         let key = KeyRef::of(m);
+        let hash = self.table.hash(&key);
         if m.is_request() {
-            if let Some(entry) = self.table.get_mut(&key as &dyn KeyParts) {
+            if let Some(entry) = self.table.get_mut(hash, &key) {
                 match entry {
                     Entry::Open(tx) => {
                         tx.rec.request_retransmissions += 1;
@@ -376,7 +401,7 @@ impl Transactions {
                     method: "INVITE",
                     ..key
                 };
-                if !invite.branch.is_empty() && self.table.contains_key(&invite as &dyn KeyParts) {
+                if !invite.branch.is_empty() && self.table.contains(&invite) {
                     return Seen::New;
                 }
             }
@@ -400,14 +425,15 @@ impl Transactions {
                 tx.rec.state = "no_response".into();
                 let (rec, done) = complete(tx, m.ctx.ts);
                 out.push(rec);
-                self.table.insert(key.owned(), Entry::Done(done));
+                self.table.insert_new(hash, key.owned(), Entry::Done(done));
             } else {
-                self.table.insert(key.owned(), Entry::Open(Box::new(tx)));
+                self.table
+                    .insert_new(hash, key.owned(), Entry::Open(Box::new(tx)));
             }
             return Seen::New;
         }
         let code = m.status.unwrap_or(0);
-        let entry = match self.table.get_mut(&key as &dyn KeyParts) {
+        let entry = match self.table.get_mut(hash, &key) {
             Some(entry) => entry,
             None => {
                 // The request was not captured: a transaction known from its response only.
@@ -432,16 +458,18 @@ impl Transactions {
                     ..m.ctx
                 };
                 let tx_id = self.number(m);
-                self.table
-                    .entry(key.owned())
-                    .or_insert(Entry::Open(Box::new(Tx {
+                self.table.insert_new(
+                    hash,
+                    key.owned(),
+                    Entry::Open(Box::new(Tx {
                         seq: m.seq,
                         tx_id,
                         ctx,
                         started: m.ctx.ts,
                         rec,
                         last_ts: m.ctx.ts,
-                    })))
+                    })),
+                )
             }
         };
         let tx = match &mut *entry {
@@ -498,7 +526,7 @@ impl Transactions {
     pub fn expire(&mut self, now: Ts, out: &mut Vec<SipRecord>) {
         let (timeout, linger) = (self.cfg.timeout_ns, self.cfg.linger_ns);
         let mut timed_out: Vec<Tx> = Vec::new();
-        self.table.retain(|_, entry| match entry {
+        self.table.map.retain(|(_, entry)| match entry {
             Entry::Done(d) => now.since(d.completed_at) < linger,
             Entry::Open(tx) if now.since(tx.last_ts) >= timeout => {
                 timed_out.push(Tx {
@@ -525,6 +553,7 @@ impl Transactions {
     pub fn flush(&mut self, out: &mut Vec<SipRecord>) {
         let mut open: Vec<Box<Tx>> = self
             .table
+            .map
             .drain()
             .filter_map(|(_, e)| match e {
                 Entry::Open(t) => Some(t),
@@ -544,7 +573,8 @@ impl Transactions {
             return;
         }
         let len = self.table.len();
-        for k in crate::base::evict::oldest(self.table.iter(), len, |_, e| e.age()) {
+        let entries = self.table.map.iter().map(|(k, e)| (k, e));
+        for k in crate::base::evict::oldest(entries, len, |_, e| e.age()) {
             if let Some(entry) = self.table.remove(&k) {
                 self.stats.evicted += 1;
                 if let Entry::Open(mut tx) = entry {
