@@ -184,10 +184,10 @@ fn call(o: &mut Obj<'_>, c: &CallInfo) -> Result<(), Error> {
     }
     o.int("messages", c.messages);
     if !c.media_offer.is_empty() {
-        media_lines(o, "media_offer", &c.media_offer)?;
+        media_lines(o, "media_offer", &c.media_offer);
     }
     if !c.media_answer.is_empty() {
-        media_lines(o, "media_answer", &c.media_answer)?;
+        media_lines(o, "media_answer", &c.media_answer);
     }
     if !c.media.is_empty() {
         o.value("media", &c.media)?;
@@ -208,7 +208,7 @@ fn call(o: &mut Obj<'_>, c: &CallInfo) -> Result<(), Error> {
 }
 
 /// A list of media lines, each as its `Serialize` writes it.
-fn media_lines(o: &mut Obj<'_>, key: &'static str, lines: &[MediaLine]) -> Result<(), Error> {
+fn media_lines(o: &mut Obj<'_>, key: &'static str, lines: &[MediaLine]) {
     let mut list = o.list(key);
     for l in lines {
         let mut m = list.object();
@@ -233,7 +233,6 @@ fn media_lines(o: &mut Obj<'_>, key: &'static str, lines: &[MediaLine]) -> Resul
         m.close();
     }
     list.close();
-    Ok(())
 }
 
 fn encryption(mut o: Obj<'_>, e: &Encryption) {

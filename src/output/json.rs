@@ -161,6 +161,19 @@ fn push_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// `[a,b,...]`, each element written by `each`.
+#[inline]
+fn push_list<T>(out: &mut Vec<u8>, v: &[T], each: impl Fn(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        each(out, x);
+    }
+    out.push(b']');
+}
+
 /// A float as serde_json writes it (its own shortest form; `null` when not finite).
 fn push_float<F: Serialize>(out: &mut Vec<u8>, v: F) -> Result<(), Error> {
     serde_json::to_writer(out, &v).map_err(|e| Error(e.to_string()))
@@ -279,27 +292,13 @@ impl<'a> Obj<'a> {
     /// A list of integers.
     pub fn ints<I: itoa::Integer + Copy>(&mut self, key: &'static str, v: &[I]) {
         self.key(key);
-        self.out.push(b'[');
-        for (i, n) in v.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
-            push_int(self.out, *n);
-        }
-        self.out.push(b']');
+        push_list(self.out, v, |out, n| push_int(out, *n));
     }
 
     /// A list of strings.
     pub fn strs<S: AsRef<str>>(&mut self, key: &'static str, v: &[S]) {
         self.key(key);
-        self.out.push(b'[');
-        for (i, s) in v.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
-            push_str(self.out, s.as_ref());
-        }
-        self.out.push(b']');
+        push_list(self.out, v, |out, s| push_str(out, s.as_ref()));
     }
 
     /// An object as the value of `key`, written through the one returned.
@@ -462,14 +461,7 @@ impl<'a, 'b> ser::Serializer for &'b mut Writer<'a> {
     }
     /// An array of numbers, as serde_json writes bytes.
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        self.out.push(b'[');
-        for (i, b) in v.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
-            push_int(self.out, *b);
-        }
-        self.out.push(b']');
+        push_list(self.out, v, |out, b| push_int(out, *b));
         Ok(())
     }
     fn serialize_none(self) -> Result<(), Error> {

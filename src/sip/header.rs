@@ -61,18 +61,22 @@ pub fn parse_u16_digits(s: &str) -> Option<u16> {
 
 /// Digits only, as usize (overflow -> None).
 pub(crate) fn parse_usize_digits(s: &str) -> Option<usize> {
-    let s = s.trim_ws();
+    ascii_digits(s.trim_ws()).and_then(|n| usize::try_from(n).ok())
+}
+
+/// ASCII digits only, at least one, no sign or white space: what `str::parse` gives for such
+/// text, accumulated by hand (without its sign handling and error building); `None` for any
+/// other byte or an overflow.
+pub(crate) fn ascii_digits(s: &str) -> Option<u64> {
     if s.is_empty() {
         return None;
     }
-    // Digits accumulated by hand (what `str::parse` gives, without its sign handling and
-    // error building): `None` for any other byte or an overflow.
-    s.bytes().try_fold(0usize, |n, b| {
+    s.bytes().try_fold(0u64, |n, b| {
         let d = b.wrapping_sub(b'0');
         if d > 9 {
             return None;
         }
-        n.checked_mul(10)?.checked_add(usize::from(d))
+        n.checked_mul(10)?.checked_add(u64::from(d))
     })
 }
 

@@ -301,21 +301,10 @@ fn parse_origin(v: &str) -> Option<Origin<'_>> {
     })
 }
 
-/// A number of ASCII digits only (no sign, no white space) that fits `T`: what `str::parse`
-/// gives for such text, accumulated by hand (its sign handling and error building cost more
-/// than the few digits of a port or a payload type).
+/// A number of ASCII digits only (no sign, no white space) that fits `T`
+/// ([`crate::sip::header::ascii_digits`]).
 fn digits<T: TryFrom<u64>>(s: &str) -> Option<T> {
-    if s.is_empty() {
-        return None;
-    }
-    let n = s.bytes().try_fold(0u64, |n, b| {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(d))
-    })?;
-    T::try_from(n).ok()
+    crate::sip::header::ascii_digits(s).and_then(|n| T::try_from(n).ok())
 }
 
 /// `str::split_ascii_whitespace`, as a plain byte loop (the standard one's set-up cost more
