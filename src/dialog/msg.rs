@@ -362,6 +362,37 @@ pub struct Msg {
     /// transaction that keeps it does not copy its strings.
     pub sdp: Option<std::sync::Arc<SdpRecord>>,
     pub warnings: Vec<&'static str>,
+    /// Text buffers of fields that a refill left empty (a response has no method or URI, a
+    /// request no reason), kept for the next message that has them.
+    pub spare: Spare,
+}
+
+/// A few emptied strings kept for reuse. A clone of a message starts without any.
+#[derive(Debug, Default)]
+pub struct Spare(Vec<String>);
+
+impl Clone for Spare {
+    fn clone(&self) -> Spare {
+        Spare::default()
+    }
+}
+
+/// How many emptied strings a message keeps: as many as its optional text fields.
+const SPARE_MAX: usize = 16;
+
+impl Spare {
+    /// An empty string, with room when one is kept.
+    fn get(&mut self) -> String {
+        self.0.pop().unwrap_or_default()
+    }
+
+    /// Keep `s`'s room (up to [`SPARE_MAX`] strings).
+    fn keep(&mut self, mut s: String) {
+        if self.0.len() < SPARE_MAX && s.capacity() > 0 {
+            s.clear();
+            self.0.push(s);
+        }
+    }
 }
 
 impl Msg {
@@ -422,6 +453,7 @@ impl Msg {
             media: None,
             sdp: None,
             warnings: Vec::new(),
+            spare: Spare::default(),
         }
     }
 
@@ -457,6 +489,7 @@ impl Msg {
             media,
             sdp: sdp_record,
             warnings,
+            spare,
         } = self;
         *c = ctx;
         *s = seq;
@@ -464,21 +497,21 @@ impl Msg {
             StartLine::Request {
                 method: mt, uri: u, ..
             } => {
-                put(method, Some(mt.as_str()), 256);
-                put(uri, Some(u), 1024);
+                put(spare, method, Some(mt.as_str()), 256);
+                put(spare, uri, Some(u), 1024);
                 *status = None;
-                *reason = None;
+                put(spare, reason, None, 0);
             }
             StartLine::Response {
                 code, reason: r, ..
             } => {
-                *method = None;
-                *uri = None;
+                put(spare, method, None, 0);
+                put(spare, uri, None, 0);
                 *status = Some(*code);
-                put(reason, Some(r), 128);
+                put(spare, reason, Some(r), 128);
             }
         }
-        put(call_id, m.call_id(), 256);
+        put(spare, call_id, m.call_id(), 256);
         match (m.cseq(), cseq.as_mut()) {
             (None, _) => *cseq = None,
             (Some(x), Some(have)) => {
@@ -488,17 +521,22 @@ impl Msg {
             (Some(x), None) => *cseq = Some((x.seq, clip(x.method.as_str(), 64))),
         }
         let top_via: Option<Via<'_>> = m.top_via();
-        put(branch, top_via.as_ref().and_then(|v| v.branch), 128);
-        put(via_transport, top_via.as_ref().map(|v| v.transport), 16);
+        put(spare, branch, top_via.as_ref().and_then(|v| v.branch), 128);
+        put(
+            spare,
+            via_transport,
+            top_via.as_ref().map(|v| v.transport),
+            16,
+        );
         if let Some(t) = via_transport {
             t.make_ascii_uppercase();
         }
-        put_party(from, v.from());
-        put_party(to, v.to());
-        put(user_agent, m.user_agent(), 256);
-        put(server, m.server(), 256);
-        put_party(pai, m.p_asserted_identity().as_ref());
-        put(identity, m.identity(), 4096);
+        put_party(spare, from, v.from());
+        put_party(spare, to, v.to());
+        put(spare, user_agent, m.user_agent(), 256);
+        put(spare, server, m.server(), 256);
+        put_party(spare, pai, m.p_asserted_identity().as_ref());
+        put(spare, identity, m.identity(), 4096);
         match m.contact() {
             None => *contact = None,
             Some(ct) => {
@@ -516,9 +554,9 @@ impl Msg {
             }
         }
         let creds = m.authorization().or_else(|| m.proxy_authorization());
-        put_auth(auth, creds.map(|c| (c.scheme, c.username, c.realm)));
+        put_auth(spare, auth, creds.map(|c| (c.scheme, c.username, c.realm)));
         let offered = m.www_authenticate().or_else(|| m.proxy_authenticate());
-        put_auth(challenge, offered.map(|c| (c.scheme, None, c.realm)));
+        put_auth(spare, challenge, offered.map(|c| (c.scheme, None, c.realm)));
         *digest = DigestFacts {
             response: creds.is_some_and(|c| c.has_response),
             ..DigestFacts::default()
@@ -553,7 +591,7 @@ impl Msg {
                 digest.nonce = digest.nonce.or(c.nonce_hash);
             }
         }
-        put(content_type, m.content_type(), 128);
+        put(spare, content_type, m.content_type(), 128);
         *expires = m.expires();
         let is_sdp = v.is_sdp();
         *media = if is_sdp && !m.body.is_empty() {
@@ -589,25 +627,39 @@ fn set(dst: &mut String, src: &str, max: usize) {
     dst.push_str(clipped(src, max));
 }
 
-/// [`set`] for an optional field.
-fn put(dst: &mut Option<String>, src: Option<&str>, max: usize) {
+/// [`set`] for an optional field: an emptied field's room goes to `spare`, a filled one takes
+/// room from there.
+fn put(spare: &mut Spare, dst: &mut Option<String>, src: Option<&str>, max: usize) {
     match (src, dst.as_mut()) {
-        (None, _) => *dst = None,
+        (None, _) => {
+            if let Some(old) = dst.take() {
+                spare.keep(old);
+            }
+        }
         (Some(s), Some(d)) => set(d, s, max),
-        (Some(s), None) => *dst = Some(clip(s, max)),
+        (Some(s), None) => {
+            let mut d = spare.get();
+            set(&mut d, s, max);
+            *dst = Some(d);
+        }
     }
 }
 
-fn put_party(dst: &mut Option<Party>, src: Option<&NameAddr<'_>>) {
+fn put_party(spare: &mut Spare, dst: &mut Option<Party>, src: Option<&NameAddr<'_>>) {
     match (src, dst.as_mut()) {
         (None, _) => *dst = None,
         (Some(n), Some(p)) => match std::sync::Arc::get_mut(&mut p.0) {
             // A recycled message's party that nothing keeps any more: its strings' room reused.
             Some(f) => {
-                put(&mut f.display, n.display.filter(|d| !d.is_empty()), 128);
-                put(&mut f.user, n.uri.user, 128);
+                put(
+                    spare,
+                    &mut f.display,
+                    n.display.filter(|d| !d.is_empty()),
+                    128,
+                );
+                put(spare, &mut f.user, n.uri.user, 128);
                 set(&mut f.host, n.uri.host, 256);
-                put(&mut f.tag, n.tag, 128);
+                put(spare, &mut f.tag, n.tag, 128);
             }
             // Still kept by a transaction or a call: a new one, not a copy to overwrite.
             None => *p = party(n),
@@ -617,13 +669,17 @@ fn put_party(dst: &mut Option<Party>, src: Option<&NameAddr<'_>>) {
 }
 
 /// Scheme, user name and realm of credentials or a challenge (never more).
-fn put_auth(dst: &mut Option<AuthInfo>, src: Option<(&str, Option<&str>, Option<&str>)>) {
+fn put_auth(
+    spare: &mut Spare,
+    dst: &mut Option<AuthInfo>,
+    src: Option<(&str, Option<&str>, Option<&str>)>,
+) {
     match (src, dst.as_mut()) {
         (None, _) => *dst = None,
         (Some((scheme, user, realm)), Some(a)) => {
             set(&mut a.scheme, scheme, 32);
-            put(&mut a.username, user, 128);
-            put(&mut a.realm, realm, 128);
+            put(spare, &mut a.username, user, 128);
+            put(spare, &mut a.realm, realm, 128);
         }
         (Some((scheme, user, realm)), None) => {
             *dst = Some(AuthInfo {

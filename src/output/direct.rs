@@ -12,6 +12,7 @@ use crate::dialog::call::{CallInfo, CallRecord, Encryption};
 use crate::dialog::msg::{AuthInfo, MediaLine, Party};
 use crate::dialog::transaction::{SipRecord, SipTx};
 use crate::output::json::{Error, Obj};
+use crate::sip::sdp_record::{Field, SdpRecord, Section, Shape, MEDIA, SESSION};
 use std::borrow::Cow;
 
 /// The head's fields, as [`Head::fields`] writes them.
@@ -137,10 +138,58 @@ fn sip_tx(o: &mut Obj<'_>, t: &SipTx) -> Result<(), Error> {
     }
     o.opt_str("request_line", t.request_line.as_deref());
     o.opt_str("response_line", t.response_line.as_deref());
-    if let Some(sdp) = &t.sdp {
-        o.value("sdp", &**sdp)?;
+    if let Some(r) = &t.sdp {
+        let mut o = o.object("sdp");
+        if let Some(v) = r.version() {
+            o.int("version", v);
+        }
+        sdp_section(&mut o, r.session(), &SESSION, Some(r));
+        o.close();
     }
     Ok(())
+}
+
+/// A part of an SDP record (the session level with the record's media descriptions, or one
+/// media description), as [`SdpRecord`]'s `Serialize` writes it: the fields of `layout`.
+fn sdp_section(o: &mut Obj<'_>, own: Section<'_>, layout: &[Shape], record: Option<&SdpRecord>) {
+    for &shape in layout {
+        match shape {
+            Shape::One(name, f) => o.opt_str(name, own.one(f)),
+            Shape::List(name, f) => {
+                if own.has(f) {
+                    let mut l = o.list(name);
+                    for v in own.list(f) {
+                        l.str(v);
+                    }
+                    l.close();
+                }
+            }
+            Shape::Times => {
+                if own.has(Field::Time) {
+                    let mut l = o.list("time_descriptions");
+                    for (time, repeat) in own.times() {
+                        let mut t = l.object();
+                        t.opt_str("time", time);
+                        t.opt_str("repeat_time", repeat);
+                        t.close();
+                    }
+                    l.close();
+                }
+            }
+            Shape::Media => {
+                let Some(r) = record.filter(|r| r.has_media()) else {
+                    continue;
+                };
+                let mut l = o.list("media_descriptions");
+                for m in r.media() {
+                    let mut d = l.object();
+                    sdp_section(&mut d, m, &MEDIA, None);
+                    d.close();
+                }
+                l.close();
+            }
+        }
+    }
 }
 
 /// A `call` record, as its `Serialize` writes it.

@@ -321,6 +321,15 @@ pub struct List<'a> {
 }
 
 impl List<'_> {
+    /// A string as the next element.
+    #[inline(always)]
+    pub fn str(&mut self, v: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        push_str(self.out, v);
+    }
+
     /// An object as the next element.
     #[inline(always)]
     pub fn object(&mut self) -> Obj<'_> {

@@ -10,7 +10,7 @@ use super::event::{EventKind, SipSeen};
 use crate::base::packet::{PacketCtx, Transport};
 use crate::detect::rules::RuleSet;
 use crate::dialog::Msg;
-use crate::sip::parser::{looks_like_sip, parse_datagram, parse_message};
+use crate::sip::parser::{looks_like_sip, parse_datagram_in, parse_message_in, HeaderRoom};
 use crate::sip::View;
 
 /// A worker's SIP reader, with the signatures in force.
@@ -20,11 +20,17 @@ pub struct SipReader {
     /// worker does not allocate them and the correlator does not free them, message after
     /// message (a free across threads costs glibc several times a local one).
     recycled: Receiver<Box<SipSeen>>,
+    /// The header list of the message before, for the next parse.
+    room: std::cell::Cell<HeaderRoom>,
 }
 
 impl SipReader {
     pub fn new(rules: Arc<RuleSet>, recycled: Receiver<Box<SipSeen>>) -> SipReader {
-        SipReader { rules, recycled }
+        SipReader {
+            rules,
+            recycled,
+            room: std::cell::Cell::default(),
+        }
     }
 
     /// The signatures of a reloaded policy, from the next message on.
@@ -37,10 +43,11 @@ impl SipReader {
     /// may carry a second message, which is noted, not read (tshark and servers do not).
     pub fn read(&self, ctx: PacketCtx, seq: u64, bytes: &[u8]) -> EventKind {
         let datagram = ctx.transport != Transport::Tcp;
+        let room = self.room.take();
         let parsed = if datagram {
-            parse_datagram(bytes)
+            parse_datagram_in(bytes, room)
         } else {
-            parse_message(bytes)
+            parse_message_in(bytes, room)
         };
         let (m, used) = match parsed {
             Ok(ok) => ok,
@@ -92,6 +99,70 @@ impl SipReader {
             .map(|whole| whole.as_str())
             .filter(|whole| seen.msg.method.as_deref().map(str::len) != Some(whole.len()))
             .map(str::to_string);
+        self.room.set(m.into_room());
         EventKind::Sip(seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::packet::LinkType;
+    use crate::decode::{Decoder, DefragConfig};
+
+    /// A reader that reuses what the messages before left (their header list, their summary
+    /// and its emptied strings) reads every SIP datagram of real captures as a fresh parse and
+    /// summary do: requests and responses in turn, with and without SDP, auth and parties.
+    #[test]
+    fn reused_buffers_read_as_fresh_ones() {
+        let (back, recycled) = crossbeam_channel::bounded(4);
+        let reader = SipReader::new(Arc::new(RuleSet::default()), recycled);
+        let mut read = 0;
+        for rel in [
+            "kamailio-auth-calls.pcap",
+            "kamailio-forking.pcap",
+            "sipp-failures.pcap",
+            "sipp-uac-pcap-g711.pcap",
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("pcaps")
+                .join(rel);
+            let mut file = crate::capture::savefile::Savefile::open(&path).unwrap();
+            let mut dec = Decoder::new(DefragConfig::default());
+            while let Some(f) = file.next().unwrap() {
+                let link = LinkType::from_dlt(f.linktype as i32).unwrap();
+                let Ok(dp) = dec.decode(link, f.data, f.ts) else {
+                    continue;
+                };
+                if dp.transport != Transport::Udp || !looks_like_sip(dp.payload) {
+                    continue;
+                }
+                let ctx = PacketCtx {
+                    ts: f.ts,
+                    src: dp.src,
+                    dst: dp.dst,
+                    sport: dp.sport,
+                    dport: dp.dport,
+                    transport: dp.transport,
+                    vlan: dp.vlan,
+                    flow_id: 0,
+                    agent: None,
+                };
+                let EventKind::Sip(seen) = reader.read(ctx, 7, dp.payload) else {
+                    continue;
+                };
+                let (m, _) = crate::sip::parser::parse_datagram(dp.payload).unwrap();
+                let fresh = Msg::from_parsed(&m, ctx, 7);
+                // A clone has no spare strings: what is compared is what the fields hold.
+                assert_eq!(
+                    format!("{:?}", seen.msg.clone()),
+                    format!("{fresh:?}"),
+                    "{rel}"
+                );
+                read += 1;
+                back.send(seen).unwrap();
+            }
+        }
+        assert!(read > 100, "{read}");
     }
 }

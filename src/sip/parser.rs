@@ -918,7 +918,7 @@ pub fn datagram_body(input: &[u8]) -> Option<&[u8]> {
     if let Some(body) = plain_datagram_body(input) {
         return Some(body);
     }
-    match scan(input, true, true) {
+    match scan(input, true, true, Vec::new()) {
         Ok(Scanned::Body(b)) => Some(b),
         _ => None,
     }
@@ -976,8 +976,52 @@ fn plain_datagram_body(input: &[u8]) -> Option<&[u8]> {
     Some(&avail[..n])
 }
 
+/// [`parse_message`] into the header list of an earlier message (see [`HeaderRoom`]).
+pub fn parse_message_in(
+    input: &[u8],
+    room: HeaderRoom,
+) -> Result<(SipMessage<'_>, usize), ParseError> {
+    parse_in(input, false, room.0)
+}
+
+/// [`parse_datagram`] into the header list of an earlier message (see [`HeaderRoom`]).
+pub fn parse_datagram_in(
+    input: &[u8],
+    room: HeaderRoom,
+) -> Result<(SipMessage<'_>, usize), ParseError> {
+    parse_in(input, true, room.0)
+}
+
+/// The header list of a message that is done with, emptied, its room kept for the next parse:
+/// a reader that parses message after message allocates the list once, not per message.
+#[derive(Debug, Default)]
+pub struct HeaderRoom(Vec<Header<'static>>);
+
+impl SipMessage<'_> {
+    /// This message's header list, emptied, for the next parse.
+    pub fn into_room(self) -> HeaderRoom {
+        HeaderRoom(emptied(self.headers))
+    }
+}
+
+/// An emptied list with another lifetime, its allocation kept: the element types have one
+/// layout, so the standard library collects in place.
+// `filter` would keep the element type; this changes its lifetime.
+#[allow(clippy::unnecessary_filter_map)]
+fn emptied<'b>(v: Vec<Header<'_>>) -> Vec<Header<'b>> {
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 fn parse(input: &[u8], datagram: bool) -> Result<(SipMessage<'_>, usize), ParseError> {
-    match scan(input, datagram, false)? {
+    parse_in(input, datagram, Vec::new())
+}
+
+fn parse_in<'a>(
+    input: &'a [u8],
+    datagram: bool,
+    room: Vec<Header<'static>>,
+) -> Result<(SipMessage<'a>, usize), ParseError> {
+    match scan(input, datagram, false, emptied(room))? {
         Scanned::Message(m, used) => Ok((m, used)),
         Scanned::Body(_) => unreachable!("a whole scan gives the message"),
     }
@@ -995,7 +1039,12 @@ enum Scanned<'a> {
 /// One pass over a message. `light`: the same walk and the same failures, but headers are not
 /// kept (only the values of Content-Length, which place the body) and nothing is checked that
 /// cannot fail the parse.
-fn scan(input: &[u8], datagram: bool, light: bool) -> Result<Scanned<'_>, ParseError> {
+fn scan<'a>(
+    input: &'a [u8],
+    datagram: bool,
+    light: bool,
+    mut headers: Vec<Header<'a>>,
+) -> Result<Scanned<'a>, ParseError> {
     use ParseEventKind as K;
     let skip = leading_crlf(input);
     let msg = &input[skip..];
@@ -1027,9 +1076,11 @@ fn scan(input: &[u8], datagram: bool, light: bool) -> Result<Scanned<'_>, ParseE
             Err(e) => std::str::from_utf8(&msg[..e.valid_up_to()]).unwrap_or_default(),
         }
     };
-    // Room for a typical message's headers at once (growing from empty cost three
-    // reallocations a message); a light scan keeps none.
-    let mut headers: Vec<Header<'_>> = Vec::with_capacity(if light { 0 } else { 16 });
+    // Room for a typical message's headers at once, unless an earlier message's list gave it
+    // (growing from empty cost three reallocations a message); a light scan keeps none.
+    if !light {
+        headers.reserve(16);
+    }
     // Light: how many headers there are (the cap applies as to kept ones), and the values of
     // Content-Length.
     let (mut counted, mut lengths) = (0usize, ContentLength::default());
@@ -1460,6 +1511,27 @@ mod tests {
     use super::*;
     use crate::sip::header::Via;
     use proptest::prelude::*;
+
+    /// A message's header list handed to the next parse keeps its room, and the next message
+    /// reads as it does parsed alone.
+    #[test]
+    fn the_header_list_is_reused() {
+        let (m, _) = parse_datagram(INVITE).unwrap();
+        assert!(m.headers.len() > 8);
+        let room = m.into_room();
+        let cap = room.0.capacity();
+        assert!(room.0.is_empty() && cap >= 16, "{cap}");
+        let bye =
+            b"BYE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCall-ID: c\r\n\r\n";
+        let (again, used) = parse_datagram_in(bye, room).unwrap();
+        assert_eq!(again.headers.capacity(), cap);
+        let (alone, used_alone) = parse_datagram(bye).unwrap();
+        assert_eq!(format!("{again:?}"), format!("{alone:?}"));
+        assert_eq!(used, used_alone);
+        let (stream, _) = parse_message_in(bye, again.into_room()).unwrap();
+        assert_eq!(stream.headers.capacity(), cap);
+        assert_eq!(stream.headers.len(), 2);
+    }
 
     const INVITE: &[u8] = b"INVITE sip:bob@biloxi.com SIP/2.0\r\n\
 Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds\r\n\
@@ -2293,7 +2365,7 @@ Call-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
             }
             let mut wire = wire.into_bytes();
             wire.extend_from_slice(&body);
-            let whole = match scan(&wire, true, true) {
+            let whole = match scan(&wire, true, true, Vec::new()) {
                 Ok(Scanned::Body(b)) => Some(b),
                 _ => None,
             };

@@ -86,43 +86,155 @@ struct Span {
     end: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Default)]
-struct Time {
-    time: Option<Span>,
-    repeat_time: Option<Span>,
+/// What a kept line is, by its letter. At session level `i=` is `session_info`, at media level
+/// `media_info`; `c=`, `b=`, `k=` and `a=` are the session's or the media description's by
+/// where they stand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Origin,
+    SessionName,
+    Info,
+    Uri,
+    Email,
+    Phone,
+    Connection,
+    Bandwidth,
+    Time,
+    RepeatTime,
+    Timezone,
+    Key,
+    Attribute,
+    Media,
 }
 
-#[derive(Clone, Debug, PartialEq, Default)]
-struct Media {
-    media: Option<Span>,
-    media_info: Option<Span>,
-    bandwidths: Vec<Span>,
-    connection_data: Option<Span>,
-    encryption_key: Option<Span>,
-    attributes: Vec<Span>,
+/// One kept value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Item {
+    field: Field,
+    span: Span,
 }
 
-/// The `sdp` object of a `sip` record. Its values are kept one after another in one string
-/// (each field says where its value is): a body costs one text allocation, not one per line.
-/// Written as [`SdpFields`] reads: each field under Suricata's name, in Suricata's order, an
-/// absent value or an empty list left out.
+/// The `sdp` object of a `sip` record. Its values are kept one after another in one string,
+/// and what each is in one list, in the body's order (the session's lines, then each `m=`
+/// followed by its own): a body costs two allocations, not one per line or list. A value given
+/// twice in a section keeps the last. Written as [`SdpFields`] reads: each
+/// field under Suricata's name, in Suricata's order, an absent value or an empty list left out.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SdpRecord {
     text: String,
     version: Option<u32>,
-    origin: Option<Span>,
-    session_name: Option<Span>,
-    session_info: Option<Span>,
-    uri: Option<Span>,
-    email: Option<Span>,
-    phone_number: Option<Span>,
-    connection_data: Option<Span>,
-    bandwidths: Vec<Span>,
-    time_descriptions: Vec<Time>,
-    timezone: Option<Span>,
-    encryption_key: Option<Span>,
-    attributes: Vec<Span>,
-    media_descriptions: Vec<Media>,
+    items: Vec<Item>,
+}
+
+/// A part of the record: the session level, or one media description (its `m=` first).
+#[derive(Clone, Copy)]
+pub struct Section<'r> {
+    text: &'r str,
+    items: &'r [Item],
+}
+
+/// What a field of Suricata's layout holds: one value (the last given), a list of them, the
+/// time descriptions, or the media descriptions.
+#[derive(Clone, Copy)]
+pub enum Shape {
+    One(&'static str, Field),
+    List(&'static str, Field),
+    Times,
+    Media,
+}
+
+/// The session level's fields in Suricata's order (`version` comes first, apart).
+pub const SESSION: [Shape; 13] = [
+    Shape::One("origin", Field::Origin),
+    Shape::One("session_name", Field::SessionName),
+    Shape::One("session_info", Field::Info),
+    Shape::One("uri", Field::Uri),
+    Shape::One("email", Field::Email),
+    Shape::One("phone_number", Field::Phone),
+    Shape::One("connection_data", Field::Connection),
+    Shape::List("bandwidths", Field::Bandwidth),
+    Shape::Times,
+    Shape::One("timezone", Field::Timezone),
+    Shape::One("encryption_key", Field::Key),
+    Shape::List("attributes", Field::Attribute),
+    Shape::Media,
+];
+
+/// A media description's fields in Suricata's order.
+pub const MEDIA: [Shape; 6] = [
+    Shape::One("media", Field::Media),
+    Shape::One("media_info", Field::Info),
+    Shape::List("bandwidths", Field::Bandwidth),
+    Shape::One("connection_data", Field::Connection),
+    Shape::One("encryption_key", Field::Key),
+    Shape::List("attributes", Field::Attribute),
+];
+
+/// The span of a time or media description read back without its value.
+const ABSENT: Span = Span {
+    start: u32::MAX,
+    end: u32::MAX,
+};
+
+impl<'r> Section<'r> {
+    /// The text of a value (`None` for [`ABSENT`]).
+    fn str(&self, sp: Span) -> Option<&'r str> {
+        self.text.get(sp.start as usize..sp.end as usize)
+    }
+
+    /// The value of `f` (the last, where a list was read back with two).
+    pub fn one(&self, f: Field) -> Option<&'r str> {
+        let text = *self;
+        self.items
+            .iter()
+            .rev()
+            .find(|i| i.field == f)
+            .and_then(move |i| text.str(i.span))
+    }
+
+    /// Every value of `f`, in order.
+    pub fn list(&self, f: Field) -> impl Iterator<Item = &'r str> + Clone + 'r {
+        let text = *self;
+        self.items
+            .iter()
+            .filter(move |i| i.field == f)
+            .filter_map(move |i| text.str(i.span))
+    }
+
+    /// Whether `f` has a value.
+    pub fn has(&self, f: Field) -> bool {
+        self.items.iter().any(|i| i.field == f)
+    }
+
+    /// The time descriptions: each `t=` with the last `r=` after it (before the next `t=`).
+    pub fn times(&self) -> impl Iterator<Item = (Option<&'r str>, Option<&'r str>)> + Clone + 'r {
+        let text = *self;
+        let items = self.items;
+        items.iter().enumerate().filter_map(move |(n, i)| {
+            if i.field != Field::Time {
+                return None;
+            }
+            let after = &items[n + 1..];
+            let end = after
+                .iter()
+                .position(|j| j.field == Field::Time)
+                .unwrap_or(after.len());
+            let repeat = after[..end]
+                .iter()
+                .rev()
+                .find(|j| j.field == Field::RepeatTime)
+                .and_then(|j| text.str(j.span));
+            Some((text.str(i.span), repeat))
+        })
+    }
+}
+
+/// Counts of what the caps bound: at session level and in the current media description.
+#[derive(Default)]
+struct Counts {
+    bandwidths: usize,
+    times: usize,
+    attributes: usize,
 }
 
 /// `parts` joined onto `out` and cut to [`MAX_VALUE`] bytes at a character boundary.
@@ -187,14 +299,21 @@ impl SdpRecord {
     /// Read an SDP body, line by line (`\n` or `\r\n`); lines that are not `x=value` are
     /// skipped. `None` when no line is.
     pub fn from_body(body: &[u8]) -> Option<SdpRecord> {
+        // Room for every line of the body at once (an upper bound: each kept line ends with
+        // a `\n` or the body).
+        let lines = memchr::memchr_iter(b'\n', body).count() + 1;
         let mut r = SdpRecord {
             // The values are parts of the body: room for a usual body's at once.
             text: String::with_capacity(body.len().min(1024)),
-            ..SdpRecord::default()
+            version: None,
+            items: Vec::with_capacity(lines.min(4 * MAX_ITEMS)),
         };
         let mut any = false;
-        // Whether the section is a media description, and whether the one at its end was kept.
-        let mut in_media = false;
+        // Media descriptions kept; the counts of the session and of the current media.
+        let (mut media, mut session, mut current) = (0usize, Counts::default(), Counts::default());
+        // Where the current section (session level, or a media description) and the current
+        // time description start in the list.
+        let (mut section, mut time) = (0usize, 0usize);
         // A body valid as a whole (the usual one) is checked once; a value of another is read
         // lossily.
         let valid = std::str::from_utf8(body).ok();
@@ -204,69 +323,79 @@ impl SdpRecord {
                 continue;
             };
             any = true;
+            if *letter == b'm' && media == MAX_ITEMS {
+                // Past the last media description kept: nothing more is read.
+                break;
+            }
             let value = match valid.and_then(|t| within(t, body, value)) {
                 Some(v) => Cow::Borrowed(v),
                 None => String::from_utf8_lossy(value),
             };
             let value = &*value;
-            let t = &mut r.text;
-            if *letter == b'm' {
-                in_media = r.media_descriptions.len() < MAX_ITEMS;
-                if in_media {
-                    let media = Some(text(t, value));
-                    r.media_descriptions.push(Media {
-                        media,
-                        ..Media::default()
-                    });
+            let in_media = media > 0;
+            let counts = if in_media { &mut current } else { &mut session };
+            let field = match letter {
+                b'm' => {
+                    media += 1;
+                    current = Counts::default();
+                    Field::Media
                 }
-                continue;
-            }
-            if in_media {
-                let Some(m) = r.media_descriptions.last_mut() else {
+                b'v' if !in_media => {
+                    r.version = value.trim_ws().parse().ok();
                     continue;
-                };
-                match letter {
-                    b'i' => m.media_info = Some(text(t, value)),
-                    b'c' => m.connection_data = Some(text(t, value)),
-                    b'b' if m.bandwidths.len() < MAX_ITEMS => m.bandwidths.push(text(t, value)),
-                    b'k' => m.encryption_key = Some(encryption_key(t, value)),
-                    b'a' if m.attributes.len() < MAX_ITEMS => {
-                        m.attributes.push(attribute(t, value))
-                    }
-                    _ => {}
                 }
-                continue;
-            }
-            if r.media_descriptions.len() >= MAX_ITEMS {
-                // Past the last media description kept: nothing more is read.
-                continue;
-            }
-            match letter {
-                b'v' => r.version = value.trim_ws().parse().ok(),
-                b'o' => r.origin = Some(text(t, value)),
-                b's' => r.session_name = Some(text(t, value)),
-                b'i' => r.session_info = Some(text(t, value)),
-                b'u' => r.uri = Some(text(t, value)),
-                b'e' => r.email = Some(text(t, value)),
-                b'p' => r.phone_number = Some(text(t, value)),
-                b'c' => r.connection_data = Some(text(t, value)),
-                b'b' if r.bandwidths.len() < MAX_ITEMS => r.bandwidths.push(text(t, value)),
-                b't' if r.time_descriptions.len() < MAX_ITEMS => {
-                    let time = Some(text(t, value));
-                    r.time_descriptions.push(Time {
-                        time,
-                        repeat_time: None,
-                    })
+                b'o' if !in_media => Field::Origin,
+                b's' if !in_media => Field::SessionName,
+                b'i' => Field::Info,
+                b'u' if !in_media => Field::Uri,
+                b'e' if !in_media => Field::Email,
+                b'p' if !in_media => Field::Phone,
+                b'c' => Field::Connection,
+                b'b' if counts.bandwidths < MAX_ITEMS => {
+                    counts.bandwidths += 1;
+                    Field::Bandwidth
                 }
-                b'r' => {
-                    if let Some(last) = r.time_descriptions.last_mut() {
-                        last.repeat_time = Some(text(t, value));
-                    }
+                b't' if !in_media && counts.times < MAX_ITEMS => {
+                    counts.times += 1;
+                    Field::Time
                 }
-                b'z' => r.timezone = Some(text(t, value)),
-                b'k' => r.encryption_key = Some(encryption_key(t, value)),
-                b'a' if r.attributes.len() < MAX_ITEMS => r.attributes.push(attribute(t, value)),
-                _ => {}
+                // `r=` belongs to the last `t=` kept.
+                b'r' if !in_media && counts.times > 0 => Field::RepeatTime,
+                b'z' if !in_media => Field::Timezone,
+                b'k' => Field::Key,
+                b'a' if counts.attributes < MAX_ITEMS => {
+                    counts.attributes += 1;
+                    Field::Attribute
+                }
+                _ => continue,
+            };
+            let t = &mut r.text;
+            let span = match field {
+                Field::Key => encryption_key(t, value),
+                Field::Attribute => attribute(t, value),
+                _ => text(t, value),
+            };
+            // A value given again replaces the one before in its section (its `t=` for an
+            // `r=`), so the list stays as bounded as the caps.
+            let (from, single) = match field {
+                Field::Media => {
+                    section = r.items.len();
+                    (section, false)
+                }
+                Field::Time => {
+                    time = r.items.len();
+                    (time, false)
+                }
+                Field::RepeatTime => (time, true),
+                Field::Bandwidth | Field::Attribute => (section, false),
+                _ => (section, true),
+            };
+            match r.items[from..]
+                .iter_mut()
+                .find(|i| single && i.field == field)
+            {
+                Some(same) => same.span = span,
+                None => r.items.push(Item { field, span }),
             }
         }
         // A record waits in its transaction: it keeps no room its values do not use (a body
@@ -277,41 +406,83 @@ impl SdpRecord {
         any.then_some(r)
     }
 
+    /// `v=`'s number.
+    pub fn version(&self) -> Option<u32> {
+        self.version
+    }
+
+    /// The media descriptions, each from its `m=` to the next.
+    pub fn media(&self) -> impl Iterator<Item = Section<'_>> + Clone + '_ {
+        let text = self.text.as_str();
+        let items = self.items.as_slice();
+        items.iter().enumerate().filter_map(move |(n, i)| {
+            if i.field != Field::Media {
+                return None;
+            }
+            let after = &items[n + 1..];
+            let end = after
+                .iter()
+                .position(|j| j.field == Field::Media)
+                .map_or(items.len(), |e| n + 1 + e);
+            Some(Section {
+                text,
+                items: &items[n..end],
+            })
+        })
+    }
+
+    /// Whether there is a media description.
+    pub fn has_media(&self) -> bool {
+        self.items.iter().any(|i| i.field == Field::Media)
+    }
+
+    /// The session level's lines (those before the first `m=`).
+    pub fn session(&self) -> Section<'_> {
+        let end = self
+            .items
+            .iter()
+            .position(|i| i.field == Field::Media)
+            .unwrap_or(self.items.len());
+        Section {
+            text: &self.text,
+            items: &self.items[..end],
+        }
+    }
+
     /// The record as its documented fields (what reading it back from JSON gives).
     pub fn fields(&self) -> SdpFields {
-        let s = |sp: &Option<Span>| sp.map(|sp| self.str(sp).to_string());
-        let list = |v: &[Span]| v.iter().map(|&sp| self.str(sp).to_string()).collect();
+        let own = self.session();
+        let s = |sec: &Section<'_>, f| sec.one(f).map(str::to_string);
+        let list = |sec: &Section<'_>, f| sec.list(f).map(str::to_string).collect();
         SdpFields {
             version: self.version,
-            origin: s(&self.origin),
-            session_name: s(&self.session_name),
-            session_info: s(&self.session_info),
-            uri: s(&self.uri),
-            email: s(&self.email),
-            phone_number: s(&self.phone_number),
-            connection_data: s(&self.connection_data),
-            bandwidths: list(&self.bandwidths),
-            time_descriptions: self
-                .time_descriptions
-                .iter()
-                .map(|t| TimeDescription {
-                    time: s(&t.time),
-                    repeat_time: s(&t.repeat_time),
+            origin: s(&own, Field::Origin),
+            session_name: s(&own, Field::SessionName),
+            session_info: s(&own, Field::Info),
+            uri: s(&own, Field::Uri),
+            email: s(&own, Field::Email),
+            phone_number: s(&own, Field::Phone),
+            connection_data: s(&own, Field::Connection),
+            bandwidths: list(&own, Field::Bandwidth),
+            time_descriptions: own
+                .times()
+                .map(|(t, r)| TimeDescription {
+                    time: t.map(str::to_string),
+                    repeat_time: r.map(str::to_string),
                 })
                 .collect(),
-            timezone: s(&self.timezone),
-            encryption_key: s(&self.encryption_key),
-            attributes: list(&self.attributes),
+            timezone: s(&own, Field::Timezone),
+            encryption_key: s(&own, Field::Key),
+            attributes: list(&own, Field::Attribute),
             media_descriptions: self
-                .media_descriptions
-                .iter()
+                .media()
                 .map(|m| MediaDescription {
-                    media: s(&m.media),
-                    media_info: s(&m.media_info),
-                    bandwidths: list(&m.bandwidths),
-                    connection_data: s(&m.connection_data),
-                    encryption_key: s(&m.encryption_key),
-                    attributes: list(&m.attributes),
+                    media: s(&m, Field::Media),
+                    media_info: s(&m, Field::Info),
+                    bandwidths: list(&m, Field::Bandwidth),
+                    connection_data: s(&m, Field::Connection),
+                    encryption_key: s(&m, Field::Key),
+                    attributes: list(&m, Field::Attribute),
                 })
                 .collect(),
         }
@@ -319,165 +490,156 @@ impl SdpRecord {
 
     /// A record holding these fields' values (how a record read back from JSON is kept).
     pub fn from_fields(f: &SdpFields) -> SdpRecord {
-        let mut p = Packer(String::new());
         let mut r = SdpRecord {
             version: f.version,
-            origin: p.put(f.origin.as_deref()),
-            session_name: p.put(f.session_name.as_deref()),
-            session_info: p.put(f.session_info.as_deref()),
-            uri: p.put(f.uri.as_deref()),
-            email: p.put(f.email.as_deref()),
-            phone_number: p.put(f.phone_number.as_deref()),
-            connection_data: p.put(f.connection_data.as_deref()),
-            bandwidths: p.list(&f.bandwidths),
-            time_descriptions: f
-                .time_descriptions
-                .iter()
-                .map(|t| Time {
-                    time: p.put(t.time.as_deref()),
-                    repeat_time: p.put(t.repeat_time.as_deref()),
-                })
-                .collect(),
-            timezone: p.put(f.timezone.as_deref()),
-            encryption_key: p.put(f.encryption_key.as_deref()),
-            attributes: p.list(&f.attributes),
-            media_descriptions: f
-                .media_descriptions
-                .iter()
-                .map(|m| Media {
-                    media: p.put(m.media.as_deref()),
-                    media_info: p.put(m.media_info.as_deref()),
-                    bandwidths: p.list(&m.bandwidths),
-                    connection_data: p.put(m.connection_data.as_deref()),
-                    encryption_key: p.put(m.encryption_key.as_deref()),
-                    attributes: p.list(&m.attributes),
-                })
-                .collect(),
-            text: String::new(),
+            ..SdpRecord::default()
         };
-        r.text = p.0;
+        let mut put = |field, v: Option<&str>| {
+            let span = match v {
+                Some(v) => {
+                    let start = r.text.len();
+                    r.text.push_str(v);
+                    span(start, r.text.len())
+                }
+                None => ABSENT,
+            };
+            r.items.push(Item { field, span });
+        };
+        let session = [
+            (Field::Origin, &f.origin),
+            (Field::SessionName, &f.session_name),
+            (Field::Info, &f.session_info),
+            (Field::Uri, &f.uri),
+            (Field::Email, &f.email),
+            (Field::Phone, &f.phone_number),
+            (Field::Connection, &f.connection_data),
+            (Field::Timezone, &f.timezone),
+            (Field::Key, &f.encryption_key),
+        ];
+        for (field, v) in session {
+            if v.is_some() {
+                put(field, v.as_deref());
+            }
+        }
+        for v in &f.bandwidths {
+            put(Field::Bandwidth, Some(v));
+        }
+        for v in &f.attributes {
+            put(Field::Attribute, Some(v));
+        }
+        for t in &f.time_descriptions {
+            put(Field::Time, t.time.as_deref());
+            if t.repeat_time.is_some() {
+                put(Field::RepeatTime, t.repeat_time.as_deref());
+            }
+        }
+        for m in &f.media_descriptions {
+            put(Field::Media, m.media.as_deref());
+            for (field, v) in [
+                (Field::Info, &m.media_info),
+                (Field::Connection, &m.connection_data),
+                (Field::Key, &m.encryption_key),
+            ] {
+                if v.is_some() {
+                    put(field, v.as_deref());
+                }
+            }
+            for v in &m.bandwidths {
+                put(Field::Bandwidth, Some(v));
+            }
+            for v in &m.attributes {
+                put(Field::Attribute, Some(v));
+            }
+        }
         r
-    }
-
-    /// The text of a value (empty for a span that is not in the text, which none is).
-    fn str(&self, sp: Span) -> &str {
-        self.text
-            .get(sp.start as usize..sp.end as usize)
-            .unwrap_or_default()
-    }
-}
-
-/// Values put one after another in one string, each given back as where it is.
-struct Packer(String);
-
-impl Packer {
-    fn put(&mut self, v: Option<&str>) -> Option<Span> {
-        v.map(|v| {
-            let start = self.0.len();
-            self.0.push_str(v);
-            span(start, self.0.len())
-        })
-    }
-
-    fn list(&mut self, v: &[String]) -> Vec<Span> {
-        v.iter().filter_map(|x| self.put(Some(x))).collect()
     }
 }
 
 /// A list of values, written as a JSON array of strings.
-struct Strs<'a>(&'a SdpRecord, &'a [Span]);
+struct Strs<I>(I);
 
-impl Serialize for Strs<'_> {
+impl<'r, I: Iterator<Item = &'r str> + Clone> Serialize for Strs<I> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.1.iter().map(|&sp| self.0.str(sp)))
+        s.collect_seq(self.0.clone())
     }
 }
 
 /// One time description, written as Suricata does.
-struct TimeOut<'a>(&'a SdpRecord, &'a Time);
+struct TimeOut<'a>(Option<&'a str>, Option<&'a str>);
 
 impl Serialize for TimeOut<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (r, t) = (self.0, self.1);
         let mut st = s.serialize_struct("TimeDescription", 2)?;
-        opt(&mut st, r, "time", t.time)?;
-        opt(&mut st, r, "repeat_time", t.repeat_time)?;
+        if let Some(t) = self.0 {
+            st.serialize_field("time", t)?;
+        }
+        if let Some(r) = self.1 {
+            st.serialize_field("repeat_time", r)?;
+        }
         st.end()
     }
 }
 
-/// One media description, written as Suricata does.
-struct MediaOut<'a>(&'a SdpRecord, &'a Media);
+/// A section's fields of `layout`, written as Suricata does (with the record's media
+/// descriptions, at session level).
+struct SectionOut<'a> {
+    own: Section<'a>,
+    record: Option<&'a SdpRecord>,
+    layout: &'static [Shape],
+    version: Option<u32>,
+}
 
-impl Serialize for MediaOut<'_> {
+impl Serialize for SectionOut<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (r, m) = (self.0, self.1);
-        let mut st = s.serialize_struct("MediaDescription", 6)?;
-        opt(&mut st, r, "media", m.media)?;
-        opt(&mut st, r, "media_info", m.media_info)?;
-        list(&mut st, r, "bandwidths", &m.bandwidths)?;
-        opt(&mut st, r, "connection_data", m.connection_data)?;
-        opt(&mut st, r, "encryption_key", m.encryption_key)?;
-        list(&mut st, r, "attributes", &m.attributes)?;
+        let mut st = s.serialize_struct("SdpRecord", 14)?;
+        if let Some(v) = self.version {
+            st.serialize_field("version", &v)?;
+        }
+        for &shape in self.layout {
+            match shape {
+                Shape::One(name, f) => {
+                    if let Some(v) = self.own.one(f) {
+                        st.serialize_field(name, v)?;
+                    }
+                }
+                Shape::List(name, f) => {
+                    if self.own.has(f) {
+                        st.serialize_field(name, &Strs(self.own.list(f)))?;
+                    }
+                }
+                Shape::Times => {
+                    if self.own.has(Field::Time) {
+                        let times = self.own.times().map(|(t, r)| TimeOut(t, r));
+                        st.serialize_field("time_descriptions", &Seq(times))?;
+                    }
+                }
+                Shape::Media => {
+                    let Some(r) = self.record.filter(|r| r.has_media()) else {
+                        continue;
+                    };
+                    let media = r.media().map(|m| SectionOut {
+                        own: m,
+                        record: None,
+                        layout: &MEDIA,
+                        version: None,
+                    });
+                    st.serialize_field("media_descriptions", &Seq(media))?;
+                }
+            }
+        }
         st.end()
     }
-}
-
-fn opt<S: SerializeStruct>(
-    st: &mut S,
-    r: &SdpRecord,
-    name: &'static str,
-    v: Option<Span>,
-) -> Result<(), S::Error> {
-    match v {
-        Some(sp) => st.serialize_field(name, r.str(sp)),
-        None => Ok(()),
-    }
-}
-
-fn list<S: SerializeStruct>(
-    st: &mut S,
-    r: &SdpRecord,
-    name: &'static str,
-    v: &[Span],
-) -> Result<(), S::Error> {
-    if v.is_empty() {
-        return Ok(());
-    }
-    st.serialize_field(name, &Strs(r, v))
 }
 
 impl Serialize for SdpRecord {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self;
-        let mut st = s.serialize_struct("SdpRecord", 14)?;
-        if let Some(v) = r.version {
-            st.serialize_field("version", &v)?;
+        SectionOut {
+            own: self.session(),
+            record: Some(self),
+            layout: &SESSION,
+            version: self.version,
         }
-        opt(&mut st, r, "origin", r.origin)?;
-        opt(&mut st, r, "session_name", r.session_name)?;
-        opt(&mut st, r, "session_info", r.session_info)?;
-        opt(&mut st, r, "uri", r.uri)?;
-        opt(&mut st, r, "email", r.email)?;
-        opt(&mut st, r, "phone_number", r.phone_number)?;
-        opt(&mut st, r, "connection_data", r.connection_data)?;
-        list(&mut st, r, "bandwidths", &r.bandwidths)?;
-        if !r.time_descriptions.is_empty() {
-            st.serialize_field(
-                "time_descriptions",
-                &Seq(r.time_descriptions.iter().map(|t| TimeOut(r, t))),
-            )?;
-        }
-        opt(&mut st, r, "timezone", r.timezone)?;
-        opt(&mut st, r, "encryption_key", r.encryption_key)?;
-        list(&mut st, r, "attributes", &r.attributes)?;
-        if !r.media_descriptions.is_empty() {
-            st.serialize_field(
-                "media_descriptions",
-                &Seq(r.media_descriptions.iter().map(|m| MediaOut(r, m))),
-            )?;
-        }
-        st.end()
+        .serialize(s)
     }
 }
 
@@ -578,6 +740,32 @@ a=ice-pwd:asd88fgpdd777uzjYhagZg\r\na=rtpmap:0 PCMU/8000\r\n";
             r.media_descriptions[0].connection_data.as_deref(),
             Some("IN IP4 b")
         );
+    }
+
+    /// A value repeated thousands of times replaces itself: the list stays at one item a
+    /// section, whatever the body repeats; a description read back without its value is
+    /// written without it.
+    #[test]
+    fn repeats_replace_and_absent_values_stay_absent() {
+        let mut body = String::from("v=0\r\nt=0 0\r\n");
+        for i in 0..5000 {
+            body.push_str(&format!("c=IN IP4 {i}\r\nr={i}\r\n"));
+        }
+        body.push_str("m=audio 1 RTP/AVP 0\r\n");
+        for i in 0..5000 {
+            body.push_str(&format!("i={i}\r\nk=prompt\r\n"));
+        }
+        let r = SdpRecord::from_body(body.as_bytes()).unwrap();
+        assert_eq!(r.items.len(), 6, "{:?}", r.items);
+        let f = r.fields();
+        assert_eq!(f.connection_data.as_deref(), Some("IN IP4 4999"));
+        assert_eq!(f.time_descriptions[0].repeat_time.as_deref(), Some("4999"));
+        assert_eq!(f.media_descriptions[0].media_info.as_deref(), Some("4999"));
+        let json = r#"{"time_descriptions":[{"repeat_time":"1"}],"media_descriptions":[{"attributes":["x"]}]}"#;
+        let back: SdpRecord = serde_json::from_str(json).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        assert_eq!(back.fields().time_descriptions[0].time, None);
+        assert_eq!(back.fields().media_descriptions[0].media, None);
     }
 
     #[test]
