@@ -317,7 +317,11 @@ impl SdpRecord {
         // A body valid as a whole (the usual one) is checked once; a value of another is read
         // lossily.
         let valid = std::str::from_utf8(body).ok();
-        for line in body.split(|&b| b == b'\n') {
+        // The lines as `split` at `\n` gives them, each end found by memchr.
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', body).chain([body.len()]) {
+            let line = &body[start..end];
+            start = end + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let [letter, b'=', value @ ..] = line else {
                 continue;
