@@ -537,18 +537,18 @@ impl Msg {
         put(spare, server, m.server(), 256);
         put_party(spare, pai, m.p_asserted_identity().as_ref());
         put(spare, identity, m.identity(), 4096);
-        match m.contact() {
+        match m.contact_uri() {
             None => *contact = None,
-            Some(ct) => {
+            Some(uri) => {
                 let out = contact.get_or_insert_with(String::new);
                 out.clear();
-                out.push_str(ct.uri.scheme);
+                out.push_str(uri.scheme);
                 out.push(':');
-                if let Some(u) = ct.uri.user {
+                if let Some(u) = uri.user {
                     out.push_str(u);
                     out.push('@');
                 }
-                out.push_str(ct.uri.host);
+                out.push_str(uri.host);
                 let keep = clipped(out, 256).len();
                 out.truncate(keep);
             }

@@ -184,10 +184,21 @@ fn parse_hostport(s: &str) -> Option<(&str, Option<u16>)> {
         };
         (host, port)
     } else {
-        match s.split_once_byte(b':') {
-            Some((h, p)) => (h, Some(parse_u16_digits(p)?)),
-            None => (s, None),
+        // One walk: the host's bytes up to the first colon, each checked as it is passed.
+        let b = s.as_bytes();
+        let end = b
+            .iter()
+            .position(|&c| c == b':' || !is_host_char(c))
+            .unwrap_or(b.len());
+        let port = match b.get(end) {
+            None => None,
+            Some(b':') => Some(parse_u16_digits(&s[end + 1..])?),
+            Some(_) => return None,
+        };
+        if end == 0 {
+            return None;
         }
+        return Some((&s[..end], port));
     };
     if host.is_empty() || !host.bytes().all(is_host_char) {
         return None;
@@ -292,6 +303,18 @@ impl<'a> NameAddr<'a> {
 /// `"Alice" <sip:alice@h;transport=udp>;tag=x` and `sip:alice@h;tag=x`
 /// (where `;tag` belongs to the header, RFC 3261 20) are accepted.
 pub fn parse_name_addr(s: &str) -> Option<NameAddr<'_>> {
+    let (display, uri, params) = parse_addr(s)?;
+    Some(NameAddr {
+        display,
+        uri,
+        tag: find_param(params, "tag"),
+        params,
+    })
+}
+
+/// [`parse_name_addr`] without looking for the tag: the display name, the URI and the raw
+/// parameters (`None` exactly where `parse_name_addr` gives none).
+pub fn parse_addr(s: &str) -> Option<(Option<&str>, SipUri<'_>, &str)> {
     let s = s.trim_ws();
     let (display, r) = if s.starts_with('"') {
         let end = quoted_end(s.as_bytes())?;
@@ -302,24 +325,12 @@ pub fn parse_name_addr(s: &str) -> Option<NameAddr<'_>> {
     } else {
         let end = s.find_byte(b';').unwrap_or(s.len());
         let uri = parse_uri(&s[..end])?;
-        let params = &s[end..];
-        return Some(NameAddr {
-            display: None,
-            uri,
-            tag: find_param(params, "tag"),
-            params,
-        });
+        return Some((None, uri, &s[end..]));
     };
     let inner = r.strip_prefix('<')?;
     let gt = inner.find_byte(b'>')?;
     let uri = parse_uri(&inner[..gt])?;
-    let params = inner[gt + 1..].trim_ws_start();
-    Some(NameAddr {
-        display,
-        uri,
-        tag: find_param(params, "tag"),
-        params,
-    })
+    Some((display, uri, inner[gt + 1..].trim_ws_start()))
 }
 
 /// One Via value (`SIP/2.0/UDP host:port;branch=...`).
@@ -828,6 +839,35 @@ mod tests {
                      parse_credentials(&s), parse_challenge(&s));
             let with_scheme = format!("sip:{s}");
             let _ = parse_uri(&with_scheme);
+        }
+
+        /// The host and port as splitting at the first colon and checking the host's bytes
+        /// gave them.
+        #[test]
+        fn hostport_is_the_split_at_the_first_colon(s in "[ a-z0-9.:%\\[\\]_@;-]{0,24}") {
+            let t = s.trim_ws();
+            let want = if t.starts_with('[') {
+                parse_hostport(&s)
+            } else {
+                let (host, port) = match t.split_once(':') {
+                    Some((h, p)) => (h, parse_u16_digits(p).map(Some)),
+                    None => (t, Some(None)),
+                };
+                port.filter(|_| !host.is_empty() && host.bytes().all(is_host_char))
+                    .map(|p| (host, p))
+            };
+            prop_assert_eq!(parse_hostport(&s), want);
+        }
+
+        /// Without the tag, the same address: display name, URI and parameters.
+        #[test]
+        fn the_address_is_the_name_addr_without_its_tag(
+            s in "[\"<>; :@=a-z0-9]{0,20}(sip:)?[\"<>;:@=a-z0-9]{0,30}",
+        ) {
+            prop_assert_eq!(
+                parse_addr(&s),
+                parse_name_addr(&s).map(|n| (n.display, n.uri, n.params))
+            );
         }
     }
 }

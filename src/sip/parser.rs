@@ -14,8 +14,8 @@ use nom::character::complete::char;
 use nom::IResult;
 
 use super::header::{
-    self, is_token_char, parse_challenge, parse_credentials, parse_cseq, parse_name_addr,
-    parse_via, split_top, CSeq, Challenge, Credentials, NameAddr, Via,
+    self, is_token_char, parse_addr, parse_challenge, parse_credentials, parse_cseq,
+    parse_name_addr, parse_via, split_top, CSeq, Challenge, Credentials, NameAddr, SipUri, Via,
 };
 pub use super::method::Method;
 
@@ -522,6 +522,14 @@ impl<'a> SipMessage<'a> {
         self.headers_named(HeaderName::Contact)
             .flat_map(|v| split_top(v, b','))
             .find_map(parse_name_addr)
+    }
+
+    /// The URI of the first Contact value that [`SipMessage::contact`] gives, without reading
+    /// its parameters.
+    pub fn contact_uri(&self) -> Option<SipUri<'_>> {
+        self.headers_named(HeaderName::Contact)
+            .flat_map(|v| split_top(v, b','))
+            .find_map(|v| parse_addr(v).map(|(_, uri, _)| uri))
     }
 
     /// All Contact values (several headers and comma-separated values).
@@ -1587,6 +1595,7 @@ Content-Length: 0\r\n\
         assert_eq!(to.display, Some("Bob"));
         assert_eq!(to.tag, None);
         assert_eq!(m.contact().unwrap().uri.host, "pc33.atlanta.com");
+        assert_eq!(m.contact_uri(), m.contact().map(|c| c.uri));
         assert_eq!(m.max_forwards(), Some(70));
         assert_eq!(m.user_agent(), Some("Acme SoftPhone 1.0"));
         assert_eq!(m.content_type(), Some("application/sdp"));
