@@ -66,7 +66,7 @@ pub struct SipTx {
     /// Suricata's names for what the fields above hold: the final status as a string, the
     /// protocol version, the request and response lines (as written when the record is).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub code: Option<String>,
+    pub code: Option<std::borrow::Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub version: Option<std::borrow::Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -85,9 +85,8 @@ impl SipTx {
     /// more than the copies.)
     fn suricata_fields(&mut self) {
         self.version = Some("SIP/2.0".into());
-        let mut digits = itoa::Buffer::new();
-        let code = self.status.map(|c| digits.format(c));
-        self.code = code.map(str::to_string);
+        self.code = self.status.map(code_text);
+        let code = self.code.as_deref();
         self.request_line = match (&self.method, &self.uri) {
             (Some(m), Some(u)) => Some([m, " ", u, " SIP/2.0"].concat()),
             _ => None,
@@ -96,6 +95,17 @@ impl SipTx {
             Some(r) => ["SIP/2.0 ", c, " ", r].concat(),
             None => ["SIP/2.0 ", c].concat(),
         });
+    }
+}
+
+/// A status code as text: the codes a response may have (100 to 699) from a table made once,
+/// any other written.
+fn code_text(code: u16) -> std::borrow::Cow<'static, str> {
+    static CODES: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| (100..700).map(|c: u16| c.to_string()).collect());
+    match CODES.get(usize::from(code).wrapping_sub(100)) {
+        Some(t) => std::borrow::Cow::Borrowed(t.as_str()),
+        None => std::borrow::Cow::Owned(code.to_string()),
     }
 }
 
@@ -667,6 +677,19 @@ fn record(tx: &Tx) -> SipRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every code reads as its number written, from the table or not.
+    #[test]
+    fn status_codes_read_as_their_numbers() {
+        for c in [0, 1, 99, 100, 183, 200, 407, 699, 700, 999, u16::MAX] {
+            let t = code_text(c);
+            assert_eq!(t, c.to_string());
+            assert_eq!(
+                matches!(t, std::borrow::Cow::Borrowed(_)),
+                (100..700).contains(&c)
+            );
+        }
+    }
 
     /// A completed transaction waiting out its linger costs a fraction of an open one: the
     /// table holds its key and a small `Done` inline, no boxed record.

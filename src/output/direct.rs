@@ -132,7 +132,9 @@ fn sip_tx(o: &mut Obj<'_>, t: &SipTx) -> Result<(), Error> {
     if !t.warnings.is_empty() {
         o.strs("warnings", &t.warnings);
     }
-    o.opt_str("code", t.code.as_deref());
+    if let Some(c) = &t.code {
+        own(o, "code", c);
+    }
     if let Some(v) = &t.version {
         own(o, "version", v);
     }
