@@ -312,6 +312,15 @@ pub struct AuthInfo {
     pub realm: Option<String>,
 }
 
+impl AuthInfo {
+    /// Give the room of its strings to `spare`.
+    pub fn give_strings(self, spare: &mut Spare) {
+        spare.keep(self.scheme);
+        spare.keep_opt(self.username);
+        spare.keep_opt(self.realm);
+    }
+}
+
 /// What a message says of digest authentication beyond names (for the posture detector):
 /// never a nonce, response or password, only facts about them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -367,30 +376,65 @@ pub struct Msg {
     pub spare: Spare,
 }
 
-/// A few emptied strings kept for reuse. A clone of a message starts without any.
-#[derive(Debug, Default)]
-pub struct Spare(Vec<String>);
+/// A few emptied strings kept for reuse: a refilled message's fields take their room from
+/// here, and so do the records made of messages. A clone starts without any.
+#[derive(Debug)]
+pub struct Spare {
+    pub(crate) strings: Vec<String>,
+    max: usize,
+}
 
-impl Clone for Spare {
-    fn clone(&self) -> Spare {
-        Spare::default()
+impl Default for Spare {
+    /// As many as a message's optional text fields.
+    fn default() -> Spare {
+        Spare::new(16)
     }
 }
 
-/// How many emptied strings a message keeps: as many as its optional text fields.
-const SPARE_MAX: usize = 16;
+impl Clone for Spare {
+    fn clone(&self) -> Spare {
+        Spare::new(self.max)
+    }
+}
 
 impl Spare {
-    /// An empty string, with room when one is kept.
-    fn get(&mut self) -> String {
-        self.0.pop().unwrap_or_default()
+    /// Keeping at most `max` strings.
+    pub fn new(max: usize) -> Spare {
+        Spare {
+            strings: Vec::new(),
+            max,
+        }
     }
 
-    /// Keep `s`'s room (up to [`SPARE_MAX`] strings).
-    fn keep(&mut self, mut s: String) {
-        if self.0.len() < SPARE_MAX && s.capacity() > 0 {
+    /// An empty string, with room when one is kept.
+    pub fn get(&mut self) -> String {
+        self.strings.pop().unwrap_or_default()
+    }
+
+    /// `s` copied into a kept string.
+    pub fn copy(&mut self, s: &str) -> String {
+        let mut t = self.get();
+        t.push_str(s);
+        t
+    }
+
+    /// [`Spare::copy`] of an optional string.
+    pub fn copy_opt(&mut self, s: Option<&str>) -> Option<String> {
+        s.map(|s| self.copy(s))
+    }
+
+    /// Keep `s`'s room.
+    pub fn keep(&mut self, mut s: String) {
+        if self.strings.len() < self.max && s.capacity() > 0 {
             s.clear();
-            self.0.push(s);
+            self.strings.push(s);
+        }
+    }
+
+    /// Keep the room of an optional string.
+    pub fn keep_opt(&mut self, s: Option<String>) {
+        if let Some(s) = s {
+            self.keep(s);
         }
     }
 }

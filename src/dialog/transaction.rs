@@ -7,7 +7,7 @@ use std::hash::BuildHasher;
 
 use serde::{Deserialize, Serialize};
 
-use super::msg::{AuthInfo, Msg, Party};
+use super::msg::{AuthInfo, Msg, Party, Spare};
 use crate::base::head::Head;
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
@@ -83,18 +83,49 @@ impl SipTx {
     /// Fill Suricata's fields from the others.
     /// (Joined by hand, not by `format!`: once per transaction, the formatting machinery cost
     /// more than the copies.)
-    fn suricata_fields(&mut self) {
+    fn suricata_fields(&mut self, spare: &mut Spare) {
         self.version = Some("SIP/2.0".into());
         self.code = self.status.map(code_text);
-        let code = self.code.as_deref();
+        let joined = |spare: &mut Spare, parts: &[&str]| {
+            let mut t = spare.get();
+            for p in parts {
+                t.push_str(p);
+            }
+            t
+        };
         self.request_line = match (&self.method, &self.uri) {
-            (Some(m), Some(u)) => Some([m, " ", u, " SIP/2.0"].concat()),
+            (Some(m), Some(u)) => Some(joined(spare, &[m, " ", u, " SIP/2.0"])),
             _ => None,
         };
-        self.response_line = code.map(|c| match &self.reason {
-            Some(r) => ["SIP/2.0 ", c, " ", r].concat(),
-            None => ["SIP/2.0 ", c].concat(),
-        });
+        self.response_line = match (self.code.as_deref(), &self.reason) {
+            (Some(c), Some(r)) => Some(joined(spare, &["SIP/2.0 ", c, " ", r])),
+            (Some(c), None) => Some(joined(spare, &["SIP/2.0 ", c])),
+            (None, _) => None,
+        };
+    }
+
+    /// Give the room of this record's strings to `spare`, for the records after it.
+    pub fn give_strings(self, spare: &mut Spare) {
+        for s in [
+            self.method,
+            self.uri,
+            self.reason,
+            self.call_id,
+            self.cseq_method,
+            self.user_agent,
+            self.server,
+            self.content_type,
+            self.request_line,
+            self.response_line,
+        ] {
+            spare.keep_opt(s);
+        }
+        for a in [self.auth, self.challenge].into_iter().flatten() {
+            a.give_strings(spare);
+        }
+        for w in self.warnings {
+            spare.keep(w);
+        }
     }
 }
 
@@ -108,6 +139,9 @@ fn code_text(code: u16) -> std::borrow::Cow<'static, str> {
         None => std::borrow::Cow::Owned(code.to_string()),
     }
 }
+
+/// Strings kept for the next records: those of a few records' worth.
+const SPARE_STRINGS: usize = 256;
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
@@ -340,6 +374,9 @@ pub struct Transactions {
     /// response to a transaction whose record is written).
     pub last_tx_id: Option<u64>,
     pub stats: TxStats,
+    /// The room of written records' strings, for the records after them: a flood's
+    /// transactions copy their messages' text without an allocation each.
+    pub spare: Spare,
 }
 
 impl Transactions {
@@ -348,6 +385,7 @@ impl Transactions {
             cfg,
             table: Table::default(),
             numbering: FastMap::default(),
+            spare: Spare::new(SPARE_STRINGS),
             last_tx_id: None,
             stats: TxStats::default(),
         }
@@ -417,7 +455,7 @@ impl Transactions {
             }
             self.make_room(out);
             self.stats.transactions += 1;
-            let mut rec = request_fields(m);
+            let mut rec = request_fields(m, &mut self.spare);
             rec.state = "open".into();
             let tx_id = self.number(m);
             self.last_tx_id = Some(tx_id);
@@ -433,7 +471,7 @@ impl Transactions {
                 // An ACK has no response: its record is written now.
                 let mut tx = tx;
                 tx.rec.state = "no_response".into();
-                let (rec, done) = complete(tx, m.ctx.ts);
+                let (rec, done) = complete(tx, m.ctx.ts, &mut self.spare);
                 out.push(rec);
                 self.table.insert_new(hash, key.owned(), Entry::Done(done));
             } else {
@@ -449,16 +487,17 @@ impl Transactions {
                 // The request was not captured: a transaction known from its response only.
                 self.make_room(out);
                 self.stats.transactions += 1;
+                let spare = &mut self.spare;
                 let mut rec = SipTx {
-                    call_id: m.call_id.clone(),
+                    call_id: spare.copy_opt(m.call_id.as_deref()),
                     cseq: m.cseq.as_ref().map(|c| c.0),
-                    cseq_method: m.cseq.as_ref().map(|c| c.1.clone()),
+                    cseq_method: spare.copy_opt(m.cseq.as_ref().map(|c| c.1.as_str())),
                     from: m.from.clone(),
                     to: m.to.clone(),
                     state: "open".into(),
                     ..SipTx::default()
                 };
-                rec.method = rec.cseq_method.clone();
+                rec.method = spare.copy_opt(rec.cseq_method.as_deref());
                 // Addresses as the request would have had them.
                 let ctx = PacketCtx {
                     src: m.ctx.dst,
@@ -514,18 +553,18 @@ impl Transactions {
             if tx.rec.provisional.len() < 16 {
                 tx.rec.provisional.push(code);
             }
-            fill_response(&mut tx.rec, m);
+            fill_response(&mut tx.rec, m, &mut self.spare);
             return Seen::Response;
         }
         tx.rec.status = Some(code);
-        tx.rec.reason = m.reason.clone();
-        fill_response(&mut tx.rec, m);
+        tx.rec.reason = self.spare.copy_opt(m.reason.as_deref());
+        fill_response(&mut tx.rec, m, &mut self.spare);
         tx.rec.response_time_ms = Some(m.ctx.ts.since(tx.started) as f64 / 1e6);
         tx.rec.state = "completed".into();
         // Completed where it stands in the table (no second lookup, no key copied).
         let open = std::mem::replace(entry, Entry::Done(Done::default()));
         if let Entry::Open(tx) = open {
-            let (rec, done) = complete(*tx, m.ctx.ts);
+            let (rec, done) = complete(*tx, m.ctx.ts, &mut self.spare);
             out.push(rec);
             *entry = Entry::Done(done);
         }
@@ -555,7 +594,7 @@ impl Transactions {
         self.stats.timed_out += timed_out.len() as u64;
         for mut tx in timed_out {
             tx.rec.state = "timeout".into();
-            out.push(record(&tx));
+            out.push(record(&tx, &mut self.spare));
         }
     }
 
@@ -572,7 +611,7 @@ impl Transactions {
             .collect();
         open.sort_by_key(|t| t.seq);
         for tx in open {
-            out.push(record(&tx));
+            out.push(record(&tx, &mut self.spare));
         }
     }
 
@@ -589,38 +628,52 @@ impl Transactions {
                 self.stats.evicted += 1;
                 if let Entry::Open(mut tx) = entry {
                     tx.rec.state = "evicted".into();
-                    out.push(record(&tx));
+                    out.push(record(&tx, &mut self.spare));
                 }
             }
         }
     }
 }
 
-fn request_fields(m: &Msg) -> SipTx {
+/// What a request gives its transaction's record, its strings copied into kept room.
+fn request_fields(m: &Msg, spare: &mut Spare) -> SipTx {
     SipTx {
-        method: m.method.clone(),
-        uri: m.uri.clone(),
-        call_id: m.call_id.clone(),
+        method: spare.copy_opt(m.method.as_deref()),
+        uri: spare.copy_opt(m.uri.as_deref()),
+        call_id: spare.copy_opt(m.call_id.as_deref()),
         cseq: m.cseq.as_ref().map(|c| c.0),
-        cseq_method: m.cseq.as_ref().map(|c| c.1.clone()),
+        cseq_method: spare.copy_opt(m.cseq.as_ref().map(|c| c.1.as_str())),
         from: m.from.clone(),
         to: m.to.clone(),
-        user_agent: m.user_agent.clone(),
-        auth: m.auth.clone(),
-        content_type: m.content_type.clone(),
+        user_agent: spare.copy_opt(m.user_agent.as_deref()),
+        auth: m.auth.as_ref().map(|a| auth_copy(a, spare)),
+        content_type: spare.copy_opt(m.content_type.as_deref()),
         expires: m.expires,
         sdp: m.sdp.clone(),
-        warnings: m.warnings.iter().map(|w| w.to_string()).collect(),
+        warnings: m.warnings.iter().map(|w| spare.copy(w)).collect(),
         ..SipTx::default()
     }
 }
 
-fn fill_response(rec: &mut SipTx, m: &Msg) {
-    if m.server.is_some() {
-        rec.server = m.server.clone();
+/// Scheme, user name and realm copied into kept room.
+fn auth_copy(a: &AuthInfo, spare: &mut Spare) -> AuthInfo {
+    AuthInfo {
+        scheme: spare.copy(&a.scheme),
+        username: spare.copy_opt(a.username.as_deref()),
+        realm: spare.copy_opt(a.realm.as_deref()),
     }
-    if m.challenge.is_some() {
-        rec.challenge = m.challenge.clone();
+}
+
+fn fill_response(rec: &mut SipTx, m: &Msg, spare: &mut Spare) {
+    if let Some(s) = &m.server {
+        spare.keep_opt(rec.server.take());
+        rec.server = Some(spare.copy(s));
+    }
+    if let Some(c) = &m.challenge {
+        if let Some(old) = rec.challenge.take() {
+            old.give_strings(spare);
+        }
+        rec.challenge = Some(auth_copy(c, spare));
     }
     if rec.sdp.is_none() && m.sdp.is_some() {
         rec.sdp = m.sdp.clone();
@@ -636,7 +689,7 @@ fn fill_response(rec: &mut SipTx, m: &Msg) {
     }
     for w in &m.warnings {
         if !rec.warnings.iter().any(|x| x == w) {
-            rec.warnings.push(w.to_string());
+            rec.warnings.push(spare.copy(w));
         }
     }
 }
@@ -644,7 +697,7 @@ fn fill_response(rec: &mut SipTx, m: &Msg) {
 /// The record of a transaction that is done at `at` (its fields move into the record), and
 /// what the table keeps of it through the linger: the final status and the provisional codes
 /// that recognise a retransmission, so a completed transaction costs its key and little else.
-fn complete(tx: Tx, at: Ts) -> (SipRecord, Done) {
+fn complete(tx: Tx, at: Ts, spare: &mut Spare) -> (SipRecord, Done) {
     let done = Done {
         seq: tx.seq,
         completed_at: at,
@@ -658,11 +711,11 @@ fn complete(tx: Tx, at: Ts) -> (SipRecord, Done) {
     };
     rec.head.pcap_cnt = Some(tx.seq);
     rec.head.tx_id = Some(tx.tx_id);
-    rec.sip.suricata_fields();
+    rec.sip.suricata_fields(spare);
     (rec, done)
 }
 
-fn record(tx: &Tx) -> SipRecord {
+fn record(tx: &Tx, spare: &mut Spare) -> SipRecord {
     let mut rec = SipRecord {
         head: Head::at(tx.started, &tx.ctx, "sip"),
         sip: tx.rec.clone(),
@@ -670,13 +723,76 @@ fn record(tx: &Tx) -> SipRecord {
     // The request's packet (the record is about the transaction it opened).
     rec.head.pcap_cnt = Some(tx.seq);
     rec.head.tx_id = Some(tx.tx_id);
-    rec.sip.suricata_fields();
+    rec.sip.suricata_fields(spare);
     rec
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn msg(text: &str, seq: u64) -> Msg {
+        let text = text.replace('\n', "\r\n");
+        let (m, _) = crate::sip::parser::parse_message(text.as_bytes()).unwrap();
+        let ip = "192.0.2.1".parse().unwrap();
+        let ctx = PacketCtx {
+            ts: Ts(seq * 1_000_000),
+            src: ip,
+            dst: ip,
+            sport: 5060,
+            dport: 5060,
+            transport: crate::base::packet::Transport::Udp,
+            vlan: None,
+            flow_id: 0,
+            agent: None,
+        };
+        Msg::from_parsed(&m, ctx, seq)
+    }
+
+    /// A written record's strings are the room of the next records: the second transaction's
+    /// record is made of the first's strings, and reads as it would made afresh.
+    #[test]
+    fn written_records_lend_their_strings_to_the_next() {
+        let request = |n: u32| {
+            format!(
+                "OPTIONS sip:100@pbx SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK{n}\n\
+                 From: <sip:a@h>;tag=1\nTo: <sip:100@pbx>\nCall-ID: c{n}\nCSeq: 1 OPTIONS\n\
+                 User-Agent: phone\nContent-Length: 0\n\n"
+            )
+        };
+        let response = |n: u32| {
+            format!(
+                "SIP/2.0 200 OK\nVia: SIP/2.0/UDP h;branch=z9hG4bK{n}\nFrom: <sip:a@h>;tag=1\n\
+                 To: <sip:100@pbx>;tag=2\nCall-ID: c{n}\nCSeq: 1 OPTIONS\nServer: pbx\n\
+                 Content-Length: 0\n\n"
+            )
+        };
+        let mut t = Transactions::new(TxConfig::default());
+        let mut out = Vec::new();
+        t.on_message(&msg(&request(1), 1), &mut out);
+        t.on_message(&msg(&response(1), 2), &mut out);
+        let first = out.pop().unwrap();
+        let fresh = first.clone();
+        assert!(
+            t.spare.get().capacity() == 0,
+            "nothing kept before a record is written"
+        );
+        first.sip.give_strings(&mut t.spare);
+        let kept = t.spare.strings.len();
+        assert!(kept >= 8, "{kept}");
+        t.on_message(&msg(&request(2), 3), &mut out);
+        t.on_message(&msg(&response(2), 4), &mut out);
+        let second = out.pop().unwrap();
+        assert!(
+            t.spare.strings.len() < kept,
+            "the second record took kept strings"
+        );
+        // The same fields as the first, but for what differs between the two.
+        assert_eq!(second.sip.call_id.as_deref(), Some("c2"));
+        let mut like_first = second.sip.clone();
+        like_first.call_id = fresh.sip.call_id.clone();
+        assert_eq!(like_first, fresh.sip);
+    }
 
     /// Every code reads as its number written, from the table or not.
     #[test]

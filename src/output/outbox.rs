@@ -94,8 +94,19 @@ impl Outbox {
         }
     }
 
-    pub fn sip(&mut self, r: SipRecord) {
-        self.put(r, |w, r| w.sip(r), Item::Sip);
+    /// A `sip` record; given back once written when inline (its strings' room can be used
+    /// again), kept when it goes to the output thread.
+    pub fn sip(&mut self, r: SipRecord) -> Option<SipRecord> {
+        match &mut self.inline {
+            Some(w) => {
+                w.sip(&r);
+                Some(r)
+            }
+            None => {
+                self.push(Item::Sip(Box::new(r)));
+                None
+            }
+        }
     }
 
     pub fn device(&mut self, r: DeviceRecord) {

@@ -470,7 +470,9 @@ impl Correlator {
         for mut r in sip.drain(..) {
             let seq = r.head.pcap_cnt;
             self.stamp(&mut r.head, seq);
-            self.out.sip(r);
+            if let Some(written) = self.out.sip(r) {
+                written.sip.give_strings(&mut self.dialogs.tx.spare);
+            }
         }
         self.dialogs.sip_out = sip;
         for r in self.detect.devices.drain(..) {
