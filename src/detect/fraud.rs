@@ -31,7 +31,7 @@ use super::{
 use crate::base::iptext::IpText;
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
-use crate::dialog::msg::clipped;
+use crate::dialog::msg::{clip_in_place, clipped};
 use crate::dialog::Msg;
 
 // ---------------------------------------------------------------------------------------------
@@ -762,8 +762,7 @@ fn account_of(m: &Msg) -> Option<String> {
     let f = m.from.as_ref()?;
     let user = f.user.as_deref().unwrap_or("");
     let mut a = [user, "@", &f.host].concat();
-    let keep = clipped(&a, VALUE_CLIP).len();
-    a.truncate(keep);
+    clip_in_place(&mut a, VALUE_CLIP);
     Some(a)
 }
 

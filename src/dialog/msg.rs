@@ -380,7 +380,7 @@ pub struct Msg {
 /// here, and so do the records made of messages. A clone starts without any.
 #[derive(Debug)]
 pub struct Spare {
-    pub(crate) strings: Vec<String>,
+    strings: Vec<String>,
     max: usize,
 }
 
@@ -413,9 +413,22 @@ impl Spare {
 
     /// `s` copied into a kept string.
     pub fn copy(&mut self, s: &str) -> String {
+        self.join(&[s])
+    }
+
+    /// `parts` one after another in a kept string.
+    pub fn join(&mut self, parts: &[&str]) -> String {
         let mut t = self.get();
-        t.push_str(s);
+        for p in parts {
+            t.push_str(p);
+        }
         t
+    }
+
+    /// How many strings are kept.
+    #[cfg(test)]
+    pub(crate) fn kept(&self) -> usize {
+        self.strings.len()
     }
 
     /// [`Spare::copy`] of an optional string.
@@ -544,13 +557,13 @@ impl Msg {
                 put(spare, method, Some(mt.as_str()), 256);
                 put(spare, uri, Some(u), 1024);
                 *status = None;
-                put(spare, reason, None, 0);
+                spare.keep_opt(reason.take());
             }
             StartLine::Response {
                 code, reason: r, ..
             } => {
-                put(spare, method, None, 0);
-                put(spare, uri, None, 0);
+                spare.keep_opt(method.take());
+                spare.keep_opt(uri.take());
                 *status = Some(*code);
                 put(spare, reason, Some(r), 128);
             }
@@ -593,8 +606,7 @@ impl Msg {
                     out.push('@');
                 }
                 out.push_str(uri.host);
-                let keep = clipped(out, 256).len();
-                out.truncate(keep);
+                clip_in_place(out, 256);
             }
         }
         let creds = m.authorization().or_else(|| m.proxy_authorization());
@@ -665,6 +677,12 @@ pub fn clipped(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// `s` cut to at most `max` bytes at a character boundary, in place.
+pub fn clip_in_place(s: &mut String, max: usize) {
+    let keep = clipped(s, max).len();
+    s.truncate(keep);
+}
+
 /// `dst` becomes `src` clipped to `max` bytes, in the buffer it has.
 fn set(dst: &mut String, src: &str, max: usize) {
     dst.clear();
@@ -675,17 +693,9 @@ fn set(dst: &mut String, src: &str, max: usize) {
 /// room from there.
 fn put(spare: &mut Spare, dst: &mut Option<String>, src: Option<&str>, max: usize) {
     match (src, dst.as_mut()) {
-        (None, _) => {
-            if let Some(old) = dst.take() {
-                spare.keep(old);
-            }
-        }
+        (None, _) => spare.keep_opt(dst.take()),
         (Some(s), Some(d)) => set(d, s, max),
-        (Some(s), None) => {
-            let mut d = spare.get();
-            set(&mut d, s, max);
-            *dst = Some(d);
-        }
+        (Some(s), None) => *dst = Some(spare.copy(clipped(s, max))),
     }
 }
 
@@ -719,7 +729,11 @@ fn put_auth(
     src: Option<(&str, Option<&str>, Option<&str>)>,
 ) {
     match (src, dst.as_mut()) {
-        (None, _) => *dst = None,
+        (None, _) => {
+            if let Some(a) = dst.take() {
+                a.give_strings(spare);
+            }
+        }
         (Some((scheme, user, realm)), Some(a)) => {
             set(&mut a.scheme, scheme, 32);
             put(spare, &mut a.username, user, 128);

@@ -321,21 +321,25 @@ pub struct List<'a> {
 }
 
 impl List<'_> {
-    /// A string as the next element.
+    /// The comma before every element but the first.
     #[inline(always)]
-    pub fn str(&mut self, v: &str) {
+    fn next(&mut self) {
         if !std::mem::take(&mut self.first) {
             self.out.push(b',');
         }
+    }
+
+    /// A string as the next element.
+    #[inline(always)]
+    pub fn str(&mut self, v: &str) {
+        self.next();
         push_str(self.out, v);
     }
 
     /// An object as the next element.
     #[inline(always)]
     pub fn object(&mut self) -> Obj<'_> {
-        if !std::mem::take(&mut self.first) {
-            self.out.push(b',');
-        }
+        self.next();
         Obj::open(self.out)
     }
 

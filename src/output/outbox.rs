@@ -86,27 +86,29 @@ impl Outbox {
         self
     }
 
-    /// A record: written at once when inline (not boxed), else boxed into the batch.
-    fn put<T>(&mut self, r: T, write: fn(&mut RecordWriter, &T), item: fn(Box<T>) -> Item) {
-        match &mut self.inline {
-            Some(w) => write(w, &r),
-            None => self.push(item(Box::new(r))),
-        }
-    }
-
-    /// A `sip` record; given back once written when inline (its strings' room can be used
-    /// again), kept when it goes to the output thread.
-    pub fn sip(&mut self, r: SipRecord) -> Option<SipRecord> {
+    /// A record: written at once when inline (not boxed) and given back (its strings' room
+    /// can be used again), else boxed into the batch.
+    fn put<T>(
+        &mut self,
+        r: T,
+        write: fn(&mut RecordWriter, &T),
+        item: fn(Box<T>) -> Item,
+    ) -> Option<T> {
         match &mut self.inline {
             Some(w) => {
-                w.sip(&r);
+                write(w, &r);
                 Some(r)
             }
             None => {
-                self.push(Item::Sip(Box::new(r)));
+                self.push(item(Box::new(r)));
                 None
             }
         }
+    }
+
+    /// A `sip` record; given back once written when inline.
+    pub fn sip(&mut self, r: SipRecord) -> Option<SipRecord> {
+        self.put(r, RecordWriter::sip, Item::Sip)
     }
 
     pub fn device(&mut self, r: DeviceRecord) {

@@ -869,5 +869,15 @@ mod tests {
                 parse_name_addr(&s).map(|n| (n.display, n.uri, n.params))
             );
         }
+
+        /// The same on name-addrs as stacks send them, each of which reads.
+        #[test]
+        fn well_formed_addresses_read_as_the_name_addr_does(
+            s in "(\"[a-z ]{0,8}\" )?<sip:[a-z]{1,8}@[a-z]{1,8}(:[0-9]{1,4})?(;[a-z]{1,5}=[a-z0-9]{1,5}){0,2}>(;[a-z]{1,5}=[a-z0-9]{1,5}){0,3}",
+        ) {
+            let whole = parse_name_addr(&s);
+            prop_assert!(whole.is_some(), "{}", s);
+            prop_assert_eq!(parse_addr(&s), whole.map(|n| (n.display, n.uri, n.params)));
+        }
     }
 }
