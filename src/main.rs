@@ -5,7 +5,72 @@
 /// instructions. The binary's choice only: the library, its tests and benches keep the system
 /// allocator.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: Mi = Mi;
+
+/// mimalloc, asked for alignment only when a type needs more than the word alignment every
+/// mimalloc block has. `mimalloc::MiMalloc` asks `mi_malloc_aligned` for everything, whose fast
+/// path is longer and which takes the generic path (an over-allocation) for every block over
+/// 1 KiB: 4.7 % of all the sensor's instructions on SIP-heavy traffic went to the allocator, a
+/// third of it to that detour.
+struct Mi;
+
+/// The alignment every mimalloc block has: blocks are multiples of the word size in pages that
+/// start 16-aligned, large ones page-aligned.
+const MI_WORD_ALIGN: usize = 8;
+
+// SAFETY: every block comes from mimalloc and goes back to it (`mi_free` takes any of its
+// blocks, aligned or not); a layout whose alignment is at most the word alignment is served by
+// the plain calls, whose blocks all have it, any other by the aligned calls with its alignment.
+// Sizes are passed as given (a zero size is never asked of a `GlobalAlloc`).
+unsafe impl std::alloc::GlobalAlloc for Mi {
+    #[inline]
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        use libmimalloc_sys as mi;
+        // SAFETY: see the impl; both return null on failure, as `alloc` must.
+        unsafe {
+            if layout.align() <= MI_WORD_ALIGN {
+                mi::mi_malloc(layout.size()) as *mut u8
+            } else {
+                mi::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        use libmimalloc_sys as mi;
+        // SAFETY: as `alloc`; the block is zeroed by mimalloc.
+        unsafe {
+            if layout.align() <= MI_WORD_ALIGN {
+                mi::mi_zalloc(layout.size()) as *mut u8
+            } else {
+                mi::mi_zalloc_aligned(layout.size(), layout.align()) as *mut u8
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: std::alloc::Layout) {
+        // SAFETY: `ptr` is a block this allocator gave (the caller's contract).
+        unsafe { libmimalloc_sys::mi_free(ptr as *mut std::ffi::c_void) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        use libmimalloc_sys as mi;
+        let p = ptr as *mut std::ffi::c_void;
+        // SAFETY: `ptr` is a block of ours with `layout`; the new block keeps its alignment
+        // (word alignment by the plain call, the layout's by the aligned one), and on failure
+        // null is returned and the old block left as it was, as `realloc` must.
+        unsafe {
+            if layout.align() <= MI_WORD_ALIGN {
+                mi::mi_realloc(p, new_size) as *mut u8
+            } else {
+                mi::mi_realloc_aligned(p, new_size, layout.align()) as *mut u8
+            }
+        }
+    }
+}
 
 /// mimalloc's options, by their number in its `mi_option_e` (v3, as libmimalloc-sys 0.1.49
 /// vendors it; `allocator_options_are_these` checks them by their documented defaults).

@@ -7,7 +7,7 @@
 //! kept in the returned structs.
 
 use super::method::Method;
-use crate::sip::text::{Find, Trim};
+use crate::sip::text::{find_any, Find, Trim};
 
 /// RFC 3261 `token` character: one table lookup (every header name and many values are
 /// walked byte by byte through this).
@@ -123,9 +123,9 @@ impl<'a> Iterator for SplitTop<'a> {
         loop {
             let rest = b.get(i..).unwrap_or_default();
             let found = if in_angle {
-                memchr::memchr2(b'"', b'>', rest)
+                find_any(rest, [b'"', b'>'])
             } else {
-                memchr::memchr3(self.sep, b'"', b'<', rest)
+                find_any(rest, [self.sep, b'"', b'<'])
             };
             let Some(off) = found else { break };
             i += off;
@@ -262,7 +262,7 @@ pub fn parse_uri(s: &str) -> Option<SipUri<'_>> {
         }
         None => (None, rest),
     };
-    let hp_end = memchr::memchr2(b';', b'?', hostpart.as_bytes()).unwrap_or(hostpart.len());
+    let hp_end = find_any(hostpart.as_bytes(), [b';', b'?']).unwrap_or(hostpart.len());
     let (host, port) = parse_hostport(&hostpart[..hp_end])?;
     let tail = &hostpart[hp_end..];
     let params = if tail.starts_with(';') {
@@ -392,7 +392,7 @@ pub fn parse_via(s: &str) -> Option<Via<'_>> {
         name
     };
     let r = &r[t_end..];
-    let sb_end = memchr::memchr2(b';', b'(', r.as_bytes()).unwrap_or(r.len());
+    let sb_end = find_any(r.as_bytes(), [b';', b'(']).unwrap_or(r.len());
     let (host, port) = parse_hostport(&r[..sb_end])?;
     let tail = &r[sb_end..];
     let params = match tail.find_byte(b';') {

@@ -4,10 +4,10 @@
 //! The trims skip ASCII whitespace byte by byte (the set the standard trim removes: space, tab,
 //! LF, VT, FF, CR) and hand a non-ASCII edge to the standard trim, which decodes each edge
 //! character to ask whether it is Unicode whitespace: the result is exactly the standard one.
-//! The searches look for one ASCII byte with a plain loop on a short piece (the standard
-//! searcher's set-up cost more than the search on pieces this short) and `memchr` on a longer
-//! one; an ASCII byte never falls inside a multi-byte character, so the index is a character
-//! boundary.
+//! The searches look for one ASCII byte (or any of two or three) eight bytes at a time on a
+//! short piece (the standard searcher's and memchr's set-up cost more than the search on pieces
+//! this short) and with `memchr` on a longer one; an ASCII byte never falls inside a multi-byte
+//! character, so the index is a character boundary.
 
 /// Whitespace `char::is_whitespace` gives for ASCII bytes.
 #[inline(always)]
@@ -54,6 +54,54 @@ impl Trim for str {
     }
 }
 
+/// Bytes of a word equal to `b`: the lowest flagged byte is the first equal one (the flags of
+/// higher bytes may be wrong, a borrow from below; only the lowest is read).
+#[inline(always)]
+fn eq_flags(w: u64, b: u8) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let x = w ^ (LO * u64::from(b));
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// Where the first of `needles` is in `h`: eight bytes at a time (the lowest flag of the
+/// flags of all needles is the first of any), the last few one by one. On the short pieces of
+/// a header this is a fraction of `memchr2`/`memchr3`'s set-up; past `SHORT` bytes they are
+/// used.
+#[inline]
+pub fn find_any<const N: usize>(h: &[u8], needles: [u8; N]) -> Option<usize> {
+    const SHORT: usize = 64;
+    if h.len() > SHORT {
+        return match N {
+            1 => memchr::memchr(needles[0], h),
+            2 => memchr::memchr2(needles[0], needles[1], h),
+            3 => memchr::memchr3(needles[0], needles[1], needles[2], h),
+            _ => h.iter().position(|&c| is_any(c, needles)),
+        };
+    }
+    let mut chunks = h.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let flags = needles.iter().fold(0, |acc, &n| acc | eq_flags(w, n));
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| is_any(c, needles))
+        .map(|i| at + i)
+}
+
+/// Whether `c` is one of `needles`, compared in registers (a slice's `contains` calls memchr).
+#[inline(always)]
+fn is_any<const N: usize>(c: u8, needles: [u8; N]) -> bool {
+    needles.iter().fold(false, |acc, &n| acc | (n == c))
+}
+
 /// `find` and `split_once` for one ASCII byte.
 pub trait Find {
     fn find_byte(&self, b: u8) -> Option<usize>;
@@ -66,7 +114,8 @@ impl Find for str {
         debug_assert!(b.is_ascii());
         let h = self.as_bytes();
         // memchr's set-up (a call through the implementation it chose, vector registers)
-        // pays for itself past a few dozen bytes (callgrind on the SIP bench: 40 fewest).
+        // pays for itself past a few dozen bytes (callgrind on the SIP bench: 40 fewest); a
+        // word at a time ([`find_any`]) was no better on pieces this short.
         if h.len() <= 40 {
             h.iter().position(|&c| c == b)
         } else {
@@ -92,6 +141,21 @@ mod tests {
             prop_assert_eq!(s.trim_ws(), s.trim());
             prop_assert_eq!(s.trim_ws_start(), s.trim_start());
             prop_assert_eq!(s.trim_ws_end(), s.trim_end());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_word_at_a_time_finds_what_a_loop_finds(
+            h in prop::collection::vec(prop::sample::select(vec![b'a', b';', b'?', b'"', 0x80, 0xff, 0]), 0..150),
+            n in prop::sample::select(vec![b';', b'?', b'"', 0x80, 0xff, 0, b'x']),
+        ) {
+            let one = |c: &u8| *c == n;
+            prop_assert_eq!(super::find_any(&h, [n]), h.iter().position(one));
+            let two = |c: &u8| *c == n || *c == b'?';
+            prop_assert_eq!(super::find_any(&h, [n, b'?']), h.iter().position(two));
+            let three = |c: &u8| *c == n || *c == b'?' || *c == 0xff;
+            prop_assert_eq!(super::find_any(&h, [n, b'?', 0xff]), h.iter().position(three));
         }
     }
 
