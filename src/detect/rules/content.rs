@@ -103,13 +103,32 @@ impl Content {
     ) -> impl Iterator<Item = usize> + 'b {
         let hay = buf.get(start..end).unwrap_or(&[]);
         let n = self.pattern.len();
+        // Anchored (`endswith`, or a window as long as the pattern, as `startswith` makes it):
+        // one place to compare, no search (the start line's version checks ran a search each).
+        let anchored = if self.endswith {
+            Some((end == buf.len() && hay.len() >= n).then(|| end - n))
+        } else {
+            (hay.len() == n).then_some(Some(start))
+        };
         let mut at = 0usize;
-        let finder = (!self.nocase).then(|| {
+        let finder = (!self.nocase && anchored.is_none()).then(|| {
             self.finder
                 .0
                 .get_or_init(|| Box::new(memchr::memmem::Finder::new(&self.pattern).into_owned()))
         });
         std::iter::from_fn(move || {
+            if let Some(place) = anchored {
+                // Once: `at` past the buffer after the first call.
+                let p = place.filter(|_| at == 0)?;
+                at = usize::MAX;
+                let here = &buf[p..p + n];
+                let equal = if self.nocase {
+                    here.eq_ignore_ascii_case(&self.pattern)
+                } else {
+                    here == self.pattern.as_slice()
+                };
+                return equal.then_some(p + n);
+            }
             let rest = hay.get(at..)?;
             let found = match finder {
                 Some(f) => f.find(rest),
@@ -335,6 +354,47 @@ mod tests {
     }
 
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every place a content matches, as the searches and the anchored comparisons give
+        /// them, is every window of the buffer that equals the pattern and lies where the
+        /// modifiers allow (each place's end, first first).
+        #[test]
+        fn the_places_are_the_windows_that_match(
+            buf in prop::collection::vec(prop::sample::select(vec![b'a', b'A', b'b', b' ']), 0..24),
+            pattern in prop::collection::vec(prop::sample::select(vec![b'a', b'b', b' ']), 0..4),
+            nocase: bool,
+            startswith: bool,
+            endswith: bool,
+            offset in prop::option::of(0u32..6),
+            depth in prop::option::of(0u32..8),
+        ) {
+            let mut c = Content::new(pattern.clone(), false);
+            (c.nocase, c.startswith, c.endswith, c.offset, c.depth) =
+                (nocase, startswith, endswith, offset, depth);
+            let got: Vec<usize> = match c.window(buf.len(), 0) {
+                Some((s, e)) => c.ends(&buf, s, e).collect(),
+                None => Vec::new(),
+            };
+            let n = pattern.len();
+            let start = offset.unwrap_or(0) as usize;
+            let mut end = depth.map_or(buf.len(), |d| (start + d as usize).min(buf.len()));
+            if startswith {
+                end = end.min(start + n);
+            }
+            let want: Vec<usize> = (start..=end.saturating_sub(n))
+                .filter(|&p| start <= end && p + n <= end)
+                .filter(|&p| {
+                    let w = &buf[p..p + n];
+                    if nocase { w.eq_ignore_ascii_case(&pattern) } else { w == pattern.as_slice() }
+                })
+                .map(|p| p + n)
+                .filter(|&e| !endswith || e == buf.len())
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
 
     fn c(p: &str) -> Content {
         Content::new(p.as_bytes().to_vec(), false)
