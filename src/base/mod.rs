@@ -1,7 +1,7 @@
 //! The base every stage stands on, and nothing else: packet time ([`time`]), the packet's
 //! context ([`packet`]), fast hashing ([`fasthash`]), batch eviction of capped tables
-//! ([`evict`]), addresses as text ([`iptext`]) and the head of every record ([`head`]). It
-//! imports no other module of the crate.
+//! ([`evict`]), addresses as text ([`iptext`]), counters by name ([`tally`]) and the head of
+//! every record ([`head`]). It imports no other module of the crate.
 
 pub mod evict;
 pub mod fasthash;
@@ -9,4 +9,5 @@ pub mod head;
 pub mod iptext;
 pub mod origin;
 pub mod packet;
+pub mod tally;
 pub mod time;

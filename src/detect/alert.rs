@@ -167,6 +167,6 @@ pub fn exposure_alert(e: CallExposure) -> AlertRecord {
             caller: e.caller,
             callee: e.callee,
         }),
-        e.evidence,
+        e.evidence.to_json(),
     )
 }

@@ -84,6 +84,7 @@ use serde::Serialize;
 use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
 use crate::detect::signature::Signature;
+use crate::dialog::msg::Spare;
 use crate::dialog::Msg;
 
 pub use config::DetectConfig;
@@ -461,6 +462,24 @@ fn pending_parts<'a>(
     ((call_id, cseq, method), is)
 }
 
+/// A key's strings back to `spare`, for the next request's.
+fn give_key(spare: &mut Spare, (call_id, _, method): PendingKey) {
+    spare.keep(call_id);
+    spare.keep(method);
+}
+
+impl Pending {
+    /// Its strings back to `spare`, for the next request's: a request awaiting its response
+    /// was six allocations.
+    fn give_strings(self, spare: &mut Spare) {
+        spare.keep(self.method);
+        spare.keep(self.call_id);
+        spare.keep_opt(self.target);
+        spare.keep_opt(self.auth_user);
+        spare.keep_opt(self.user_agent);
+    }
+}
+
 /// A request waiting for its response.
 #[derive(Debug, Clone)]
 pub struct Pending {
@@ -496,6 +515,8 @@ pub struct Detectors {
     challenged: VecDeque<(Pending, PacketCtx, u16)>,
     /// Call-IDs of `challenged` entries not retried yet, with how many entries each.
     challenged_ids: crate::base::fasthash::FastMap<String, u32>,
+    /// Strings of requests decided, for the next ones' (see [`Pending::give_strings`]).
+    spare: Spare,
     scanner: scanner::Scanner,
     flood: flood::Flood,
     brute: brute::Brute,
@@ -650,6 +671,7 @@ impl Detectors {
             undecided_dropped: 0,
             challenged: VecDeque::new(),
             challenged_ids: Default::default(),
+            spare: Spare::new(64),
             scanner: scanner::Scanner::new(&cfg.scanner),
             flood: flood::Flood::new(&cfg.flood),
             brute: brute::Brute::new(&cfg.bruteforce),
@@ -714,31 +736,36 @@ impl Detectors {
             let (parts, is) = pending_parts(call_id, *cseq, cseq_method);
             self.serial += 1;
             let serial = self.serial;
-            let p = Pending {
-                ctx: m.ctx,
-                method: method.to_string(),
-                target: target_user(m).map(|u| crate::dialog::msg::clip(u, table::VALUE_CLIP)),
-                auth_user: m.auth.as_ref().map(|a| {
-                    crate::dialog::msg::clip(a.username.as_deref().unwrap_or(""), table::VALUE_CLIP)
-                }),
-                call_id: crate::dialog::msg::clip(call_id, table::VALUE_CLIP),
-                user_agent: m
-                    .user_agent
-                    .as_deref()
-                    .map(|u| crate::dialog::msg::clip(u, table::VALUE_CLIP)),
-                responded: false,
-                serial,
-            };
             // A request again with the same key replaces the one before (whose queue entry
             // then finds another serial).
             if let Some(i) = self.pending.find_parts(&parts, &is) {
-                self.pending.remove_slot(i);
+                if let Some((k, old)) = self.pending.take_slot(i) {
+                    give_key(&mut self.spare, k);
+                    old.give_strings(&mut self.spare);
+                }
             }
+            let spare = &mut self.spare;
+            fn clipped(s: &str) -> &str {
+                crate::dialog::msg::clipped(s, table::VALUE_CLIP)
+            }
+            let p = Pending {
+                ctx: m.ctx,
+                method: spare.copy(method),
+                target: spare.copy_opt(target_user(m).map(clipped)),
+                auth_user: m
+                    .auth
+                    .as_ref()
+                    .map(|a| spare.copy(clipped(a.username.as_deref().unwrap_or("")))),
+                call_id: spare.copy(clipped(call_id)),
+                user_agent: spare.copy_opt(m.user_agent.as_deref().map(clipped)),
+                responded: false,
+                serial,
+            };
             let slot = self.pending.touch_parts(
                 &parts,
                 is,
                 m.ctx.ts,
-                || (call_id.clone(), *cseq, cseq_method.clone()),
+                || (spare.copy(call_id), *cseq, spare.copy(cseq_method)),
                 || p,
             );
             let cap = self.pending.max_keys().saturating_mul(2);
@@ -760,25 +787,37 @@ impl Detectors {
                 }
                 return;
             }
-            let Some(p) = slot.and_then(|i| self.pending.remove_slot(i)) else {
+            let Some((k, p)) = slot.and_then(|i| self.pending.take_slot(i)) else {
                 return;
             };
-            if matches!(status, 401 | 407) && p.auth_user.is_none() {
-                let cap = self.pending.max_keys().saturating_mul(2);
-                while self.challenged.len() >= cap {
-                    if let Some((old, _, _)) = self.challenged.pop_front() {
-                        forget_challenge(&mut self.challenged_ids, &old.call_id);
-                    }
-                    self.undecided_dropped += 1;
-                }
-                *self.challenged_ids.entry(p.call_id.clone()).or_default() += 1;
-                self.challenged.push_back((p.clone(), m.ctx, status));
-            } else {
+            give_key(&mut self.spare, k);
+            let challenged = matches!(status, 401 | 407) && p.auth_user.is_none();
+            if !challenged {
                 self.scanner
                     .on_final(&self.cfg.scanner, &p, &m.ctx, status, &mut emit);
             }
             self.brute
                 .on_final(&self.cfg.bruteforce, &p, m, status, &mut emit);
+            if !challenged {
+                p.give_strings(&mut self.spare);
+                return;
+            }
+            // Held until a retry with credentials (or none) decides it.
+            let cap = self.pending.max_keys().saturating_mul(2);
+            while self.challenged.len() >= cap {
+                if let Some((old, _, _)) = self.challenged.pop_front() {
+                    forget_challenge(&mut self.challenged_ids, &old.call_id);
+                    old.give_strings(&mut self.spare);
+                }
+                self.undecided_dropped += 1;
+            }
+            match self.challenged_ids.get_mut(p.call_id.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    self.challenged_ids.insert(p.call_id.clone(), 1);
+                }
+            }
+            self.challenged.push_back((p, m.ctx, status));
         }
     }
 

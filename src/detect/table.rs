@@ -219,8 +219,13 @@ impl<K: Hash + Eq, V> Lru<K, V> {
 
     /// Take the key in slot `i` out of the table.
     pub fn remove_slot(&mut self, i: u32) -> Option<V> {
+        self.take_slot(i).map(|(_, v)| v)
+    }
+
+    /// [`Lru::remove_slot`], the key given back too (for its room).
+    pub fn take_slot(&mut self, i: u32) -> Option<(K, V)> {
         self.nodes.get(i as usize)?.entry.as_ref()?;
-        self.take(i).map(|(_, v)| v)
+        self.take(i)
     }
 
     fn value(&mut self, i: u32) -> &mut V {

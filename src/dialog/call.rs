@@ -326,7 +326,93 @@ pub struct CallExposure {
     pub call_id: String,
     pub caller: Party,
     pub callee: Party,
-    pub evidence: serde_json::Value,
+    pub evidence: ExposureEvidence,
+}
+
+/// What an exposure's alert will say, kept as plain data: detection writes it as JSON only for
+/// an alert its gate lets through (every plaintext call is an exposure; a busy source's are
+/// almost all held back, and building each one's JSON was five allocations a call).
+#[derive(Clone, Debug)]
+pub enum ExposureEvidence {
+    /// The call's INVITE went in plaintext over this transport.
+    Signalling { transport: Cow<'static, str> },
+    /// An SDP in plaintext carried inline SRTP keys: the message (a request's method, else a
+    /// response's status) and the media line's media and protocol.
+    Keys {
+        method: Option<String>,
+        status: Option<u16>,
+        media: String,
+        proto: String,
+    },
+    /// SRTP offered, plain RTP answered.
+    Downgrade {
+        offered: &'static str,
+        answered: &'static str,
+    },
+    /// A stream's packets were plaintext on the wire, against what was negotiated.
+    Voice {
+        src: String,
+        dest: String,
+        ssrc: String,
+        codec: String,
+        packets: u64,
+        negotiated: &'static str,
+    },
+}
+
+/// A Via transport by its registered name (as the summary keeps it, upper case), without a copy.
+fn known_transport(t: &str) -> Option<&'static str> {
+    ["UDP", "TCP", "TLS", "SCTP", "TLS-SCTP", "WS", "WSS"]
+        .into_iter()
+        .find(|k| *k == t)
+}
+
+impl ExposureEvidence {
+    /// The alert's `evidence` object.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            ExposureEvidence::Signalling { transport } => {
+                json!({ "transport": transport, "method": "INVITE" })
+            }
+            ExposureEvidence::Keys {
+                method,
+                status,
+                media,
+                proto,
+            } => {
+                // The same shape as a signature's evidence.message: one type per field path.
+                let message = match method {
+                    Some(method) => json!({ "method": method }),
+                    None => json!({ "status": status }),
+                };
+                json!({
+                    "message": message,
+                    "media": media,
+                    "proto": proto,
+                    "keys": "redacted",
+                })
+            }
+            ExposureEvidence::Downgrade { offered, answered } => json!({
+                "offered": offered,
+                "answered": answered,
+            }),
+            ExposureEvidence::Voice {
+                src,
+                dest,
+                ssrc,
+                codec,
+                packets,
+                negotiated,
+            } => json!({
+                "src": src,
+                "dest": dest,
+                "ssrc": ssrc,
+                "codec": codec,
+                "packets": packets,
+                "negotiated": negotiated,
+            }),
+        }
+    }
 }
 
 pub struct Calls {
@@ -386,7 +472,10 @@ impl Calls {
                     call,
                     Exposure::UnencryptedSignalling,
                     &m.ctx,
-                    || json!({ "transport": transport, "method": "INVITE" }),
+                    || ExposureEvidence::Signalling {
+                        transport: known_transport(transport)
+                            .map_or_else(|| Cow::Owned(transport.to_string()), Cow::Borrowed),
+                    },
                 );
             }
         }
@@ -404,7 +493,7 @@ impl Calls {
         call: &mut Call,
         what: Exposure,
         ctx: &PacketCtx,
-        evidence: impl FnOnce() -> serde_json::Value,
+        evidence: impl FnOnce() -> ExposureEvidence,
     ) {
         if call.alerted.contains(&what) {
             return;
@@ -426,18 +515,13 @@ impl Calls {
     fn sdp_exposures(found: &mut Vec<CallExposure>, call: &mut Call, media: &[MediaLine], m: &Msg) {
         let in_clear = !m.ctx.encrypted();
         if let Some(line) = media.iter().find(|l| l.inline_key && in_clear) {
-            // The same shape as a signature's evidence.message: one type per field path.
-            let what = match (&m.method, m.status) {
-                (Some(method), _) => json!({ "method": method }),
-                (None, code) => json!({ "status": code }),
-            };
             Self::expose(found, call, Exposure::SrtpKeysExposed, &m.ctx, || {
-                json!({
-                    "message": what,
-                    "media": line.media,
-                    "proto": line.proto,
-                    "keys": "redacted",
-                })
+                ExposureEvidence::Keys {
+                    method: m.method.clone(),
+                    status: m.status,
+                    media: line.media.to_string(),
+                    proto: line.proto.to_string(),
+                }
             });
         }
         let offered = best_protection(&call.info.media_offer);
@@ -448,10 +532,7 @@ impl Calls {
             && answered == "rtp"
         {
             Self::expose(found, call, Exposure::MediaDowngrade, &m.ctx, || {
-                json!({
-                    "offered": offered,
-                    "answered": answered,
-                })
+                ExposureEvidence::Downgrade { offered, answered }
             });
         }
     }
@@ -604,14 +685,14 @@ impl Calls {
             };
             let ctx = call.ctx;
             Self::expose(&mut self.exposures, call, what, &ctx, || {
-                json!({
-                    "src": summary.src,
-                    "dest": summary.dest,
-                    "ssrc": summary.ssrc,
-                    "codec": summary.codec,
-                    "packets": summary.packets,
-                    "negotiated": negotiated,
-                })
+                ExposureEvidence::Voice {
+                    src: summary.src.clone(),
+                    dest: summary.dest.clone(),
+                    ssrc: summary.ssrc.clone(),
+                    codec: summary.codec.clone(),
+                    packets: summary.packets,
+                    negotiated,
+                }
             });
         }
         if let Some(rec) = call.held.as_mut() {

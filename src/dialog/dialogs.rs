@@ -65,7 +65,7 @@ impl Dialogs {
                     401 | 407 => "challenged",
                     _ => "failed",
                 };
-                *self.registrations.entry(outcome.to_string()).or_insert(0) += 1;
+                crate::base::tally::bump(&mut self.registrations, outcome);
             }
         }
         self.calls.on_message(m, &mut self.call_out);

@@ -262,7 +262,7 @@ impl Correlator {
                 if let Some(ev) = &mut self.evidence {
                     ev.on_sip(None, (ctx.src, ctx.dst), &frames, self.now);
                 }
-                *self.stats.parse_errors.entry(kind.to_string()).or_insert(0) += 1;
+                crate::base::tally::bump(&mut self.stats.parse_errors, kind);
                 self.parse_event(kind);
                 self.detect.on_parse_error(&ctx, kind);
                 self.write_out();
@@ -300,11 +300,7 @@ impl Correlator {
             }
             EventKind::Rtcp { ctx, packets } => self.dialogs.rtcp.on_packets(ctx.ts, &packets),
             EventKind::Tls { ctx, hello, dtls } => {
-                *self
-                    .stats
-                    .tls
-                    .entry(if dtls { "dtls" } else { "tls" }.to_string())
-                    .or_insert(0) += 1;
+                crate::base::tally::bump(&mut self.stats.tls, if dtls { "dtls" } else { "tls" });
                 let mut head = Head::new(&ctx, "tls");
                 head.pcap_cnt = self.packet;
                 self.stamp(&mut head, self.packet);
@@ -334,11 +330,7 @@ impl Correlator {
                 }
             }
             EventKind::SipFraming { kind, .. } => {
-                *self
-                    .stats
-                    .framing_errors
-                    .entry(kind.to_string())
-                    .or_insert(0) += 1;
+                crate::base::tally::bump(&mut self.stats.framing_errors, kind);
             }
             EventKind::Tick { now } => {
                 self.advance(now);
@@ -396,7 +388,7 @@ impl Correlator {
                 } else {
                     "(other)"
                 };
-                *map.entry(key.to_string()).or_insert(0) += 1;
+                crate::base::tally::bump(map, key);
             }
             (None, Some(code)) => *self.stats.responses.entry(code).or_insert(0) += 1,
             (None, None) => {}
@@ -412,7 +404,7 @@ impl Correlator {
             self.parse_event(w);
         }
         for w in &m.warnings {
-            *self.stats.parse_warnings.entry(w.to_string()).or_insert(0) += 1;
+            crate::base::tally::bump(&mut self.stats.parse_warnings, w);
         }
     }
 
