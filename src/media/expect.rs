@@ -38,7 +38,7 @@ pub fn from_sip_datagram(payload: &[u8]) -> Option<Arc<Vec<MediaExpect>>> {
     MEDIA_LINE.find(payload)?;
     let body = datagram_body(payload)?;
     let sdp = parse_sdp_media(body).ok()?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(sdp.media.len().min(16));
     for m in sdp.media.iter().take(16) {
         let Some(conn) = m.connection.as_ref().or(sdp.connection.as_ref()) else {
             continue;

@@ -5,7 +5,7 @@
 //! error. Key material (`a=crypto` inline keys, `a=key-mgmt` payloads,
 //! `a=ice-pwd`) is never kept in the parsed structs.
 
-use crate::sip::text::{Find, Trim};
+use crate::sip::text::{eq_flags, Find, Trim};
 use memchr::memchr;
 
 /// Most `m=` sections kept.
@@ -278,7 +278,7 @@ fn parse_connection(v: &str) -> Option<Connection<'_>> {
     let nettype = it.next()?;
     let addrtype = it.next()?;
     let addr = it.next()?;
-    let addr = addr.split('/').next().unwrap_or(addr);
+    let addr = addr.find_byte(b'/').map_or(addr, |i| &addr[..i]);
     if addr.is_empty() {
         return None;
     }
@@ -315,17 +315,31 @@ fn words(s: &str) -> Words<'_> {
 
 struct Words<'a>(&'a str);
 
+/// ASCII white space as `u8::is_ascii_whitespace` has it (space, tab, LF, FF, CR): one
+/// compare for a visible byte.
+#[inline(always)]
+fn is_space(b: u8) -> bool {
+    const SET: u64 = 1 << b' ' | 1 << b'\t' | 1 << b'\n' | 1 << 0x0c | 1 << b'\r';
+    b <= b' ' && SET >> b & 1 != 0
+}
+
 impl<'a> Iterator for Words<'a> {
     type Item = &'a str;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<&'a str> {
         let b = self.0.as_bytes();
-        let start = b.iter().position(|c| !c.is_ascii_whitespace())?;
-        let end = b[start..]
-            .iter()
-            .position(|c| c.is_ascii_whitespace())
-            .map_or(b.len(), |n| start + n);
+        let mut start = 0;
+        while start < b.len() && is_space(b[start]) {
+            start += 1;
+        }
+        if start == b.len() {
+            return None;
+        }
+        let mut end = start + 1;
+        while end < b.len() && !is_space(b[end]) {
+            end += 1;
+        }
         // Both ends are at ASCII bytes (or the end): character boundaries.
         let w = &self.0[start..end];
         self.0 = &self.0[end..];
@@ -333,8 +347,11 @@ impl<'a> Iterator for Words<'a> {
     }
 }
 
-/// `<media> <port>[/<n>] <proto> <fmt> ...`; the formats only when `formats`.
-fn parse_media(v: &str, formats: bool) -> Option<Media<'_>> {
+/// The head of a media line: kind, port, number of ports, protocol.
+type MediaHead<'a> = (&'a str, u16, Option<u16>, &'a str);
+
+/// `<media> <port>[/<n>] <proto> <fmt> ...`: the head, and the words of the formats.
+fn parse_media(v: &str) -> Option<(MediaHead<'_>, Words<'_>)> {
     let mut it = words(v);
     let kind = it.next()?;
     let port_s = it.next()?;
@@ -343,11 +360,7 @@ fn parse_media(v: &str, formats: bool) -> Option<Media<'_>> {
         Some((p, n)) => (digits(p)?, Some(digits(n)?)),
         None => (digits(port_s)?, None),
     };
-    let mut m = Media::new(kind, port, num_ports, proto);
-    if formats {
-        m.formats = it.take(MAX_FORMATS).collect();
-    }
-    Some(m)
+    Some(((kind, port, num_ports, proto), it))
 }
 
 fn parse_rtpmap(v: &str) -> Option<RtpMap<'_>> {
@@ -414,18 +427,87 @@ fn parse_rtcp(v: &str) -> Option<(u16, Option<Connection<'_>>)> {
     Some((digits(port)?, conn))
 }
 
-/// Iterator over lines ending in LF or CRLF (last line may lack one).
-fn lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = Some(body);
-    std::iter::from_fn(move || {
-        let r = rest?;
-        let (line, next) = match memchr(b'\n', r) {
-            Some(n) => (&r[..n], Some(&r[n + 1..])),
-            None => (r, None),
+/// Lines ending in LF or CRLF (the last may lack one; nothing after a final LF is a line),
+/// numbered from 1.
+struct Lines<'a> {
+    rest: &'a [u8],
+    done: bool,
+    number: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        Lines {
+            rest: body,
+            done: false,
+            number: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.done {
+            return None;
+        }
+        let r = self.rest;
+        let line = match find_newline(r) {
+            Some(n) => {
+                self.rest = &r[n + 1..];
+                &r[..n]
+            }
+            None => {
+                self.rest = &[];
+                r
+            }
         };
-        rest = next.filter(|n| !n.is_empty());
+        self.done = self.rest.is_empty();
+        self.number += 1;
         Some(line.strip_suffix(b"\r").unwrap_or(line))
-    })
+    }
+}
+
+/// Where the next LF is: a word at a time over the first 64 bytes (an SDP line is short;
+/// memchr's set-up costs more than the search), then `memchr`.
+#[inline]
+fn find_newline(r: &[u8]) -> Option<usize> {
+    const SHORT: usize = 64;
+    let mut at = 0;
+    while let Some(word) = r[at..].first_chunk::<8>() {
+        if at == SHORT {
+            return memchr(b'\n', &r[at..]).map(|i| at + i);
+        }
+        let flags = eq_flags(u64::from_le_bytes(*word), b'\n');
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    r[at..].iter().position(|&c| c == b'\n').map(|i| at + i)
+}
+
+/// Nothing but ASCII white space (or nothing).
+#[inline]
+fn is_blank(raw: &[u8]) -> bool {
+    // A line that starts with a visible byte is not blank: only the others are looked at.
+    raw.first().is_none_or(|b| b.is_ascii_whitespace())
+        && raw.iter().all(|b| b.is_ascii_whitespace())
+}
+
+/// A line as text, `None` when it is not UTF-8. Most lines are ASCII, tested a word at a
+/// time (the UTF-8 check goes a byte at a time up to an aligned word, which on lines this
+/// short is most of them).
+#[inline]
+fn line_text(raw: &[u8]) -> Option<&str> {
+    if raw.is_ascii() {
+        // SAFETY: ASCII bytes are UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(raw) })
+    } else {
+        std::str::from_utf8(raw).ok()
+    }
 }
 
 /// `part` (a slice of `bytes`) as a slice of `text`, the same bytes already known to be UTF-8:
@@ -437,6 +519,7 @@ pub(crate) fn within<'a>(text: &'a str, bytes: &[u8], part: &[u8]) -> Option<&'a
 }
 
 /// Where `a=` lines go while parsing.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
     Session,
     Media,
@@ -480,142 +563,172 @@ enum Mode {
 
 fn parse(body: &[u8], mode: Mode) -> Result<Sdp<'_>, SdpError> {
     let mut sdp = Sdp::default();
-    let mut scope = Scope::Session;
+    let mut reader = Reader {
+        sdp: &mut sdp,
+        scope: Scope::Session,
+        attr_count: 0,
+        mode,
+    };
+    let mut lines = Lines::new(body);
     let mut seen_version = false;
-    let mut attr_count = 0usize;
-    let mut any_line = false;
-    // A body valid as a whole (the usual one) is checked once, not line by line.
-    let text = std::str::from_utf8(body).ok();
-
-    for (idx, raw) in lines(body).enumerate() {
-        let line_no = idx + 1;
-        let issue = |kind| SdpIssue {
-            line: line_no,
-            kind,
-        };
-        // A line that starts with a visible byte is not blank: only the others are looked at.
-        if raw.first().is_none_or(|b| b.is_ascii_whitespace())
-            && raw.iter().all(|b| b.is_ascii_whitespace())
-        {
-            continue;
-        }
-        any_line = true;
-        if !seen_version {
+    // One loop (one call of `next`, inlined).
+    while let Some(raw) = lines.next() {
+        if seen_version {
+            reader.line(raw, lines.number);
+        } else if !is_blank(raw) {
+            // The first line that is not blank is `v=`.
             if !raw.starts_with(b"v=") {
                 return Err(SdpError::NotSdp);
             }
             seen_version = true;
-            continue;
-        }
-        // Lines and light: only c=, m= and a= lines matter.
-        if mode != Mode::Full && !matches!(raw.first(), Some(b'c' | b'm' | b'a')) {
-            continue;
-        }
-        let Some(line) = text
-            .and_then(|t| within(t, body, raw))
-            .or_else(|| std::str::from_utf8(raw).ok())
-        else {
-            sdp.issues.push(issue(SdpIssueKind::InvalidUtf8));
-            continue;
-        };
-        let Some((ty, value)) = line.split_once_byte(b'=') else {
-            sdp.issues.push(issue(SdpIssueKind::BadLine));
-            continue;
-        };
-        if ty.len() != 1 {
-            sdp.issues.push(issue(SdpIssueKind::BadLine));
-            continue;
-        }
-        match ty {
-            "o" if matches!(scope, Scope::Session) => match parse_origin(value) {
-                Some(o) => sdp.origin = Some(o),
-                None => sdp.issues.push(issue(SdpIssueKind::BadOrigin)),
-            },
-            "s" if matches!(scope, Scope::Session) => sdp.session_name = Some(value),
-            "c" => {
-                let Some(c) = parse_connection(value) else {
-                    sdp.issues.push(issue(SdpIssueKind::BadConnection));
-                    continue;
-                };
-                match scope {
-                    Scope::Session => sdp.connection = Some(c),
-                    Scope::Media => {
-                        if let Some(m) = sdp.media.last_mut() {
-                            m.connection = Some(c);
-                        }
-                    }
-                    Scope::Skipped => {}
-                }
-            }
-            "m" => {
-                if sdp.media.len() >= MAX_MEDIA {
-                    if !sdp
-                        .issues
-                        .iter()
-                        .any(|i| i.kind == SdpIssueKind::TooManyMedia)
-                    {
-                        sdp.issues.push(issue(SdpIssueKind::TooManyMedia));
-                    }
-                    scope = Scope::Skipped;
-                    continue;
-                }
-                match parse_media(value, mode != Mode::Light) {
-                    Some(m) => {
-                        sdp.media.push(m);
-                        scope = Scope::Media;
-                    }
-                    None => {
-                        sdp.issues.push(issue(SdpIssueKind::BadMedia));
-                        scope = Scope::Skipped;
-                    }
-                }
-            }
-            "a" => {
-                if matches!(scope, Scope::Skipped) {
-                    continue;
-                }
-                attr_count += 1;
-                if attr_count > MAX_ATTRIBUTES {
-                    if attr_count == MAX_ATTRIBUTES + 1 {
-                        sdp.issues.push(issue(SdpIssueKind::TooManyAttributes));
-                    }
-                    continue;
-                }
-                let (name, val) = match value.split_once_byte(b':') {
-                    Some((n, v)) => (n, Some(v)),
-                    None => (value, None),
-                };
-                if name.is_empty() {
-                    sdp.issues.push(issue(SdpIssueKind::BadAttribute));
-                    continue;
-                }
-                if mode == Mode::Light {
-                    if let (Scope::Media, "rtpmap", Some(v)) = (&scope, name, val) {
-                        if let (Some(m), Some(r)) = (sdp.media.last_mut(), parse_rtpmap(v)) {
-                            m.rtpmap.push(r);
-                        }
-                    }
-                    continue;
-                }
-                let all = mode == Mode::Full;
-                let ok = match scope {
-                    Scope::Media => match sdp.media.last_mut() {
-                        Some(m) => media_attribute(m, &mut sdp.ice_ufrag, name, val, all),
-                        None => true,
-                    },
-                    _ => session_attribute(&mut sdp, name, val, all),
-                };
-                if !ok {
-                    sdp.issues.push(issue(SdpIssueKind::BadAttribute));
-                }
-            }
-            _ => {}
         }
     }
-    if !any_line {
+    if !seen_version {
         return Err(SdpError::Empty);
     }
     Ok(sdp)
+}
+
+/// The state of [`parse`] after the `v=` line.
+struct Reader<'a, 's> {
+    sdp: &'s mut Sdp<'a>,
+    scope: Scope,
+    /// `a=` lines counted against [`MAX_ATTRIBUTES`].
+    attr_count: usize,
+    mode: Mode,
+}
+
+impl<'a> Reader<'a, '_> {
+    fn issue(&mut self, line: usize, kind: SdpIssueKind) {
+        self.sdp.issues.push(SdpIssue { line, kind });
+    }
+
+    /// One line (`line_no` from 1): `<type>=<value>`, the type one character.
+    #[inline]
+    fn line(&mut self, raw: &'a [u8], line_no: usize) {
+        let Some(&ty) = raw.first() else {
+            return;
+        };
+        if self.mode == Mode::Full {
+            if ty.is_ascii_whitespace() && is_blank(raw) {
+                return;
+            }
+        } else if !matches!(ty, b'c' | b'm' | b'a') {
+            // Lines and light: only c=, m= and a= lines matter.
+            return;
+        }
+        let Some(line) = line_text(raw) else {
+            return self.issue(line_no, SdpIssueKind::InvalidUtf8);
+        };
+        // The type is the one byte before the first `=`.
+        if ty == b'=' || raw.get(1) != Some(&b'=') {
+            return self.issue(line_no, SdpIssueKind::BadLine);
+        }
+        // Both bytes are ASCII: 2 is a character boundary.
+        let value = &line[2..];
+        match ty {
+            b'o' if self.scope == Scope::Session => match parse_origin(value) {
+                Some(o) => self.sdp.origin = Some(o),
+                None => self.issue(line_no, SdpIssueKind::BadOrigin),
+            },
+            b's' if self.scope == Scope::Session => self.sdp.session_name = Some(value),
+            b'c' => self.connection(value, line_no),
+            b'm' => self.media(value, line_no),
+            b'a' => self.attribute(value, line_no),
+            _ => {}
+        }
+    }
+
+    /// `c=`: the session's connection, or the current media's.
+    fn connection(&mut self, value: &'a str, line_no: usize) {
+        let Some(c) = parse_connection(value) else {
+            return self.issue(line_no, SdpIssueKind::BadConnection);
+        };
+        match self.scope {
+            Scope::Session => self.sdp.connection = Some(c),
+            Scope::Media => {
+                if let Some(m) = self.sdp.media.last_mut() {
+                    m.connection = Some(c);
+                }
+            }
+            Scope::Skipped => {}
+        }
+    }
+
+    /// `m=`: a new media section, unless there are too many or the line is malformed (its
+    /// attributes are then skipped).
+    fn media(&mut self, value: &'a str, line_no: usize) {
+        if self.sdp.media.len() >= MAX_MEDIA {
+            if !self
+                .sdp
+                .issues
+                .iter()
+                .any(|i| i.kind == SdpIssueKind::TooManyMedia)
+            {
+                self.issue(line_no, SdpIssueKind::TooManyMedia);
+            }
+            self.scope = Scope::Skipped;
+            return;
+        }
+        let Some(((kind, port, num_ports, proto), formats)) = parse_media(value) else {
+            self.issue(line_no, SdpIssueKind::BadMedia);
+            self.scope = Scope::Skipped;
+            return;
+        };
+        let list = &mut self.sdp.media;
+        if list.len() == list.capacity() {
+            // Two to start with: four sections (the standard first growth) are a block over
+            // 1 KiB, which mimalloc serves on its slow path.
+            list.reserve_exact(list.len().max(2));
+        }
+        list.push(Media::new(kind, port, num_ports, proto));
+        if self.mode != Mode::Light {
+            if let Some(m) = self.sdp.media.last_mut() {
+                m.formats = formats.take(MAX_FORMATS).collect();
+            }
+        }
+        self.scope = Scope::Media;
+    }
+
+    /// `a=<name>[:<value>]`, in the scope of the line before; counted against
+    /// [`MAX_ATTRIBUTES`].
+    fn attribute(&mut self, value: &'a str, line_no: usize) {
+        if self.scope == Scope::Skipped {
+            return;
+        }
+        self.attr_count += 1;
+        if self.attr_count > MAX_ATTRIBUTES {
+            if self.attr_count == MAX_ATTRIBUTES + 1 {
+                self.issue(line_no, SdpIssueKind::TooManyAttributes);
+            }
+            return;
+        }
+        let (name, val) = match value.split_once_byte(b':') {
+            Some((n, v)) => (n, Some(v)),
+            None => (value, None),
+        };
+        if name.is_empty() {
+            return self.issue(line_no, SdpIssueKind::BadAttribute);
+        }
+        let ok = match (self.mode, self.scope, self.sdp.media.last_mut()) {
+            // Light: only the media's rtpmaps, and a malformed one is no issue.
+            (Mode::Light, Scope::Media, Some(m)) => {
+                if let Some(r) = val.filter(|_| name == "rtpmap").and_then(parse_rtpmap) {
+                    m.rtpmap.push(r);
+                }
+                true
+            }
+            (Mode::Light, _, _) => true,
+            (mode, Scope::Media, Some(m)) => {
+                media_attribute(m, &mut self.sdp.ice_ufrag, name, val, mode == Mode::Full)
+            }
+            (_, Scope::Media, None) => true,
+            (mode, _, _) => session_attribute(self.sdp, name, val, mode == Mode::Full),
+        };
+        if !ok {
+            self.issue(line_no, SdpIssueKind::BadAttribute);
+        }
+    }
 }
 
 /// Session-level attribute; false if a known attribute is malformed. `all`: every attribute
@@ -863,6 +976,9 @@ a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:\r\nm=image 6000 udptl t38\r\n"
                 "a=crypto:[0-9]{1,2} [A-Z_0-9]{1,8} (inline|uri):[a-z]{0,4}",
                 "a=fingerprint:[a-z0-9-]{1,7}( [A-F0-9:]{1,8})?",
                 "[a-z]=[ -~]{0,20}",
+                // Odd lines: blank or white-space led, no `=` or one in the wrong place.
+                "[ \t\u{0b}\u{0c}]{0,2}[acm=]{0,2}[ -~]{0,12}",
+                "c=[ \t]{0,2}IN[ \t\u{0c}]{1,2}IP4[ \t]{1,2}/?[0-9.]{0,8}[ \t]{0,2}",
             ],
             0..24)) {
             let mut text = String::from("v=0\r\n");

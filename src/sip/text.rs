@@ -57,7 +57,7 @@ impl Trim for str {
 /// Bytes of a word equal to `b`: the lowest flagged byte is the first equal one (the flags of
 /// higher bytes may be wrong, a borrow from below; only the lowest is read).
 #[inline(always)]
-fn eq_flags(w: u64, b: u8) -> u64 {
+pub(crate) fn eq_flags(w: u64, b: u8) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let x = w ^ (LO * u64::from(b));
