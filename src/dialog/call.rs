@@ -26,13 +26,15 @@ pub struct CallInfo {
     pub call_id: String,
     /// How the call ended: "answered" (confirmed, then ended), "failed" (final error response),
     /// "cancelled", "unanswered" (no final response in time), "open" (still up when the capture ended).
-    pub outcome: String,
+    /// (These four are words of a fixed set: borrowed, not copied into each record.)
+    pub outcome: Cow<'static, str>,
     /// The last dialog state: "trying", "early", "confirmed", "terminated".
-    pub state: String,
+    pub state: Cow<'static, str>,
     /// "bye", "cancel", "failure", "timeout", "capture_end", "evicted".
-    pub end_reason: String,
+    pub end_reason: Cow<'static, str>,
+    /// "caller" or "callee".
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub hangup_by: Option<String>,
+    pub hangup_by: Option<Cow<'static, str>>,
     pub caller: Party,
     pub callee: Party,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -835,7 +837,7 @@ impl Calls {
                         _ => true,
                     };
                     call.info.hangup_by =
-                        Some(if by_caller { "caller" } else { "callee" }.to_string());
+                        Some(Cow::Borrowed(if by_caller { "caller" } else { "callee" }));
                 }
                 "ACK" => {
                     // With the offer in the 2xx, the answer comes in the ACK.
@@ -950,11 +952,17 @@ impl Calls {
         }
     }
 
-    fn finish(call: &mut Call, end: Ts, outcome: &str, reason: &str, out: &mut Vec<CallRecord>) {
+    fn finish(
+        call: &mut Call,
+        end: Ts,
+        outcome: &'static str,
+        reason: &'static str,
+        out: &mut Vec<CallRecord>,
+    ) {
         let i = &mut call.info;
-        i.outcome = outcome.to_string();
-        i.state = call.state.name().to_string();
-        i.end_reason = reason.to_string();
+        i.outcome = Cow::Borrowed(outcome);
+        i.state = Cow::Borrowed(call.state.name());
+        i.end_reason = Cow::Borrowed(reason);
         i.end = end.into();
         i.duration = call.answered.map_or(0.0, |a| secs(end.since(a)));
         i.answer = call.answered.map(Stamp::from);
@@ -1424,7 +1432,7 @@ mod tests {
         calls.expire(Ts(crate::base::time::secs(181)), &mut out);
         assert_eq!(out.len(), 1);
         let c = &out[0].call;
-        assert_eq!((c.outcome.as_str(), c.final_status), ("failed", Some(407)));
+        assert_eq!((c.outcome.as_ref(), c.final_status), ("failed", Some(407)));
         assert_eq!(
             c.end.as_str(),
             Ts(5_000_000).to_string(),
@@ -1471,7 +1479,7 @@ mod tests {
 
     fn outcome(out: &[CallRecord]) -> (usize, &str, Option<u16>, usize) {
         let c = &out[0].call;
-        (out.len(), c.outcome.as_str(), c.final_status, c.legs.len())
+        (out.len(), c.outcome.as_ref(), c.final_status, c.legs.len())
     }
 
     #[test]
