@@ -5,8 +5,7 @@
 //! error. Key material (`a=crypto` inline keys, `a=key-mgmt` payloads,
 //! `a=ice-pwd`) is never kept in the parsed structs.
 
-use crate::sip::text::{eq_flags, Find, Trim};
-use memchr::memchr;
+use crate::sip::text::{find_any, Find, Trim};
 
 /// Most `m=` sections kept.
 pub const MAX_MEDIA: usize = 64;
@@ -454,7 +453,7 @@ impl<'a> Iterator for Lines<'a> {
             return None;
         }
         let r = self.rest;
-        let line = match find_newline(r) {
+        let line = match find_any(r, [b'\n']) {
             Some(n) => {
                 self.rest = &r[n + 1..];
                 &r[..n]
@@ -468,25 +467,6 @@ impl<'a> Iterator for Lines<'a> {
         self.number += 1;
         Some(line.strip_suffix(b"\r").unwrap_or(line))
     }
-}
-
-/// Where the next LF is: a word at a time over the first 64 bytes (an SDP line is short;
-/// memchr's set-up costs more than the search), then `memchr`.
-#[inline]
-fn find_newline(r: &[u8]) -> Option<usize> {
-    const SHORT: usize = 64;
-    let mut at = 0;
-    while let Some(word) = r[at..].first_chunk::<8>() {
-        if at == SHORT {
-            return memchr(b'\n', &r[at..]).map(|i| at + i);
-        }
-        let flags = eq_flags(u64::from_le_bytes(*word), b'\n');
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    r[at..].iter().position(|&c| c == b'\n').map(|i| at + i)
 }
 
 /// Nothing but ASCII white space (or nothing).
