@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde_json::json;
 
@@ -213,6 +214,8 @@ struct Call {
     held: Option<Box<CallRecord>>,
     /// Media endpoints of the call in the endpoint index.
     endpoints: Vec<(IpAddr, u16)>,
+    /// Its Call-ID as the table and the endpoint index key it (one copy for both).
+    id: Arc<str>,
     /// Exposures already reported for this call (each once per call).
     alerted: Vec<Exposure>,
     /// The current INVITE was challenged (401/407) at this time: the call waits for the INVITE
@@ -421,10 +424,11 @@ pub struct Calls {
     /// Exposures found, for detection to raise.
     pub exposures: Vec<CallExposure>,
     cfg: CallConfig,
-    table: FastMap<String, Box<Call>>,
+    /// By Call-ID, the key shared with the endpoint index (one copy of each Call-ID).
+    table: FastMap<Arc<str>, Box<Call>>,
     /// Media endpoint (SDP c= address and m= port) -> the Call-IDs announcing it (newest last;
     /// a few at most: an address and port are often reused by call after call).
-    endpoints: FastMap<(IpAddr, u16), Vec<String>>,
+    endpoints: FastMap<(IpAddr, u16), Vec<Arc<str>>>,
     pub stats: CallStats,
 }
 
@@ -557,7 +561,7 @@ impl Calls {
             if ids.len() >= 8 {
                 ids.remove(0);
             }
-            ids.push(call_id.to_string());
+            ids.push(Arc::clone(&call.id));
         }
     }
 
@@ -575,9 +579,9 @@ impl Calls {
     }
 
     pub fn attach_stream(&mut self, dst: (IpAddr, u16), src: (IpAddr, u16)) -> Option<String> {
-        let open = |id: &String| {
+        let open = |id: &&Arc<str>| {
             self.table
-                .get(id)
+                .get(&***id)
                 .is_some_and(|c| c.done_at.is_none() || c.held.is_some())
         };
         let to = self.endpoints.get(&dst).map(Vec::as_slice).unwrap_or(&[]);
@@ -588,8 +592,8 @@ impl Calls {
             .find(|id| from.contains(id) && open(id))
             .or_else(|| to.iter().rev().find(|id| open(id)))
             .or_else(|| from.iter().rev().find(|id| open(id)))?
-            .clone();
-        let call = self.table.get_mut(&id)?;
+            .to_string();
+        let call = self.table.get_mut(id.as_str())?;
         call.active_streams += 1;
         Some(id)
     }
@@ -734,9 +738,11 @@ impl Calls {
                     .unwrap_or_else(|| proto_name(m.ctx.transport).to_string()),
                 ..CallInfo::default()
             };
+            let id: Arc<str> = Arc::from(call_id);
             self.table.insert(
-                call_id.to_string(),
+                Arc::clone(&id),
                 Box::new(Call {
+                    id,
                     seq: m.seq,
                     ctx: m.ctx,
                     state: State::Trying,
@@ -1016,10 +1022,10 @@ impl Calls {
     }
 
     /// Drop a call from the table and its endpoints from the index.
-    fn forget(endpoints: &mut FastMap<(IpAddr, u16), Vec<String>>, id: &str, c: &Call) {
+    fn forget(endpoints: &mut FastMap<(IpAddr, u16), Vec<Arc<str>>>, id: &str, c: &Call) {
         for ep in &c.endpoints {
             if let Some(ids) = endpoints.get_mut(ep) {
-                ids.retain(|x| x != id);
+                ids.retain(|x| &**x != id);
                 if ids.is_empty() {
                     endpoints.remove(ep);
                 }
@@ -1030,7 +1036,7 @@ impl Calls {
     /// Run the timeouts at packet time `now`.
     pub fn expire(&mut self, now: Ts, out: &mut Vec<CallRecord>) {
         let cfg = self.cfg.clone();
-        let mut ending: Vec<(u64, String)> = Vec::new();
+        let mut ending: Vec<(u64, Arc<str>)> = Vec::new();
         let endpoints = &mut self.endpoints;
         self.table.retain(|id, c| {
             if let Some(done) = c.done_at {
