@@ -30,13 +30,26 @@ pub const METHODS: [&str; 6] = [
 /// Index of OPTIONS in [`METHODS`].
 const OPTIONS: usize = 3;
 
-#[derive(Default)]
 pub struct RateState {
+    /// The key's address as text, written once: the alert limiter keys by it on every
+    /// message of a flood past its threshold.
+    addr: IpText,
     rate: Rate,
     samples: Samples,
     /// Under a source's OPTIONS key: when it last sent OPTIONS to each of its recent
     /// destinations (at most [`KEEPALIVE_PEERS`]), to tell a keepalive round from a flood.
     keepalive: Vec<(IpAddr, Ts)>,
+}
+
+impl RateState {
+    fn of(addr: &IpAddr) -> RateState {
+        RateState {
+            addr: IpText::new(addr),
+            rate: Rate::default(),
+            samples: Samples::default(),
+            keepalive: Vec::new(),
+        }
+    }
 }
 
 /// Destinations remembered per source for keepalive rounds; beyond them every OPTIONS counts.
@@ -167,7 +180,9 @@ impl Flood {
                 );
             }
         } else if matches!(m.status, Some(401 | 407)) {
-            let s = self.challenges.touch(ctx.dst, ctx.ts, RateState::default);
+            let s = self
+                .challenges
+                .touch(ctx.dst, ctx.ts, || RateState::of(&ctx.dst));
             s.samples.add(
                 m.call_id.as_deref(),
                 m.to.as_ref().and_then(|p| p.user.as_deref()),
@@ -177,10 +192,9 @@ impl Flood {
                 .rate
                 .hit(ctx.ts, secs(cfg.challenge_window), cfg.challenge_count);
             if n >= cfg.challenge_count {
-                let key = IpText::new(&ctx.dst).to_string();
                 let ev = || {
                     json!({
-                        "destination": key,
+                        "destination": &*s.addr,
                         "challenges": n,
                         "window_s": cfg.challenge_window,
                         "threshold": cfg.challenge_count,
@@ -188,7 +202,7 @@ impl Flood {
                         "samples": s.samples.json(),
                     })
                 };
-                if emit.fire(FLOOD_CHALLENGES, &key, ctx, ev) {
+                if emit.fire(FLOOD_CHALLENGES, s.addr, ctx, ev) {
                     s.rate.since_alert = 0;
                 }
             }
@@ -200,7 +214,7 @@ impl Flood {
     fn keepalive_round(&mut self, ctx: &crate::base::packet::PacketCtx, window: u64) -> bool {
         let s = self
             .sources
-            .touch((ctx.src, OPTIONS as u8), ctx.ts, RateState::default);
+            .touch((ctx.src, OPTIONS as u8), ctx.ts, || RateState::of(&ctx.src));
         if let Some((_, last)) = s.keepalive.iter_mut().find(|(d, _)| *d == ctx.dst) {
             let first = ctx.ts.since(*last) >= secs(window);
             *last = ctx.ts;
@@ -229,7 +243,7 @@ impl Flood {
         emit: &mut Emit<'_>,
     ) {
         let ctx = &m.ctx;
-        let s = table.touch(key, ctx.ts, RateState::default);
+        let s = table.touch(key, ctx.ts, || RateState::of(&key.0));
         s.samples.add(
             m.call_id.as_deref(),
             m.auth
@@ -243,10 +257,10 @@ impl Flood {
             return;
         }
         let method = METHODS.get(usize::from(key.1)).copied().unwrap_or("ALL");
-        let lim_key = (IpText::new(&key.0), method);
+        let lim_key = (&s.addr, method);
         let ev = || {
             json!({
-                who: IpText::new(&key.0),
+                who: &*s.addr,
                 "method": method,
                 "requests": n,
                 "window_s": window,
