@@ -100,6 +100,14 @@ pub struct ReplayArgs {
     /// the records in a file: not `--eve -`).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Analyse up to N parts of the input at once, each in a pipeline of its own (its
+    /// --workers), where that cannot change a record: captures further apart in time than
+    /// everything the sensor remembers (a week by default) share no state. The records are
+    /// those of one pipeline (checked at the end; when a part was left holding state, the
+    /// replay runs again in one). Not with --pcap-dir, --metrics-listen or --stats-interval.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel_files: u16,
     #[command(flatten)]
     pub run: RunOptions,
 }

@@ -209,6 +209,93 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// The EVE output: stdout for `-`; a file, truncated for a replay, appended to in live mode (a
 /// restarted sensor does not erase what it wrote, as Suricata does).
+/// What `replay --parallel-files` cuts into parts.
+struct Parts<'a> {
+    files: &'a [PathBuf],
+    filter: Option<&'a str>,
+    at_once: usize,
+    /// The EVE file: the parts' records wait beside it (or in the temporary folder for `-`).
+    eve: &'a std::path::Path,
+    quiet: bool,
+}
+
+/// `replay --parallel-files N`: the input cut where captures are further apart than the
+/// sensor remembers (`capture::plan`), the parts analysed at once; their counters added up and
+/// their records, in order. None when the input is one part, or when a part ended holding state
+/// (then the replay runs whole, and says so).
+fn replay_in_parts(
+    cfg: &PipelineConfig,
+    policy: &Policy,
+    p: &Parts<'_>,
+    stop: &AtomicBool,
+) -> Result<Option<(pipeline::report::RunStats, Vec<std::fs::File>)>> {
+    let started = Instant::now();
+    let spans = capture::plan::scan_all(p.files, p.filter, p.at_once);
+    let horizon = policy
+        .detect
+        .longest_memory_secs()
+        .saturating_mul(1_000_000_000)
+        .max(voip_sentinel::base::time::MEMORY_NS);
+    let groups = capture::plan::plan(&spans, horizon);
+    if groups.len() < 2 {
+        return Ok(None);
+    }
+    let tmp = match p.eve.parent() {
+        _ if p.eve.as_os_str() == "-" => std::env::temp_dir(),
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let make_policy = || policy.clone();
+    let input = pipeline::parts::Parts {
+        files: p.files,
+        groups: &groups,
+        at_once: p.at_once,
+        filter: p.filter,
+        tmp: &tmp,
+    };
+    let parts = pipeline::parts::run_parts(cfg, &make_policy, &input, stop)
+        .with_context(|| format!("cannot keep the parts' records in {}", tmp.display()))?;
+    let last = parts.len() - 1;
+    if let Some((i, left)) = parts[..last]
+        .iter()
+        .map(|d| d.stats.left())
+        .enumerate()
+        .find(|(_, l)| !l.is_empty())
+    {
+        if !stop.load(Ordering::Relaxed) {
+            if !p.quiet {
+                let file = p.files[groups[i].files.end - 1].display();
+                eprintln!(
+                    "voip-sentinel: the part ending with {file} still held state ({}): \
+                     analysing the files in one pipeline",
+                    left.join(", ")
+                );
+            }
+            return Ok(None);
+        }
+    }
+    let mut records = Vec::with_capacity(parts.len());
+    let mut stats: Option<pipeline::report::RunStats> = None;
+    for d in parts {
+        records.push(d.records);
+        match &mut stats {
+            Some(s) => s.add_part(d.stats),
+            None => stats = Some(d.stats),
+        }
+    }
+    let mut stats = stats.expect("two parts or more");
+    stats.elapsed = started.elapsed();
+    if !p.quiet {
+        eprintln!(
+            "voip-sentinel: {} files analysed in {} parts, {} at once",
+            p.files.len(),
+            groups.len(),
+            p.at_once.min(groups.len())
+        );
+    }
+    Ok(Some((stats, records)))
+}
+
 fn open_output(path: &std::path::Path, append: bool) -> Result<Box<dyn Write + Send>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufWriter::with_capacity(
@@ -400,30 +487,60 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .as_deref()
                 .map(capture::OfflineFilter::new)
                 .transpose()?;
-            let out = open_output(&run.eve, false)?;
+            let mut out = open_output(&run.eve, false)?;
             drop_privileges()?;
-            let total: u64 = files
-                .iter()
-                .filter_map(|f| std::fs::metadata(f).ok())
-                .map(|m| m.len())
-                .sum();
-            let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
-                let mut shown = Progress::new(total, Instant::now());
-                capture::replay(&files, filter.as_mut(), stop, |ev| {
-                    if progress {
-                        if let SourceEvent::Packet { data, .. } = &ev {
-                            if let Some(line) = shown.packet(data.len(), Instant::now) {
-                                eprint!("{line}");
+            let apart = a.parallel_files > 1
+                && files.len() > 1
+                && run.pcap_dir.is_none()
+                && run.metrics_listen.is_none()
+                && run.stats_interval == 0;
+            let parted = if apart {
+                let parts = Parts {
+                    files: &files,
+                    filter: a.filter.as_deref(),
+                    at_once: a.parallel_files as usize,
+                    eve: &run.eve,
+                    quiet,
+                };
+                replay_in_parts(&cfg, &policy, &parts, &stop)?
+            } else {
+                None
+            };
+            if let Some((mut stats, records)) = parted {
+                for mut r in records {
+                    if let Err(e) = std::io::copy(&mut r, &mut out) {
+                        if e.kind() == std::io::ErrorKind::BrokenPipe {
+                            stats.correlator.output_closed = true;
+                            break;
+                        }
+                        return Err(e).context("writing the records");
+                    }
+                }
+                (stats, out, None)
+            } else {
+                let total: u64 = files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).ok())
+                    .map(|m| m.len())
+                    .sum();
+                let (stats, out) = pipeline::run(&cfg, policy, reload, out, &stop, |d, stop| {
+                    let mut shown = Progress::new(total, Instant::now());
+                    capture::replay(&files, filter.as_mut(), stop, |ev| {
+                        if progress {
+                            if let SourceEvent::Packet { data, .. } = &ev {
+                                if let Some(line) = shown.packet(data.len(), Instant::now) {
+                                    eprint!("{line}");
+                                }
                             }
                         }
+                        d.on_event(ev)
+                    });
+                    if shown.shown() {
+                        eprint!("\r{:70}\r", "");
                     }
-                    d.on_event(ev)
                 });
-                if shown.shown() {
-                    eprint!("\r{:70}\r", "");
-                }
-            });
-            (stats, out, None)
+                (stats, out, None)
+            }
         }
         Command::Rules { .. } | Command::Generate { .. } | Command::Report(_) => {
             unreachable!("handled above")

@@ -99,6 +99,25 @@ pub struct PacketCtx {
     pub agent: Option<HepAgent>,
 }
 
+#[cfg(test)]
+impl PacketCtx {
+    /// Tests' context: UDP 5060 from and to 192.0.2.1 at `ts`, flow 0.
+    pub fn test_at(ts: Ts) -> PacketCtx {
+        let ip = IpAddr::from([192, 0, 2, 1]);
+        PacketCtx {
+            ts,
+            src: ip,
+            dst: ip,
+            sport: 5060,
+            dport: 5060,
+            transport: Transport::Udp,
+            vlan: None,
+            flow_id: 0,
+            agent: None,
+        }
+    }
+}
+
 /// The HEP agent (Kamailio `siptrace`, OpenSIPS, FreeSWITCH, Asterisk, heplify) that sent a
 /// copy of a message, and the transport it says the message travelled over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -43,6 +43,12 @@ pub const fn secs(s: u64) -> u64 {
     s * 1_000_000_000
 }
 
+/// The longest the sensor remembers what has gone quiet, unless configured longer: devices,
+/// a flow's transaction numbering, the alert limiters' held-back counts. A week: a phone that
+/// registers hourly, a weekly batch of calls, are still known; and a replay can analyse
+/// captures further apart than that in parallel (`capture::plan`).
+pub const MEMORY_NS: u64 = secs(7 * 86_400);
+
 /// A timestamp's text as EVE writes it, on the stack: what records keep and serialise without
 /// the formatting machinery (every record has a timestamp).
 #[derive(Clone, Copy)]

@@ -4,6 +4,7 @@
 //! here looks inside the packets.
 
 pub mod hep_listen;
+pub mod plan;
 pub mod privdrop;
 pub mod savefile;
 

@@ -283,6 +283,14 @@ impl Decoder {
         self.last_fragment
     }
 
+    /// Packet time reached `now` with no packet (the end of a part of a replay): the
+    /// datagrams a packet at `now` would time out.
+    pub fn expire_fragments(&mut self, now: Ts) {
+        if !self.defrag.is_empty() {
+            self.defrag.expire(now);
+        }
+    }
+
     pub fn defrag_stats(&self) -> DefragStats {
         self.defrag.stats()
     }

@@ -78,6 +78,9 @@ detect_config! {
         /// Seconds of packet time between `posture` records live (3600); a replay writes them
         /// at its end.
         record_interval = [3600, 60, MAX_SECS],
+        /// Servers and accounts not heard from for this many seconds are forgotten (604800, a
+        /// week; a server's last `posture` record is written first).
+        idle = [604_800, 60, 365 * 86_400],
         /// Servers tracked at most (4096).
         max_servers = [4096, 1, MAX_KEYS],
         /// Accounts tracked at most (50000).
@@ -217,6 +220,24 @@ detect_config! {
 pub use super::error::ConfigError;
 
 impl DetectConfig {
+    /// The longest the detectors remember what has gone quiet, in seconds, as configured (a
+    /// week by default: learned networks, accounts, posture). A replay is cut into parts
+    /// analysed apart only where captures are further apart than this (`capture::plan`);
+    /// a window set longer shows as state left at a part's end, and the replay runs whole.
+    pub fn longest_memory_secs(&self) -> u64 {
+        [
+            self.posture.idle,
+            self.posture.record_interval,
+            self.posture.shared_window,
+            self.bruteforce.network_idle,
+            self.fraud.account_idle,
+            self.fraud.call_timeout,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+    }
+
     /// Read a `rules/detectors.conf` text; what it does not set keeps its default.
     pub fn parse(text: &str) -> Result<DetectConfig, Vec<ConfigError>> {
         DetectConfig::parse_over(DetectConfig::default(), text)

@@ -240,10 +240,18 @@ impl Detection {
     pub fn expire(&mut self, now: Ts) {
         self.detectors.expire(now, &mut self.findings);
         self.anomalies.expire(now);
+        self.inventory.expire(now);
+        self.segments.expire(now);
+        self.gate.expire(now);
         self.posture.expire(now);
         let records = self.posture.records(now, false, &mut self.findings);
         self.postures.extend(records);
         self.take_findings();
+    }
+
+    /// Challenges waiting for a retry with credentials (not a table of the `stats` record).
+    pub fn challenges_waiting(&self) -> usize {
+        self.detectors.challenges_waiting()
     }
 
     /// End of input: decide what waited for a later message that will not come.
@@ -318,6 +326,14 @@ impl Detection {
                     self.inventory.len(),
                     self.inventory.max_devices(),
                     self.inventory.evictions(),
+                ),
+            ),
+            (
+                "segment_limiter",
+                t(
+                    self.segments.limiter().len(),
+                    self.segments.limiter().max_keys(),
+                    self.segments.limiter().evictions(),
                 ),
             ),
             (

@@ -61,6 +61,13 @@ impl AlertGate {
         self.windows.clear();
     }
 
+    /// Packet time reached `now`: threshold windows that are over, and sources silent for a
+    /// week (with the plaintext-signalling count held back since their last alert), go.
+    pub fn expire(&mut self, now: Ts) {
+        self.windows.expire(now);
+        self.posture.forget_idle(now, crate::base::time::MEMORY_NS);
+    }
+
     /// A rule matched a message between `src` and `dst` at `ts`: `Some(matches in the window)`
     /// when its threshold (threshold.config's for its sid, else its own) lets it alert.
     pub fn rule_match(

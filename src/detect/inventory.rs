@@ -237,6 +237,13 @@ impl Inventory {
         counts
     }
 
+    /// Packet time reached `now`: forget the devices silent for a week
+    /// ([`crate::base::time::MEMORY_NS`]); one that comes back is reported again (as Zeek's
+    /// known hosts expire).
+    pub fn expire(&mut self, now: crate::base::time::Ts) {
+        self.seen.expire(now, crate::base::time::MEMORY_NS);
+    }
+
     /// A message: a record (and maybe alerts) when its sender's product is new.
     pub fn on_message(&mut self, m: &Msg, records: &mut Vec<DeviceRecord>, out: &mut Vec<Finding>) {
         let (role, product) = match (&m.user_agent, &m.server, m.is_request()) {
@@ -440,6 +447,29 @@ fn advisory_metadata<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A device is reported once while it is heard from, and again when it comes back after
+    /// a week's silence.
+    #[test]
+    fn a_device_is_forgotten_after_a_week_idle() {
+        use crate::base::packet::PacketCtx;
+        use crate::base::time::Ts;
+        let mut inv = Inventory::new(Vec::new(), Advisories::default(), 16);
+        let day = 86_400 * 1_000_000_000;
+        let mut reported = Vec::new();
+        for at in [0, day, 2 * day, 9 * day - 1, 16 * day] {
+            let ctx = PacketCtx::test_at(Ts(day + at));
+            let mut m = Msg::empty(ctx);
+            m.method = Some("OPTIONS".into());
+            m.user_agent = Some("Asterisk PBX 20.5.0".into());
+            inv.expire(ctx.ts);
+            let (mut records, mut findings) = (Vec::new(), Vec::new());
+            inv.on_message(&m, &mut records, &mut findings);
+            reported.push(records.len());
+        }
+        assert_eq!(reported, [1, 0, 0, 0, 1]);
+        assert_eq!(inv.len(), 1);
+    }
 
     /// A `device` object with a field it does not define is refused (the record schema is
     /// closed, its judgement flattened into it included).

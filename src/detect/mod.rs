@@ -872,6 +872,11 @@ impl Detectors {
         self.limiter.expire(now);
     }
 
+    /// Challenges waiting for a retry with credentials.
+    pub fn challenges_waiting(&self) -> usize {
+        self.challenged.len()
+    }
+
     /// End of input: the challenges still waiting get no retry any more (a capture that ends
     /// within the timeout of a scanner's last probes still counts them).
     pub fn flush(&mut self, out: &mut Vec<Finding>) {

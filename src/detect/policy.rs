@@ -39,6 +39,7 @@ pub fn builtin_signatures() -> Vec<Signature> {
 pub type Reload = (Result<Policy, Vec<String>>, std::time::Duration);
 
 /// A loaded policy.
+#[derive(Clone)]
 pub struct Policy {
     /// Shared by every worker (which match the signatures) and the correlator (which applies
     /// their thresholds), swapped at one capture position on a reload.

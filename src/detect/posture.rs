@@ -605,6 +605,9 @@ impl Posture {
             head.app_proto = Some("sip".into());
             records.insert(ip, PostureRecord { head, posture });
         }
+        // Every change is written: the servers idle for long go (their record, if they had
+        // news, is among these).
+        self.servers.expire(now, secs(self.cfg.idle));
         records.into_values().collect()
     }
 
@@ -622,6 +625,7 @@ impl Posture {
     pub fn expire(&mut self, now: Ts) {
         self.pending.expire(now, secs(64));
         self.nonces.expire(now, secs(self.cfg.shared_window));
+        self.accounts.expire(now, secs(self.cfg.idle));
     }
 
     pub fn tables(&self) -> [(&'static str, super::TableStats); 4] {

@@ -112,6 +112,17 @@ impl SegmentCheck {
         self.segments = segments;
     }
 
+    /// Packet time reached `now`: forget the keys silent for a week (the count held back
+    /// since a key's last alert goes with its next one until then).
+    pub fn expire(&mut self, now: crate::base::time::Ts) {
+        self.limiter.forget_idle(now, crate::base::time::MEMORY_NS);
+    }
+
+    /// The one-an-hour limiter's table, for the `stats` record.
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
+    }
+
     /// SIP (`rtp` false) or the first packet of an RTP stream (`rtp` true).
     pub fn check(&mut self, ctx: &PacketCtx, rtp: bool, out: &mut Vec<Finding>) {
         if self.segments.is_off() {

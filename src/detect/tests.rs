@@ -18,15 +18,9 @@ fn ip(s: &str) -> IpAddr {
 
 fn ctx(ms: u64, src: IpAddr, dst: IpAddr) -> PacketCtx {
     PacketCtx {
-        ts: Ts((T0 + ms) * 1_000_000),
         src,
         dst,
-        sport: 5060,
-        dport: 5060,
-        transport: Transport::Udp,
-        vlan: None,
-        flow_id: 0,
-        agent: None,
+        ..PacketCtx::test_at(Ts((T0 + ms) * 1_000_000))
     }
 }
 

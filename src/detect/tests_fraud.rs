@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use super::callerid::{b64url_decode, decode_passport, malformed_reason};
 use super::fraud::{in_context, normalise, parse_plan, Class, DialledAs};
 use super::*;
-use crate::base::packet::Transport;
 use crate::dialog::msg::{Party, PartyFields};
 
 const T0: u64 = 1_700_000_000; // s, Tue 2023-11-14 22:13:20 UTC
@@ -18,15 +17,8 @@ fn ip(s: &str) -> IpAddr {
 
 fn ctx(ms: u64, src: IpAddr) -> PacketCtx {
     PacketCtx {
-        ts: Ts((T0 * 1000 + ms) * 1_000_000),
         src,
-        dst: ip("192.0.2.1"),
-        sport: 5060,
-        dport: 5060,
-        transport: Transport::Udp,
-        vlan: None,
-        flow_id: 0,
-        agent: None,
+        ..PacketCtx::test_at(Ts((T0 * 1000 + ms) * 1_000_000))
     }
 }
 

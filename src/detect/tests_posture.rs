@@ -7,7 +7,7 @@ use super::config::PostureConfig;
 use super::posture::Posture;
 use super::segmentation::Segments;
 use super::Finding;
-use crate::base::packet::{PacketCtx, Transport};
+use crate::base::packet::PacketCtx;
 use crate::base::time::Ts;
 use crate::dialog::msg::{AuthInfo, DigestFacts};
 use crate::dialog::Msg;
@@ -18,15 +18,9 @@ fn ip(s: &str) -> IpAddr {
 
 fn ctx(s: u64, src: &str, dst: &str) -> PacketCtx {
     PacketCtx {
-        ts: Ts((1_700_000_000 + s) * 1_000_000_000),
         src: ip(src),
         dst: ip(dst),
-        sport: 5060,
-        dport: 5060,
-        transport: Transport::Udp,
-        vlan: None,
-        flow_id: 0,
-        agent: None,
+        ..PacketCtx::test_at(Ts((1_700_000_000 + s) * 1_000_000_000))
     }
 }
 
@@ -166,4 +160,50 @@ fn a_shared_account_and_a_stale_password() {
     // Failures that end in a success are not a stale password (a guessed one, maybe).
     msgs.extend(challenged("10.0.0.8", "carol", "f9", 400, 30, true));
     assert_eq!(ids(&run(&msgs)), vec![2_600_006]);
+}
+
+/// A server and an account not heard from for `idle` (a week) are forgotten, the server's
+/// news written first; an account that comes back is told of again.
+#[test]
+fn servers_and_accounts_are_forgotten_after_a_week_idle() {
+    let mut p = Posture::new(PostureConfig::default(), Segments::default(), Vec::new());
+    let mut out = Vec::new();
+    let feed = |p: &mut Posture, msgs: Vec<Msg>, out: &mut Vec<Finding>| {
+        for m in &msgs {
+            p.on_message(m, false, out);
+        }
+    };
+    let at = |s: u64| ctx(s, "192.0.2.1", "192.0.2.1").ts;
+    // The first tick sets when records are due.
+    assert!(p.records(at(0), false, &mut out).is_empty());
+    feed(
+        &mut p,
+        challenged("10.0.0.5", "alice", "c1", 0, 1, true),
+        &mut out,
+    );
+    // A day later: remembered (the interval's record written), nothing new said.
+    let day = 86_400;
+    p.expire(at(day));
+    let records = p.records(at(day), false, &mut out);
+    assert_eq!(records.len(), 1);
+    let entries = |p: &Posture| p.tables().iter().map(|(_, t)| t.entries).sum::<usize>();
+    assert!(entries(&p) >= 2, "the server and the account");
+    feed(
+        &mut p,
+        challenged("10.0.0.5", "alice", "c2", day, 2, true),
+        &mut out,
+    );
+    assert_eq!(ids(&out), vec![2_600_006], "said once while remembered");
+    // A week after the last message: the server's news written, then nothing left.
+    let week = day + 7 * day;
+    p.expire(at(week));
+    let records = p.records(at(week), false, &mut out);
+    assert_eq!(records.len(), 1);
+    assert_eq!(entries(&p), 0);
+    feed(
+        &mut p,
+        challenged("10.0.0.5", "alice", "c3", week, 3, true),
+        &mut out,
+    );
+    assert_eq!(ids(&out), vec![2_600_006, 2_600_006]);
 }

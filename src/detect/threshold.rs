@@ -133,6 +133,12 @@ impl Limiter {
         self.table.expire(now, secs(self.seconds));
     }
 
+    /// Forget the keys silent for `idle_ns`, their held-back counts with them (a limiter whose
+    /// counts are reported with the key's next alert keeps them that long).
+    pub fn forget_idle(&mut self, now: Ts, idle_ns: u64) {
+        self.table.expire(now, idle_ns);
+    }
+
     pub fn len(&self) -> usize {
         self.table.len()
     }

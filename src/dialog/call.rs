@@ -1278,7 +1278,6 @@ fn secs(ns: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::base::packet::Transport;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
@@ -1288,15 +1287,9 @@ mod tests {
         let text = text.replace('\n', "\r\n");
         let (m, _) = crate::sip::parser::parse_message(text.as_bytes()).unwrap();
         let ctx = PacketCtx {
-            ts: Ts(ms * 1_000_000),
             src: ip(src),
             dst: ip(dst),
-            sport: 5060,
-            dport: 5060,
-            transport: Transport::Udp,
-            vlan: None,
-            flow_id: 0,
-            agent: None,
+            ..PacketCtx::test_at(Ts(ms * 1_000_000))
         };
         Msg::from_parsed(&m, ctx, ms)
     }

@@ -357,12 +357,18 @@ pub struct TxStats {
     pub numbering_evicted: u64,
 }
 
+/// The numbering is swept when packet time passes a minute's boundary: the same sweeps
+/// whatever packet the replay started with.
+const NUMBERING_SWEEP_NS: u64 = 60 * 1_000_000_000;
+
 pub struct Transactions {
     cfg: TxConfig,
     table: Table,
     /// The next transaction number of each flow (by flow id) and when it was last used; as
     /// many flows as the table holds transactions at most.
     numbering: FastMap<u64, (u64, Ts)>,
+    /// Packet time of the last sweep of `numbering`.
+    numbering_swept: u64,
     /// The number of the transaction the last message belonged to (none: a copy of a final
     /// response to a transaction whose record is written).
     pub last_tx_id: Option<u64>,
@@ -378,6 +384,7 @@ impl Transactions {
             cfg,
             table: Table::default(),
             numbering: FastMap::default(),
+            numbering_swept: 0,
             spare: Spare::new(SPARE_STRINGS),
             last_tx_id: None,
             stats: TxStats::default(),
@@ -564,8 +571,15 @@ impl Transactions {
         Seen::Response
     }
 
-    /// Time out transactions without a final response, forget completed ones after the linger.
+    /// Time out transactions without a final response, forget completed ones after the linger,
+    /// and (once a minute of packet time, on the minute) the numbering of flows idle for
+    /// a week ([`crate::base::time::MEMORY_NS`]: its next transaction is 0 again).
     pub fn expire(&mut self, now: Ts, out: &mut Vec<SipRecord>) {
+        if now.0 / NUMBERING_SWEEP_NS != self.numbering_swept / NUMBERING_SWEEP_NS {
+            self.numbering_swept = now.0;
+            self.numbering
+                .retain(|_, (_, last)| now.since(*last) < crate::base::time::MEMORY_NS);
+        }
         let (timeout, linger) = (self.cfg.timeout_ns, self.cfg.linger_ns);
         let mut timed_out: Vec<Tx> = Vec::new();
         self.table.map.retain(|(_, entry)| match entry {
@@ -727,19 +741,7 @@ mod tests {
     fn msg(text: &str, seq: u64) -> Msg {
         let text = text.replace('\n', "\r\n");
         let (m, _) = crate::sip::parser::parse_message(text.as_bytes()).unwrap();
-        let ip = "192.0.2.1".parse().unwrap();
-        let ctx = PacketCtx {
-            ts: Ts(seq * 1_000_000),
-            src: ip,
-            dst: ip,
-            sport: 5060,
-            dport: 5060,
-            transport: crate::base::packet::Transport::Udp,
-            vlan: None,
-            flow_id: 0,
-            agent: None,
-        };
-        Msg::from_parsed(&m, ctx, seq)
+        Msg::from_parsed(&m, PacketCtx::test_at(Ts(seq * 1_000_000)), seq)
     }
 
     /// A written record's strings are the room of the next records: the second transaction's
@@ -782,6 +784,35 @@ mod tests {
         let mut like_first = second.sip.clone();
         like_first.call_id = fresh.sip.call_id.clone();
         assert_eq!(like_first, fresh.sip);
+    }
+
+    /// A flow's numbering goes on across a day's silence, and starts again at 0 after a week's:
+    /// nothing of the dialog stage outlives a week without messages.
+    #[test]
+    fn a_flows_numbering_is_forgotten_after_a_week_idle() {
+        let options = |n: u32, at_ns: u64| {
+            let mut m = msg(
+                &format!(
+                    "OPTIONS sip:100@pbx SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK{n}\n\
+                     From: <sip:a@h>;tag=1\nTo: <sip:100@pbx>\nCall-ID: c{n}\n\
+                     CSeq: 1 OPTIONS\nContent-Length: 0\n\n"
+                ),
+                u64::from(n),
+            );
+            m.ctx.ts = Ts(at_ns);
+            m
+        };
+        let day = 86_400 * 1_000_000_000;
+        let mut t = Transactions::new(TxConfig::default());
+        let mut out = Vec::new();
+        let mut ids = Vec::new();
+        for (n, at) in [(1, day), (2, 2 * day), (3, 9 * day + 1)] {
+            t.expire(Ts(at), &mut out);
+            t.on_message(&options(n, at), &mut out);
+            ids.push(t.last_tx_id);
+        }
+        assert_eq!(ids, [Some(0), Some(1), Some(0)]);
+        assert_eq!(t.numbering_len(), 1);
     }
 
     /// Every code reads as its number written, from the table or not.

@@ -105,9 +105,61 @@ pub struct CorrelatorStats {
     /// What the evidence folder got (`--pcap-dir`).
     #[serde(skip)]
     pub evidence: Option<crate::output::evidence::EvidenceStats>,
+    /// The tables still holding state at the end of the input, before the end flushed them.
+    #[serde(skip)]
+    pub left: Vec<&'static str>,
 }
 
 impl CorrelatorStats {
+    /// Add the next part of a replay analysed apart (`capture::plan`): counters added, the
+    /// state tables' entries those at its end.
+    pub fn add_part(&mut self, p: CorrelatorStats) {
+        use crate::pipeline::stats::add_counts;
+        self.messages += p.messages;
+        add_counts(&mut self.requests, &p.requests);
+        add_counts(&mut self.responses, &p.responses);
+        add_counts(&mut self.parse_errors, &p.parse_errors);
+        add_counts(&mut self.parse_warnings, &p.parse_warnings);
+        add_counts(&mut self.framing_errors, &p.framing_errors);
+        self.retransmissions += p.retransmissions;
+        self.transactions += p.transactions;
+        self.transactions_timed_out += p.transactions_timed_out;
+        self.transactions_evicted += p.transactions_evicted;
+        add_counts(&mut self.registrations, &p.registrations);
+        let (c, pc) = (&mut self.calls, &p.calls);
+        c.dialogs += pc.dialogs;
+        c.answered += pc.answered;
+        c.failed += pc.failed;
+        c.cancelled += pc.cancelled;
+        c.unanswered += pc.unanswered;
+        c.open_at_end += pc.open_at_end;
+        c.evicted += pc.evicted;
+        c.reinvites += pc.reinvites;
+        add_counts(&mut self.records, &p.records);
+        self.output_errors += p.output_errors;
+        self.output_closed |= p.output_closed;
+        self.rtp_streams += p.rtp_streams;
+        add_counts(&mut self.alerts, &p.alerts);
+        add_counts(&mut self.alerts_rate_limited, &p.alerts_rate_limited);
+        add_counts(&mut self.alerts_suppressed, &p.alerts_suppressed);
+        add_counts(&mut self.alerts_thresholded, &p.alerts_thresholded);
+        add_counts(&mut self.tls, &p.tls);
+        self.rules_reloads += p.rules_reloads;
+        self.rules_reload_failures += p.rules_reload_failures;
+        for (name, t) in p.state {
+            match self.state.get_mut(name) {
+                Some(e) => {
+                    e.evictions += t.evictions;
+                    (e.entries, e.max_keys) = (t.entries, t.max_keys);
+                }
+                None => {
+                    self.state.insert(name, t);
+                }
+            }
+        }
+        self.left.extend(p.left);
+    }
+
     /// The output stage's counters: records written by type, write errors, a closed reader.
     pub fn add_output(&mut self, eve: &crate::output::eve::EveWriter) {
         self.records.clone_from(&eve.written);
@@ -351,6 +403,17 @@ impl Correlator {
             EventKind::Stats(_) => {}
             EventKind::Flush { now } => {
                 self.advance(now);
+                // What a next part of the replay would have met (`capture::plan`).
+                let mut left: Vec<&'static str> = self
+                    .state_tables()
+                    .into_iter()
+                    .filter(|(_, t)| t.entries > 0)
+                    .map(|(name, _)| name)
+                    .collect();
+                if self.detect.challenges_waiting() > 0 {
+                    left.push("challenges");
+                }
+                self.stats.left = left;
                 self.detect.flush(self.now);
                 self.dialogs.flush();
                 self.write_out();

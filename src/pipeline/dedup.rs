@@ -84,7 +84,7 @@ impl Dedup {
         self.order.is_empty()
     }
 
-    fn expire(&mut self, now: Ts) {
+    pub(super) fn expire(&mut self, now: Ts) {
         while let Some(&(t, _)) = self.order.front() {
             if now.0.saturating_sub(t.0) <= WINDOW_NS {
                 break;

@@ -19,6 +19,7 @@ pub mod event;
 pub mod fragframes;
 pub mod merge;
 pub mod output;
+pub mod parts;
 pub mod report;
 pub mod sip_read;
 pub mod stats;
@@ -80,6 +81,21 @@ pub struct PipelineConfig {
     pub hep_password: Option<Vec<u8>>,
     /// Keep the packets behind alerts and calls as pcap files (`--pcap-dir`).
     pub evidence: Option<crate::output::evidence::EvidenceConfig>,
+    /// Part of a replay analysed in parallel (`capture::plan`): where this pipeline's packets
+    /// start in the replay's count, the tick it begins with and the tick it ends with.
+    pub part: Part,
+}
+
+/// Where a pipeline's input sits in a replay cut into parts (`capture::plan::Group`); the
+/// default is the whole input.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Part {
+    /// Packets of the replay before this part's first.
+    pub seq_base: u64,
+    /// The tick the replay's clock gave at this part's first packet (a later part).
+    pub start: Option<Ts>,
+    /// The tick the next part's first packet gives (not the last part): run before the end.
+    pub end: Option<Ts>,
 }
 
 impl Default for PipelineConfig {
@@ -98,6 +114,7 @@ impl Default for PipelineConfig {
             metrics: None,
             hep_password: None,
             evidence: None,
+            part: Part::default(),
         }
     }
 }
@@ -559,6 +576,17 @@ impl Dispatcher {
         self.periodic_stats();
     }
 
+    /// The tick a packet at `at` would give (a part of a replay begins or ends with it).
+    fn tick_at(&mut self, at: Ts) {
+        if at > self.now {
+            self.now = at;
+        }
+        // What that packet's decoding would forget.
+        self.decoder.expire_fragments(self.now);
+        self.route.dedup.expire(self.now);
+        self.tick();
+    }
+
     /// At the first tick after a stats interval has passed (packet time), ask every worker
     /// for its counters, with the capture thread's to worker 0: the correlator writes a
     /// `stats` record from them in order with the other records.
@@ -635,6 +663,14 @@ impl Dispatcher {
         }
         let defrag = self.decoder.defrag_stats();
         self.stats.evidence_fragments_dropped = self.frag_frames.dropped;
+        for (left, what) in [
+            (defrag.held > 0, "ip_fragments"),
+            (!self.route.dedup.is_empty(), "hep_duplicate_filter"),
+        ] {
+            if left {
+                self.stats.left.push(what);
+            }
+        }
         (self.stats, defrag)
     }
 }
@@ -936,7 +972,7 @@ where
         decoder: Decoder::new(cfg.defrag),
         live: cfg.live,
         tick_ns: cfg.tick_ns.max(1),
-        seq: 0,
+        seq: cfg.part.seq_base,
         now: Ts::ZERO,
         next_tick: 0,
         last_flush: Instant::now(),
@@ -962,7 +998,13 @@ where
         frames: cfg.evidence.is_some(),
         frag_frames: fragframes::FragFrames::default(),
     };
+    if let Some(at) = cfg.part.start {
+        d.tick_at(at);
+    }
     source(&mut d, stop);
+    if let Some(at) = cfg.part.end {
+        d.tick_at(at);
+    }
     let (capture, defrag) = d.finish();
     let workers: Vec<WorkerStats> = handles
         .into_iter()

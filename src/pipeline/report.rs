@@ -24,41 +24,47 @@ pub struct RunStats {
 fn worker_totals(s: &RunStats) -> WorkerStats {
     let mut t = WorkerStats::default();
     for w in &s.workers {
-        t.packets += w.packets;
-        t.udp_packets += w.udp_packets;
-        t.tcp_packets += w.tcp_packets;
-        t.sctp_packets += w.sctp_packets;
-        t.sip_udp += w.sip_udp;
-        t.sip_tcp += w.sip_tcp;
-        t.sip_sctp += w.sip_sctp;
-        t.tcp_flows += w.tcp_flows;
-        t.tcp_flows_evicted += w.tcp_flows_evicted;
-        t.tcp_flows_timed_out += w.tcp_flows_timed_out;
-        t.tcp_gaps += w.tcp_gaps;
-        t.tcp_over_cap += w.tcp_over_cap;
-        t.tcp_evidence_segments_dropped += w.tcp_evidence_segments_dropped;
-        t.sip_framing_errors += w.sip_framing_errors;
-        t.sip_incomplete_at_close += w.sip_incomplete_at_close;
-        t.rtp_packets += w.rtp_packets;
-        t.rtcp_packets += w.rtcp_packets;
-        t.rtp_streams += w.rtp_streams;
-        t.rtp_streams_announced += w.rtp_streams_announced;
-        t.rtp_streams_evicted += w.rtp_streams_evicted;
-        t.rtp_candidates_dropped += w.rtp_candidates_dropped;
-        t.expectations_evicted += w.expectations_evicted;
-        if let Some(f) = &w.flows {
-            let s = t.flows.get_or_insert_with(Default::default);
-            s.flows += f.flows;
-            s.tcp += f.tcp;
-            s.udp += f.udp;
-            s.evicted += f.evicted;
-            s.timed_out += f.timed_out;
-            s.sip_udp += f.sip_udp;
-            s.sip_tcp += f.sip_tcp;
-            s.tls += f.tls;
-        }
+        t.add(w);
     }
     t
+}
+
+impl RunStats {
+    /// Add the next part of a replay analysed apart (`capture::plan`): its counters are added,
+    /// its state tables are those at the end.
+    pub fn add_part(&mut self, p: RunStats) {
+        self.capture.add_part(p.capture);
+        let d = &mut self.defrag;
+        d.held = p.defrag.held;
+        d.bytes_held = p.defrag.bytes_held;
+        d.fragments += p.defrag.fragments;
+        d.completed += p.defrag.completed;
+        d.timed_out += p.defrag.timed_out;
+        d.evicted += p.defrag.evicted;
+        d.overlaps += p.defrag.overlaps;
+        d.bad += p.defrag.bad;
+        d.too_long += p.defrag.too_long;
+        if self.workers.len() < p.workers.len() {
+            self.workers.resize(p.workers.len(), WorkerStats::default());
+        }
+        for (w, pw) in self.workers.iter_mut().zip(&p.workers) {
+            w.add(pw);
+        }
+        self.correlator.add_part(p.correlator);
+        self.elapsed = self.elapsed.max(p.elapsed);
+    }
+
+    /// What any stage still held when its input ended (before the end flushed it).
+    pub fn left(&self) -> Vec<&'static str> {
+        let mut left = self.capture.left.clone();
+        for w in &self.workers {
+            left.extend_from_slice(&w.left);
+        }
+        left.extend_from_slice(&self.correlator.left);
+        left.sort_unstable();
+        left.dedup();
+        left
+    }
 }
 
 #[derive(Serialize)]

@@ -25,6 +25,9 @@ pub struct CaptureStats {
     pub hep: HepStats,
     /// Evidence: frames of IP fragments not kept for their datagram's pcap (bounds reached).
     pub evidence_fragments_dropped: u64,
+    /// State still held at the end of the input (before the end flushed it): what a next
+    /// part of the replay would have met (`capture::plan`).
+    pub left: Vec<&'static str>,
 }
 
 /// Agents counted by name at most; the rest are counted as `other` (a flood of spoofed
@@ -127,6 +130,78 @@ pub struct WorkerStats {
     pub expectations_evicted: u64,
     /// The flow table's counters (when flow records are written).
     pub flows: Option<crate::flow::table::FlowCounters>,
+    /// State still held at the end of the input, before the end flushed it.
+    pub left: Vec<&'static str>,
+}
+
+/// Add `b`'s counts to `a`'s, key by key.
+pub fn add_counts<K: Ord + Clone>(a: &mut BTreeMap<K, u64>, b: &BTreeMap<K, u64>) {
+    for (k, n) in b {
+        *a.entry(k.clone()).or_insert(0) += n;
+    }
+}
+
+impl WorkerStats {
+    /// Add another worker's counters (the totals of a run), or the same worker's in a later
+    /// part of a replay.
+    pub fn add(&mut self, w: &WorkerStats) {
+        self.packets += w.packets;
+        self.udp_packets += w.udp_packets;
+        self.tcp_packets += w.tcp_packets;
+        self.sctp_packets += w.sctp_packets;
+        self.sip_udp += w.sip_udp;
+        self.sip_tcp += w.sip_tcp;
+        self.sip_sctp += w.sip_sctp;
+        self.tcp_flows += w.tcp_flows;
+        self.tcp_flows_evicted += w.tcp_flows_evicted;
+        self.tcp_flows_timed_out += w.tcp_flows_timed_out;
+        self.tcp_gaps += w.tcp_gaps;
+        self.tcp_over_cap += w.tcp_over_cap;
+        self.tcp_evidence_segments_dropped += w.tcp_evidence_segments_dropped;
+        self.sip_framing_errors += w.sip_framing_errors;
+        self.sip_incomplete_at_close += w.sip_incomplete_at_close;
+        self.rtp_packets += w.rtp_packets;
+        self.rtcp_packets += w.rtcp_packets;
+        self.rtp_streams += w.rtp_streams;
+        self.rtp_streams_announced += w.rtp_streams_announced;
+        self.rtp_streams_evicted += w.rtp_streams_evicted;
+        self.rtp_candidates_dropped += w.rtp_candidates_dropped;
+        self.expectations_evicted += w.expectations_evicted;
+        if let Some(f) = &w.flows {
+            let s = self.flows.get_or_insert_with(Default::default);
+            s.flows += f.flows;
+            s.tcp += f.tcp;
+            s.udp += f.udp;
+            s.evicted += f.evicted;
+            s.timed_out += f.timed_out;
+            s.sip_udp += f.sip_udp;
+            s.sip_tcp += f.sip_tcp;
+            s.tls += f.tls;
+            s.collisions += f.collisions;
+        }
+        self.left.extend_from_slice(&w.left);
+    }
+}
+
+impl CaptureStats {
+    /// Add the counters of the next part of a replay (`capture::plan`): its packets came after
+    /// these.
+    pub fn add_part(&mut self, c: CaptureStats) {
+        self.packets += c.packets;
+        self.bytes += c.bytes;
+        self.decoded += c.decoded;
+        add_counts(&mut self.decode_errors, &c.decode_errors);
+        self.queue_drops += c.queue_drops;
+        self.files += c.files;
+        self.file_errors.extend(c.file_errors);
+        self.first_ts = self.first_ts.or(c.first_ts);
+        self.last_ts = c.last_ts.or(self.last_ts);
+        add_counts(&mut self.hep.by_agent, &c.hep.by_agent);
+        self.hep.wire_dropped += c.hep.wire_dropped;
+        self.hep.dedup_evicted += c.hep.dedup_evicted;
+        self.evidence_fragments_dropped += c.evidence_fragments_dropped;
+        self.left = c.left;
+    }
 }
 
 /// One worker's share of a periodic stats snapshot, taken at a tick; worker 0 also carries the

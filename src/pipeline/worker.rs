@@ -1,7 +1,7 @@
 //! A worker: owns the flows hashed to it. It reassembles TCP streams, finds SIP messages in
 //! datagrams and streams, and sends them, in capture order, to the correlator.
 
-use crate::base::fasthash::{FastMap, FastSet};
+use crate::base::fasthash::FastMap;
 
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
@@ -29,6 +29,9 @@ thread_local! {
     /// The capture position of the packet this thread is working on, for the panic report.
     pub static CURRENT_PACKET: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
+
+/// A flow's DTLS hellos are reported once an hour at most.
+const DTLS_HELLO_MEMORY_NS: u64 = 3600 * 1_000_000_000;
 
 /// Limits of a worker's state.
 #[derive(Clone, Debug)]
@@ -122,7 +125,7 @@ pub struct Worker {
     /// What was last published to the metrics.
     published: Published,
     /// Flows (and hello kinds) whose DTLS hello was reported: once each.
-    dtls_seen: FastSet<(FlowKey, bool)>,
+    dtls_seen: FastMap<(FlowKey, bool), Ts>,
     tcp: FastMap<FlowKey, TcpFlow>,
     /// Every flow, for its `flow` record (when they are written).
     flows: Option<FlowTable>,
@@ -151,7 +154,7 @@ impl Worker {
             // the media of a third of 100,000 synthetic calls went unannounced.
             expect: Expectations::new(262_144, crate::base::time::secs(7200)),
             streams: Streams::new(cfg.streams.clone()),
-            dtls_seen: FastSet::default(),
+            dtls_seen: FastMap::default(),
             flows: cfg.flows.clone().map(FlowTable::new),
             cfg,
             tcp: FastMap::default(),
@@ -230,6 +233,17 @@ impl Worker {
                 Job::Rules(rules) => self.sip.set_rules(rules),
                 Job::Reload { seq, reload } => self.forward(seq, EventKind::Reload(reload)),
                 Job::Flush { seq, now } => {
+                    for (n, what) in [
+                        (self.streams.len(), "rtp_streams"),
+                        (self.expect.len(), "media_expectations"),
+                        (self.tcp.len(), "tcp_streams"),
+                        (self.flows.as_ref().map_or(0, |f| f.len()), "flows"),
+                        (self.dtls_seen.len(), "dtls_hellos"),
+                    ] {
+                        if n > 0 {
+                            self.stats.left.push(what);
+                        }
+                    }
                     self.expire(seq, now, true);
                     self.publish();
                     self.forward(seq, EventKind::Flush { now });
@@ -443,7 +457,8 @@ impl Worker {
                     m.key,
                     hello.kind == crate::flow::tls::HelloKind::ServerHello,
                 );
-                if self.dtls_seen.len() < 65_536 && self.dtls_seen.insert(seen) {
+                if self.dtls_seen.len() < 65_536 && !self.dtls_seen.contains_key(&seen) {
+                    self.dtls_seen.insert(seen, m.ts);
                     let order = Order::packet(m.seq, 0);
                     self.push(
                         order,
@@ -855,6 +870,8 @@ impl Worker {
             !all && now.since(f.last_ts) < linger
         });
         self.stats.tcp_flows_timed_out += (before - self.tcp.len()) as u64;
+        self.dtls_seen
+            .retain(|_, at| !all && now.since(*at) < DTLS_HELLO_MEMORY_NS);
     }
 }
 

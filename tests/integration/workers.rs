@@ -74,3 +74,88 @@ fn a_folder_replays_like_its_files_one_after_the_other() {
         sensor_records(&[dir.path()], "2")
     );
 }
+
+/// The bundled captures in a folder of links named in the order of their first packet (most
+/// are months or years apart), for `replay --parallel-files`.
+fn captures_by_time() -> tempfile::TempDir {
+    let mut caps: Vec<(voip_sentinel::capture::plan::Span, std::path::PathBuf)> = captures()
+        .into_iter()
+        .map(|c| (voip_sentinel::capture::plan::scan(&c, None), c))
+        .collect();
+    caps.sort_by_key(|(s, c)| (s.first, s.newest, c.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (_, c)) in caps.iter().enumerate() {
+        let name = format!("{i:03}-{}", rel(c).replace('/', "-"));
+        std::os::unix::fs::symlink(c, dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
+/// A replay's records (as `sensor_records_with`) and what it said on stderr.
+fn replay_saying(dir: &std::path::Path, args: &[&str]) -> (Vec<Value>, String) {
+    let out = std::process::Command::new(bin())
+        .args(["replay", "--eve", "-"])
+        .args(args)
+        .arg(dir)
+        .output()
+        .expect("run voip-sentinel");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let mut recs: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for r in &mut recs {
+        if let Some(st) = r.get_mut("stats").and_then(Value::as_object_mut) {
+            st.remove("memory");
+        }
+    }
+    (recs, stderr)
+}
+
+/// Captures further apart than everything the sensor remembers go to pipelines of their own,
+/// several at once, and the records (the stats record's counters and tables included) are
+/// those of one pipeline reading the files one after another.
+#[test]
+fn captures_weeks_apart_analysed_at_once_write_the_records_of_one_pipeline() {
+    let dir = captures_by_time();
+    let (one, _) = replay_saying(dir.path(), &["--workers", "1"]);
+    let (parts, said) = replay_saying(dir.path(), &["--workers", "1", "--parallel-files", "3"]);
+    let n: usize = said
+        .split(" files analysed in ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no parts said: {said}"));
+    assert!(n >= 4, "{n} parts: {said}");
+    assert_eq!(one.len(), parts.len());
+    for (a, b) in one.iter().zip(&parts) {
+        assert_eq!(a, b, "records differ when analysed in parts");
+    }
+}
+
+/// A detector configured to remember longer than the parts are apart leaves state at a part's
+/// end: the replay says so and runs in one pipeline, with the same records.
+#[test]
+fn a_part_left_holding_state_runs_the_replay_whole() {
+    let dir = captures_by_time();
+    let rules = rules_copy();
+    let conf = rules.path().join("detectors.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.contains("\nsweep_window = 60\n"));
+    std::fs::write(
+        &conf,
+        text.replace("\nsweep_window = 60\n", "\nsweep_window = 2592000\n"),
+    )
+    .unwrap();
+    let r = rules.path().to_str().unwrap();
+    let (one, _) = replay_saying(dir.path(), &["--rules", r]);
+    let (again, said) = replay_saying(dir.path(), &["--rules", r, "--parallel-files", "2"]);
+    assert!(
+        said.contains("still held state (") && said.contains("scanner_sources"),
+        "{said}"
+    );
+    assert!(!said.contains(" files analysed in "), "{said}");
+    assert_eq!(one, again);
+}

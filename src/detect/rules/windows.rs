@@ -20,10 +20,16 @@ type TrackKey = (Option<IpAddr>, Option<IpAddr>);
 
 #[derive(Default)]
 pub struct ThresholdWindows {
-    /// (sid, tracked addresses) -> (window start, matches in the window).
-    windows: FastMap<(u32, TrackKey), (Ts, u32)>,
+    /// (sid, tracked addresses) -> (window start, matches in the window, window end).
+    windows: FastMap<(u32, TrackKey), (Ts, u32, Ts)>,
     evictions: u64,
+    /// Packet time of the last sweep of windows that are over.
+    swept: u64,
 }
+
+/// Windows that are over are dropped when packet time passes a minute's boundary (the same
+/// sweeps whatever packet a replay started with); one that is over counts as absent anyway.
+const SWEEP_NS: u64 = crate::base::time::secs(60);
 
 impl ThresholdWindows {
     /// One match of `sid` between `src` and `dst` at `ts`: `Some(matches in the window)` when
@@ -51,9 +57,10 @@ impl ThresholdWindows {
             }
         }
         let window = crate::base::time::secs(u64::from(t.seconds));
-        let e = self.windows.entry((sid, key)).or_insert((ts, 0));
+        let ends = Ts(ts.0.saturating_add(window));
+        let e = self.windows.entry((sid, key)).or_insert((ts, 0, ends));
         if ts.since(e.0) >= window {
-            *e = (ts, 0);
+            *e = (ts, 0, ends);
         }
         e.1 = e.1.saturating_add(1);
         let n = e.1;
@@ -64,6 +71,15 @@ impl ThresholdWindows {
             ThresholdKind::Both => n == count,
         };
         fire.then_some(n)
+    }
+
+    /// Packet time reached `now`: drop the windows that are over (once a minute).
+    pub fn expire(&mut self, now: Ts) {
+        if now.0 / SWEEP_NS == self.swept / SWEEP_NS {
+            return;
+        }
+        self.swept = now.0;
+        self.windows.retain(|_, (_, _, ends)| now < *ends);
     }
 
     /// Forget every window (new thresholds after a reload).
