@@ -249,9 +249,13 @@ impl Detection {
         self.take_findings();
     }
 
-    /// Challenges waiting for a retry with credentials (not a table of the `stats` record).
-    pub fn challenges_waiting(&self) -> usize {
-        self.detectors.challenges_waiting()
+    /// State outside the capped tables that fresh detection would not have (the names of what
+    /// is held; `capture::plan`).
+    pub fn held(&self, out: &mut Vec<&'static str>) {
+        self.detectors.held(out);
+        if !self.gate.rate.is_empty() {
+            out.push("alert_rate");
+        }
     }
 
     /// End of input: decide what waited for a later message that will not come.

@@ -278,5 +278,20 @@ impl Flood {
         self.sources.expire(now, secs(cfg.window));
         self.destinations.expire(now, secs(cfg.window));
         self.challenges.expire(now, secs(cfg.challenge_window));
+        // The global count held back since its last alert, forgotten after a week's quiet.
+        let second = now.as_nanos() / 1_000_000_000;
+        if self.global_second != u64::MAX
+            && second.saturating_sub(self.global_second)
+                >= crate::base::time::MEMORY_NS / 1_000_000_000
+        {
+            self.global_second = u64::MAX;
+            self.global_count = 0;
+            self.global_since_alert = 0;
+        }
+    }
+
+    /// Whether the global rate remembers a second (state a fresh detector would not have).
+    pub fn global_held(&self) -> bool {
+        self.global_second != u64::MAX
     }
 }

@@ -1215,6 +1215,11 @@ impl Fraud {
         emit.fire_by(call.ctx.src, FRAUD_LONG_CALL, cid, ctx, ev);
     }
 
+    /// Answered calls waiting for their long-call check.
+    pub fn long_calls_waiting(&self) -> usize {
+        self.long_due.len()
+    }
+
     pub(crate) fn expire(&mut self, cfg: &FraudConfig, now: Ts, emit: &mut Emit<'_>) {
         while let Some((due, _, _)) = self.long_due.front() {
             if *due > now {

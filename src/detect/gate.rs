@@ -66,6 +66,7 @@ impl AlertGate {
     pub fn expire(&mut self, now: Ts) {
         self.windows.expire(now);
         self.posture.forget_idle(now, crate::base::time::MEMORY_NS);
+        self.rate.expire(now);
     }
 
     /// A rule matched a message between `src` and `dst` at `ts`: `Some(matches in the window)`

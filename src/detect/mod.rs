@@ -872,9 +872,18 @@ impl Detectors {
         self.limiter.expire(now);
     }
 
-    /// Challenges waiting for a retry with credentials.
-    pub fn challenges_waiting(&self) -> usize {
-        self.challenged.len()
+    /// State outside the capped tables that a fresh detector would not have: challenges
+    /// waiting for a retry, the global flood count, long-call checks due.
+    pub fn held(&self, out: &mut Vec<&'static str>) {
+        for (held, what) in [
+            (!self.challenged.is_empty(), "challenges"),
+            (self.flood.global_held(), "flood_global"),
+            (self.fraud.long_calls_waiting() > 0, "fraud_long_calls"),
+        ] {
+            if held {
+                out.push(what);
+            }
+        }
     }
 
     /// End of input: the challenges still waiting get no retry any more (a capture that ends

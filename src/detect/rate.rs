@@ -44,6 +44,22 @@ impl AlertRate {
         }
     }
 
+    /// Forget the signatures silent for a week, with what they held back since their last
+    /// alert (a bucket that long idle is full again: as good as new).
+    pub fn expire(&mut self, now: Ts) {
+        self.buckets
+            .retain(|_, b| now.since(b.last) < crate::base::time::MEMORY_NS);
+    }
+
+    /// Signatures with a bucket.
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
     /// May `sig` alert at `now`? `Some(n)`: yes, and `n` of its alerts were held back since its
     /// last one; `None`: held back (and counted).
     pub fn check(&mut self, sig: u32, now: Ts) -> Option<u64> {

@@ -452,6 +452,11 @@ impl Calls {
         self.cfg.max
     }
 
+    /// Media endpoints in the index.
+    pub fn endpoints_len(&self) -> usize {
+        self.endpoints.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
     }

@@ -51,6 +51,17 @@ impl Dialogs {
         }
     }
 
+    /// State outside the capped tables that fresh dialogs would not have: streams attributed
+    /// to calls, media endpoints announced.
+    pub fn held(&self, out: &mut Vec<&'static str>) {
+        if !self.stream_calls.is_empty() {
+            out.push("stream_calls");
+        }
+        if self.calls.endpoints_len() > 0 {
+            out.push("call_endpoints");
+        }
+    }
+
     /// Place a message in its transaction: new, a retransmission, or a response.
     pub fn transaction(&mut self, m: &Msg) -> Seen {
         self.tx.on_message(m, &mut self.sip_out)

@@ -410,9 +410,8 @@ impl Correlator {
                     .filter(|(_, t)| t.entries > 0)
                     .map(|(name, _)| name)
                     .collect();
-                if self.detect.challenges_waiting() > 0 {
-                    left.push("challenges");
-                }
+                self.detect.held(&mut left);
+                self.dialogs.held(&mut left);
                 self.stats.left = left;
                 self.detect.flush(self.now);
                 self.dialogs.flush();

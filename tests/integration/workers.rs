@@ -117,21 +117,36 @@ fn replay_saying(dir: &std::path::Path, args: &[&str]) -> (Vec<Value>, String) {
 /// Captures further apart than everything the sensor remembers go to pipelines of their own,
 /// several at once, and the records (the stats record's counters and tables included) are
 /// those of one pipeline reading the files one after another.
+/// Also with the alert rate at one a second (every signature holds alerts back, and says how
+/// many in its next alert: state that a part must not carry).
 #[test]
 fn captures_weeks_apart_analysed_at_once_write_the_records_of_one_pipeline() {
     let dir = captures_by_time();
-    let (one, _) = replay_saying(dir.path(), &["--workers", "1"]);
-    let (parts, said) = replay_saying(dir.path(), &["--workers", "1", "--parallel-files", "3"]);
-    let n: usize = said
-        .split(" files analysed in ")
-        .nth(1)
-        .and_then(|t| t.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no parts said: {said}"));
-    assert!(n >= 4, "{n} parts: {said}");
-    assert_eq!(one.len(), parts.len());
-    for (a, b) in one.iter().zip(&parts) {
-        assert_eq!(a, b, "records differ when analysed in parts");
+    let rules = rules_copy();
+    let conf = rules.path().join("detectors.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let tight = text
+        .replace("\nrate_per_second = 100\n", "\nrate_per_second = 1\n")
+        .replace("\nrate_burst = 1000\n", "\nrate_burst = 1\n");
+    assert_ne!(text, tight);
+    std::fs::write(&conf, tight).unwrap();
+    let tight = ["--rules", rules.path().to_str().unwrap()];
+    for rules in [&[][..], &tight[..]] {
+        let one = [rules, &["--workers", "1"]].concat();
+        let (one, _) = replay_saying(dir.path(), &one);
+        let parts = [rules, &["--workers", "1", "--parallel-files", "3"]].concat();
+        let (parts, said) = replay_saying(dir.path(), &parts);
+        let n: usize = said
+            .split(" files analysed in ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no parts said: {said}"));
+        assert!(n >= 4, "{n} parts: {said}");
+        assert_eq!(one.len(), parts.len());
+        for (a, b) in one.iter().zip(&parts) {
+            assert_eq!(a, b, "records differ when analysed in parts ({rules:?})");
+        }
     }
 }
 
