@@ -207,8 +207,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The EVE output: stdout for `-`; a file, truncated for a replay, appended to in live mode (a
-/// restarted sensor does not erase what it wrote, as Suricata does).
 /// What `replay --parallel-files` cuts into parts.
 struct Parts<'a> {
     files: &'a [PathBuf],
@@ -296,6 +294,8 @@ fn replay_in_parts(
     Ok(Some((stats, records)))
 }
 
+/// The EVE output: stdout for `-`; a file, truncated for a replay, appended to in live mode (a
+/// restarted sensor does not erase what it wrote, as Suricata does).
 fn open_output(path: &std::path::Path, append: bool) -> Result<Box<dyn Write + Send>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufWriter::with_capacity(
@@ -489,11 +489,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .transpose()?;
             let mut out = open_output(&run.eve, false)?;
             drop_privileges()?;
-            let apart = a.parallel_files > 1
-                && files.len() > 1
-                && run.pcap_dir.is_none()
-                && run.metrics_listen.is_none()
-                && run.stats_interval == 0;
+            let whole_output =
+                run.pcap_dir.is_some() || run.metrics_listen.is_some() || run.stats_interval > 0;
+            if a.parallel_files > 1 && whole_output && !quiet {
+                eprintln!(
+                    "voip-sentinel: --parallel-files is not taken with --pcap-dir, \
+                     --metrics-listen or --stats-interval (their output is not per part): \
+                     analysing the files in one pipeline"
+                );
+            }
+            let apart = a.parallel_files > 1 && files.len() > 1 && !whole_output;
             let parted = if apart {
                 let parts = Parts {
                     files: &files,

@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 
-use crossbeam_channel::{Receiver, RecvError, Select};
+use crossbeam_channel::{Receiver, RecvError, Select, Sender};
 
 use super::event::{Chunk, Event, Order};
 
@@ -23,7 +23,14 @@ pub struct Merge {
     rx: Vec<Receiver<Chunk>>,
     heads: Vec<VecDeque<Event>>,
     marks: Vec<Order>,
+    /// Emptied event lists, back to the worker that sent them, to fill again (none: dropped).
+    back: Vec<Sender<Vec<Event>>>,
 }
+
+/// An emptied list goes back to its worker only if it holds no more than this many events (a
+/// list a tick or the end filled with hundreds of records is not kept): with the return queue's
+/// bound, a few dozen kilobytes a worker at most.
+const RETURN_MAX: usize = 64;
 
 impl Merge {
     pub fn new(rx: Vec<Receiver<Chunk>>) -> Merge {
@@ -32,7 +39,15 @@ impl Merge {
             rx,
             heads: (0..n).map(|_| VecDeque::new()).collect(),
             marks: vec![Order::default(); n],
+            back: Vec::new(),
         }
+    }
+
+    /// Send each worker's emptied event lists back to it (`back[w]`), so a worker does not
+    /// allocate a list for every batch that has events, nor this thread free them.
+    pub fn with_returns(mut self, back: Vec<Sender<Vec<Event>>>) -> Merge {
+        self.back = back;
+        self
     }
 
     /// Events buffered in the merge now (for the queue-depth metrics).
@@ -42,8 +57,13 @@ impl Merge {
 
     fn absorb(&mut self, w: usize, got: Result<Chunk, RecvError>) {
         match got {
-            Ok(chunk) => {
-                self.heads[w].extend(chunk.events);
+            Ok(mut chunk) => {
+                self.heads[w].extend(chunk.events.drain(..));
+                if let Some(back) = self.back.get(w) {
+                    if chunk.events.capacity() <= RETURN_MAX {
+                        let _ = back.try_send(chunk.events);
+                    }
+                }
                 self.marks[w] = self.marks[w].max(chunk.mark);
             }
             Err(_) => self.marks[w] = Order::MAX,
@@ -177,6 +197,36 @@ mod tests {
             .map(|e| e.order.seq)
             .collect();
         assert_eq!(got, vec![1, 2, 4, 5, 7]);
+    }
+
+    /// Emptied lists go back to the worker that sent them, small ones only, and never block the
+    /// merge (a full return queue drops them).
+    #[test]
+    fn emptied_lists_go_back_to_their_worker() {
+        let (t0, r0) = crossbeam_channel::unbounded();
+        let (b0, back0) = crossbeam_channel::bounded(2);
+        let mut big = Vec::with_capacity(RETURN_MAX + 1);
+        big.push(ev(1));
+        for events in [vec![ev(2)], big, vec![ev(3)], vec![ev(4)]] {
+            t0.send(Chunk {
+                mark: Order::mark(events[0].order.seq, false),
+                events,
+            })
+            .unwrap();
+        }
+        drop(t0);
+        let mut m = Merge::new(vec![r0]).with_returns(vec![b0]);
+        let got: Vec<u64> = std::iter::from_fn(|| m.next_event())
+            .map(|e| e.order.seq)
+            .collect();
+        assert_eq!(got, vec![2, 1, 3, 4]);
+        // The first two small lists came back (the big one was not kept; the queue, full, then
+        // dropped the last).
+        for _ in 0..2 {
+            let list = back0.try_recv().unwrap();
+            assert!(list.is_empty() && list.capacity() >= 1 && list.capacity() <= RETURN_MAX);
+        }
+        assert!(back0.try_recv().is_err());
     }
 
     /// A quiet wire: every tick makes one chunk per worker at the same capture position, and

@@ -849,6 +849,7 @@ where
     let (seen_tx, seen_rx) = bounded::<Box<event::SipSeen>>(1024);
     let mut job_tx = Vec::with_capacity(n);
     let mut chunk_rx = Vec::with_capacity(n);
+    let mut list_tx = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     let capture_heart = std::sync::Arc::new(Heartbeat::default());
     let correlator_heart = std::sync::Arc::new(Heartbeat::default());
@@ -866,6 +867,8 @@ where
         ));
         let (jt, jr) = bounded::<Job>(cfg.queue_batches);
         let (ct, cr) = bounded::<Chunk>(cfg.queue_batches * 4);
+        // Emptied event lists back to the worker: a few dozen kilobytes at most.
+        let (lt, lr) = bounded::<Vec<event::Event>>(cfg.queue_batches);
         let worker = Worker::new(
             i,
             cfg.worker.clone(),
@@ -873,7 +876,8 @@ where
             std::sync::Arc::clone(&policy.rules),
             seen_rx.clone(),
         )
-        .with_heart(heart);
+        .with_heart(heart)
+        .with_event_lists(lr);
         let recycle = pool_tx.clone();
         let h = std::thread::Builder::new()
             .name(format!("worker-{i}"))
@@ -881,6 +885,7 @@ where
             .expect("spawn worker thread");
         job_tx.push(jt);
         chunk_rx.push(cr);
+        list_tx.push(lt);
         handles.push(h);
     }
     drop(pool_tx);
@@ -924,7 +929,7 @@ where
     let correlator = std::thread::Builder::new()
         .name("correlator".into())
         .spawn(move || {
-            let mut merge = Merge::new(chunk_rx);
+            let mut merge = Merge::new(chunk_rx).with_returns(list_tx);
             let mut c =
                 Correlator::new(ccfg, out_tx, cmetrics, policy, seen_tx).with_origins(corigins);
             let mut snapshot = stats::Collect::new(n);

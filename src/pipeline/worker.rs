@@ -131,6 +131,8 @@ pub struct Worker {
     flows: Option<FlowTable>,
     stats: WorkerStats,
     events: Vec<Event>,
+    /// Event lists the merge emptied, to fill again.
+    lists: Option<Receiver<Vec<Event>>>,
     /// Parses SIP and matches the signatures.
     sip: SipReader,
     /// Signs of life for the watchdog.
@@ -160,6 +162,7 @@ impl Worker {
             tcp: FastMap::default(),
             stats: WorkerStats::default(),
             events: Vec::new(),
+            lists: None,
             sip: SipReader::new(rules, recycled),
             heart: std::sync::Arc::default(),
         }
@@ -168,6 +171,12 @@ impl Worker {
     /// Report signs of life to `heart` (watched by the watchdog).
     pub fn with_heart(mut self, heart: std::sync::Arc<Heartbeat>) -> Worker {
         self.heart = heart;
+        self
+    }
+
+    /// Take event lists the merge has emptied, to fill again.
+    pub fn with_event_lists(mut self, lists: Receiver<Vec<Event>>) -> Worker {
+        self.lists = Some(lists);
         self
     }
 
@@ -257,7 +266,15 @@ impl Worker {
                 0 => 0,
                 n => n.next_power_of_two(),
             };
-            let events = std::mem::replace(&mut self.events, Vec::with_capacity(room));
+            let next = match self.lists.as_ref().and_then(|l| l.try_recv().ok()) {
+                Some(mut list) if room > 0 => {
+                    list.reserve(room);
+                    list
+                }
+                Some(list) => list,
+                None => Vec::with_capacity(room),
+            };
+            let events = std::mem::replace(&mut self.events, next);
             self.heart.doing(Doing::Handing);
             if out.send(Chunk { events, mark }).is_err() {
                 break;
