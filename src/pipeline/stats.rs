@@ -74,8 +74,23 @@ pub struct HepStats {
 
 impl HepStats {
     pub fn count(&mut self, agent: AgentKey, outcome: &'static str) {
+        self.count_n(agent, outcome, 1);
+    }
+
+    /// Add another part's counts (`capture::plan`), agents past [`HEP_AGENTS_MAX`] as `other`:
+    /// the table stays as small as one pipeline's (which agents keep their names may differ:
+    /// one pipeline names the first it meets, this the earlier parts' and then by key).
+    pub fn add_part(&mut self, h: &HepStats) {
+        for (&(agent, outcome), &n) in &h.by_agent {
+            self.count_n(agent, outcome, n);
+        }
+        self.wire_dropped += h.wire_dropped;
+        self.dedup_evicted += h.dedup_evicted;
+    }
+
+    fn count_n(&mut self, agent: AgentKey, outcome: &'static str, add: u64) {
         if let Some(n) = self.by_agent.get_mut(&(agent, outcome)) {
-            *n += 1;
+            *n += add;
             return;
         }
         let known = self.by_agent.keys().any(|(a, _)| *a == agent);
@@ -89,7 +104,7 @@ impl HepStats {
         } else {
             agent
         };
-        *self.by_agent.entry((agent, outcome)).or_insert(0) += 1;
+        *self.by_agent.entry((agent, outcome)).or_insert(0) += add;
     }
 
     /// Packets of one outcome, over all agents.
@@ -196,9 +211,7 @@ impl CaptureStats {
         self.file_errors.extend(c.file_errors);
         self.first_ts = self.first_ts.or(c.first_ts);
         self.last_ts = c.last_ts.or(self.last_ts);
-        add_counts(&mut self.hep.by_agent, &c.hep.by_agent);
-        self.hep.wire_dropped += c.hep.wire_dropped;
-        self.hep.dedup_evicted += c.hep.dedup_evicted;
+        self.hep.add_part(&c.hep);
         self.evidence_fragments_dropped += c.evidence_fragments_dropped;
         self.left = c.left;
     }
@@ -249,5 +262,33 @@ impl Collect {
         let mut parts = std::mem::take(&mut self.parts);
         let capture = parts.first_mut()?.capture.take()?;
         Some((*capture, parts.into_iter().map(|p| p.stats).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parts' HEP agents added up stay within the cap, every packet counted.
+    #[test]
+    fn parts_hep_agents_stay_within_the_cap() {
+        let part = |from: u32| {
+            let mut h = HepStats::default();
+            for id in from..from + 40 {
+                h.count(AgentKey::Id(id), "accepted");
+                h.count(AgentKey::Id(id), "accepted");
+            }
+            h
+        };
+        let mut all = part(0);
+        all.add_part(&part(1000));
+        let named = all
+            .by_agent
+            .keys()
+            .filter(|(a, _)| *a != AgentKey::Other)
+            .count();
+        assert_eq!(named, HEP_AGENTS_MAX);
+        assert_eq!(all.total("accepted"), 160);
+        assert_eq!(all.by_agent[&(AgentKey::Other, "accepted")], 32);
     }
 }
