@@ -44,32 +44,25 @@ pub fn scan(path: &Path, filter: Option<&str>) -> Span {
 
 /// [`scan`] every file, `at_once` at a time.
 pub fn scan_all(files: &[std::path::PathBuf], filter: Option<&str>, at_once: usize) -> Vec<Span> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let spans = std::sync::Mutex::new(vec![Span::default(); files.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..at_once.clamp(1, files.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(f) = files.get(i) else { break };
-                let span = scan(f, filter);
-                if let Ok(mut all) = spans.lock() {
-                    all[i] = span;
-                }
-            });
-        }
-    });
-    spans.into_inner().unwrap_or_else(|p| p.into_inner())
+    crate::base::at_once::map_at_once(files, at_once, |f| scan(f, filter))
 }
 
-/// Files analysed by one pipeline: where its packets start in the replay's count, the tick it
-/// begins with (the later groups: at its first packet) and the tick it ends with (all but the
-/// last: at the next group's first packet).
+/// Where a pipeline's input sits in a replay cut into parts; the default is the whole input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Part {
+    /// Packets of the replay before this part's first.
+    pub seq_base: u64,
+    /// The tick the replay's clock gave at this part's first packet (a later part).
+    pub start: Option<Ts>,
+    /// The tick the next part's first packet gives (not the last part): run before the end.
+    pub end: Option<Ts>,
+}
+
+/// Files analysed by one pipeline, and where they sit in the replay.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
     pub files: Range<usize>,
-    pub seq_base: u64,
-    pub start: Option<Ts>,
-    pub end: Option<Ts>,
+    pub part: Part,
 }
 
 /// Split the files (in replay order) where a file's first packet comes `horizon_ns` or more
@@ -85,9 +78,11 @@ pub fn plan(spans: &[Span], horizon_ns: u64) -> Vec<Group> {
             if first.0 >= n.0.saturating_add(horizon_ns) {
                 groups.push(Group {
                     files: from..i,
-                    seq_base: base,
-                    start,
-                    end: Some(first),
+                    part: Part {
+                        seq_base: base,
+                        start,
+                        end: Some(first),
+                    },
                 });
                 (from, base, start) = (i, seq, Some(first));
             }
@@ -97,9 +92,11 @@ pub fn plan(spans: &[Span], horizon_ns: u64) -> Vec<Group> {
     }
     groups.push(Group {
         files: from..spans.len(),
-        seq_base: base,
-        start,
-        end: None,
+        part: Part {
+            seq_base: base,
+            start,
+            end: None,
+        },
     });
     groups
 }
@@ -135,21 +132,27 @@ mod tests {
             vec![
                 Group {
                     files: 0..1,
-                    seq_base: 0,
-                    start: None,
-                    end: Some(Ts(2_000))
+                    part: Part {
+                        seq_base: 0,
+                        start: None,
+                        end: Some(Ts(2_000))
+                    }
                 },
                 Group {
                     files: 1..5,
-                    seq_base: 3,
-                    start: Some(Ts(2_000)),
-                    end: Some(Ts(9_000))
+                    part: Part {
+                        seq_base: 3,
+                        start: Some(Ts(2_000)),
+                        end: Some(Ts(9_000))
+                    }
                 },
                 Group {
                     files: 5..6,
-                    seq_base: 10,
-                    start: Some(Ts(9_000)),
-                    end: None
+                    part: Part {
+                        seq_base: 10,
+                        start: Some(Ts(9_000)),
+                        end: None
+                    }
                 },
             ]
         );

@@ -83,19 +83,7 @@ pub struct PipelineConfig {
     pub evidence: Option<crate::output::evidence::EvidenceConfig>,
     /// Part of a replay analysed in parallel (`capture::plan`): where this pipeline's packets
     /// start in the replay's count, the tick it begins with and the tick it ends with.
-    pub part: Part,
-}
-
-/// Where a pipeline's input sits in a replay cut into parts (`capture::plan::Group`); the
-/// default is the whole input.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Part {
-    /// Packets of the replay before this part's first.
-    pub seq_base: u64,
-    /// The tick the replay's clock gave at this part's first packet (a later part).
-    pub start: Option<Ts>,
-    /// The tick the next part's first packet gives (not the last part): run before the end.
-    pub end: Option<Ts>,
+    pub part: crate::capture::plan::Part,
 }
 
 impl Default for PipelineConfig {
@@ -114,7 +102,7 @@ impl Default for PipelineConfig {
             metrics: None,
             hep_password: None,
             evidence: None,
-            part: Part::default(),
+            part: Default::default(),
         }
     }
 }

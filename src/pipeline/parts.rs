@@ -8,14 +8,13 @@
 
 use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 
 use crate::capture::plan::Group;
 use crate::capture::{replay, OfflineFilter};
 use crate::detect::policy::Policy;
 use crate::pipeline::report::RunStats;
-use crate::pipeline::{run, Part, PipelineConfig};
+use crate::pipeline::{run, PipelineConfig};
 
 /// One part analysed: its counters and its records (the file read from the start).
 pub struct PartDone {
@@ -51,25 +50,11 @@ pub fn run_parts(
         filter,
         tmp,
     } = *p;
-    let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Option<std::io::Result<PartDone>>>> =
-        Mutex::new((0..groups.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..at_once.clamp(1, groups.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(g) = groups.get(i) else { break };
-                let r = run_part(cfg, policy(), &files[g.files.clone()], g, filter, tmp, stop);
-                if let Ok(mut d) = done.lock() {
-                    d[i] = Some(r);
-                }
-            });
-        }
-    });
-    let done = done.into_inner().unwrap_or_else(|p| p.into_inner());
-    done.into_iter()
-        .map(|d| d.unwrap_or_else(|| Err(std::io::Error::other("a part did not run"))))
-        .collect()
+    crate::base::at_once::map_at_once(groups, at_once, |g| {
+        run_part(cfg, policy(), &files[g.files.clone()], g, filter, tmp, stop)
+    })
+    .into_iter()
+    .collect()
 }
 
 fn run_part(
@@ -85,11 +70,7 @@ fn run_part(
     let out: Box<dyn Write + Send> =
         Box::new(BufWriter::with_capacity(1 << 16, records.try_clone()?));
     let mut cfg = cfg.clone();
-    cfg.part = Part {
-        seq_base: g.seq_base,
-        start: g.start,
-        end: g.end,
-    };
+    cfg.part = g.part;
     // Checked by the caller before the parts ran.
     let mut filter = filter.and_then(|f| OfflineFilter::new(f).ok());
     let (stats, mut out) = run(&cfg, policy, None, out, stop, |d, stop| {

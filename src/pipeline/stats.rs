@@ -213,7 +213,7 @@ impl CaptureStats {
         self.last_ts = c.last_ts.or(self.last_ts);
         self.hep.add_part(&c.hep);
         self.evidence_fragments_dropped += c.evidence_fragments_dropped;
-        self.left = c.left;
+        self.left.extend(c.left);
     }
 }
 

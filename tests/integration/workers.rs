@@ -91,6 +91,20 @@ fn captures_by_time() -> tempfile::TempDir {
     dir
 }
 
+/// A copy of the shipped rules whose detectors.conf has these lines changed (each must be there).
+fn detectors_with(lines: &[(&str, &str)]) -> tempfile::TempDir {
+    let rules = rules_copy();
+    let conf = rules.path().join("detectors.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    for (from, to) in lines {
+        let (from, to) = (format!("\n{from}\n"), format!("\n{to}\n"));
+        assert!(text.contains(&from), "detectors.conf has no {from:?}");
+        text = text.replace(&from, &to);
+    }
+    std::fs::write(&conf, text).unwrap();
+    rules
+}
+
 /// A replay's records (as `sensor_records_with`) and what it said on stderr.
 fn replay_saying(dir: &std::path::Path, args: &[&str]) -> (Vec<Value>, String) {
     let out = std::process::Command::new(bin())
@@ -122,14 +136,10 @@ fn replay_saying(dir: &std::path::Path, args: &[&str]) -> (Vec<Value>, String) {
 #[test]
 fn captures_weeks_apart_analysed_at_once_write_the_records_of_one_pipeline() {
     let dir = captures_by_time();
-    let rules = rules_copy();
-    let conf = rules.path().join("detectors.conf");
-    let text = std::fs::read_to_string(&conf).unwrap();
-    let tight = text
-        .replace("\nrate_per_second = 100\n", "\nrate_per_second = 1\n")
-        .replace("\nrate_burst = 1000\n", "\nrate_burst = 1\n");
-    assert_ne!(text, tight);
-    std::fs::write(&conf, tight).unwrap();
+    let rules = detectors_with(&[
+        ("rate_per_second = 100", "rate_per_second = 1"),
+        ("rate_burst = 1000", "rate_burst = 1"),
+    ]);
     let tight = ["--rules", rules.path().to_str().unwrap()];
     for rules in [&[][..], &tight[..]] {
         let one = [rules, &["--workers", "1"]].concat();
@@ -155,15 +165,7 @@ fn captures_weeks_apart_analysed_at_once_write_the_records_of_one_pipeline() {
 #[test]
 fn a_part_left_holding_state_runs_the_replay_whole() {
     let dir = captures_by_time();
-    let rules = rules_copy();
-    let conf = rules.path().join("detectors.conf");
-    let text = std::fs::read_to_string(&conf).unwrap();
-    assert!(text.contains("\nsweep_window = 60\n"));
-    std::fs::write(
-        &conf,
-        text.replace("\nsweep_window = 60\n", "\nsweep_window = 2592000\n"),
-    )
-    .unwrap();
+    let rules = detectors_with(&[("sweep_window = 60", "sweep_window = 2592000")]);
     let r = rules.path().to_str().unwrap();
     let (one, _) = replay_saying(dir.path(), &["--rules", r]);
     let (again, said) = replay_saying(dir.path(), &["--rules", r, "--parallel-files", "2"]);
